@@ -1,0 +1,109 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "pane",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "pane", targets: ["pane"]),
+        .library(name: "PaneCore", targets: ["PaneCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+    ],
+    targets: [
+        // C: hiredis 0.14 (Debian's libhiredis-dev), wrapped by a shim for the variadic calls.
+        .systemLibrary(
+            name: "CPaneHiredis",
+            // No pkgConfig: Debian's hiredis.pc adds -D_FILE_OFFSET_BITS=64, which SwiftPM
+            // refuses with a warning on every build. The header and library are on default paths.
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        // Pure logic: model, codec, apply rule. No C, no I/O.
+        .target(name: "PaneCore", swiftSettings: strict),
+        // Typed Redis client over hiredis.
+        .target(
+            name: "PaneRedis",
+            dependencies: [
+                "CPaneHiredis",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // HTTP pieces shared by the hub and spoke APIs.
+        .target(
+            name: "PaneHTTP",
+            dependencies: [
+                "PaneCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PaneHub",
+            dependencies: [
+                "PaneCore", "PaneRedis", "PaneHTTP",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "PaneSpoke",
+            dependencies: [
+                "PaneCore", "PaneRedis", "PaneHTTP",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // Wiring shared by the executables: configuration, process supervision, metrics backend.
+        .target(
+            name: "PaneApp",
+            dependencies: [
+                "PaneCore", "PaneRedis", "PaneHub", "PaneSpoke",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "pane",
+            dependencies: [
+                "PaneApp",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "PaneCoreTests", dependencies: ["PaneCore"], swiftSettings: strict),
+        .testTarget(
+            name: "PaneIntegrationTests",
+            dependencies: [
+                "PaneCore", "PaneRedis", "PaneHub", "PaneSpoke", "PaneApp",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,37 @@
+/// FNV-1a, 64 bits: a cheap checksum that catches corrupted or hand-made stream entries.
+///
+/// It is not a MAC: the Redis ACL (only the hub may XADD) is the guard against forgery.
+public enum Checksum {
+    public static func fnv1a64<S: Sequence>(_ bytes: S, seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64
+    where S.Element == UInt8 {
+        var hash = seed
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01B3
+        }
+        return hash
+    }
+
+    /// The checksum of an entry: id, version, op and body, separated by NUL bytes.
+    public static func entry(id: ContextID, version: Int64, op: ContextOp, body: [UInt8]) -> String {
+        var h = fnv1a64(id.value.utf8)
+        h = fnv1a64([0], seed: h)
+        h = fnv1a64(String(version).utf8, seed: h)
+        h = fnv1a64([0], seed: h)
+        h = fnv1a64(op.rawValue.utf8, seed: h)
+        h = fnv1a64([0], seed: h)
+        h = fnv1a64(body, seed: h)
+        return hex16(h)
+    }
+
+    static func hex16(_ value: UInt64) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8](repeating: 0, count: 16)
+        var v = value
+        for i in stride(from: 15, through: 0, by: -1) {
+            out[i] = digits[Int(v & 0xF)]
+            v >>= 4
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,28 @@
+/// What a write did to a context: a new body, or a versioned tombstone.
+public enum ContextOp: String, Sendable, Hashable, CaseIterable {
+    case put
+    case del
+}
+
+/// One change to one context, as published to a region stream.
+public struct ContextUpdate: Sendable, Hashable {
+    /// The region sequence number; the stream entry id is `<seq>-0`.
+    public var seq: UInt64
+    public var id: ContextID
+    /// The context's version after this change; versions start at 1 and only grow.
+    public var version: Int64
+    public var op: ContextOp
+    /// The JSON body for `put`; empty for `del`.
+    public var body: [UInt8]
+    /// The hub's commit time, in milliseconds since the Unix epoch.
+    public var hubTimeMs: Int64
+
+    public init(seq: UInt64, id: ContextID, version: Int64, op: ContextOp, body: [UInt8], hubTimeMs: Int64) {
+        self.seq = seq
+        self.id = id
+        self.version = version
+        self.op = op
+        self.body = body
+        self.hubTimeMs = hubTimeMs
+    }
+}

@@ -1,0 +1,37 @@
+/// Why a stream entry could not be decoded. Every such entry is permanent poison: retrying
+/// cannot fix it.
+public struct EntryError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The kind of problem, stable for metrics labels and dead-letter reasons.
+    public struct Kind: Hashable, Sendable, CustomStringConvertible {
+        fileprivate enum Base: String { case badEntryID, missingField, duplicateField, badContextID, badVersion, unknownOp, badTimestamp, badBody, bodyTooLarge, checksumMismatch }
+        fileprivate let base: Base
+        fileprivate init(_ base: Base) { self.base = base }
+
+        public static let badEntryID = Kind(.badEntryID)
+        public static let missingField = Kind(.missingField)
+        public static let duplicateField = Kind(.duplicateField)
+        public static let badContextID = Kind(.badContextID)
+        public static let badVersion = Kind(.badVersion)
+        public static let unknownOp = Kind(.unknownOp)
+        public static let badTimestamp = Kind(.badTimestamp)
+        public static let badBody = Kind(.badBody)
+        public static let bodyTooLarge = Kind(.bodyTooLarge)
+        public static let checksumMismatch = Kind(.checksumMismatch)
+
+        public var description: String { base.rawValue }
+    }
+
+    public let kind: Kind
+    /// The field at fault (`id` for the entry id).
+    public let field: String
+    /// A sentence a person can act on.
+    public let detail: String
+
+    init(_ kind: Kind, field: String, detail: String) {
+        self.kind = kind
+        self.field = field
+        self.detail = detail
+    }
+
+    public var description: String { "\(kind): \(detail)" }
+}

@@ -1,0 +1,60 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import PaneCore
+
+/// Small pieces both HTTP APIs share: JSON responses, error bodies, id parsing.
+public enum PaneHTTP {
+    /// A JSON response from raw bytes.
+    public static func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// A JSON response from text.
+    public static func json(_ text: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        json(Array(text.utf8), status: status, headers: headers)
+    }
+
+    /// `{"error": message}` with `status`.
+    public static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
+        json("{\"error\":\(JSONText.quote(message))}", status: status)
+    }
+
+    /// The `:id` path parameter, percent-decoded and validated.
+    public static func contextID(_ context: some RequestContext) throws(ValidationError) -> ContextID {
+        let raw = context.parameters.get("id") ?? ""
+        guard let decoded = raw.removingPercentEncoding else {
+            throw ValidationError(input: "context id", value: raw, reason: "bad percent-encoding")
+        }
+        return try ContextID(decoded)
+    }
+
+    /// The first value of query parameter `name`, percent-decoded.
+    public static func query(_ request: Request, _ name: String) -> String? {
+        request.uri.queryParameters.get(name).flatMap { $0.removingPercentEncoding ?? $0 }
+    }
+}
+
+/// Turns thrown ``ValidationError``s into 400 responses that name the input, and logs the rest.
+public struct ValidationErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as ValidationError {
+            return PaneHTTP.error(.badRequest, error.description)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            return PaneHTTP.error(.badRequest, "request body is over the size limit")
+        }
+    }
+}
+
+extension HTTPField.Name {
+    /// The highest region seq the replica has applied.
+    public static let paneReplicaSeq = HTTPField.Name("Pane-Replica-Seq")!
+    /// Milliseconds since the worker last read from the region stream, or `never`.
+    public static let paneContactAge = HTTPField.Name("Pane-Contact-Age-Ms")!
+}

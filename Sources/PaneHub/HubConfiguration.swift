@@ -1,0 +1,30 @@
+import PaneCore
+import PaneRedis
+
+/// Everything `pane hub` needs. Read from flags, environment and file by `PaneApp`'s
+/// configuration loader; the defaults live here.
+public struct HubConfiguration: Sendable {
+    /// The regions this hub publishes to.
+    public var regions: [Region]
+    /// The Redis of each region; regions not listed use ``defaultRedis``.
+    public var redisByRegion: [Region: RedisEndpoint] = [:]
+    /// The Redis used by regions without an entry in ``redisByRegion``.
+    public var defaultRedis: RedisEndpoint = RedisEndpoint(host: "127.0.0.1")
+    /// The authoritative SQLite file.
+    public var databasePath: String = "hub.sqlite"
+    /// HTTP listen address.
+    public var httpHost: String = "127.0.0.1"
+    public var httpPort: Int = 7400
+    /// Limits on context bodies.
+    public var bodyRules = BodyRules()
+    public var publisher = PublisherConfiguration()
+
+    public init(regions: [Region]) {
+        self.regions = regions
+    }
+
+    /// The Redis endpoint of every region.
+    public var endpoints: [Region: RedisEndpoint] {
+        Dictionary(uniqueKeysWithValues: regions.map { ($0, redisByRegion[$0] ?? defaultRedis) })
+    }
+}

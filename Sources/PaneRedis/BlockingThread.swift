@@ -1,0 +1,37 @@
+import Foundation
+import Synchronization
+
+/// Runs blocking work (hiredis calls, synchronous SQLite) on a thread of its own, so it never
+/// occupies one of the cooperative pool's few threads (2 on these machines).
+public enum BlockingThread {
+    /// Starts `body` on a new thread and suspends until it returns.
+    public static func run(name: String, _ body: @escaping @Sendable () -> Void) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let thread = Thread {
+                body()
+                continuation.resume()
+            }
+            thread.name = name
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+}
+
+/// A flag one task sets to ask a blocking loop to stop after its current step.
+public final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    public init() {}
+    public func stop() { flag.store(true, ordering: .releasing) }
+    public var isStopped: Bool { flag.load(ordering: .acquiring) }
+
+    /// Sleeps up to `ms`, waking early (within 10 ms) when stopped.
+    public func sleep(ms: Int) {
+        var left = ms
+        while left > 0 && !isStopped {
+            let step = min(left, 10)
+            Thread.sleep(forTimeInterval: Double(step) / 1000)
+            left -= step
+        }
+    }
+}

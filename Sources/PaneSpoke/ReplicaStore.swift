@@ -1,0 +1,147 @@
+import Foundation
+import GRDB
+import PaneCore
+
+/// A replica's SQLite file: the contexts it serves and its position in the region stream.
+///
+/// Shared by every worker process of the replica (WAL, busy timeout). Writes go through one
+/// transaction per batch; reads use the pool's readers and never wait on a writer.
+public final class ReplicaStore: Sendable {
+    let pool: DatabasePool
+    public let path: String
+
+    public init(path: String) throws {
+        var config = Configuration()
+        // Several worker processes share the file: wait for the writer lock instead of failing.
+        config.busyMode = .timeout(30)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        self.path = path
+        self.pool = try DatabasePool(path: path, configuration: config)
+        try Self.migrator.migrate(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE contexts(
+                        id TEXT PRIMARY KEY NOT NULL,
+                        version INTEGER NOT NULL,
+                        deleted INTEGER NOT NULL,
+                        body BLOB NOT NULL,
+                        hub_ts INTEGER NOT NULL,
+                        applied_ts INTEGER NOT NULL);
+                    CREATE TABLE replica_state(name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);
+                    INSERT INTO replica_state(name, value) VALUES ('max_seq', 0), ('applied', 0);
+                    """)
+        }
+        return migrator
+    }
+
+    /// The apply rule in SQL: the row changes only when the incoming version is greater
+    /// (``ApplyRule/decide(incoming:stored:)``). Tombstones keep their version.
+    static let upsertSQL = """
+        INSERT INTO contexts(id, version, deleted, body, hub_ts, applied_ts) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT(id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
+            body = excluded.body, hub_ts = excluded.hub_ts, applied_ts = excluded.applied_ts
+        WHERE excluded.version > contexts.version
+        """
+
+    /// Applies `updates` in one transaction under the apply rule.
+    public func apply(_ updates: [ContextUpdate]) throws -> ApplyResult {
+        guard !updates.isEmpty else { return ApplyResult(applied: 0, ignored: 0, maxSeq: 0, committedAtMs: WallClock.nowMs()) }
+        return try pool.write { db in
+            let now = WallClock.nowMs()
+            let statement = try db.cachedStatement(sql: Self.upsertSQL)
+            var applied = 0
+            var maxSeq: UInt64 = 0
+            for update in updates {
+                try statement.execute(arguments: [
+                    update.id.value, update.version, update.op == .del, Data(update.body), update.hubTimeMs, now,
+                ])
+                if db.changesCount > 0 { applied += 1 }
+                maxSeq = max(maxSeq, update.seq)
+            }
+            try db.cachedStatement(sql: "UPDATE replica_state SET value = max(value, ?) WHERE name = 'max_seq'")
+                .execute(arguments: [Int64(maxSeq)])
+            try db.cachedStatement(sql: "UPDATE replica_state SET value = value + ? WHERE name = 'applied'")
+                .execute(arguments: [applied])
+            let replicaMax = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM replica_state WHERE name = 'max_seq'")) ?? 0
+            return ApplyResult(
+                applied: applied, ignored: updates.count - applied, maxSeq: UInt64(replicaMax), committedAtMs: now)
+        }
+    }
+
+    /// One context, tombstones included.
+    public func get(id: ContextID) async throws -> StoredContext? {
+        try await pool.read { db in
+            try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT id, version, deleted, body, hub_ts FROM contexts WHERE id = ?"),
+                arguments: [id.value]
+            ).map { row in
+                let body: Data = row["body"]
+                return StoredContext(
+                    id: row["id"], version: row["version"], deleted: row["deleted"], body: [UInt8](body),
+                    updatedAtMs: row["hub_ts"])
+            }
+        }
+    }
+
+    /// Live (not deleted) ids in order, starting after `after`, limited to `prefix`.
+    public func list(prefix: String, after: String?, limit: Int) async throws -> [(id: String, version: Int64)] {
+        try await pool.read { db in
+            var sql = "SELECT id, version FROM contexts WHERE deleted = 0"
+            var arguments: StatementArguments = []
+            if let after {
+                sql += " AND id > ?"
+                arguments += [after]
+            }
+            if !prefix.isEmpty {
+                sql += " AND id >= ? AND id < ?"
+                arguments += [prefix, Self.upperBound(ofPrefix: prefix)]
+            }
+            sql += " ORDER BY id LIMIT ?"
+            arguments += [limit]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { (id: $0["id"], version: $0["version"]) }
+        }
+    }
+
+    /// The smallest string greater than every string starting with `prefix` (ids are ASCII).
+    static func upperBound(ofPrefix prefix: String) -> String {
+        var bytes = Array(prefix.utf8)
+        bytes[bytes.count - 1] += 1
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The highest `seq` applied so far by any worker of this replica.
+    public func maxSeq() throws -> UInt64 {
+        try pool.read { db in
+            UInt64(try Int64.fetchOne(db, sql: "SELECT value FROM replica_state WHERE name = 'max_seq'") ?? 0)
+        }
+    }
+
+    /// Every context with its version and tombstone flag: what convergence checks compare.
+    public func state() throws -> [ContextID: VersionState] {
+        try pool.read { db in
+            var result: [ContextID: VersionState] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, version, deleted FROM contexts") {
+                result[try ContextID(row["id"])] = VersionState(version: row["version"], deleted: row["deleted"])
+            }
+            return result
+        }
+    }
+}
+
+/// What one batch did.
+public struct ApplyResult: Sendable, Equatable {
+    /// Rows that changed (newer versions).
+    public let applied: Int
+    /// Duplicates and older versions, left as they were.
+    public let ignored: Int
+    /// The replica-wide highest seq after this batch (all workers).
+    public let maxSeq: UInt64
+    public let committedAtMs: Int64
+}

@@ -1,0 +1,31 @@
+import Foundation
+import PaneCore
+import PaneRedis
+
+/// Everything `pane spoke` needs; defaults here, read by `PaneApp`'s configuration loader.
+public struct SpokeConfiguration: Sendable {
+    public var region: Region
+    public var replica: ReplicaName
+    /// This worker's consumer name in the replica's group; defaults to `host-pid`.
+    public var consumer: String = SpokeConfiguration.defaultConsumer()
+    public var redis: RedisEndpoint = RedisEndpoint(host: "127.0.0.1")
+    /// The replica's SQLite file, shared by all its workers.
+    public var databasePath: String
+    public var httpHost: String = "127.0.0.1"
+    public var httpPort: Int = 7401
+    /// Entries per XREADGROUP (and per SQLite transaction).
+    public var batchSize: Int = 500
+    /// XREADGROUP BLOCK, ms; also bounds how long a graceful shutdown waits for the loop.
+    public var blockMs: Int = 1_000
+    public var bodyRules = BodyRules()
+
+    public init(region: Region, replica: ReplicaName, databasePath: String) {
+        self.region = region
+        self.replica = replica
+        self.databasePath = databasePath
+    }
+
+    public static func defaultConsumer() -> String {
+        "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+    }
+}

@@ -1,0 +1,104 @@
+import Configuration
+import Foundation
+import PaneCore
+import PaneRedis
+import SystemPackage
+
+/// Where settings come from, highest precedence first: command-line flags, `PANE_…`
+/// environment variables, then a JSON config file (`--config` or `PANE_CONFIG`).
+///
+/// Keys are dotted (`redis.url`); the environment spells them `PANE_REDIS_URL`, the file as
+/// nested objects (`{"redis": {"url": …}}`). Every getter throws a ``ValidationError`` that
+/// names the key and the bad value. The full list of keys is in the README.
+public struct ConfigSource: Sendable {
+    let reader: ConfigReader
+    /// Where values came from, for error messages.
+    let origin: String
+
+    /// Builds the layered reader. `flags` holds only the flags given on the command line.
+    public static func load(
+        flags: [String: String], configFile: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) async throws -> ConfigSource {
+        var providers: [any ConfigProvider] = []
+        var values: [AbsoluteConfigKey: ConfigValue] = [:]
+        for (key, value) in flags {
+            values[AbsoluteConfigKey(stringLiteral: key)] = ConfigValue(.string(value), isSecret: false)
+        }
+        providers.append(InMemoryProvider(name: "flags", values: values))
+        providers.append(EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "pane"))
+        var origin = "flags or PANE_ environment"
+        if let path = configFile ?? environment["PANE_CONFIG"] {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw ValidationError(input: "config file", value: path, reason: "no such file")
+            }
+            do {
+                providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(path)))
+            } catch {
+                throw ValidationError(input: "config file", value: path, reason: "not a valid JSON config file: \(error)")
+            }
+            origin += ", or config file \(path)"
+        }
+        return ConfigSource(reader: ConfigReader(providers: providers), origin: origin)
+    }
+
+    /// An empty source: every key takes its default.
+    public static func defaults() -> ConfigSource {
+        ConfigSource(reader: ConfigReader(provider: InMemoryProvider(values: [:])), origin: "defaults")
+    }
+
+    private func bad(_ key: String, _ value: String, _ reason: String) -> ValidationError {
+        ValidationError(input: "setting \(key)", value: value, reason: reason)
+    }
+
+    /// A string value, or `nil` when no source sets it.
+    public func string(_ key: String) throws(ValidationError) -> String? {
+        do {
+            return try reader.requiredString(forKey: ConfigKey(key))
+        } catch {
+            if "\(error)".hasPrefix("Missing required") { return nil }
+            throw bad(key, "?", "expected a string (\(origin))")
+        }
+    }
+
+    /// An integer in `range`, or `default`.
+    public func int(_ key: String, default value: Int, range: ClosedRange<Int>) throws(ValidationError) -> Int {
+        let result: Int
+        do {
+            result = try reader.requiredInt(forKey: ConfigKey(key))
+        } catch {
+            if "\(error)".hasPrefix("Missing required") { return value }
+            let text = (try? reader.requiredString(forKey: ConfigKey(key))) ?? "?"
+            throw bad(key, text, "expected an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        guard range.contains(result) else {
+            throw bad(key, String(result), "expected an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return result
+    }
+
+    /// A list of regions (`a,b` or a JSON array), or `nil`.
+    public func regions(_ key: String) throws(ValidationError) -> [Region]? {
+        if let list = try? reader.requiredStringArray(forKey: ConfigKey(key)), list.count != 1 {
+            return try Region.list(list.joined(separator: ","))
+        }
+        guard let text = try string(key) else { return nil }
+        do { return try Region.list(text) } catch { throw bad(key, text, error.reason) }
+    }
+
+    /// A `redis://` URL, or `nil`.
+    public func redis(_ key: String) throws(ValidationError) -> RedisEndpoint? {
+        guard let text = try string(key) else { return nil }
+        do { return try RedisEndpoint(url: text) } catch { throw bad(key, text, error.message) }
+    }
+
+    /// A `host:port` listen address, or `nil`.
+    public func address(_ key: String) throws(ValidationError) -> (host: String, port: Int)? {
+        guard let text = try string(key) else { return nil }
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port), colon != text.startIndex
+        else {
+            throw bad(key, text, "expected host:port, for example 127.0.0.1:7400")
+        }
+        return (String(text[..<colon]), port)
+    }
+}

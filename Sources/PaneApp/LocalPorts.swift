@@ -1,0 +1,24 @@
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Free TCP ports on the loopback interface.
+public enum LocalPorts {
+    /// Asks the kernel for a free port by binding port 0, then releases it.
+    public static func free() -> Int {
+        let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(sock) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { ptr -> Int32 in
+                guard bind(sock, ptr, len) == 0 else { return -1 }
+                return getsockname(sock, ptr, &len)
+            }
+        }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}

@@ -1,0 +1,34 @@
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+import Prometheus
+
+/// Process-wide logging and metrics backends. Only executables call this; libraries just take
+/// a `Logger` and create metrics by label.
+public enum Observability {
+    private static let registry = PrometheusCollectorRegistry()
+
+    /// Logs to stderr at `level` (`trace` … `critical`), metrics to a Prometheus registry.
+    public static func bootstrap(level: String, label: String) -> Logger {
+        let parsed = Logger.Level(rawValue: level) ?? .info
+        LoggingSystem.bootstrap { name in
+            var handler = StreamLogHandler.standardError(label: name)
+            handler.logLevel = parsed
+            return handler
+        }
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return Logger(label: label)
+    }
+
+    /// Adds `GET /metrics` in the Prometheus text format.
+    @Sendable public static func addMetricsRoute(_ router: Router<BasicRequestContext>) {
+        router.get("/metrics") { _, _ -> Response in
+            var buffer: [UInt8] = []
+            registry.emit(into: &buffer)
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: buffer)))
+        }
+    }
+}

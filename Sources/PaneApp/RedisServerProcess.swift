@@ -1,0 +1,73 @@
+import Foundation
+import PaneRedis
+
+/// A private `redis-server` on a free loopback port, with its files in its own folder.
+public final class RedisServerProcess: @unchecked Sendable {
+    public let endpoint: RedisEndpoint
+    public let directory: String
+    let child: ChildProcess
+
+    /// Finds Debian's `redis-server` and starts it; `appendOnly` turns on AOF `everysec`.
+    public init(directory: String, appendOnly: Bool = false) throws {
+        guard let binary = Self.findBinary() else {
+            throw RedisServerError(
+                "redis-server not found. Install it with: apt-get update && apt-get install -y redis-server")
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        self.directory = directory
+        var lastError: (any Error)?
+        for _ in 0..<5 {
+            let port = LocalPorts.free()
+            var args = [
+                "--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "",
+                "--daemonize", "no", "--protected-mode", "yes", "--logfile", "",
+            ]
+            args += appendOnly ? ["--appendonly", "yes", "--appendfsync", "everysec"] : ["--appendonly", "no"]
+            let child = try ChildProcess(name: "redis", executable: binary, arguments: args, logPath: "\(directory)/redis.log")
+            let endpoint = RedisEndpoint(host: "127.0.0.1", port: port)
+            if Self.waitForPing(endpoint, child: child) {
+                self.endpoint = endpoint
+                self.child = child
+                return
+            }
+            child.stop(signal: SIGKILL)
+            lastError = RedisServerError("redis-server did not answer on port \(port); see \(directory)/redis.log")
+        }
+        throw lastError ?? RedisServerError("redis-server did not start")
+    }
+
+    public static func findBinary() -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for dir in path.split(separator: ":") + ["/usr/bin", "/usr/local/bin", "/usr/sbin"] {
+            let candidate = "\(dir)/redis-server"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    static func waitForPing(_ endpoint: RedisEndpoint, child: ChildProcess) -> Bool {
+        for _ in 0..<200 {
+            if !child.isRunning { return false }
+            if let conn = try? RedisConnection(endpoint: endpoint, connectTimeoutMs: 200, readTimeoutMs: 500),
+                (try? conn.command(["PING"])) != nil
+            {
+                return true
+            }
+            usleep(25_000)
+        }
+        return false
+    }
+
+    public var pid: Int32 { child.pid }
+
+    /// Stops the server (SIGTERM, then SIGKILL).
+    public func stop() { child.stop() }
+
+    /// `kill -9`: what a crash looks like.
+    public func crash() { child.crash() }
+
+    struct RedisServerError: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+}

@@ -1,0 +1,97 @@
+import PaneCore
+import PaneHub
+import PaneRedis
+import PaneSpoke
+
+/// Every configuration key, with its default, in one place. The README's table is made from this list.
+public enum SettingKey {
+    public static let redisURL = "redis.url"  // default redis://127.0.0.1:6379
+    public static let regions = "hub.regions"  // required for the hub
+    public static let regionRedisPrefix = "redis.region"  // redis.region.<name>: that region's Redis URL
+    public static let hubDB = "hub.db"  // default hub.sqlite
+    public static let hubHTTP = "hub.http"  // default 127.0.0.1:7400
+    public static let hubBatch = "hub.batchSize"  // default 500
+    public static let streamMaxLength = "hub.streamMaxLength"  // default 1000000, 0 = no cap
+    public static let spokeRegion = "spoke.region"  // required for a spoke
+    public static let spokeReplica = "spoke.replica"  // default a
+    public static let spokeDB = "spoke.db"  // default <region>-<replica>.sqlite
+    public static let spokeHTTP = "spoke.http"  // default 127.0.0.1:7401
+    public static let spokeConsumer = "spoke.consumer"  // default <host>-<pid>
+    public static let spokeBatch = "spoke.batchSize"  // default 500
+    public static let spokeBlockMs = "spoke.blockMs"  // default 1000
+    public static let bodyMaxBytes = "body.maxBytes"  // default 1048576
+    public static let logLevel = "log.level"  // default info
+    /// Test hook only: the hub exits right after this many XADDs, before marking its outbox.
+    public static let faultExitAfterXadds = "fault.exitAfterXadds"
+}
+
+extension HubConfiguration {
+    /// Reads the hub's settings; `hub.regions` is required.
+    public static func load(from source: ConfigSource) throws(ValidationError) -> HubConfiguration {
+        guard let regions = try source.regions(SettingKey.regions), !regions.isEmpty else {
+            throw ValidationError(
+                input: "setting \(SettingKey.regions)", value: "",
+                reason: "the hub needs its regions: --regions us-east-1,eu-west-1 or PANE_HUB_REGIONS")
+        }
+        var config = HubConfiguration(regions: regions)
+        if let redis = try source.redis(SettingKey.redisURL) { config.defaultRedis = redis }
+        for region in regions {
+            if let redis = try source.redis("\(SettingKey.regionRedisPrefix).\(region.name)") {
+                config.redisByRegion[region] = redis
+            }
+        }
+        if let db = try source.string(SettingKey.hubDB) { config.databasePath = db }
+        if let http = try source.address(SettingKey.hubHTTP) {
+            config.httpHost = http.host
+            config.httpPort = http.port
+        }
+        config.bodyRules = BodyRules(maxBytes: try source.int(SettingKey.bodyMaxBytes, default: BodyRules.defaultMaxBytes, range: 2...(256 << 20)))
+        config.publisher.batchSize = try source.int(SettingKey.hubBatch, default: config.publisher.batchSize, range: 1...100_000)
+        config.publisher.streamMaxLength = try source.int(
+            SettingKey.streamMaxLength, default: config.publisher.streamMaxLength, range: 0...Int(Int32.max))
+        let exitAfter = try source.int(SettingKey.faultExitAfterXadds, default: 0, range: 0...Int(Int32.max))
+        if exitAfter > 0 { config.publisher.exitAfterXadds = exitAfter }
+        return config
+    }
+}
+
+extension SpokeConfiguration {
+    /// Reads a spoke's settings; `spoke.region` is required.
+    public static func load(from source: ConfigSource) throws(ValidationError) -> SpokeConfiguration {
+        guard let regionText = try source.string(SettingKey.spokeRegion) else {
+            throw ValidationError(
+                input: "setting \(SettingKey.spokeRegion)", value: "",
+                reason: "a spoke serves one region: --region eu-west-1 or PANE_SPOKE_REGION")
+        }
+        let region: Region
+        do { region = try Region(regionText) } catch {
+            throw ValidationError(input: "setting \(SettingKey.spokeRegion)", value: regionText, reason: error.reason)
+        }
+        let replicaText = try source.string(SettingKey.spokeReplica) ?? "a"
+        let replica: ReplicaName
+        do { replica = try ReplicaName(replicaText) } catch {
+            throw ValidationError(input: "setting \(SettingKey.spokeReplica)", value: replicaText, reason: error.reason)
+        }
+        let db = try source.string(SettingKey.spokeDB) ?? "\(region.name)-\(replica.name).sqlite"
+        var config = SpokeConfiguration(region: region, replica: replica, databasePath: db)
+        if let redis = try source.redis("\(SettingKey.regionRedisPrefix).\(region.name)") {
+            config.redis = redis
+        } else if let redis = try source.redis(SettingKey.redisURL) {
+            config.redis = redis
+        }
+        if let http = try source.address(SettingKey.spokeHTTP) {
+            config.httpHost = http.host
+            config.httpPort = http.port
+        }
+        if let consumer = try source.string(SettingKey.spokeConsumer) {
+            guard !consumer.isEmpty, consumer.utf8.count <= 200, consumer.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+                throw ValidationError(input: "setting \(SettingKey.spokeConsumer)", value: consumer, reason: "1-200 visible ASCII characters")
+            }
+            config.consumer = consumer
+        }
+        config.batchSize = try source.int(SettingKey.spokeBatch, default: config.batchSize, range: 1...100_000)
+        config.blockMs = try source.int(SettingKey.spokeBlockMs, default: config.blockMs, range: 1...60_000)
+        config.bodyRules = BodyRules(maxBytes: try source.int(SettingKey.bodyMaxBytes, default: BodyRules.defaultMaxBytes, range: 2...(256 << 20)))
+        return config
+    }
+}

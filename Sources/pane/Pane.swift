@@ -1,0 +1,193 @@
+import ArgumentParser
+import Foundation
+import Logging
+import PaneApp
+import PaneCore
+import PaneHub
+import PaneSpoke
+import ServiceLifecycle
+
+@main
+struct Pane: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pane",
+        abstract: "Replicate versioned contexts from one hub to many regions over Redis Streams.",
+        discussion: """
+            Every option can also come from a PANE_... environment variable or a JSON config file
+            (--config or PANE_CONFIG); flags win over the environment, which wins over the file.
+            See the README for every key.
+            """,
+        subcommands: [Hub.self, Spoke.self, Dev.self]
+    )
+}
+
+/// Options every subcommand shares.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "A JSON config file (also PANE_CONFIG).")
+    var config: String?
+
+    @Option(help: "Redis URL, redis://host:port[/db] (key redis.url, default redis://127.0.0.1:6379).")
+    var redis: String?
+
+    @Option(help: "Largest context body in bytes (key body.maxBytes, default 1048576).")
+    var maxBodyBytes: Int?
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (key log.level).")
+    var logLevel: String?
+
+    func validate() throws {
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    var flags: [String: String] {
+        var flags: [String: String] = [:]
+        flags[SettingKey.redisURL] = redis
+        flags[SettingKey.bodyMaxBytes] = maxBodyBytes.map(String.init)
+        flags[SettingKey.logLevel] = logLevel
+        return flags
+    }
+
+    /// Loads the layered settings; bad values end the process with a message naming them.
+    func source(extra: [String: String]) async throws -> ConfigSource {
+        do {
+            return try await ConfigSource.load(flags: flags.merging(extra) { $1 }, configFile: config)
+        } catch let error as PaneCore.ValidationError {
+            throw fail(error)
+        }
+    }
+}
+
+func fail(_ error: PaneCore.ValidationError) -> ExitCode {
+    FileHandle.standardError.write(Data("pane: \(error)\n".utf8))
+    return ExitCode(2)
+}
+
+/// Runs services until SIGTERM or SIGINT, then shuts them down gracefully.
+func runServices(_ services: [any Service], logger: Logger) async throws {
+    let group = ServiceGroup(
+        configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await group.run()
+}
+
+extension Pane {
+    struct Hub: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the hub: the authoritative store, the write API and the publisher.")
+
+        @OptionGroup var common: CommonOptions
+
+        @Option(help: "Regions to publish to, comma-separated (key hub.regions).")
+        var regions: String?
+
+        @Option(help: "The authoritative SQLite file (key hub.db, default hub.sqlite).")
+        var db: String?
+
+        @Option(help: "HTTP listen address host:port (key hub.http, default 127.0.0.1:7400).")
+        var http: String?
+
+        @Option(help: "Outbox rows per region per pipeline round (key hub.batchSize, default 500).")
+        var batchSize: Int?
+
+        @Option(help: "Approximate cap on each region stream, 0 for none (key hub.streamMaxLength, default 1000000).")
+        var streamMaxLength: Int?
+
+        func run() async throws {
+            var extra: [String: String] = [:]
+            extra[SettingKey.regions] = regions
+            extra[SettingKey.hubDB] = db
+            extra[SettingKey.hubHTTP] = http
+            extra[SettingKey.hubBatch] = batchSize.map(String.init)
+            extra[SettingKey.streamMaxLength] = streamMaxLength.map(String.init)
+            let source = try await common.source(extra: extra)
+            let config: HubConfiguration
+            do { config = try HubConfiguration.load(from: source) } catch { throw fail(error) }
+            let logger = Observability.bootstrap(level: (try? source.string(SettingKey.logLevel)) ?? "info", label: "pane.hub")
+            let hub = try PaneHub.Hub(config: config, logger: logger)
+            logger.info(
+                "hub starting",
+                metadata: [
+                    "regions": "\(config.regions.map(\.name).joined(separator: ","))", "db": "\(config.databasePath)",
+                    "http": "\(config.httpHost):\(config.httpPort)", "redis": "\(config.defaultRedis)",
+                ])
+            try await runServices(hub.services(extraRoutes: Observability.addMetricsRoute), logger: logger)
+        }
+    }
+
+    struct Spoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run one spoke worker: consume a region stream into a replica's SQLite file and serve reads.")
+
+        @OptionGroup var common: CommonOptions
+
+        @Option(help: "The region to consume (key spoke.region).")
+        var region: String?
+
+        @Option(help: "The replica: its consumer group and SQLite file (key spoke.replica, default a).")
+        var replica: String?
+
+        @Option(help: "The replica's SQLite file, shared by its workers (key spoke.db, default <region>-<replica>.sqlite).")
+        var db: String?
+
+        @Option(help: "HTTP listen address host:port (key spoke.http, default 127.0.0.1:7401).")
+        var http: String?
+
+        @Option(help: "Consumer name in the replica's group (key spoke.consumer, default <host>-<pid>).")
+        var consumer: String?
+
+        @Option(help: "Entries per read and per transaction (key spoke.batchSize, default 500).")
+        var batchSize: Int?
+
+        @Option(help: "XREADGROUP BLOCK in ms (key spoke.blockMs, default 1000).")
+        var blockMs: Int?
+
+        func run() async throws {
+            var extra: [String: String] = [:]
+            extra[SettingKey.spokeRegion] = region
+            extra[SettingKey.spokeReplica] = replica
+            extra[SettingKey.spokeDB] = db
+            extra[SettingKey.spokeHTTP] = http
+            extra[SettingKey.spokeConsumer] = consumer
+            extra[SettingKey.spokeBatch] = batchSize.map(String.init)
+            extra[SettingKey.spokeBlockMs] = blockMs.map(String.init)
+            let source = try await common.source(extra: extra)
+            let config: SpokeConfiguration
+            do { config = try SpokeConfiguration.load(from: source) } catch { throw fail(error) }
+            let logger = Observability.bootstrap(level: (try? source.string(SettingKey.logLevel)) ?? "info", label: "pane.spoke")
+            let spoke = try PaneSpoke.Spoke(config: config, logger: logger)
+            logger.info(
+                "spoke starting",
+                metadata: [
+                    "region": "\(config.region)", "replica": "\(config.replica)", "consumer": "\(config.consumer)",
+                    "db": "\(config.databasePath)", "http": "\(config.httpHost):\(config.httpPort)", "redis": "\(config.redis)",
+                ])
+            try await runServices(spoke.services(extraRoutes: Observability.addMetricsRoute), logger: logger)
+        }
+    }
+
+    struct Dev: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start a private redis-server, a hub and spokes on loopback, and show updates flowing.")
+
+        @Option(help: "How many regions (1-8); the second region gets two replicas.")
+        var regions: Int = 3
+
+        @Option(help: "Log level of the hub and spokes.")
+        var logLevel: String = "warning"
+
+        func validate() throws {
+            guard (1...DevEnvironment.regionNames.count).contains(regions) else {
+                throw ValidationError("--regions must be 1-\(DevEnvironment.regionNames.count), got \(regions)")
+            }
+            guard Logger.Level(rawValue: logLevel) != nil else {
+                throw ValidationError("--log-level '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
+            }
+        }
+
+        func run() async throws {
+            let logger = Observability.bootstrap(level: logLevel, label: "pane.dev")
+            try await DevEnvironment(regionCount: regions, logLevel: logLevel).run(logger: logger)
+        }
+    }
+}

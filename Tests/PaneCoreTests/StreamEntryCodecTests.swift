@@ -1,0 +1,80 @@
+import PaneCore
+import Testing
+
+@Suite struct StreamEntryCodecTests {
+    let rules = BodyRules(maxBytes: 64)
+
+    func sample(op: ContextOp = .put, body: String = #"{"a":1}"#) throws -> ContextUpdate {
+        ContextUpdate(seq: 7, id: try ContextID("tenant/acme"), version: 3, op: op, body: op == .put ? Array(body.utf8) : [], hubTimeMs: 1_700_000_000_000)
+    }
+
+    @Test func roundTrip() throws {
+        for op in ContextOp.allCases {
+            let update = try sample(op: op)
+            let fields = StreamEntryCodec.encode(update)
+            let decoded = try StreamEntryCodec.decode(entryID: "7-0", fields: fields, rules: rules)
+            #expect(decoded == update)
+        }
+    }
+
+    @Test func entryIDs() {
+        #expect(StreamEntryCodec.entryID(seq: 42) == "42-0")
+        #expect(StreamEntryCodec.seq(fromEntryID: "42-0") == 42)
+        #expect(StreamEntryCodec.seq(fromEntryID: "0-0") == nil)
+        #expect(StreamEntryCodec.seq(fromEntryID: "42-1") == nil)
+        #expect(StreamEntryCodec.seq(fromEntryID: "1700000000000-0") == 1_700_000_000_000)
+        #expect(StreamEntryCodec.seq(fromEntryID: "-0") == nil)
+        #expect(StreamEntryCodec.seq(fromEntryID: "x-0") == nil)
+    }
+
+    /// Each malformed entry fails with the kind and field that name what is wrong.
+    @Test(arguments: MalformedCase.all)
+    func malformed(_ testCase: MalformedCase) throws {
+        let fields = testCase.mutate(StreamEntryCodec.encode(try sample()))
+        #expect {
+            _ = try StreamEntryCodec.decode(entryID: testCase.entryID, fields: fields, rules: rules)
+        } throws: { error in
+            guard let error = error as? EntryError else { return false }
+            return error.kind == testCase.kind && error.field == testCase.field
+        }
+    }
+
+    @Test func unknownFieldsAreIgnored() throws {
+        var fields = StreamEntryCodec.encode(try sample())
+        fields.append(("future", Array("x".utf8)))
+        #expect(try StreamEntryCodec.decode(entryID: "7-0", fields: fields, rules: rules) == sample())
+    }
+}
+
+struct MalformedCase: Sendable, CustomTestStringConvertible {
+    let name: String
+    var entryID = "7-0"
+    let kind: EntryError.Kind
+    let field: String
+    let mutate: @Sendable ([(String, [UInt8])]) -> [(String, [UInt8])]
+
+    var testDescription: String { name }
+
+    static func replacing(_ name: String, _ value: String) -> @Sendable ([(String, [UInt8])]) -> [(String, [UInt8])] {
+        { fields in fields.map { $0.0 == name ? ($0.0, Array(value.utf8)) : $0 } }
+    }
+
+    static let all: [MalformedCase] = [
+        MalformedCase(name: "star id", entryID: "1700000000000-3", kind: .badEntryID, field: "id", mutate: { $0 }),
+        MalformedCase(name: "missing ctx", kind: .missingField, field: "ctx", mutate: { $0.filter { $0.0 != "ctx" } }),
+        MalformedCase(name: "missing ver", kind: .missingField, field: "ver", mutate: { $0.filter { $0.0 != "ver" } }),
+        MalformedCase(name: "missing sum", kind: .missingField, field: "sum", mutate: { $0.filter { $0.0 != "sum" } }),
+        MalformedCase(name: "duplicate ver", kind: .duplicateField, field: "ver", mutate: { $0 + [("ver", Array("4".utf8))] }),
+        MalformedCase(name: "empty ctx", kind: .badContextID, field: "ctx", mutate: replacing("ctx", "")),
+        MalformedCase(name: "ctx with space", kind: .badContextID, field: "ctx", mutate: replacing("ctx", "a b")),
+        MalformedCase(name: "ctx too long", kind: .badContextID, field: "ctx", mutate: replacing("ctx", String(repeating: "x", count: 257))),
+        MalformedCase(name: "ver not a number", kind: .badVersion, field: "ver", mutate: replacing("ver", "three")),
+        MalformedCase(name: "ver zero", kind: .badVersion, field: "ver", mutate: replacing("ver", "0")),
+        MalformedCase(name: "unknown op", kind: .unknownOp, field: "op", mutate: replacing("op", "upsert")),
+        MalformedCase(name: "bad ts", kind: .badTimestamp, field: "ts", mutate: replacing("ts", "yesterday")),
+        MalformedCase(name: "body not JSON", kind: .badBody, field: "body", mutate: replacing("body", "{nope")),
+        MalformedCase(name: "body too large", kind: .bodyTooLarge, field: "body", mutate: replacing("body", "\"" + String(repeating: "x", count: 80) + "\"")),
+        MalformedCase(name: "checksum mismatch", kind: .checksumMismatch, field: "sum", mutate: replacing("body", #"{"a":2}"#)),
+        MalformedCase(name: "bad checksum text", kind: .checksumMismatch, field: "sum", mutate: replacing("sum", "zz")),
+    ]
+}

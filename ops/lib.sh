@@ -1,0 +1,27 @@
+# Shared by ops/dev.sh and ops/test.sh: install what Pane needs on a fresh Debian 12 (as root).
+set -euo pipefail
+
+pane_install_deps() {
+    local need=()
+    command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+    command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
+    [ -f /usr/include/hiredis/hiredis.h ] || need+=(libhiredis-dev)
+    [ -f /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
+    if [ ${#need[@]} -gt 0 ]; then
+        echo "ops: installing ${need[*]}" >&2
+        if [ "$(id -u)" != 0 ]; then
+            echo "ops: run as root (apt-get install ${need[*]})" >&2
+            exit 1
+        fi
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+    fi
+    if ! command -v swift >/dev/null 2>&1; then
+        if [ -x /opt/swift/usr/bin/swift ]; then
+            export PATH="/opt/swift/usr/bin:$PATH"
+        else
+            echo "ops: the Swift 6.3 toolchain is not on PATH" >&2
+            exit 1
+        fi
+    fi
+}

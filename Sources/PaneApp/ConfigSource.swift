@@ -60,15 +60,21 @@ public struct ConfigSource: Sendable {
         }
     }
 
-    /// An integer in `range`, or `default`.
+    /// An integer in `range`, or `default`. Accepts a JSON number or a decimal string.
     public func int(_ key: String, default value: Int, range: ClosedRange<Int>) throws(ValidationError) -> Int {
         let result: Int
-        do {
-            result = try reader.requiredInt(forKey: ConfigKey(key))
-        } catch {
-            if "\(error)".hasPrefix("Missing required") { return value }
-            let text = (try? reader.requiredString(forKey: ConfigKey(key))) ?? "?"
-            throw bad(key, text, "expected an integer from \(range.lowerBound) to \(range.upperBound)")
+        if let text = try? reader.requiredString(forKey: ConfigKey(key)) {
+            guard let parsed = Int(text.trimmingCharacters(in: .whitespaces)) else {
+                throw bad(key, text, "expected an integer from \(range.lowerBound) to \(range.upperBound)")
+            }
+            result = parsed
+        } else {
+            do {
+                result = try reader.requiredInt(forKey: ConfigKey(key))
+            } catch {
+                if "\(error)".hasPrefix("Missing required") { return value }
+                throw bad(key, "?", "expected an integer from \(range.lowerBound) to \(range.upperBound)")
+            }
         }
         guard range.contains(result) else {
             throw bad(key, String(result), "expected an integer from \(range.lowerBound) to \(range.upperBound)")

@@ -46,7 +46,7 @@ public struct ValidationErrorMiddleware<Context: RequestContext>: RouterMiddlewa
             return try await next(request, context)
         } catch let error as ValidationError {
             return PaneHTTP.error(.badRequest, error.description)
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             return PaneHTTP.error(.badRequest, "request body is over the size limit")
         }
     }

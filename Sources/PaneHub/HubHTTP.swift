@@ -17,7 +17,12 @@ public enum HubHTTP {
         router.put("/v1/contexts/:id") { request, context -> Response in
             let id = try PaneHTTP.contextID(context)
             let regions = try regionList(request)
-            let buffer = try await request.body.collect(upTo: rules.maxBytes + 1)
+            let buffer: ByteBuffer
+            do {
+                buffer = try await request.body.collect(upTo: rules.maxBytes)
+            } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+                throw ValidationError(input: "body", value: "", reason: "body is over the limit of \(rules.maxBytes) bytes (body.maxBytes)")
+            }
             let body = Array(buffer.readableBytesView)
             if let problem = rules.problem(with: body) {
                 throw ValidationError(input: "body", value: String(decoding: body.prefix(60), as: UTF8.self), reason: problem)

@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "pane", targets: ["pane"]),
+        .executable(name: "pane-loadtest", targets: ["pane-loadtest"]),
         .library(name: "PaneCore", targets: ["PaneCore"]),
     ],
     dependencies: [
@@ -92,6 +93,24 @@ let package = Package(
             name: "pane",
             dependencies: [
                 "PaneApp",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        // The load-test runner's logic: machine limits today, scenarios next.
+        .target(
+            name: "PaneLoadtest",
+            dependencies: [
+                "PaneCore", "PaneRedis", "PaneHub", "PaneSpoke", "PaneApp",
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "pane-loadtest",
+            dependencies: [
+                "PaneLoadtest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -1,0 +1,162 @@
+import Foundation
+import Logging
+import PaneApp
+import PaneCore
+import PaneHub
+import PaneRedis
+import PaneSpoke
+
+/// `pane-loadtest limits`: the machine's bounds and Pane's rates, measured in one run against
+/// one private redis-server, reported as ratios (these machines are shared and noisy).
+public struct Limits: Sendable {
+    public var writes: Int
+    public var bodyBytes: Int
+    public var regions: Int
+    public var batch: Int
+
+    public init(writes: Int, bodyBytes: Int, regions: Int = 3, batch: Int = 500) {
+        self.writes = writes
+        self.bodyBytes = bodyBytes
+        self.regions = regions
+        self.batch = batch
+    }
+
+    public struct Report: Sendable, Codable {
+        public var date: String
+        public var writes: Int
+        public var bodyBytes: Int
+        public var regions: Int
+        /// redis-benchmark, one client, pipeline 100 (like the hub's one publisher connection).
+        public var redisXaddOneClient: Double
+        /// redis-benchmark, 50 clients, pipeline 100: the server's own bound.
+        public var redisXaddFiftyClients: Double
+        /// Raw SQLite version-gated upsert, batches of `batch`.
+        public var rawSQLiteUpsert: Double
+        /// ReplicaStore.apply (GRDB, same SQL), batches of `batch`, no Redis.
+        public var grdbApply: Double
+        /// Hub writes (HubStore.put, one transaction each), writes per second.
+        public var hubWrites: Double
+        /// Outbox → region streams, entries per second (all regions together).
+        public var publish: Double
+        /// One replica's worker: XREADGROUP + decode + apply + XACK, entries per second.
+        public var apply: Double
+    }
+
+    public func run(log: (String) -> Void) throws -> Report {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pane-limits-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let redis = try RedisServerProcess(directory: "\(dir)/redis")
+        defer { redis.stop() }
+        var logger = Logger(label: "pane.limits")
+        logger.logLevel = .error
+        log("redis-server \(redis.endpoint); \(writes) writes of \(bodyBytes)-byte bodies to \(regions) regions")
+
+        let xaddRequests = writes * regions
+        let xadd1 = try RedisBenchmarkBaseline.xaddRate(endpoint: redis.endpoint, requests: xaddRequests, clients: 1, pipeline: 100, bodyBytes: bodyBytes)
+        log(String(format: "redis-benchmark XADD -c 1 -P 100:   %10.0f /s", xadd1))
+        let xadd50 = try RedisBenchmarkBaseline.xaddRate(endpoint: redis.endpoint, requests: xaddRequests, clients: 50, pipeline: 100, bodyBytes: bodyBytes)
+        log(String(format: "redis-benchmark XADD -c 50 -P 100:  %10.0f /s", xadd50))
+        let conn = try RedisConnection(endpoint: redis.endpoint)
+        try conn.command(["DEL", "pane:bench:{xadd-1}", "pane:bench:{xadd-50}"])
+
+        let raw = try RawSQLiteBaseline.upsertRate(path: "\(dir)/raw.sqlite", rows: writes, bodyBytes: bodyBytes, batch: batch)
+        log(String(format: "raw SQLite upsert (batch %d):      %10.0f rows/s", batch, raw))
+
+        let body = Array(("\"" + String(repeating: "x", count: max(0, bodyBytes - 2)) + "\"").utf8)
+        let grdb = try grdbApplyRate(path: "\(dir)/grdb.sqlite", body: body)
+        log(String(format: "GRDB ReplicaStore.apply:           %10.0f rows/s", grdb))
+
+        let regionList = try (1...regions).map { try Region("bench-\($0)") }
+        let store = try HubStore(path: "\(dir)/hub.sqlite", regions: regionList)
+        var start = DispatchTime.now()
+        for i in 0..<writes {
+            _ = try store.put(id: try ContextID("ctx-\(i)"), body: body)
+        }
+        let hubWrites = Double(writes) / seconds(since: start)
+        log(String(format: "hub writes (one transaction each): %10.0f writes/s", hubWrites))
+
+        var publisherConfig = PublisherConfiguration()
+        publisherConfig.batchSize = batch
+        publisherConfig.streamMaxLength = 0
+        let publisher = Publisher(
+            store: store, endpoints: Dictionary(uniqueKeysWithValues: regionList.map { ($0, redis.endpoint) }),
+            config: publisherConfig, logger: logger)
+        let stop = StopFlag()
+        let publisherDone = DispatchSemaphore(value: 0)
+        start = DispatchTime.now()
+        Thread {
+            publisher.runBlocking(stop: stop)
+            publisherDone.signal()
+        }.start()
+        while try store.outboxDepth().values.contains(where: { $0 > 0 }) { usleep(2_000) }
+        let publish = Double(writes * regions) / seconds(since: start)
+        stop.stop()
+        store.doorbell.ring()
+        publisherDone.wait()
+        log(String(format: "pane publish (outbox -> streams):  %10.0f entries/s", publish))
+
+        let replica = try ReplicaStore(path: "\(dir)/replica.sqlite")
+        var spokeConfig = SpokeConfiguration(region: regionList[0], replica: try ReplicaName("bench"), databasePath: replica.path)
+        spokeConfig.redis = redis.endpoint
+        spokeConfig.batchSize = batch
+        spokeConfig.blockMs = 100
+        let status = SpokeStatus()
+        let worker = SpokeWorker(config: spokeConfig, store: replica, status: status, logger: logger)
+        let workerStop = StopFlag()
+        let workerDone = DispatchSemaphore(value: 0)
+        start = DispatchTime.now()
+        Thread {
+            worker.runBlocking(stop: workerStop)
+            workerDone.signal()
+        }.start()
+        while status.maxSeq < UInt64(writes) { usleep(1_000) }
+        let apply = Double(writes) / seconds(since: start)
+        workerStop.stop()
+        workerDone.wait()
+        log(String(format: "pane apply (one worker, end to end): %8.0f entries/s", apply))
+
+        return Report(
+            date: ISO8601DateFormatter().string(from: Date()), writes: writes, bodyBytes: bodyBytes, regions: regions,
+            redisXaddOneClient: xadd1, redisXaddFiftyClients: xadd50, rawSQLiteUpsert: raw, grdbApply: grdb,
+            hubWrites: hubWrites, publish: publish, apply: apply)
+    }
+
+    private func grdbApplyRate(path: String, body: [UInt8]) throws -> Double {
+        let store = try ReplicaStore(path: path)
+        let now = WallClock.nowMs()
+        let updates = try (0..<writes).map {
+            ContextUpdate(seq: UInt64($0 + 1), id: try ContextID("ctx-\($0)"), version: 1, op: .put, body: body, hubTimeMs: now)
+        }
+        let start = DispatchTime.now()
+        var i = 0
+        while i < updates.count {
+            let end = min(i + batch, updates.count)
+            _ = try store.apply(Array(updates[i..<end]))
+            i = end
+        }
+        return Double(writes) / seconds(since: start)
+    }
+
+    private func seconds(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+}
+
+extension Limits.Report {
+    /// The summary table, with Pane's rates as ratios to the machine's bounds.
+    public var table: String {
+        func pct(_ a: Double, _ b: Double) -> String { String(format: "%5.1f%%", 100 * a / b) }
+        return """
+            | measure | rate /s | ratio |
+            |---|---:|---|
+            | redis-benchmark XADD, 1 client, -P 100 | \(Int(redisXaddOneClient)) | baseline |
+            | redis-benchmark XADD, 50 clients, -P 100 | \(Int(redisXaddFiftyClients)) | baseline |
+            | raw SQLite version-gated upsert, batch 500 | \(Int(rawSQLiteUpsert)) | baseline |
+            | GRDB ReplicaStore.apply, batch 500 | \(Int(grdbApply)) | \(pct(grdbApply, rawSQLiteUpsert)) of raw SQLite |
+            | hub writes (1 transaction each, \(regions) regions) | \(Int(hubWrites)) | |
+            | pane publish, entries to \(regions) streams | \(Int(publish)) | \(pct(publish, redisXaddOneClient)) of 1-client XADD, \(pct(publish, redisXaddFiftyClients)) of 50-client XADD |
+            | pane apply, one worker end to end | \(Int(apply)) | \(pct(apply, rawSQLiteUpsert)) of raw SQLite |
+            """
+    }
+}

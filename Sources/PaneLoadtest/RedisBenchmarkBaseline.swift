@@ -1,0 +1,34 @@
+import Foundation
+import PaneRedis
+
+/// The machine's own bound for the publish path: `redis-benchmark` pipelined XADD of the same
+/// entry size, against the same private redis-server.
+public enum RedisBenchmarkBaseline {
+    public struct Failure: Error, CustomStringConvertible { public let description: String }
+
+    /// Runs `redis-benchmark -c clients -P pipeline -n requests XADD key * body <bytes>`; requests per second.
+    public static func xaddRate(endpoint: RedisEndpoint, requests: Int, clients: Int, pipeline: Int, bodyBytes: Int) throws -> Double {
+        guard let binary = ["/usr/bin/redis-benchmark", "/usr/local/bin/redis-benchmark"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw Failure(description: "redis-benchmark not found: apt-get install -y redis-tools")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = [
+            "-h", endpoint.host, "-p", String(endpoint.port), "-c", String(clients), "-P", String(pipeline), "-n", String(requests),
+            "--csv", "XADD", "pane:bench:{xadd-\(clients)}", "*", "body", String(repeating: "x", count: bodyBytes),
+        ]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        // CSV: "test","rps",... ; the last line holds the numbers.
+        for line in text.split(separator: "\n").reversed() {
+            let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+            if fields.count >= 2, let rps = Double(fields[1]) { return rps }
+        }
+        throw Failure(description: "could not read redis-benchmark's output: \(text.prefix(300))")
+    }
+}

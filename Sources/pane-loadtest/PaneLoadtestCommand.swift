@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import PaneLoadtest
+
+@main
+struct PaneLoadtestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pane-loadtest",
+        abstract: "Measure Pane against real processes and the machine's own limits.",
+        subcommands: [LimitsCommand.self]
+    )
+}
+
+struct LimitsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "limits",
+        abstract: "Measure redis-benchmark XADD and raw SQLite upserts, then Pane's publish and apply rates, as ratios.")
+
+    @Option(help: "Writes to the hub (each fans out to every region).")
+    var writes: Int = 100_000
+
+    @Option(help: "Body size in bytes.")
+    var bodyBytes: Int = 256
+
+    @Option(help: "Regions to fan out to.")
+    var regions: Int = 3
+
+    @Option(help: "Write report.json and report.md into this folder.")
+    var out: String?
+
+    func validate() throws {
+        guard (1...10_000_000).contains(writes) else { throw ValidationError("--writes must be 1-10000000, got \(writes)") }
+        guard (2...1_048_576).contains(bodyBytes) else { throw ValidationError("--body-bytes must be 2-1048576, got \(bodyBytes)") }
+        guard (1...32).contains(regions) else { throw ValidationError("--regions must be 1-32, got \(regions)") }
+    }
+
+    func run() throws {
+        let report = try Limits(writes: writes, bodyBytes: bodyBytes, regions: regions).run { print($0) }
+        print("")
+        print(report.table)
+        if let out {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: URL(fileURLWithPath: "\(out)/limits.json"))
+            try (report.table + "\n").write(toFile: "\(out)/limits.md", atomically: true, encoding: .utf8)
+            print("wrote \(out)/limits.json and \(out)/limits.md")
+        }
+    }
+}

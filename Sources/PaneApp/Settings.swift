@@ -19,6 +19,7 @@ public enum SettingKey {
     public static let spokeConsumer = "spoke.consumer"  // default <host>-<pid>
     public static let spokeBatch = "spoke.batchSize"  // default 500
     public static let spokeBlockMs = "spoke.blockMs"  // default 1000
+    public static let spokeLatencyLog = "spoke.latencyLog"  // default none: file of "seq hubMs replicaMs" lines
     public static let bodyMaxBytes = "body.maxBytes"  // default 1048576
     public static let logLevel = "log.level"  // default info
     /// Test hook only: the hub exits right after this many XADDs, before marking its outbox.
@@ -91,6 +92,7 @@ extension SpokeConfiguration {
         }
         config.batchSize = try source.int(SettingKey.spokeBatch, default: config.batchSize, range: 1...100_000)
         config.blockMs = try source.int(SettingKey.spokeBlockMs, default: config.blockMs, range: 1...60_000)
+        config.latencyLogPath = try source.string(SettingKey.spokeLatencyLog)
         config.bodyRules = BodyRules(maxBytes: try source.int(SettingKey.bodyMaxBytes, default: BodyRules.defaultMaxBytes, range: 2...(256 << 20)))
         return config
     }

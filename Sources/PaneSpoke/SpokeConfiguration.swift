@@ -18,6 +18,9 @@ public struct SpokeConfiguration: Sendable {
     /// XREADGROUP BLOCK, ms; also bounds how long a graceful shutdown waits for the loop.
     public var blockMs: Int = 1_000
     public var bodyRules = BodyRules()
+    /// When set, every applied update appends `seq hubCommitMs replicaCommitMs` to this file:
+    /// the load-test runner's end-to-end latency source.
+    public var latencyLogPath: String? = nil
 
     public init(region: Region, replica: ReplicaName, databasePath: String) {
         self.region = region

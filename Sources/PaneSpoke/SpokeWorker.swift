@@ -38,6 +38,7 @@ public final class SpokeWorker: Sendable {
         let appliedCounter = Counter(label: "pane_spoke_applied_total", dimensions: labels)
         let malformedCounter = Counter(label: "pane_spoke_malformed_total", dimensions: labels)
         let lagTimer = Timer(label: "pane_spoke_replication_lag", dimensions: labels)
+        let latencyLog = config.latencyLogPath.flatMap { LatencyLog(path: $0, logger: logger) }
         logger.info("worker started", metadata: ["stream": "\(key)", "group": "\(group)", "consumer": "\(config.consumer)"])
 
         while !stop.isStopped {
@@ -98,6 +99,7 @@ public final class SpokeWorker: Sendable {
                 for update in updates {
                     lagTimer.recordMilliseconds(max(0, result.committedAtMs - update.hubTimeMs))
                 }
+                latencyLog?.record(updates, committedAtMs: result.committedAtMs)
             } catch let error as RedisError {
                 if error.kind == .server && error.message.hasPrefix("NOGROUP") {
                     logger.warning("consumer group or stream is gone; re-creating it", metadata: ["group": "\(group)"])

@@ -142,6 +142,9 @@ extension Pane {
         @Option(help: "XREADGROUP BLOCK in ms (key spoke.blockMs, default 1000).")
         var blockMs: Int?
 
+        @Option(help: "Append 'seq hubCommitMs replicaCommitMs' per applied update to this file (key spoke.latencyLog).")
+        var latencyLog: String?
+
         func run() async throws {
             var extra: [String: String] = [:]
             extra[SettingKey.spokeRegion] = region
@@ -151,6 +154,7 @@ extension Pane {
             extra[SettingKey.spokeConsumer] = consumer
             extra[SettingKey.spokeBatch] = batchSize.map(String.init)
             extra[SettingKey.spokeBlockMs] = blockMs.map(String.init)
+            extra[SettingKey.spokeLatencyLog] = latencyLog
             let source = try await common.source(extra: extra)
             let config: SpokeConfiguration
             do { config = try SpokeConfiguration.load(from: source) } catch { throw fail(error) }

@@ -4,14 +4,11 @@
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
-/// Swift cannot call hiredis's variadic `redisCommand`; Pane only uses the argv forms,
-/// which this shim re-exports with Swift-friendly signatures.
+/// Swift cannot call hiredis's variadic `redisCommand`: single commands go through
+/// `redisCommandArgv`, pipelines through `redisAppendFormattedCommand` (RESP encoded in Swift)
+/// and `redisGetReply`. These wrappers give them Swift-friendly signatures.
 static inline redisReply *cpane_command_argv(redisContext *c, int argc, const char **argv, const size_t *argvlen) {
     return (redisReply *)redisCommandArgv(c, argc, argv, argvlen);
-}
-
-static inline int cpane_append_argv(redisContext *c, int argc, const char **argv, const size_t *argvlen) {
-    return redisAppendCommandArgv(c, argc, argv, argvlen);
 }
 
 static inline int cpane_get_reply(redisContext *c, redisReply **reply) {

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Validates context bodies: valid JSON, at most `maxBytes`.
 public struct BodyRules: Sendable, Equatable {
     /// The default limit: 1 MiB.
@@ -18,11 +16,6 @@ public struct BodyRules: Sendable, Equatable {
             return "body is \(body.count) bytes, over the limit of \(maxBytes)"
         }
         if body.isEmpty { return "body is empty; a context body is a JSON value" }
-        do {
-            _ = try JSONSerialization.jsonObject(with: Data(body), options: [.fragmentsAllowed])
-            return nil
-        } catch {
-            return "body is not valid JSON"
-        }
+        return JSONValidator.isValid(body) ? nil : "body is not valid JSON"
     }
 }

@@ -72,10 +72,11 @@ public final class Publisher: Sendable {
             if !rows.isEmpty { batches.append((region, rows)) }
         }
         guard !batches.isEmpty else { return 0 }
-        var commands: [[RedisArgument]] = []
+        var commands = RedisCommandBuffer(reservingCapacity: batches.reduce(0) { $0 + $1.1.count } * 400)
         for (region, rows) in batches {
+            let key = Keys.updates(region)
             for update in rows {
-                commands.append(xaddArguments(region: region, update: update))
+                appendXadd(to: &commands, key: key, update: update)
             }
         }
         let replies = try client.run { conn throws(RedisError) in try conn.pipeline(commands) }
@@ -167,16 +168,22 @@ public final class Publisher: Sendable {
             metadata: ["stream": "\(key)", "moved": "\(foreign.count)", "ownSeq": "\(ownSeq)"])
     }
 
-    private func xaddArguments(region: Region, update: ContextUpdate) -> [RedisArgument] {
-        var args: [RedisArgument] = ["XADD", RedisArgument(Keys.updates(region))]
-        if config.streamMaxLength > 0 {
-            args += ["MAXLEN", "~", RedisArgument(config.streamMaxLength)]
+    /// `XADD key [MAXLEN ~ n] <seq>-0 ctx … sum …`, encoded straight into the pipeline buffer.
+    private func appendXadd(to buffer: inout RedisCommandBuffer, key: String, update: ContextUpdate) {
+        let fields = StreamEntryCodec.encode(update)
+        let trim = config.streamMaxLength > 0
+        buffer.begin(arguments: 3 + (trim ? 3 : 0) + fields.count * 2)
+        buffer.argument("XADD")
+        buffer.argument(key)
+        if trim {
+            buffer.argument("MAXLEN")
+            buffer.argument("~")
+            buffer.argument(config.streamMaxLength)
         }
-        args.append(RedisArgument(StreamEntryCodec.entryID(seq: update.seq)))
-        for (name, value) in StreamEntryCodec.encode(update) {
-            args.append(RedisArgument(name))
-            args.append(RedisArgument(value))
+        buffer.argument(StreamEntryCodec.entryID(seq: update.seq))
+        for (name, value) in fields {
+            buffer.argument(name)
+            buffer.argument(value)
         }
-        return args
     }
 }

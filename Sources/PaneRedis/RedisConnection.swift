@@ -44,32 +44,47 @@ public final class RedisConnection: @unchecked Sendable {
 
     public var isOpen: Bool { context != nil }
 
-    /// Sends one command and waits for its reply. An error reply throws ``RedisError/Kind/server``.
+    /// Sends one command (`redisCommandArgv`) and waits for its reply. An error reply throws
+    /// ``RedisError/Kind/server``.
     @discardableResult
     public func command(_ args: [RedisArgument]) throws(RedisError) -> RESPValue {
-        let reply = try pipeline([args])[0]
-        if case .error(let message) = reply {
+        guard let ctx = context else { throw RedisError(.io, "connection to \(endpoint) is closed") }
+        let raw = Self.withArgv(args) { argc, argv, lens in cpane_command_argv(ctx, argc, argv, lens) }
+        guard let reply = raw else { throw failure(ctx, command: args.first?.text) }
+        let value = Self.convert(reply)
+        freeReplyObject(reply)
+        if case .error(let message) = value {
             throw RedisError(.server, message, command: args.first?.text)
         }
-        return reply
+        return value
     }
 
     /// Sends every command before reading any reply, then returns the replies in order.
     /// Error replies stay in the result as ``RESPValue/error(_:)``; I/O errors throw.
     public func pipeline(_ commands: [[RedisArgument]]) throws(RedisError) -> [RESPValue] {
+        var buffer = RedisCommandBuffer()
+        for args in commands { buffer.append(args) }
+        return try pipeline(buffer)
+    }
+
+    /// Writes a whole ``RedisCommandBuffer`` at once, then reads its replies in order.
+    /// Error replies stay in the result as ``RESPValue/error(_:)``; I/O errors throw.
+    public func pipeline(_ buffer: RedisCommandBuffer) throws(RedisError) -> [RESPValue] {
         guard let ctx = context else { throw RedisError(.io, "connection to \(endpoint) is closed") }
-        for args in commands {
-            let status = Self.withArgv(args) { argc, argv, lens in cpane_append_argv(ctx, argc, argv, lens) }
-            if status != REDIS_OK { throw failure(ctx, command: args.first?.text) }
-        }
-        var replies: [RESPValue] = []
-        replies.reserveCapacity(commands.count)
-        for args in commands {
-            var raw: UnsafeMutablePointer<redisReply>?
-            if cpane_get_reply(ctx, &raw) != REDIS_OK || raw == nil {
-                throw failure(ctx, command: args.first?.text)
+        guard buffer.count > 0 else { return [] }
+        let status = buffer.bytes.withUnsafeBufferPointer { raw in
+            raw.withMemoryRebound(to: CChar.self) { chars in
+                redisAppendFormattedCommand(ctx, chars.baseAddress, chars.count)
             }
-            guard let reply = raw else { throw failure(ctx, command: args.first?.text) }
+        }
+        if status != REDIS_OK { throw failure(ctx, command: buffer.firstCommand) }
+        var replies: [RESPValue] = []
+        replies.reserveCapacity(buffer.count)
+        for _ in 0..<buffer.count {
+            var raw: UnsafeMutablePointer<redisReply>?
+            guard cpane_get_reply(ctx, &raw) == REDIS_OK, let reply = raw else {
+                throw failure(ctx, command: buffer.firstCommand)
+            }
             replies.append(Self.convert(reply))
             freeReplyObject(reply)
         }
@@ -97,29 +112,24 @@ public final class RedisConnection: @unchecked Sendable {
         _ args: [RedisArgument],
         _ body: (Int32, UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R
     ) -> R {
-        var flat: [UInt8] = []
-        flat.reserveCapacity(args.reduce(1) { $0 + $1.bytes.count })
-        var offsets: [Int] = []
-        var lengths: [Int] = []
-        offsets.reserveCapacity(args.count)
-        lengths.reserveCapacity(args.count)
-        for arg in args {
-            offsets.append(flat.count)
-            lengths.append(arg.bytes.count)
-            flat.append(contentsOf: arg.bytes)
+        let total = args.reduce(1) { $0 + $1.bytes.count }
+        let flat = UnsafeMutablePointer<CChar>.allocate(capacity: total)
+        let argv = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: max(1, args.count))
+        let lens = UnsafeMutablePointer<Int>.allocate(capacity: max(1, args.count))
+        defer {
+            flat.deallocate()
+            argv.deallocate()
+            lens.deallocate()
         }
-        flat.append(0)  // never empty, so baseAddress is never nil
-        return flat.withUnsafeBufferPointer { buffer in
-            let base = UnsafeRawPointer(buffer.baseAddress!)
-            var pointers: [UnsafePointer<CChar>?] = offsets.map {
-                (base + $0).assumingMemoryBound(to: CChar.self)
-            }
-            return pointers.withUnsafeMutableBufferPointer { argv in
-                lengths.withUnsafeBufferPointer { lens in
-                    body(Int32(args.count), argv.baseAddress!, lens.baseAddress!)
-                }
-            }
+        var offset = 0
+        for (i, arg) in args.enumerated() {
+            let target = UnsafeMutableBufferPointer(start: flat + offset, count: arg.bytes.count)
+            _ = target.initialize(from: arg.bytes.lazy.map { CChar(bitPattern: $0) })
+            argv[i] = UnsafePointer(flat + offset)
+            lens[i] = arg.bytes.count
+            offset += arg.bytes.count
         }
+        return body(Int32(args.count), argv, lens)
     }
 
     private static func convert(_ reply: UnsafeMutablePointer<redisReply>) -> RESPValue {

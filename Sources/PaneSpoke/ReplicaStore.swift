@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import PaneCore
 
 /// A replica's SQLite file: the contexts it serves and its position in the region stream.
@@ -51,17 +52,40 @@ public final class ReplicaStore: Sendable {
         """
 
     /// Applies `updates` in one transaction under the apply rule.
+    ///
+    /// GRDB owns the connection, the transaction and the cached statement; the hot loop binds
+    /// through the raw SQLite API, which measured about a third faster than GRDB's
+    /// `StatementArguments` (docs/benchmarks.md).
     public func apply(_ updates: [ContextUpdate]) throws -> ApplyResult {
         guard !updates.isEmpty else { return ApplyResult(applied: 0, ignored: 0, maxSeq: 0, committedAtMs: WallClock.nowMs()) }
         return try pool.write { db in
             let now = WallClock.nowMs()
             let statement = try db.cachedStatement(sql: Self.upsertSQL)
+            let raw = statement.sqliteStatement
+            let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
             var applied = 0
             var maxSeq: UInt64 = 0
+            defer { sqlite3_reset(raw) }
             for update in updates {
-                try statement.execute(arguments: [
-                    update.id.value, update.version, update.op == .del, Data(update.body), update.hubTimeMs, now,
-                ])
+                sqlite3_reset(raw)
+                sqlite3_bind_text(raw, 1, update.id.value, -1, transient)
+                sqlite3_bind_int64(raw, 2, update.version)
+                sqlite3_bind_int(raw, 3, update.op == .del ? 1 : 0)
+                if update.body.isEmpty {
+                    sqlite3_bind_zeroblob(raw, 4, 0)  // an empty blob, not NULL (the column is NOT NULL)
+                } else {
+                    update.body.withUnsafeBytes { body in
+                        _ = sqlite3_bind_blob(raw, 4, body.baseAddress, Int32(body.count), transient)
+                    }
+                }
+                sqlite3_bind_int64(raw, 5, update.hubTimeMs)
+                sqlite3_bind_int64(raw, 6, now)
+                let rc = sqlite3_step(raw)
+                guard rc == SQLITE_DONE else {
+                    throw DatabaseError(
+                        resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
+                        sql: Self.upsertSQL)
+                }
                 if db.changesCount > 0 { applied += 1 }
                 maxSeq = max(maxSeq, update.seq)
             }

@@ -28,16 +28,31 @@ public enum StreamEntryCodec {
         return seq
     }
 
-    /// The fields of `update`, ready for XADD.
+    /// How many fields ``encode(_:into:)`` writes.
+    public static let fieldCount = 6
+
+    /// Writes the fields of `update`, in order, into `sink`: the one definition of the wire form.
+    public static func encode<Sink: StreamFieldSink>(_ update: ContextUpdate, into sink: inout Sink) {
+        sink.field(Field.ctx, text: update.id.value)
+        sink.field(Field.ver, integer: update.version)
+        sink.field(Field.op, text: update.op.rawValue)
+        sink.field(Field.body, bytes: update.body)
+        sink.field(Field.ts, integer: update.hubTimeMs)
+        sink.field(Field.sum, text: Checksum.entry(id: update.id, version: update.version, op: update.op, body: update.body))
+    }
+
+    /// The fields of `update` as name/value pairs.
     public static func encode(_ update: ContextUpdate) -> [(String, [UInt8])] {
-        [
-            (Field.ctx, Array(update.id.value.utf8)),
-            (Field.ver, Array(String(update.version).utf8)),
-            (Field.op, Array(update.op.rawValue.utf8)),
-            (Field.body, update.body),
-            (Field.ts, Array(String(update.hubTimeMs).utf8)),
-            (Field.sum, Array(Checksum.entry(id: update.id, version: update.version, op: update.op, body: update.body).utf8)),
-        ]
+        var sink = PairSink()
+        encode(update, into: &sink)
+        return sink.pairs
+    }
+
+    struct PairSink: StreamFieldSink {
+        var pairs: [(String, [UInt8])] = []
+        mutating func field(_ name: String, text: String) { pairs.append((name, Array(text.utf8))) }
+        mutating func field(_ name: String, bytes: [UInt8]) { pairs.append((name, bytes)) }
+        mutating func field(_ name: String, integer: Int64) { pairs.append((name, Array(String(integer).utf8))) }
     }
 
     /// Decodes and validates one stream entry.
@@ -47,15 +62,17 @@ public enum StreamEntryCodec {
         guard let seq = seq(fromEntryID: entryID) else {
             throw EntryError(.badEntryID, field: "id", detail: "entry id '\(entryID)' is not '<seq>-0' with seq >= 1")
         }
-        var values: [String: [UInt8]] = [:]
-        for (name, value) in fields where Field.all.contains(name) {
-            guard values[name] == nil else {
+        // Six known fields: a fixed slot array beats a dictionary on this hot path.
+        var slots: [[UInt8]?] = [nil, nil, nil, nil, nil, nil]
+        for (name, value) in fields {
+            guard let slot = Field.all.firstIndex(of: name) else { continue }
+            guard slots[slot] == nil else {
                 throw EntryError(.duplicateField, field: name, detail: "field '\(name)' appears more than once")
             }
-            values[name] = value
+            slots[slot] = value
         }
         func required(_ name: String) throws(EntryError) -> [UInt8] {
-            guard let value = values[name] else {
+            guard let slot = Field.all.firstIndex(of: name), let value = slots[slot] else {
                 throw EntryError(.missingField, field: name, detail: "field '\(name)' is missing")
             }
             return value
@@ -78,7 +95,7 @@ public enum StreamEntryCodec {
         guard let ts = Int64(tsText), ts >= 0 else {
             throw EntryError(.badTimestamp, field: Field.ts, detail: "timestamp '\(tsText.prefix(40))' is not a non-negative integer")
         }
-        let body = values[Field.body] ?? []
+        let body = slots[3] ?? []
         switch op {
         case .put:
             if let problem = rules.problem(with: body) {
@@ -96,4 +113,12 @@ public enum StreamEntryCodec {
         }
         return ContextUpdate(seq: seq, id: id, version: version, op: op, body: body, hubTimeMs: ts)
     }
+}
+
+/// Receives the fields of an encoded entry; lets the publisher write them straight into its
+/// pipeline buffer without intermediate arrays.
+public protocol StreamFieldSink {
+    mutating func field(_ name: String, text: String)
+    mutating func field(_ name: String, bytes: [UInt8])
+    mutating func field(_ name: String, integer: Int64)
 }

@@ -151,18 +151,19 @@ public final class HubStore: Sendable {
         }
     }
 
-    /// Up to `limit` unpublished updates of `region`, in `seq` order.
-    public func outbox(region: Region, limit: Int) throws -> [ContextUpdate] {
+    /// Up to `limit` unpublished updates of `region` with seq above `after`, in `seq` order.
+    public func outbox(region: Region, after: UInt64 = 0, limit: Int) throws -> [ContextUpdate] {
         try pool.read { db in
             let rows = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT seq, id, version, op, body, ts FROM outbox WHERE region = ? ORDER BY seq LIMIT ?"),
-                arguments: [region.name, limit])
+                db.cachedStatement(sql: "SELECT seq, id, version, op, body, ts FROM outbox WHERE region = ? AND seq > ? ORDER BY seq LIMIT ?"),
+                arguments: [region.name, Int64(after), limit])
+            // Columns by index: name lookups cost more than the rest of the row on this hot path.
             return try rows.map { row in
-                let op = ContextOp(rawValue: row["op"]) ?? .put
-                let body: Data = row["body"]
+                let op = ContextOp(rawValue: row[3]) ?? .put
+                let body: Data = row[4]
                 return ContextUpdate(
-                    seq: UInt64(row["seq"] as Int64), id: try ContextID(row["id"]), version: row["version"], op: op,
-                    body: [UInt8](body), hubTimeMs: row["ts"])
+                    seq: UInt64(row[0] as Int64), id: try ContextID(row[1]), version: row[2], op: op,
+                    body: [UInt8](body), hubTimeMs: row[5])
             }
         }
     }

@@ -39,55 +39,118 @@ public final class Publisher: Sendable {
 
     /// Runs until `stop` is set; finishes the round in progress first.
     public func runBlocking(stop: StopFlag) {
-        var clients: [RedisEndpoint: RedisClient] = [:]
         let groups = Dictionary(grouping: store.regions) { endpoints[$0] ?? RedisEndpoint(host: "127.0.0.1") }
+        let lanes = groups.keys.sorted { $0.description < $1.description }.map { endpoint in
+            Lane(client: RedisClient(endpoint: endpoint, logger: logger), regions: groups[endpoint] ?? [])
+        }
         var xadds = 0
         logger.info("publisher started", metadata: ["regions": "\(store.regions.map(\.name).joined(separator: ","))"])
-        while !stop.isStopped {
-            var published = 0
-            for (endpoint, regions) in groups.sorted(by: { $0.key.description < $1.key.description }) {
-                let client = clients[endpoint] ?? RedisClient(endpoint: endpoint, logger: logger)
-                clients[endpoint] = client
+        while !stop.isStopped || lanes.contains(where: { $0.inflight != nil }) {
+            var busy = false
+            for lane in lanes {
                 do {
-                    published += try publishRound(regions: regions, client: client, xadds: &xadds)
-                } catch let error as RedisError {
-                    logger.warning("publish round failed; will retry", metadata: ["redis": "\(endpoint)", "error": "\(error)"])
-                    stop.sleep(ms: 100)
+                    busy = try step(lane, xadds: &xadds, sending: !stop.isStopped) || busy
                 } catch {
-                    logger.error("publish round failed; will retry", metadata: ["error": "\(error)"])
+                    // Replies still in flight are unread: drop the connection and start again from
+                    // the outbox, whose rows stay until confirmed. Re-sent entries that did land are
+                    // recognised as our own and not duplicated.
+                    lane.reset()
+                    if error is PublishReset {
+                        continue
+                    }
+                    logger.warning("publish round failed; will retry", metadata: ["redis": "\(lane.client.endpoint)", "error": "\(error)"])
                     stop.sleep(ms: 100)
                 }
             }
-            if published == 0 { store.doorbell.wait(ms: config.idleWaitMs) }
+            if !busy && !stop.isStopped { store.doorbell.wait(ms: config.idleWaitMs) }
         }
-        clients.values.forEach { $0.close() }
+        lanes.forEach { $0.client.close() }
         logger.info("publisher stopped")
     }
 
-    /// Publishes one batch per region of one endpoint in a single pipeline; returns entries confirmed.
-    func publishRound(regions: [Region], client: RedisClient, xadds: inout Int) throws -> Int {
-        var batches: [(Region, [ContextUpdate])] = []
-        for region in regions {
-            let rows = try store.outbox(region: region, limit: config.batchSize)
-            if !rows.isEmpty { batches.append((region, rows)) }
+    /// The publishing state of one Redis endpoint: up to two rounds in flight, so Redis works on
+    /// one while the publisher confirms the previous one and reads the next from the outbox.
+    final class Lane {
+        let client: RedisClient
+        let regions: [Region]
+        /// The round whose replies are not read yet.
+        var inflight: Round?
+        /// The highest seq sent per region; the next round starts after it.
+        var sentUpTo: [Region: UInt64] = [:]
+
+        init(client: RedisClient, regions: [Region]) {
+            self.client = client
+            self.regions = regions
         }
-        guard !batches.isEmpty else { return 0 }
-        var commands = RedisCommandBuffer(reservingCapacity: batches.reduce(0) { $0 + $1.1.count } * 400)
-        for (region, rows) in batches {
-            let key = Keys.updates(region)
-            for update in rows {
-                appendXadd(to: &commands, key: key, update: update)
+
+        func reset() {
+            client.close()
+            inflight = nil
+            sentUpTo = [:]
+        }
+    }
+
+    struct Round {
+        var batches: [(Region, [ContextUpdate])]
+        var count: Int
+    }
+
+    /// Thrown after a conflict was handled, to restart the lane from the outbox.
+    struct PublishReset: Error {}
+
+    /// Sends the next round (when `sending`), then confirms the round before it. Returns whether
+    /// anything was sent or confirmed.
+    func step(_ lane: Lane, xadds: inout Int, sending: Bool) throws -> Bool {
+        var next: Round?
+        if sending {
+            var batches: [(Region, [ContextUpdate])] = []
+            for region in lane.regions {
+                let rows = try store.outbox(region: region, after: lane.sentUpTo[region] ?? 0, limit: config.batchSize)
+                if !rows.isEmpty { batches.append((region, rows)) }
+            }
+            if !batches.isEmpty {
+                let count = batches.reduce(0) { $0 + $1.1.count }
+                var commands = RedisCommandBuffer(reservingCapacity: count * 400)
+                for (region, rows) in batches {
+                    let key = Keys.updates(region)
+                    for update in rows { appendXadd(to: &commands, key: key, update: update) }
+                }
+                try lane.client.run { conn throws(RedisError) in try conn.send(commands) }
+                for (region, rows) in batches { lane.sentUpTo[region] = rows.last?.seq }
+                next = Round(batches: batches, count: count)
+                xadds += count
             }
         }
-        let replies = try client.run { conn throws(RedisError) in try conn.pipeline(commands) }
-        xadds += commands.count
+        let previous = lane.inflight
+        lane.inflight = next
         if let limit = config.exitAfterXadds, xadds >= limit {
+            // Test hook: wait until Redis has every XADD we sent, then die before marking any.
+            for round in [previous, next].compactMap({ $0 }) {
+                _ = try lane.client.run { conn throws(RedisError) in try conn.receive(round.count) }
+            }
             logger.critical("test hook: exiting after XADD, before marking the outbox", metadata: ["xadds": "\(xadds)"])
             exit(86)
         }
+        guard let previous else { return next != nil }
+        let replies = try lane.client.run { conn throws(RedisError) in try conn.receive(previous.count, command: "XADD") }
+        if let current = lane.inflight, replies.contains(where: \.isError) {
+            // A refusal needs XRANGE on this connection: read the next round's replies first so
+            // the connection is idle, then confirm both rounds in order.
+            let currentReplies = try lane.client.run { conn throws(RedisError) in try conn.receive(current.count, command: "XADD") }
+            lane.inflight = nil
+            try confirm(previous, replies: replies, client: lane.client)
+            try confirm(current, replies: currentReplies, client: lane.client)
+            return true
+        }
+        try confirm(previous, replies: replies, client: lane.client)
+        return true
+    }
+
+    /// Marks what Redis accepted (or already held as ours), region by region, up to the first conflict.
+    func confirm(_ round: Round, replies: [RESPValue], client: RedisClient) throws {
         var index = 0
-        var confirmed = 0
-        for (region, rows) in batches {
+        var conflict = false
+        for (region, rows) in round.batches {
             var highest: UInt64?
             var blocked = false
             for update in rows {
@@ -99,16 +162,16 @@ public final class Publisher: Sendable {
                     highest = update.seq
                 case .conflict:
                     blocked = true
+                    conflict = true
                 }
             }
             if let highest {
                 try store.markPublished(region: region, upTo: highest)
                 let count = rows.prefix { $0.seq <= highest }.count
-                confirmed += count
                 Counter(label: "pane_hub_published_total", dimensions: [("region", region.name)]).increment(by: count)
             }
         }
-        return confirmed
+        if conflict { throw PublishReset() }
     }
 
     enum Outcome { case published, conflict }
@@ -170,9 +233,8 @@ public final class Publisher: Sendable {
 
     /// `XADD key [MAXLEN ~ n] <seq>-0 ctx … sum …`, encoded straight into the pipeline buffer.
     private func appendXadd(to buffer: inout RedisCommandBuffer, key: String, update: ContextUpdate) {
-        let fields = StreamEntryCodec.encode(update)
         let trim = config.streamMaxLength > 0
-        buffer.begin(arguments: 3 + (trim ? 3 : 0) + fields.count * 2)
+        buffer.begin(arguments: 3 + (trim ? 3 : 0) + StreamEntryCodec.fieldCount * 2)
         buffer.argument("XADD")
         buffer.argument(key)
         if trim {
@@ -181,9 +243,26 @@ public final class Publisher: Sendable {
             buffer.argument(config.streamMaxLength)
         }
         buffer.argument(StreamEntryCodec.entryID(seq: update.seq))
-        for (name, value) in fields {
-            buffer.argument(name)
-            buffer.argument(value)
-        }
+        var sink = BufferSink(buffer: buffer)
+        buffer = RedisCommandBuffer()  // hand the storage over without a copy
+        StreamEntryCodec.encode(update, into: &sink)
+        buffer = sink.buffer
+    }
+}
+
+/// Writes entry fields as XADD arguments.
+struct BufferSink: StreamFieldSink {
+    var buffer: RedisCommandBuffer
+    mutating func field(_ name: String, text: String) {
+        buffer.argument(name.utf8)
+        buffer.argument(text.utf8)
+    }
+    mutating func field(_ name: String, bytes: [UInt8]) {
+        buffer.argument(name.utf8)
+        buffer.argument(bytes)
+    }
+    mutating func field(_ name: String, integer: Int64) {
+        buffer.argument(name.utf8)
+        buffer.argument(Int(integer))
     }
 }

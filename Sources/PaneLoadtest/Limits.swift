@@ -85,10 +85,13 @@ public struct Limits: Sendable {
         let stop = StopFlag()
         let publisherDone = DispatchSemaphore(value: 0)
         start = DispatchTime.now()
-        Thread {
+        let publisherThread = Thread {
+            nameCurrentThread("bench-publish")
             publisher.runBlocking(stop: stop)
             publisherDone.signal()
-        }.start()
+        }
+        publisherThread.name = "bench-publish"
+        publisherThread.start()
         while try store.outboxDepth().values.contains(where: { $0 > 0 }) { usleep(2_000) }
         let publish = Double(writes * regions) / seconds(since: start)
         stop.stop()
@@ -106,10 +109,13 @@ public struct Limits: Sendable {
         let workerStop = StopFlag()
         let workerDone = DispatchSemaphore(value: 0)
         start = DispatchTime.now()
-        Thread {
+        let workerThread = Thread {
+            nameCurrentThread("bench-apply")
             worker.runBlocking(stop: workerStop)
             workerDone.signal()
-        }.start()
+        }
+        workerThread.name = "bench-apply"
+        workerThread.start()
         while status.maxSeq < UInt64(writes) { usleep(1_000) }
         let apply = Double(writes) / seconds(since: start)
         workerStop.stop()

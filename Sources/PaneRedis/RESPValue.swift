@@ -42,6 +42,11 @@ public enum RESPValue: Sendable, Hashable {
 
     public var isNull: Bool { self == .null }
 
+    public var isError: Bool {
+        if case .error = self { return true }
+        return false
+    }
+
     /// Reads a flat `[name, value, name, value, ...]` reply (XINFO, HGETALL) as a dictionary.
     public var fieldMap: [String: RESPValue] {
         guard let items = array else { return [:] }

@@ -35,9 +35,23 @@ public struct RedisCommandBuffer: Sendable {
     }
 
     public mutating func argument(_ value: Int) {
-        var digits: [UInt8] = []
-        Self.decimal(value, into: &digits)
-        argument(digits)
+        // Digits first, then the length prefix: at most 20 digits, kept off the heap.
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        let count = withUnsafeMutableBytes(of: &digits) { raw -> Int in
+            var n = value.magnitude
+            var length = 0
+            repeat {
+                raw[23 - length] = UInt8(ascii: "0") + UInt8(n % 10)
+                n /= 10
+                length += 1
+            } while n > 0
+            if value < 0 {
+                raw[23 - length] = UInt8(ascii: "-")
+                length += 1
+            }
+            return length
+        }
+        withUnsafeBytes(of: &digits) { raw in argument(raw[(24 - count)...]) }
     }
 
     public mutating func argument(_ value: UInt64) {

@@ -70,20 +70,36 @@ public final class RedisConnection: @unchecked Sendable {
     /// Writes a whole ``RedisCommandBuffer`` at once, then reads its replies in order.
     /// Error replies stay in the result as ``RESPValue/error(_:)``; I/O errors throw.
     public func pipeline(_ buffer: RedisCommandBuffer) throws(RedisError) -> [RESPValue] {
+        try send(buffer)
+        return try receive(buffer.count, command: buffer.firstCommand)
+    }
+
+    /// Writes the commands and returns without reading replies, so the caller can prepare the
+    /// next batch while Redis works. Read the replies later with ``receive(_:command:)``.
+    public func send(_ buffer: RedisCommandBuffer) throws(RedisError) {
         guard let ctx = context else { throw RedisError(.io, "connection to \(endpoint) is closed") }
-        guard buffer.count > 0 else { return [] }
+        guard buffer.count > 0 else { return }
         let status = buffer.bytes.withUnsafeBufferPointer { raw in
             raw.withMemoryRebound(to: CChar.self) { chars in
                 redisAppendFormattedCommand(ctx, chars.baseAddress, chars.count)
             }
         }
         if status != REDIS_OK { throw failure(ctx, command: buffer.firstCommand) }
+        var done: Int32 = 0
+        while done == 0 {
+            if redisBufferWrite(ctx, &done) != REDIS_OK { throw failure(ctx, command: buffer.firstCommand) }
+        }
+    }
+
+    /// Reads `count` replies of commands sent earlier, in order.
+    public func receive(_ count: Int, command: String? = nil) throws(RedisError) -> [RESPValue] {
+        guard let ctx = context else { throw RedisError(.io, "connection to \(endpoint) is closed") }
         var replies: [RESPValue] = []
-        replies.reserveCapacity(buffer.count)
-        for _ in 0..<buffer.count {
+        replies.reserveCapacity(count)
+        for _ in 0..<count {
             var raw: UnsafeMutablePointer<redisReply>?
             guard cpane_get_reply(ctx, &raw) == REDIS_OK, let reply = raw else {
-                throw failure(ctx, command: buffer.firstCommand)
+                throw failure(ctx, command: command)
             }
             replies.append(Self.convert(reply))
             freeReplyObject(reply)

@@ -10,7 +10,7 @@ public enum SettingKey {
     public static let regionRedisPrefix = "redis.region"  // redis.region.<name>: that region's Redis URL
     public static let hubDB = "hub.db"  // default hub.sqlite
     public static let hubHTTP = "hub.http"  // default 127.0.0.1:7400
-    public static let hubBatch = "hub.batchSize"  // default 500
+    public static let hubBatch = "hub.batchSize"  // default 2000
     public static let streamMaxLength = "hub.streamMaxLength"  // default 1000000, 0 = no cap
     public static let spokeRegion = "spoke.region"  // required for a spoke
     public static let spokeReplica = "spoke.replica"  // default a

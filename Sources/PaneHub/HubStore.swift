@@ -55,6 +55,10 @@ public final class HubStore: Sendable {
                         PRIMARY KEY(region, seq)) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v2-published-seq") { db in
+            // Marking a round published is one UPDATE; published rows are deleted later in bulk.
+            try db.execute(sql: "ALTER TABLE regions ADD COLUMN published_seq INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 
@@ -155,8 +159,13 @@ public final class HubStore: Sendable {
     public func outbox(region: Region, after: UInt64 = 0, limit: Int) throws -> [ContextUpdate] {
         try pool.read { db in
             let rows = try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT seq, id, version, op, body, ts FROM outbox WHERE region = ? AND seq > ? ORDER BY seq LIMIT ?"),
-                arguments: [region.name, Int64(after), limit])
+                db.cachedStatement(
+                    sql: """
+                        SELECT seq, id, version, op, body, ts FROM outbox
+                        WHERE region = ? AND seq > max(?, (SELECT published_seq FROM regions WHERE name = ?))
+                        ORDER BY seq LIMIT ?
+                        """),
+                arguments: [region.name, Int64(after), region.name, limit])
             // Columns by index: name lookups cost more than the rest of the row on this hot path.
             return try rows.map { row in
                 let op = ContextOp(rawValue: row[3]) ?? .put
@@ -168,19 +177,31 @@ public final class HubStore: Sendable {
         }
     }
 
-    /// Removes published rows: every row of `region` with `seq <= upTo`.
+    /// Records that every update of `region` up to `seq` is in its stream.
     public func markPublished(region: Region, upTo seq: UInt64) throws {
         try pool.write { db in
-            try db.execute(sql: "DELETE FROM outbox WHERE region = ? AND seq <= ?", arguments: [region.name, Int64(seq)])
+            try db.execute(
+                sql: "UPDATE regions SET published_seq = max(published_seq, ?) WHERE name = ?",
+                arguments: [Int64(seq), region.name])
         }
     }
 
-    /// Rows still waiting in the outbox, per region.
+    /// Deletes outbox rows already published; the publisher calls it when idle.
+    @discardableResult
+    public func compactOutbox() throws -> Int {
+        try pool.write { db in
+            try db.execute(
+                sql: "DELETE FROM outbox WHERE seq <= (SELECT published_seq FROM regions WHERE regions.name = outbox.region)")
+            return db.changesCount
+        }
+    }
+
+    /// Updates not yet published, per region.
     public func outboxDepth() throws -> [Region: Int] {
         try pool.read { db in
             var result: [Region: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT region, COUNT(*) AS n FROM outbox GROUP BY region") {
-                if let region = try? Region(row["region"] as String) { result[region] = row["n"] }
+            for row in try Row.fetchAll(db, sql: "SELECT name, last_seq - published_seq AS n FROM regions") {
+                if let region = try? Region(row["name"] as String) { result[region] = row["n"] }
             }
             return result
         }

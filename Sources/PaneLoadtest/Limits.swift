@@ -38,6 +38,8 @@ public struct Limits: Sendable {
         public var hubWrites: Double
         /// Outbox → region streams, entries per second (all regions together).
         public var publish: Double
+        /// The publisher's rows per region per round.
+        public var publishBatch: Int
         /// One replica's worker: XREADGROUP + decode + apply + XACK, entries per second.
         public var apply: Double
     }
@@ -77,7 +79,7 @@ public struct Limits: Sendable {
         log(String(format: "hub writes (one transaction each): %10.0f writes/s", hubWrites))
 
         var publisherConfig = PublisherConfiguration()
-        publisherConfig.batchSize = batch
+        publisherConfig.batchSize = PublisherConfiguration().batchSize
         publisherConfig.streamMaxLength = 0
         let publisher = Publisher(
             store: store, endpoints: Dictionary(uniqueKeysWithValues: regionList.map { ($0, redis.endpoint) }),
@@ -102,7 +104,7 @@ public struct Limits: Sendable {
         let replica = try ReplicaStore(path: "\(dir)/replica.sqlite")
         var spokeConfig = SpokeConfiguration(region: regionList[0], replica: try ReplicaName("bench"), databasePath: replica.path)
         spokeConfig.redis = redis.endpoint
-        spokeConfig.batchSize = batch
+        spokeConfig.batchSize = SpokeConfiguration.defaultBatchSize
         spokeConfig.blockMs = 100
         let status = SpokeStatus()
         let worker = SpokeWorker(config: spokeConfig, store: replica, status: status, logger: logger)
@@ -125,7 +127,7 @@ public struct Limits: Sendable {
         return Report(
             date: ISO8601DateFormatter().string(from: Date()), writes: writes, bodyBytes: bodyBytes, regions: regions,
             redisXaddOneClient: xadd1, redisXaddFiftyClients: xadd50, rawSQLiteUpsert: raw, grdbApply: grdb,
-            hubWrites: hubWrites, publish: publish, apply: apply)
+            hubWrites: hubWrites, publish: publish, publishBatch: publisherConfig.batchSize, apply: apply)
     }
 
     private func grdbApplyRate(path: String, body: [UInt8]) throws -> Double {
@@ -161,7 +163,7 @@ extension Limits.Report {
             | raw SQLite version-gated upsert, batch 500 | \(Int(rawSQLiteUpsert)) | baseline |
             | GRDB ReplicaStore.apply, batch 500 | \(Int(grdbApply)) | \(pct(grdbApply, rawSQLiteUpsert)) of raw SQLite |
             | hub writes (1 transaction each, \(regions) regions) | \(Int(hubWrites)) | |
-            | pane publish, entries to \(regions) streams | \(Int(publish)) | \(pct(publish, redisXaddOneClient)) of 1-client XADD, \(pct(publish, redisXaddFiftyClients)) of 50-client XADD |
+            | pane publish, entries to \(regions) streams (batch \(publishBatch)/region) | \(Int(publish)) | \(pct(publish, redisXaddOneClient)) of 1-client XADD, \(pct(publish, redisXaddFiftyClients)) of 50-client XADD |
             | pane apply, one worker end to end | \(Int(apply)) | \(pct(apply, rawSQLiteUpsert)) of raw SQLite |
             """
     }

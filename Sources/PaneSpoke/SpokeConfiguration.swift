@@ -14,7 +14,8 @@ public struct SpokeConfiguration: Sendable {
     public var httpHost: String = "127.0.0.1"
     public var httpPort: Int = 7401
     /// Entries per XREADGROUP (and per SQLite transaction).
-    public var batchSize: Int = 500
+    public var batchSize: Int = SpokeConfiguration.defaultBatchSize
+    public static let defaultBatchSize = 500
     /// XREADGROUP BLOCK, ms; also bounds how long a graceful shutdown waits for the loop.
     public var blockMs: Int = 1_000
     public var bodyRules = BodyRules()

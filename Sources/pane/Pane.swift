@@ -87,7 +87,7 @@ extension Pane {
         @Option(help: "HTTP listen address host:port (key hub.http, default 127.0.0.1:7400).")
         var http: String?
 
-        @Option(help: "Outbox rows per region per pipeline round (key hub.batchSize, default 500).")
+        @Option(help: "Outbox rows per region per pipeline round (key hub.batchSize, default 2000).")
         var batchSize: Int?
 
         @Option(help: "Approximate cap on each region stream, 0 for none (key hub.streamMaxLength, default 1000000).")

@@ -100,6 +100,11 @@ public struct ConfigSource: Sendable {
     /// A `host:port` listen address, or `nil`.
     public func address(_ key: String) throws(ValidationError) -> (host: String, port: Int)? {
         guard let text = try string(key) else { return nil }
+        return try parseAddress(key, text)
+    }
+
+    /// Parses `host:port`, naming `key` when it is wrong.
+    public func parseAddress(_ key: String, _ text: String) throws(ValidationError) -> (host: String, port: Int) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
             (0...65535).contains(port), colon != text.startIndex
         else {

@@ -20,6 +20,11 @@ public enum SettingKey {
     public static let spokeBatch = "spoke.batchSize"  // default 500
     public static let spokeBlockMs = "spoke.blockMs"  // default 1000
     public static let spokeLatencyLog = "spoke.latencyLog"  // default none: file of "seq hubMs replicaMs" lines
+    public static let spokeMaxDeliveries = "spoke.maxDeliveries"  // default 5
+    public static let spokeClaimIdleMs = "spoke.claimIdleMs"  // default 30000
+    public static let spokeConsumerIdleMs = "spoke.consumerIdleMs"  // default 3600000
+    public static let dlqMaxLength = "dlq.maxLength"  // default 100000
+    public static let dlqMaxAgeSeconds = "dlq.maxAgeSeconds"  // default 604800 (7 days)
     public static let bodyMaxBytes = "body.maxBytes"  // default 1048576
     public static let logLevel = "log.level"  // default info
     /// Test hook only: the hub exits right after this many XADDs, before marking its outbox.
@@ -93,6 +98,12 @@ extension SpokeConfiguration {
         config.batchSize = try source.int(SettingKey.spokeBatch, default: config.batchSize, range: 1...100_000)
         config.blockMs = try source.int(SettingKey.spokeBlockMs, default: config.blockMs, range: 1...60_000)
         config.latencyLogPath = try source.string(SettingKey.spokeLatencyLog)
+        config.delivery.maxDeliveries = try source.int(SettingKey.spokeMaxDeliveries, default: config.delivery.maxDeliveries, range: 1...1_000)
+        config.claimIdleMs = try source.int(SettingKey.spokeClaimIdleMs, default: config.claimIdleMs, range: 100...86_400_000)
+        config.consumerIdleMs = try source.int(SettingKey.spokeConsumerIdleMs, default: config.consumerIdleMs, range: 1_000...Int(Int32.max))
+        config.deadLetterMaxLength = try source.int(SettingKey.dlqMaxLength, default: config.deadLetterMaxLength, range: 1...100_000_000)
+        config.deadLetterMaxAgeMs = Int64(
+            try source.int(SettingKey.dlqMaxAgeSeconds, default: Int(config.deadLetterMaxAgeMs / 1000), range: 1...(365 * 86_400))) * 1000
         config.bodyRules = BodyRules(maxBytes: try source.int(SettingKey.bodyMaxBytes, default: BodyRules.defaultMaxBytes, range: 2...(256 << 20)))
         return config
     }

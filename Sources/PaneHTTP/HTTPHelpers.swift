@@ -57,4 +57,6 @@ extension HTTPField.Name {
     public static let paneReplicaSeq = HTTPField.Name("Pane-Replica-Seq")!
     /// Milliseconds since the worker last read from the region stream, or `never`.
     public static let paneContactAge = HTTPField.Name("Pane-Contact-Age-Ms")!
+    /// Present (`1`) when a dead-lettered update may have left this context behind the hub.
+    public static let paneStale = HTTPField.Name("Pane-Stale")!
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import NIOCore
 import PaneCore
@@ -8,6 +9,8 @@ import PaneHTTP
 /// - `PUT /v1/contexts/{id}[?regions=a,b]` with a JSON body → `{"id":…,"version":N}`
 /// - `DELETE /v1/contexts/{id}[?regions=a,b]` → `{"id":…,"version":N}`, 404 when unknown
 /// - `GET /v1/contexts/{id}` → the authoritative copy
+/// - `POST /v1/regions/{region}/republish` with `{"ids":[…]}` → publishes the current version
+///   of each id to that region again (dead-letter replay)
 /// - `GET /healthz`
 public enum HubHTTP {
     public static func router(store: HubStore, rules: BodyRules) -> Router<BasicRequestContext> {
@@ -47,6 +50,21 @@ public enum HubHTTP {
             out += stored.body
             out += Array(",\"updatedAt\":\(JSONText.quote(JSONText.iso8601(ms: stored.updatedAtMs)))}".utf8)
             return PaneHTTP.json(out, headers: [.eTag: "\"\(stored.version)\""])
+        }
+        router.post("/v1/regions/:region/republish") { request, context -> Response in
+            let regionText = context.parameters.get("region") ?? ""
+            let region = try Region(regionText)
+            let buffer = try await request.body.collect(upTo: 4 << 20)
+            struct Body: Decodable { let ids: [String] }
+            let parsed: Body
+            do { parsed = try JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView)) } catch {
+                throw ValidationError(input: "body", value: "", reason: "expected {\"ids\": [\"<context id>\", ...]}")
+            }
+            let ids = try parsed.ids.map { text throws(ValidationError) in try ContextID(text) }
+            let result = try await store.republish(ids: ids, region: region)
+            let done = result.republished.map { JSONText.quote($0.value) }.joined(separator: ",")
+            let missing = result.missing.map { JSONText.quote($0.value) }.joined(separator: ",")
+            return PaneHTTP.json("{\"republished\":[\(done)],\"missing\":[\(missing)]}")
         }
         return router
     }

@@ -145,6 +145,43 @@ public final class HubStore: Sendable {
         return HubWrite(id: id, version: version, seqs: seqs)
     }
 
+    /// Publishes the current version of each of `ids` to `region` again, with new seqs: how a
+    /// dead letter is replayed (from the hub's truth, never from the stale payload).
+    /// Returns the ids republished and the ids the hub does not know.
+    public func republish(ids: [ContextID], region: Region) async throws -> (republished: [ContextID], missing: [ContextID]) {
+        _ = try targets([region])
+        let result = try await pool.write { db -> ([ContextID], [ContextID]) in
+            var done: [ContextID] = []
+            var missing: [ContextID] = []
+            for id in ids {
+                guard
+                    let row = try Row.fetchOne(
+                        db, sql: "SELECT version, deleted, body, updated_at FROM contexts WHERE id = ?", arguments: [id.value])
+                else {
+                    missing.append(id)
+                    continue
+                }
+                let deleted: Bool = row["deleted"]
+                let seq = try Int64.fetchOne(
+                    db, sql: "UPDATE regions SET last_seq = last_seq + 1 WHERE name = ? RETURNING last_seq", arguments: [region.name]) ?? 0
+                let body: Data = row["body"]
+                try db.execute(
+                    sql: "INSERT INTO outbox(region, seq, id, version, op, body, ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    arguments: [region.name, seq, id.value, row["version"] as Int64, deleted ? "del" : "put", deleted ? Data() : body, row["updated_at"] as Int64])
+                try db.execute(
+                    sql: """
+                        INSERT INTO placements(region, id, version, deleted, seq) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT(region, id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted, seq = excluded.seq
+                        """,
+                    arguments: [region.name, id.value, row["version"] as Int64, deleted, seq])
+                done.append(id)
+            }
+            return (done, missing)
+        }
+        doorbell.ring()
+        return (result.0, result.1)
+    }
+
     /// The authoritative copy of `id`, tombstones included.
     public func get(id: ContextID) async throws -> StoredContext? {
         try await pool.read { db in

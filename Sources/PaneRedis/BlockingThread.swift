@@ -42,3 +42,17 @@ public func nameCurrentThread(_ name: String) {
     // pthread_setname_np needs _GNU_SOURCE, which the Glibc module does not define.
     try? String(name.prefix(15)).write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
 }
+
+extension BlockingThread {
+    /// Runs throwing blocking work on a thread of its own and returns its value.
+    public static func value<T: Sendable>(name: String, _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let thread = Thread {
+                nameCurrentThread(name)
+                do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+}

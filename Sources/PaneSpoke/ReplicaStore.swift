@@ -39,6 +39,18 @@ public final class ReplicaStore: Sendable {
                     INSERT INTO replica_state(name, value) VALUES ('max_seq', 0), ('applied', 0);
                     """)
         }
+        migrator.registerMigration("v2-stale") { db in
+            // Contexts a dead letter left behind: served with a stale flag until healed.
+            try db.execute(
+                sql: """
+                    CREATE TABLE stale(
+                        id TEXT PRIMARY KEY NOT NULL,
+                        version INTEGER NOT NULL,
+                        reason TEXT NOT NULL,
+                        entry_id TEXT NOT NULL,
+                        marked_at INTEGER NOT NULL);
+                    """)
+        }
         return migrator
     }
 
@@ -66,6 +78,10 @@ public final class ReplicaStore: Sendable {
             var applied = 0
             var maxSeq: UInt64 = 0
             defer { sqlite3_reset(raw) }
+            // A version at or above a stale mark heals it, even when the apply rule ignores it
+            // (the replica may already hold that version). The table is almost always empty.
+            let healing = try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM stale)") ?? false
+            let heal = healing ? try db.cachedStatement(sql: "DELETE FROM stale WHERE id = ? AND version <= ?") : nil
             for update in updates {
                 sqlite3_reset(raw)
                 sqlite3_bind_text(raw, 1, update.id.value, -1, transient)
@@ -88,6 +104,7 @@ public final class ReplicaStore: Sendable {
                 }
                 if db.changesCount > 0 { applied += 1 }
                 maxSeq = max(maxSeq, update.seq)
+                try heal?.execute(arguments: [update.id.value, update.version])
             }
             try db.cachedStatement(sql: "UPDATE replica_state SET value = max(value, ?) WHERE name = 'max_seq'")
                 .execute(arguments: [Int64(maxSeq)])
@@ -99,10 +116,10 @@ public final class ReplicaStore: Sendable {
         }
     }
 
-    /// One context, tombstones included.
-    public func get(id: ContextID) async throws -> StoredContext? {
+    /// One context, tombstones included, and its stale mark if a dead letter left one.
+    public func read(id: ContextID) async throws -> ReplicaRead {
         try await pool.read { db in
-            try Row.fetchOne(
+            let context = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT id, version, deleted, body, hub_ts FROM contexts WHERE id = ?"),
                 arguments: [id.value]
             ).map { row in
@@ -111,6 +128,38 @@ public final class ReplicaStore: Sendable {
                     id: row["id"], version: row["version"], deleted: row["deleted"], body: [UInt8](body),
                     updatedAtMs: row["hub_ts"])
             }
+            let stale = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT reason FROM stale WHERE id = ?"), arguments: [id.value])
+            return ReplicaRead(context: context, staleReason: stale)
+        }
+    }
+
+    /// Marks `id` stale because the update at `entryID` (version `version`, 0 when unknown) was
+    /// dead-lettered. Does nothing when the replica already holds that version or newer.
+    @discardableResult
+    public func markStale(id: ContextID, version: Int64, reason: String, entryID: String) throws -> Bool {
+        try pool.write { db in
+            let stored = try Int64.fetchOne(db, sql: "SELECT version FROM contexts WHERE id = ?", arguments: [id.value])
+            if version > 0, let stored, stored >= version { return false }
+            try db.execute(
+                sql: """
+                    INSERT INTO stale(id, version, reason, entry_id, marked_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET version = max(stale.version, excluded.version),
+                        reason = excluded.reason, entry_id = excluded.entry_id, marked_at = excluded.marked_at
+                    """,
+                arguments: [id.value, version, String(reason.prefix(500)), entryID, WallClock.nowMs()])
+            return true
+        }
+    }
+
+    /// Every stale mark: id and reason.
+    public func staleContexts() throws -> [ContextID: String] {
+        try pool.read { db in
+            var result: [ContextID: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, reason FROM stale") {
+                result[try ContextID(row["id"])] = row["reason"]
+            }
+            return result
         }
     }
 
@@ -157,6 +206,13 @@ public final class ReplicaStore: Sendable {
             return result
         }
     }
+}
+
+/// A read from the replica: the context (if any) and its stale mark (if any).
+public struct ReplicaRead: Sendable {
+    public let context: StoredContext?
+    /// Why the replica may be behind the hub for this context: a dead-lettered update.
+    public let staleReason: String?
 }
 
 /// What one batch did.

@@ -22,6 +22,18 @@ public struct SpokeConfiguration: Sendable {
     /// When set, every applied update appends `seq hubCommitMs replicaCommitMs` to this file:
     /// the load-test runner's end-to-end latency source.
     public var latencyLogPath: String? = nil
+    /// The dead-letter rules: deliveries before a transiently failing entry is dead-lettered.
+    public var delivery = DeliveryPolicy()
+    /// Entries pending on another consumer longer than this are taken over (XAUTOCLAIM).
+    public var claimIdleMs: Int = 30_000
+    /// Consumers idle longer than this with nothing pending are removed from the group.
+    public var consumerIdleMs: Int = 3_600_000
+    /// The dead-letter stream keeps at most about this many entries...
+    public var deadLetterMaxLength: Int = 100_000
+    /// ...and none older than this.
+    public var deadLetterMaxAgeMs: Int64 = 7 * 24 * 3_600_000
+    /// How often the worker claims, cleans up consumers and trims the dead-letter stream.
+    public var maintenanceIntervalMs: Int = 1_000
 
     public init(region: Region, replica: ReplicaName, databasePath: String) {
         self.region = region

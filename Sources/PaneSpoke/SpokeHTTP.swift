@@ -25,10 +25,14 @@ public enum SpokeHTTP {
         router.get("/v1/contexts/:id") { request, context -> Response in
             let id = try PaneHTTP.contextID(context)
             var headers = freshness(status)
-            guard let stored = try await store.get(id: id), !stored.deleted else {
-                var response = PaneHTTP.error(.notFound, "context '\(id)' not found in this replica")
-                response.headers.append(contentsOf: headers)
-                return response
+            let read = try await store.read(id: id)
+            if read.staleReason != nil { headers[.paneStale] = "1" }
+            guard let stored = read.context, !stored.deleted else {
+                var message = "{\"error\":\(JSONText.quote("context '\(id)' not found in this replica"))"
+                if let reason = read.staleReason {
+                    message += ",\"stale\":true,\"staleReason\":\(JSONText.quote(reason))"
+                }
+                return PaneHTTP.json(message + "}", status: .notFound, headers: headers)
             }
             let etag = "\"\(stored.version)\""
             headers[.eTag] = etag
@@ -37,7 +41,11 @@ public enum SpokeHTTP {
             }
             var out = Array("{\"id\":\(JSONText.quote(stored.id)),\"version\":\(stored.version),\"body\":".utf8)
             out += stored.body
-            out += Array(",\"updatedAt\":\(JSONText.quote(JSONText.iso8601(ms: stored.updatedAtMs)))}".utf8)
+            out += Array(",\"updatedAt\":\(JSONText.quote(JSONText.iso8601(ms: stored.updatedAtMs)))".utf8)
+            if let reason = read.staleReason {
+                out += Array(",\"stale\":true,\"staleReason\":\(JSONText.quote(reason))".utf8)
+            }
+            out.append(UInt8(ascii: "}"))
             return PaneHTTP.json(out, headers: headers)
         }
         router.get("/v1/contexts") { request, _ -> Response in

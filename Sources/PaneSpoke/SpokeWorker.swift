@@ -10,6 +10,12 @@ import PaneRedis
 /// On start it creates the group if missing and drains its own pending list (`XREADGROUP … 0`),
 /// then reads new entries (`>`). Each batch is one transaction; the XACK follows the commit, so a
 /// crash between the two only causes a redelivery, which the apply rule makes harmless.
+///
+/// Entries that cannot be applied follow ``DeliveryPolicy``: permanent poison is dead-lettered at
+/// once, transient failures are retried from the pending list until the delivery limit. Every
+/// ``SpokeConfiguration/maintenanceIntervalMs`` the worker also takes over entries that other
+/// consumers left pending (`XAUTOCLAIM`), removes long-idle empty consumers and trims the
+/// dead-letter stream.
 public final class SpokeWorker: Sendable {
     let config: SpokeConfiguration
     let store: ReplicaStore
@@ -24,101 +30,236 @@ public final class SpokeWorker: Sendable {
     }
 
     var key: String { Keys.updates(config.region) }
+    /// Test hook (`PANE_FAULT_STALL_AFTER_READ=1`): read one batch, then hang, holding it pending.
+    let stallAfterRead = ProcessInfo.processInfo.environment["PANE_FAULT_STALL_AFTER_READ"] == "1"
     var group: String { config.replica.group }
+
+    /// Mutable loop state, owned by the worker thread.
+    final class Loop {
+        var groupReady = false
+        /// Non-nil while re-reading our own pending list, from this id on.
+        var pendingCursor: String? = "0"
+        var claimCursor = "0-0"
+        var lastMaintenance = Date.distantPast
+        var lastJanitor = Date.distantPast
+        var retryAfterMs = 0
+    }
 
     /// Runs until `stop` is set; the batch in progress is applied and acked first.
     public func runBlocking(stop: StopFlag) {
         let client = RedisClient(endpoint: config.redis, readTimeoutMs: config.blockMs + 5_000, logger: logger)
         defer { client.close() }
-        var groupReady = false
-        // Start by re-reading our own pending list: entries delivered before a crash or restart.
-        var pendingCursor: String? = "0"
-        var reported = Set<String>()
+        let loop = Loop()
         var backoff = Backoff(initialMs: 100, maxMs: 5_000)
-        let appliedCounter = Counter(label: "pane_spoke_applied_total", dimensions: labels)
-        let malformedCounter = Counter(label: "pane_spoke_malformed_total", dimensions: labels)
-        let lagTimer = Timer(label: "pane_spoke_replication_lag", dimensions: labels)
+        let deadLetters = DeadLetters(region: config.region, replica: config.replica, consumer: config.consumer, logger: logger)
         let latencyLog = config.latencyLogPath.flatMap { LatencyLog(path: $0, logger: logger) }
         logger.info("worker started", metadata: ["stream": "\(key)", "group": "\(group)", "consumer": "\(config.consumer)"])
 
         while !stop.isStopped {
             do {
-                if !groupReady {
+                if !loop.groupReady {
                     let created = try client.run { conn throws(RedisError) in
                         try conn.xgroupCreate(key: key, group: group, startID: "0")
                     }
                     if created { logger.info("created consumer group", metadata: ["group": "\(group)"]) }
-                    groupReady = true
+                    loop.groupReady = true
                 }
+                if Date().timeIntervalSince(loop.lastMaintenance) * 1000 >= Double(config.maintenanceIntervalMs) {
+                    loop.lastMaintenance = Date()
+                    try maintain(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
+                }
+                let reading = loop.pendingCursor
                 let entries = try client.run { conn throws(RedisError) in
                     try conn.xreadgroup(
                         key: key, group: group, consumer: config.consumer, count: config.batchSize,
-                        blockMs: pendingCursor == nil ? config.blockMs : nil, id: pendingCursor ?? ">")
+                        blockMs: reading == nil ? config.blockMs : nil, id: reading ?? ">")
                 }
                 status.contact()
                 backoff.reset()
                 if entries.isEmpty {
-                    if pendingCursor != nil {
-                        pendingCursor = nil
+                    if reading != nil {
+                        loop.pendingCursor = nil
                     } else {
                         if !status.isReady { logger.info("caught up with the stream", metadata: ["maxSeq": "\(status.maxSeq)"]) }
                         status.caughtUp()
                     }
                     continue
                 }
-                if pendingCursor != nil, let last = entries.last { pendingCursor = last.id }
-
-                var updates: [ContextUpdate] = []
-                var ackIDs: [String] = []
-                updates.reserveCapacity(entries.count)
-                for entry in entries {
-                    guard let fields = entry.fields else {
-                        // Pending, but its data was trimmed or deleted: nothing to apply. The gap is
-                        // healed by resync; acking keeps it from being re-read forever.
-                        logger.warning("pending entry no longer in the stream; acking it", metadata: ["entry": "\(entry.id)"])
-                        ackIDs.append(entry.id)
-                        continue
-                    }
-                    do {
-                        updates.append(try StreamEntryCodec.decode(entryID: entry.id, fields: fields, rules: config.bodyRules))
-                        ackIDs.append(entry.id)
-                    } catch {
-                        // Left pending on purpose: it is never acked, so it is not lost.
-                        if reported.insert(entry.id).inserted {
-                            malformedCounter.increment()
-                            logger.error(
-                                "malformed stream entry left pending",
-                                metadata: ["entry": "\(entry.id)", "field": "\(error.field)", "reason": "\(error)"])
-                        }
-                    }
+                if reading != nil, let last = entries.last { loop.pendingCursor = last.id }
+                if stallAfterRead {
+                    // Test hook: hold the entries pending until the process is killed.
+                    logger.critical("test hook: stalling with entries pending", metadata: ["entries": "\(entries.count)"])
+                    while true { Thread.sleep(forTimeInterval: 1) }
                 }
-                let result = try store.apply(updates)
-                try client.run { conn throws(RedisError) in _ = try conn.xack(key: key, group: group, ids: ackIDs) }
-                status.recordApply(result)
-                appliedCounter.increment(by: updates.count)
-                for update in updates {
-                    lagTimer.recordMilliseconds(max(0, result.committedAtMs - update.hubTimeMs))
+                // Entries re-read from the pending list carry a delivery count above one.
+                let deliveries = reading == nil ? [:] : try deliveryCounts(entries, client: client)
+                try process(entries, deliveries: deliveries, loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
+                if loop.retryAfterMs > 0 {
+                    // Something failed transiently: wait, then re-read our own pending list.
+                    stop.sleep(ms: loop.retryAfterMs)
+                    loop.retryAfterMs = 0
+                    loop.pendingCursor = "0"
                 }
-                latencyLog?.record(updates, committedAtMs: result.committedAtMs)
             } catch let error as RedisError {
                 if error.kind == .server && error.message.hasPrefix("NOGROUP") {
                     logger.warning("consumer group or stream is gone; re-creating it", metadata: ["group": "\(group)"])
-                    groupReady = false
-                    pendingCursor = "0"
+                    loop.groupReady = false
+                    loop.pendingCursor = "0"
                     continue
                 }
                 let delay = backoff.next()
                 logger.warning("redis error; retrying", metadata: ["error": "\(error)", "retryInMs": "\(delay)"])
+                loop.pendingCursor = "0"
                 stop.sleep(ms: delay)
             } catch {
-                // SQLite busy, disk full, or a bug: nothing was acked, so re-read our pending list.
+                // Unexpected: nothing was acked, so re-read our pending list after a pause.
                 let delay = backoff.next()
-                logger.error("apply failed; entries stay pending and will be retried", metadata: ["error": "\(error)", "retryInMs": "\(delay)"])
-                pendingCursor = "0"
+                logger.error("worker step failed; entries stay pending and will be retried", metadata: ["error": "\(error)", "retryInMs": "\(delay)"])
+                loop.pendingCursor = "0"
                 stop.sleep(ms: delay)
             }
         }
         logger.info("worker stopped", metadata: ["maxSeq": "\(status.maxSeq)"])
+    }
+
+    /// Applies what can be applied, dead-letters what must be, acks both; leaves transient
+    /// failures pending and sets a retry delay.
+    func process(
+        _ entries: [StreamEntry], deliveries: [String: Int], loop: Loop, client: RedisClient, deadLetters: DeadLetters, latencyLog: LatencyLog?
+    ) throws {
+        var good: [(entry: StreamEntry, update: ContextUpdate)] = []
+        var ackIDs: [String] = []
+        good.reserveCapacity(entries.count)
+        for entry in entries {
+            guard let fields = entry.fields else {
+                // Pending, but trimmed or deleted from the stream: nothing to apply. A gap; resync heals it.
+                Counter(label: "pane_spoke_gaps_total", dimensions: labels).increment()
+                logger.warning("pending entry no longer in the stream; counted as a gap and acked", metadata: ["entry": "\(entry.id)"])
+                ackIDs.append(entry.id)
+                continue
+            }
+            do {
+                good.append((entry, try StreamEntryCodec.decode(entryID: entry.id, fields: fields, rules: config.bodyRules)))
+            } catch {
+                try fail(entry, .permanent(error), deliveries: deliveries[entry.id] ?? 1, loop: loop, client: client, deadLetters: deadLetters)
+            }
+        }
+        var applied: [ContextUpdate] = []
+        do {
+            let result = try store.apply(good.map(\.update))
+            applied = good.map(\.update)
+            ackIDs += good.map(\.entry.id)
+            finish(result, applied: applied, latencyLog: latencyLog)
+        } catch {
+            // Find the entries at fault: apply one by one, so every good entry still lands.
+            logger.warning("batch failed; applying its entries one by one", metadata: ["entries": "\(good.count)", "error": "\(error)"])
+            for (entry, update) in good {
+                do {
+                    let result = try store.apply([update])
+                    ackIDs.append(entry.id)
+                    finish(result, applied: [update], latencyLog: latencyLog)
+                } catch {
+                    try fail(entry, .transient("\(error)"), deliveries: deliveries[entry.id] ?? 1, loop: loop, client: client, deadLetters: deadLetters)
+                }
+            }
+        }
+        if !ackIDs.isEmpty {
+            try client.run { conn throws(RedisError) in _ = try conn.xack(key: key, group: group, ids: ackIDs) }
+        }
+    }
+
+    private func finish(_ result: ApplyResult, applied: [ContextUpdate], latencyLog: LatencyLog?) {
+        status.recordApply(result)
+        Counter(label: "pane_spoke_applied_total", dimensions: labels).increment(by: applied.count)
+        let lag = Timer(label: "pane_spoke_replication_lag", dimensions: labels)
+        for update in applied { lag.recordMilliseconds(max(0, result.committedAtMs - update.hubTimeMs)) }
+        latencyLog?.record(applied, committedAtMs: result.committedAtMs)
+    }
+
+    /// Follows the delivery policy for one failed entry.
+    private func fail(
+        _ entry: StreamEntry, _ failure: DeliveryPolicy.Failure, deliveries: Int, loop: Loop, client: RedisClient, deadLetters: DeadLetters
+    ) throws {
+        switch config.delivery.decide(failure, deliveries: deliveries) {
+        case .retry(let afterMs):
+            Counter(label: "pane_spoke_retries_total", dimensions: labels).increment()
+            logger.warning(
+                "entry failed; left pending for a retry",
+                metadata: ["entry": "\(entry.id)", "deliveries": "\(deliveries)", "retryInMs": "\(afterMs)", "error": "\(failure.reason)"])
+            loop.retryAfterMs = max(loop.retryAfterMs, afterMs)
+        case .deadLetter(let reason):
+            // Mark first: a crash before the move leaves the entry pending, to be moved (and
+            // marked again) on redelivery; a mark is never missing for a dead letter.
+            markStale(entry, reason: reason)
+            try client.run { conn throws(RedisError) in
+                try deadLetters.move(entry, failure: failure, reason: reason, deliveries: deliveries, connection: conn)
+            }
+        }
+    }
+
+    /// Marks the context a dead letter names as stale, when its id can be read.
+    private func markStale(_ entry: StreamEntry, reason: String) {
+        guard let fields = entry.fields,
+            let ctx = fields.first(where: { $0.0 == StreamEntryCodec.Field.ctx }),
+            let id = try? ContextID(String(decoding: ctx.1, as: UTF8.self))
+        else { return }
+        let version = fields.first { $0.0 == StreamEntryCodec.Field.ver }.flatMap { Int64(String(decoding: $0.1, as: UTF8.self)) } ?? 0
+        do {
+            try store.markStale(id: id, version: version, reason: reason, entryID: entry.id)
+        } catch {
+            logger.error("could not mark a context stale", metadata: ["ctx": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// Delivery counts of entries re-read from our pending list (XPENDING over their id range).
+    private func deliveryCounts(_ entries: [StreamEntry], client: RedisClient) throws -> [String: Int] {
+        guard let first = entries.first?.id, let last = entries.last?.id else { return [:] }
+        let rows = try client.run { conn throws(RedisError) in
+            try conn.xpending(key: key, group: group, start: first, end: last, count: entries.count + 10, consumer: config.consumer)
+        }
+        return Dictionary(rows.map { ($0.id, $0.deliveries) }, uniquingKeysWith: max)
+    }
+
+    /// Takes over idle pending entries of other consumers, removes long-idle empty consumers,
+    /// trims the dead-letter stream.
+    private func maintain(loop: Loop, client: RedisClient, deadLetters: DeadLetters, latencyLog: LatencyLog?) throws {
+        let claim = try client.run { conn throws(RedisError) in
+            try conn.xautoclaim(
+                key: key, group: group, consumer: config.consumer, minIdleMs: config.claimIdleMs, start: loop.claimCursor,
+                count: config.batchSize)
+        }
+        loop.claimCursor = claim.next
+        if !claim.deleted.isEmpty {
+            Counter(label: "pane_spoke_gaps_total", dimensions: labels).increment(by: claim.deleted.count)
+            logger.warning(
+                "claimed pending entries that were trimmed from the stream: a gap, resync heals it",
+                metadata: ["count": "\(claim.deleted.count)", "first": "\(claim.deleted.first ?? "")"])
+        }
+        if !claim.entries.isEmpty {
+            Counter(label: "pane_spoke_claimed_total", dimensions: labels).increment(by: claim.entries.count)
+            logger.notice("took over entries another consumer left pending", metadata: ["count": "\(claim.entries.count)", "first": "\(claim.entries.first?.id ?? "")"])
+            let deliveries = try deliveryCounts(claim.entries, client: client)
+            try process(claim.entries, deliveries: deliveries, loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
+        }
+        if Date().timeIntervalSince(loop.lastJanitor) >= 60 {
+            loop.lastJanitor = Date()
+            try cleanUpConsumers(client: client)
+            try client.run { conn throws(RedisError) in
+                try deadLetters.trim(maxLength: config.deadLetterMaxLength, maxAgeMs: config.deadLetterMaxAgeMs, connection: conn)
+            }
+        }
+    }
+
+    private func cleanUpConsumers(client: RedisClient) throws {
+        let rows = try client.run { conn throws(RedisError) in try conn.xinfoConsumers(key: key, group: group) }
+        let consumers = rows.compactMap { row -> ConsumerJanitor.Consumer? in
+            guard let name = row["name"]?.string, let pending = row["pending"]?.int, let idle = row["idle"]?.int else { return nil }
+            return ConsumerJanitor.Consumer(name: name, pending: Int(pending), idleMs: idle)
+        }
+        for name in ConsumerJanitor.removable(consumers, me: config.consumer, idleThresholdMs: Int64(config.consumerIdleMs)) {
+            try client.run { conn throws(RedisError) in _ = try conn.xgroupDelConsumer(key: key, group: group, consumer: name) }
+            logger.notice("removed an idle consumer with nothing pending", metadata: ["consumer": "\(name)"])
+        }
     }
 
     private var labels: [(String, String)] { [("region", config.region.name), ("replica", config.replica.name)] }

@@ -17,7 +17,7 @@ struct Pane: AsyncParsableCommand {
             (--config or PANE_CONFIG); flags win over the environment, which wins over the file.
             See the README for every key.
             """,
-        subcommands: [Hub.self, Spoke.self, Dev.self]
+        subcommands: [Hub.self, Spoke.self, Dev.self, Admin.self]
     )
 }
 
@@ -145,6 +145,12 @@ extension Pane {
         @Option(help: "Append 'seq hubCommitMs replicaCommitMs' per applied update to this file (key spoke.latencyLog).")
         var latencyLog: String?
 
+        @Option(help: "Deliveries before a transiently failing entry is dead-lettered (key spoke.maxDeliveries, default 5).")
+        var maxDeliveries: Int?
+
+        @Option(help: "Take over entries another worker left pending this long, ms (key spoke.claimIdleMs, default 30000).")
+        var claimIdleMs: Int?
+
         func run() async throws {
             var extra: [String: String] = [:]
             extra[SettingKey.spokeRegion] = region
@@ -155,6 +161,8 @@ extension Pane {
             extra[SettingKey.spokeBatch] = batchSize.map(String.init)
             extra[SettingKey.spokeBlockMs] = blockMs.map(String.init)
             extra[SettingKey.spokeLatencyLog] = latencyLog
+            extra[SettingKey.spokeMaxDeliveries] = maxDeliveries.map(String.init)
+            extra[SettingKey.spokeClaimIdleMs] = claimIdleMs.map(String.init)
             let source = try await common.source(extra: extra)
             let config: SpokeConfiguration
             do { config = try SpokeConfiguration.load(from: source) } catch { throw fail(error) }

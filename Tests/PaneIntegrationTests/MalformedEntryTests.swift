@@ -5,37 +5,56 @@ import PaneRedis
 import PaneSpoke
 import Testing
 
+/// Plays the hub: writes entries straight into a region stream with the codec.
+struct StreamWriter {
+    let conn: RedisConnection
+    let key: String
+
+    func valid(_ seq: UInt64, id: String? = nil, version: Int64 = 1, body: String = "{}") throws -> [(String, [UInt8])] {
+        StreamEntryCodec.encode(
+            ContextUpdate(seq: seq, id: try ContextID(id ?? "m\(seq)"), version: version, op: .put, body: Array(body.utf8), hubTimeMs: WallClock.nowMs()))
+    }
+
+    func add(_ seq: UInt64, _ fields: [(String, [UInt8])]) throws {
+        try conn.xadd(key: key, id: "\(seq)-0", fields: fields)
+    }
+}
+
 @Suite struct MalformedEntryTests {
     /// A malformed entry written straight into the stream neither crashes the worker nor blocks
-    /// it: it stays pending and is logged, and the valid entries after it are applied.
-    @Test func malformedEntryStaysPendingAndLaterEntriesApply() async throws {
+    /// it: it goes to the dead-letter stream, and the valid entries after it are applied.
+    @Test func malformedEntryIsDeadLetteredAndLaterEntriesApply() async throws {
         let dir = try TestEnv.directory("malformed")
         let region = try TestEnv.region("malformed")
         defer { TestEnv.cleanUp([region]) }
         let conn = try TestEnv.connection()
-        let key = Keys.updates(region)
-        func valid(_ seq: UInt64) throws -> [(String, [UInt8])] {
-            StreamEntryCodec.encode(
-                ContextUpdate(seq: seq, id: try ContextID("m\(seq)"), version: 1, op: .put, body: Array("{}".utf8), hubTimeMs: WallClock.nowMs()))
-        }
-        for seq in UInt64(1)...3 { try conn.xadd(key: key, id: "\(seq)-0", fields: try valid(seq)) }
-        var broken = try valid(4)
+        let writer = StreamWriter(conn: conn, key: Keys.updates(region))
+        for seq in UInt64(1)...3 { try writer.add(seq, try writer.valid(seq)) }
+        var broken = try writer.valid(4)
         broken[1] = ("ver", Array("not-a-number".utf8))
-        try conn.xadd(key: key, id: "4-0", fields: broken)
-        for seq in UInt64(5)...8 { try conn.xadd(key: key, id: "\(seq)-0", fields: try valid(seq)) }
+        try writer.add(4, broken)
+        for seq in UInt64(5)...8 { try writer.add(seq, try writer.valid(seq)) }
 
         let spoke = try SpokeProcess.start(region: region, replica: "a", db: "\(dir)/a.sqlite", dir: dir)
         defer { spoke.child.stop() }
         let replica = try ReplicaStore(path: "\(dir)/a.sqlite")
         #expect(try await eventually(20) { try replica.state().count == 7 })
-        try conn.xadd(key: key, id: "9-0", fields: try valid(9))
+        try writer.add(9, try writer.valid(9))
         #expect(try await eventually(20) { try replica.state().count == 8 })
         #expect(try replica.state()[try ContextID("m4")] == nil)
         #expect(spoke.child.isRunning)
-        let pending = try conn.command(["XPENDING", RedisArgument(key), "replica:a"]).array
-        #expect(pending?.first?.int == 1)
-        #expect(pending?[1].string == "4-0")
-        #expect(spoke.log().contains("malformed stream entry left pending"))
-        #expect(spoke.log().contains("not-a-number"))
+        #expect(try await eventually(10) { try conn.xlen(key: Keys.deadLetters(region)) == 1 })
+        let letter = try #require(try conn.xrange(key: Keys.deadLetters(region)).first)
+        let fields = Dictionary((letter.fields ?? []).map { ($0.0, String(decoding: $0.1, as: UTF8.self)) }) { a, _ in a }
+        #expect(fields["dlq-entry-id"] == "4-0")
+        #expect(fields["dlq-kind"] == "permanent")
+        #expect(fields["dlq-reason"]?.contains("not-a-number") == true)
+        #expect(fields["ctx"] == "m4")
+        #expect(try replica.staleContexts()[try ContextID("m4")] != nil)
+        let stale = try spoke.probe().get("/v1/contexts/m4")
+        #expect(stale.status == 404 && stale.header("pane-stale") == "1" && stale.text.contains("\"stale\":true"))
+        let pending = try conn.command(["XPENDING", RedisArgument(Keys.updates(region)), "replica:a"]).array
+        #expect(pending?.first?.int == 0)
+        #expect(spoke.log().contains("entry moved to the dead-letter stream"))
     }
 }

@@ -1,0 +1,141 @@
+import Foundation
+import PaneCore
+import PaneRedis
+
+/// `pane admin dlq …`: list, show, replay and purge the dead letters of a region.
+/// Blocking (hiredis): call it from a thread of its own.
+public struct DeadLetterAdmin: Sendable {
+    public let region: Region
+    public let redis: RedisEndpoint
+
+    public init(region: Region, redis: RedisEndpoint) {
+        self.region = region
+        self.redis = redis
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        public init(_ description: String) { self.description = description }
+    }
+
+    /// One dead letter, with the fields people look for first.
+    public struct Letter: Sendable, Codable {
+        public let id: String
+        public let entryID: String
+        public let ctx: String?
+        public let version: String?
+        public let kind: String
+        public let reason: String
+        public let replica: String
+        public let consumer: String
+        public let deliveries: Int
+        public let timeMs: Int64
+        /// Every field as stored, original and `dlq-*`, as text.
+        public let fields: [[String]]
+
+        init(_ entry: StreamEntry) {
+            let fields = entry.fields ?? []
+            func text(_ name: String) -> String? {
+                fields.first { $0.0 == name }.map { String(decoding: $0.1, as: UTF8.self) }
+            }
+            id = entry.id
+            entryID = text("dlq-entry-id") ?? text("original-id") ?? "?"
+            ctx = text(StreamEntryCodec.Field.ctx)
+            version = text(StreamEntryCodec.Field.ver)
+            kind = text("dlq-kind") ?? "?"
+            reason = text("dlq-reason") ?? text("error") ?? "?"
+            replica = text("dlq-replica") ?? "-"
+            consumer = text("dlq-consumer") ?? "-"
+            deliveries = Int(text("dlq-deliveries") ?? "") ?? 0
+            timeMs = Int64(text("dlq-time") ?? text("time") ?? "") ?? 0
+            self.fields = fields.map { [$0.0, String(decoding: $0.1, as: UTF8.self)] }
+        }
+    }
+
+    var key: String { Keys.deadLetters(region) }
+
+    private func connect() throws -> RedisConnection {
+        do { return try RedisConnection(endpoint: redis) } catch {
+            throw Failure("cannot reach Redis at \(redis): \(error.message)")
+        }
+    }
+
+    /// The oldest `limit` dead letters.
+    public func list(limit: Int) throws -> [Letter] {
+        try connect().xrange(key: key, count: limit).map(Letter.init)
+    }
+
+    /// One dead letter by its id in the dead-letter stream.
+    public func show(id: String) throws -> Letter {
+        try Self.validate(id: id)
+        guard let entry = try connect().xrange(key: key, start: id, end: id).first else {
+            throw Failure("no dead letter \(id) in \(key)")
+        }
+        return Letter(entry)
+    }
+
+    /// Asks the hub to publish the current version of each named context again, then deletes
+    /// the dead letters it covered. Letters without a readable context id are left in place.
+    public func replay(ids: [String]?, hub: (host: String, port: Int)) throws -> (replayed: [Letter], skipped: [Letter], missing: [String]) {
+        let conn = try connect()
+        var letters: [Letter] = []
+        if let ids {
+            for id in ids {
+                try Self.validate(id: id)
+                guard let entry = try conn.xrange(key: key, start: id, end: id).first else {
+                    throw Failure("no dead letter \(id) in \(key)")
+                }
+                letters.append(Letter(entry))
+            }
+        } else {
+            letters = try conn.xrange(key: key).map(Letter.init)
+        }
+        let replayable = letters.filter { $0.ctx.flatMap { try? ContextID($0) } != nil }
+        let skipped = letters.filter { $0.ctx.flatMap { try? ContextID($0) } == nil }
+        guard !replayable.isEmpty else { return ([], skipped, []) }
+        let contextIDs = Array(Set(replayable.compactMap(\.ctx))).sorted()
+        let body = "{\"ids\":[" + contextIDs.map(JSONText.quote).joined(separator: ",") + "]}"
+        let reply: HTTPProbe.Reply
+        do {
+            reply = try HTTPProbe(host: hub.host, port: hub.port, timeoutMs: 10_000)
+                .request("POST", "/v1/regions/\(region.name)/republish", body: Array(body.utf8))
+        } catch {
+            throw Failure("cannot reach the hub at \(hub.host):\(hub.port): \(error)")
+        }
+        guard reply.status == 200 else { throw Failure("the hub refused the replay (\(reply.status)): \(reply.text)") }
+        let missing = (try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any])?["missing"] as? [String] ?? []
+        try conn.xdel(key: key, ids: replayable.map(\.id))
+        return (replayable, skipped, missing)
+    }
+
+    /// Deletes one dead letter, or every one older than `olderThanMs`; returns how many.
+    public func purge(id: String?, olderThanMs: Int64?) throws -> Int {
+        let conn = try connect()
+        if let id {
+            try Self.validate(id: id)
+            let removed = try conn.xdel(key: key, ids: [id])
+            guard removed > 0 else { throw Failure("no dead letter \(id) in \(key)") }
+            return removed
+        }
+        guard let olderThanMs else { throw Failure("name a dead letter with --id or an age with --older-than") }
+        let cutoff = max(0, WallClock.nowMs() - olderThanMs)
+        return try conn.xtrim(key: key, strategy: "MINID", threshold: "\(cutoff)-0", approximate: false)
+    }
+
+    /// Stream ids are `<ms>-<n>`.
+    static func validate(id: String) throws {
+        let parts = id.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) else {
+            throw Failure("'\(id)' is not a stream entry id (<ms>-<n>, as `pane admin dlq list` shows)")
+        }
+    }
+
+    /// Parses `90s`, `15m`, `2h`, `7d` into milliseconds.
+    public static func duration(_ text: String) throws -> Int64 {
+        let units: [Character: Int64] = ["s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000]
+        guard let unit = text.last, let scale = units[unit], let value = Int64(text.dropLast()), value >= 0 else {
+            throw Failure("'\(text)' is not a duration: use a number and s, m, h or d, for example 12h")
+        }
+        return value * scale
+    }
+}

@@ -1,0 +1,169 @@
+import ArgumentParser
+import Foundation
+import PaneApp
+import PaneCore
+import PaneRedis
+
+extension Pane {
+    struct Admin: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Operate a running system: dead letters.",
+            subcommands: [DeadLetterCommands.self])
+    }
+}
+
+/// Options of every `pane admin` command: the connection and the region.
+struct AdminOptions: ParsableArguments {
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "The region.")
+    var region: String
+
+    @Flag(help: "Print JSON for scripts instead of a table.")
+    var json = false
+
+    /// The region and its Redis, from flags, PANE_ variables or the config file.
+    func resolve() async throws -> (Region, RedisEndpoint, ConfigSource) {
+        let region: Region
+        do { region = try Region(self.region) } catch { throw fail(error) }
+        let source = try await common.source(extra: [:])
+        do {
+            if let redis = try source.redis("\(SettingKey.regionRedisPrefix).\(region.name)") {
+                return (region, redis, source)
+            }
+            return (region, try source.redis(SettingKey.redisURL) ?? RedisEndpoint(host: "127.0.0.1"), source)
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+/// Prints a failure of an admin command and exits 1.
+func adminFailure(_ error: any Error) -> ExitCode {
+    FileHandle.standardError.write(Data("pane admin: \(error)\n".utf8))
+    return ExitCode(1)
+}
+
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+func table(_ header: [String], _ rows: [[String]]) -> String {
+    let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }
+    func line(_ cells: [String]) -> String {
+        cells.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+    }
+    return ([line(header)] + rows.map(line)).joined(separator: "\n")
+}
+
+struct DeadLetterCommands: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dlq",
+        abstract: "List, show, replay or purge the dead letters of a region (pane:{R}:dlq).",
+        subcommands: [List.self, Show.self, Replay.self, Purge.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List dead letters, oldest first.")
+        @OptionGroup var options: AdminOptions
+        @Option(help: "At most this many.") var limit: Int = 100
+
+        func validate() throws {
+            guard (1...100_000).contains(limit) else { throw ValidationError("--limit must be 1-100000, got \(limit)") }
+        }
+
+        func run() async throws {
+            let (region, redis, _) = try await options.resolve()
+            let admin = DeadLetterAdmin(region: region, redis: redis)
+            let limit = self.limit
+            let letters: [DeadLetterAdmin.Letter]
+            do { letters = try await BlockingThread.value(name: "pane-admin") { try admin.list(limit: limit) } } catch { throw adminFailure(error) }
+            if options.json { return try printJSON(letters) }
+            if letters.isEmpty { return print("no dead letters in \(Keys.deadLetters(region))") }
+            print(table(
+                ["ID", "ENTRY", "CONTEXT", "VER", "KIND", "REPLICA", "DELIVERIES", "REASON"],
+                letters.map { [$0.id, $0.entryID, $0.ctx ?? "-", $0.version ?? "-", $0.kind, $0.replica, String($0.deliveries), String($0.reason.prefix(80))] }))
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show every field of one dead letter.")
+        @OptionGroup var options: AdminOptions
+        @Argument(help: "The dead letter's id, as `list` prints it.") var id: String
+
+        func run() async throws {
+            let (region, redis, _) = try await options.resolve()
+            let admin = DeadLetterAdmin(region: region, redis: redis)
+            let id = self.id
+            let letter: DeadLetterAdmin.Letter
+            do { letter = try await BlockingThread.value(name: "pane-admin") { try admin.show(id: id) } } catch { throw adminFailure(error) }
+            if options.json { return try printJSON(letter) }
+            print(table(["FIELD", "VALUE"], letter.fields.map { [$0[0], String($0[1].prefix(200))] }))
+        }
+    }
+
+    struct Replay: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-publish the hub's current version of each dead letter's context, then delete the dead letters.")
+        @OptionGroup var options: AdminOptions
+        @Option(help: "One dead letter.") var id: String?
+        @Flag(help: "Every dead letter of the region.") var all = false
+        @Option(help: "The hub's HTTP address host:port (key hub.http, default 127.0.0.1:7400).") var hub: String?
+
+        func validate() throws {
+            guard (id != nil) != all else { throw ValidationError("name one dead letter with --id, or use --all") }
+        }
+
+        func run() async throws {
+            let (region, redis, source) = try await options.resolve()
+            var hubAddress = (host: "127.0.0.1", port: 7400)
+            do {
+                if let hub {
+                    hubAddress = try ConfigSource.defaults().parseAddress(SettingKey.hubHTTP, hub)
+                } else if let configured = try source.address(SettingKey.hubHTTP) {
+                    hubAddress = configured
+                }
+            } catch { throw fail(error) }
+            let admin = DeadLetterAdmin(region: region, redis: redis)
+            let ids = id.map { [$0] }
+            let target = hubAddress
+            let result: (replayed: [DeadLetterAdmin.Letter], skipped: [DeadLetterAdmin.Letter], missing: [String])
+            do {
+                result = try await BlockingThread.value(name: "pane-admin") { try admin.replay(ids: ids, hub: target) }
+            } catch { throw adminFailure(error) }
+            if options.json {
+                struct Output: Encodable { let replayed: [String]; let skipped: [String]; let missingAtHub: [String] }
+                return try printJSON(Output(replayed: result.replayed.map(\.id), skipped: result.skipped.map(\.id), missingAtHub: result.missing))
+            }
+            print("replayed \(result.replayed.count) dead letters (\(Set(result.replayed.compactMap(\.ctx)).count) contexts re-published from the hub)")
+            if !result.skipped.isEmpty {
+                print("kept \(result.skipped.count) dead letters without a readable context id; purge them: \(result.skipped.map(\.id).joined(separator: " "))")
+            }
+            if !result.missing.isEmpty { print("the hub does not know: \(result.missing.joined(separator: ", "))") }
+        }
+    }
+
+    struct Purge: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete one dead letter, or all older than a duration.")
+        @OptionGroup var options: AdminOptions
+        @Option(help: "One dead letter.") var id: String?
+        @Option(help: "Every dead letter older than this: 90s, 15m, 12h, 7d.") var olderThan: String?
+
+        func validate() throws {
+            guard (id != nil) != (olderThan != nil) else { throw ValidationError("use either --id or --older-than") }
+            if let olderThan { _ = try DeadLetterAdmin.duration(olderThan) }
+        }
+
+        func run() async throws {
+            let (region, redis, _) = try await options.resolve()
+            let admin = DeadLetterAdmin(region: region, redis: redis)
+            let id = self.id
+            let age = try olderThan.map(DeadLetterAdmin.duration)
+            let removed: Int
+            do { removed = try await BlockingThread.value(name: "pane-admin") { try admin.purge(id: id, olderThanMs: age) } } catch { throw adminFailure(error) }
+            if options.json { return try printJSON(["purged": removed]) }
+            print("purged \(removed) dead letters from \(Keys.deadLetters(region))")
+        }
+    }
+}

@@ -9,6 +9,11 @@ import Testing
     }
 
     func pane(_ args: [String], environment: [String: String] = [:]) throws -> Run {
+        try Self.pane(args, environment: environment)
+    }
+
+    /// Runs `pane args…` to completion; stdout and stderr together.
+    static func pane(_ args: [String], environment: [String: String] = [:]) throws -> Run {
         let dir = try TestEnv.directory("cli")
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }

@@ -105,16 +105,22 @@ struct SpokeProcess {
     let port: Int
     let db: String
 
-    static func start(region: Region, replica: String, db: String, dir: String, consumer: String? = nil) throws -> SpokeProcess {
+    static func start(
+        region: Region, replica: String, db: String, dir: String, consumer: String? = nil, extra: [String] = [],
+        environment: [String: String] = [:]
+    ) throws -> SpokeProcess {
         let port = LocalPorts.free()
         var args = [
             "spoke", "--redis", try TestEnv.redis().description, "--region", region.name, "--replica", replica,
             "--db", db, "--http", "127.0.0.1:\(port)", "--log-level", "info", "--block-ms", "200",
         ]
         if let consumer { args += ["--consumer", consumer] }
+        args += extra
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { $1 }
         let child = try ChildProcess(
             name: "spoke", executable: try TestEnv.paneBinary(), arguments: args,
-            logPath: "\(dir)/spoke-\(region.name)-\(replica)-\(port).log")
+            logPath: "\(dir)/spoke-\(region.name)-\(replica)-\(port).log", environment: env)
         return SpokeProcess(child: child, port: port, db: db)
     }
 

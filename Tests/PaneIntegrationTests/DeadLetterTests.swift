@@ -1,0 +1,277 @@
+import Foundation
+import GRDB
+import PaneApp
+import PaneCore
+import PaneHub
+import PaneRedis
+import PaneSpoke
+import Testing
+
+@Suite struct DeadLetterTests {
+    struct Poison: Sendable {
+        let name: String
+        let reason: String
+        let make: @Sendable (StreamWriter, UInt64) throws -> [(String, [UInt8])]
+    }
+
+    static func replacing(_ field: String, _ value: String) -> @Sendable (StreamWriter, UInt64) throws -> [(String, [UInt8])] {
+        { writer, seq in try writer.valid(seq).map { $0.0 == field ? ($0.0, Array(value.utf8)) : $0 } }
+    }
+
+    static func dropping(_ field: String) -> @Sendable (StreamWriter, UInt64) throws -> [(String, [UInt8])] {
+        { writer, seq in try writer.valid(seq).filter { $0.0 != field } }
+    }
+
+    static let poisons: [Poison] = [
+        Poison(name: "missing ctx", reason: "missingField", make: dropping("ctx")),
+        Poison(name: "missing ver", reason: "missingField", make: dropping("ver")),
+        Poison(name: "missing op", reason: "missingField", make: dropping("op")),
+        Poison(name: "missing ts", reason: "missingField", make: dropping("ts")),
+        Poison(name: "missing sum", reason: "missingField", make: dropping("sum")),
+        Poison(name: "duplicate ver", reason: "duplicateField", make: { w, s in try w.valid(s) + [("ver", Array("9".utf8))] }),
+        Poison(name: "empty ctx", reason: "badContextID", make: replacing("ctx", "")),
+        Poison(name: "ctx with space", reason: "badContextID", make: replacing("ctx", "a b")),
+        Poison(name: "ctx too long", reason: "badContextID", make: replacing("ctx", String(repeating: "k", count: 300))),
+        Poison(name: "ver not a number", reason: "badVersion", make: replacing("ver", "seven")),
+        Poison(name: "ver negative", reason: "badVersion", make: replacing("ver", "-3")),
+        Poison(name: "unknown op", reason: "unknownOp", make: replacing("op", "merge")),
+        Poison(name: "bad ts", reason: "badTimestamp", make: replacing("ts", "now")),
+        Poison(name: "body not JSON", reason: "badBody", make: replacing("body", "{not json")),
+        Poison(name: "body over the limit", reason: "bodyTooLarge", make: replacing("body", "\"" + String(repeating: "z", count: 1_500) + "\"")),
+        Poison(name: "checksum mismatch", reason: "checksumMismatch", make: replacing("body", "{\"tampered\":true}")),
+        Poison(name: "del with a body", reason: "badBody", make: { w, s in
+            var f = try w.valid(s).map { $0.0 == "op" ? ($0.0, Array("del".utf8)) : $0 }
+            f.append(("x", []))
+            return f
+        }),
+        Poison(name: "only junk fields", reason: "missingField", make: { _, _ in [("junk", Array("1".utf8))] }),
+    ]
+
+    /// 18 kinds of malformed entries among 5,000 valid updates, two workers: every valid update is
+    /// applied, every malformed entry is dead-lettered exactly once with its reason, nothing stays
+    /// pending, no worker crashes.
+    @Test func poisonTable() async throws {
+        let dir = try TestEnv.directory("poison")
+        let region = try TestEnv.region("poison")
+        defer { TestEnv.cleanUp([region]) }
+        let conn = try TestEnv.connection()
+        let writer = StreamWriter(conn: conn, key: Keys.updates(region))
+        var expected: [ContextID: VersionState] = [:]
+        var poisonAt: [String: Poison] = [:]
+        var seq: UInt64 = 0
+        for i in 0..<5_000 {
+            seq += 1
+            let id = "v\(i % 1_500)"
+            let version = Int64(i / 1_500 + 1)
+            try writer.add(seq, try writer.valid(seq, id: id, version: version))
+            expected[try ContextID(id)] = VersionState(version: version, deleted: false)
+            if i % 250 == 125, poisonAt.count < Self.poisons.count {
+                seq += 1
+                let poison = Self.poisons[poisonAt.count]
+                try writer.add(seq, try poison.make(writer, seq))
+                poisonAt["\(seq)-0"] = poison
+            }
+        }
+        // One more: an id that is not the hub's (<seq>-<n>).
+        try conn.xadd(key: writer.key, id: "\(seq)-7", fields: try writer.valid(seq + 1))
+        #expect(poisonAt.count == Self.poisons.count)
+
+        let db = "\(dir)/a.sqlite"
+        let workers = [
+            try SpokeProcess.start(region: region, replica: "a", db: db, dir: dir, consumer: "w1", extra: ["--max-body-bytes", "1000"]),
+            try SpokeProcess.start(region: region, replica: "a", db: db, dir: dir, consumer: "w2", extra: ["--max-body-bytes", "1000"]),
+        ]
+        defer { for worker in workers { worker.child.stop() } }
+        let replica = try ReplicaStore(path: db)
+        let converged = try await eventually(60, poll: 0.2) {
+            try replica.state() == expected && conn.xlen(key: Keys.deadLetters(region)) >= poisonAt.count + 1
+        }
+        let diff = difference(expected, try replica.state())
+        #expect(converged, "\(diff)")
+        let letters = try conn.xrange(key: Keys.deadLetters(region))
+        #expect(letters.count == poisonAt.count + 1)
+        var seen: [String: Int] = [:]
+        for letter in letters {
+            let fields = Dictionary((letter.fields ?? []).map { ($0.0, String(decoding: $0.1, as: UTF8.self)) }) { a, _ in a }
+            let entry = fields["dlq-entry-id"] ?? "?"
+            seen[entry, default: 0] += 1
+            #expect(fields["dlq-kind"] == "permanent")
+            if let poison = poisonAt[entry] {
+                #expect(fields["dlq-reason"]?.contains(poison.reason) == true, "\(poison.name): \(fields["dlq-reason"] ?? "no reason")")
+            } else {
+                #expect(entry == "\(seq)-7" && fields["dlq-reason"]?.contains("badEntryID") == true)
+            }
+        }
+        #expect(seen.values.allSatisfy { $0 == 1 }, "dead-lettered more than once: \(seen.filter { $0.value > 1 })")
+        #expect(Set(seen.keys) == Set(poisonAt.keys).union(["\(seq)-7"]))
+        let groups = try conn.xinfoGroups(key: writer.key)
+        #expect(groups.first?["pending"]?.int == 0)
+        for worker in workers { #expect(worker.child.isRunning, "a worker crashed: \(worker.log().suffix(500))") }
+    }
+
+    /// SQLite refuses one context (a trigger): its update is retried, dead-lettered after the
+    /// delivery limit, and the context reads as stale. Once the cause is gone, `pane admin dlq
+    /// replay` heals it to the hub's version.
+    @Test func transientFailureIsRetriedThenDeadLetteredAndReplayHeals() async throws {
+        let dir = try TestEnv.directory("transient")
+        let region = try TestEnv.region("transient")
+        defer { TestEnv.cleanUp([region]) }
+        let hubPort = LocalPorts.free()
+        let redis = try TestEnv.redis().description
+        let hubProcess = try ChildProcess(
+            name: "hub", executable: try TestEnv.paneBinary(),
+            arguments: ["hub", "--redis", redis, "--regions", region.name, "--db", "\(dir)/hub.sqlite", "--http", "127.0.0.1:\(hubPort)"],
+            logPath: "\(dir)/hub.log")
+        defer { hubProcess.stop() }
+        let db = "\(dir)/a.sqlite"
+        let spoke = try SpokeProcess.start(region: region, replica: "a", db: db, dir: dir, extra: ["--max-deliveries", "3"])
+        defer { spoke.child.stop() }
+        let hub = HTTPProbe(port: hubPort)
+        #expect(await eventually(20) { (try? hub.get("/healthz").status) == 200 })
+        #expect(try hub.request("PUT", "/v1/contexts/bad", body: Array("{\"v\":1}".utf8)).status == 200)
+        #expect(await eventually(20) { (try? spoke.probe().get("/v1/contexts/bad").status) == 200 })
+
+        let queue = try DatabaseQueue(path: db)
+        try await queue.write { db in
+            try db.execute(sql: "CREATE TRIGGER refuse_bad BEFORE UPDATE ON contexts WHEN NEW.id = 'bad' BEGIN SELECT RAISE(ABORT, 'injected failure for bad'); END")
+        }
+        #expect(try hub.request("PUT", "/v1/contexts/bad", body: Array("{\"v\":2}".utf8)).status == 200)
+        #expect(try hub.request("PUT", "/v1/contexts/good", body: Array("{\"v\":1}".utf8)).status == 200)
+        let conn = try TestEnv.connection()
+        #expect(try await eventually(30) { try conn.xlen(key: Keys.deadLetters(region)) == 1 })
+        let letter = try #require(try conn.xrange(key: Keys.deadLetters(region)).first)
+        let fields = Dictionary((letter.fields ?? []).map { ($0.0, String(decoding: $0.1, as: UTF8.self)) }) { a, _ in a }
+        #expect(fields["dlq-kind"] == "transient")
+        #expect(fields["dlq-deliveries"] == "3")
+        #expect(fields["dlq-reason"]?.contains("injected failure") == true)
+        #expect(try spoke.probe().get("/v1/contexts/good").status == 200)
+        let stale = try spoke.probe().get("/v1/contexts/bad")
+        #expect(stale.status == 200 && stale.text.contains("\"version\":1") && stale.text.contains("\"stale\":true"))
+        #expect(stale.header("pane-stale") == "1")
+        #expect(spoke.log().contains("left pending for a retry"))
+
+        try await queue.write { db in try db.execute(sql: "DROP TRIGGER refuse_bad") }
+        let replay = try CommandLineTests.pane(
+            ["admin", "dlq", "replay", "--region", region.name, "--all", "--redis", redis, "--hub", "127.0.0.1:\(hubPort)"])
+        #expect(replay.status == 0, "\(replay.output)")
+        #expect(replay.output.contains("replayed 1"))
+        #expect(await eventually(20) { (try? spoke.probe().get("/v1/contexts/bad").text.contains("\"version\":2")) == true })
+        let healed = try spoke.probe().get("/v1/contexts/bad")
+        #expect(!healed.text.contains("stale") && healed.header("pane-stale") == nil)
+        #expect(try conn.xlen(key: Keys.deadLetters(region)) == 0)
+    }
+
+    /// Two workers share a replica; one is killed with -9 while it holds pending entries. The
+    /// other takes them over after the claim idle time and the database ends equal to the writes.
+    @Test func survivorTakesOverAKilledWorkersPendingEntries() async throws {
+        let dir = try TestEnv.directory("takeover")
+        let region = try TestEnv.region("takeover")
+        defer { TestEnv.cleanUp([region]) }
+        let conn = try TestEnv.connection()
+        let writer = StreamWriter(conn: conn, key: Keys.updates(region))
+        var expected: [ContextID: VersionState] = [:]
+        for seq in UInt64(1)...2_000 {
+            try writer.add(seq, try writer.valid(seq))
+            expected[try ContextID("m\(seq)")] = VersionState(version: 1, deleted: false)
+        }
+        let db = "\(dir)/a.sqlite"
+        let claimIdleMs = 1_500
+        let doomed = try SpokeProcess.start(
+            region: region, replica: "a", db: db, dir: dir, consumer: "doomed", extra: ["--claim-idle-ms", "\(claimIdleMs)"],
+            environment: ["PANE_FAULT_STALL_AFTER_READ": "1"])
+        let key = writer.key
+        #expect(await eventually(20) { ((try? conn.xpending(key: key, group: "replica:a", count: 10, consumer: "doomed").count) ?? 0) > 0 })
+        let survivor = try SpokeProcess.start(
+            region: region, replica: "a", db: db, dir: dir, consumer: "survivor", extra: ["--claim-idle-ms", "\(claimIdleMs)"])
+        defer { survivor.child.stop() }
+        let held = try conn.xpending(key: key, group: "replica:a", count: 5_000, consumer: "doomed").count
+        #expect(held == 500)
+        doomed.child.crash()
+        let killedAt = Date()
+        let replica = try ReplicaStore(path: db)
+        let ok = try await eventually(30, poll: 0.05) { try replica.state() == expected }
+        let takeover = Date().timeIntervalSince(killedAt)
+        let diff = difference(expected, try replica.state())
+        #expect(ok, "\(diff)")
+        print("takeover: \(held) pending entries of a killed worker applied \(Int(takeover * 1000)) ms after kill -9 (claim idle \(claimIdleMs) ms)")
+        #expect(takeover < Double(claimIdleMs) / 1000 + 3, "took \(takeover) s")
+        #expect(try conn.xpending(key: key, group: "replica:a", count: 10).isEmpty)
+        #expect(survivor.log().contains("took over entries another consumer left pending"))
+    }
+
+    /// Killing a worker inside the dead-letter move loses nothing and duplicates nothing: before
+    /// EXEC the transaction is discarded and the entry stays pending; after EXEC it is moved once.
+    @Test(arguments: [("PANE_FAULT_EXIT_BEFORE_EXEC", Int32(87)), ("PANE_FAULT_EXIT_AFTER_EXEC", Int32(88))])
+    func killedInsideTheMoveNeitherLosesNorDuplicates(hook: String, exitCode: Int32) async throws {
+        let dir = try TestEnv.directory("atomic")
+        let region = try TestEnv.region("atomic")
+        defer { TestEnv.cleanUp([region]) }
+        let conn = try TestEnv.connection()
+        let writer = StreamWriter(conn: conn, key: Keys.updates(region))
+        try writer.add(1, try writer.valid(1))
+        try writer.add(2, try writer.valid(2).map { $0.0 == "ver" ? ($0.0, Array("x".utf8)) : $0 })
+        try writer.add(3, try writer.valid(3))
+        let db = "\(dir)/a.sqlite"
+        let first = try SpokeProcess.start(region: region, replica: "a", db: db, dir: dir, consumer: "w", environment: [hook: "1"])
+        first.child.process.waitUntilExit()
+        #expect(first.child.process.terminationStatus == exitCode, "\(first.log().suffix(400))")
+        let dlq = Keys.deadLetters(region)
+        if hook == "PANE_FAULT_EXIT_BEFORE_EXEC" {
+            #expect(try conn.xlen(key: dlq) == 0)
+            #expect(try conn.xpending(key: writer.key, group: "replica:a", count: 10).map(\.id).contains("2-0"))
+        } else {
+            #expect(try conn.xlen(key: dlq) == 1)
+        }
+        let second = try SpokeProcess.start(region: region, replica: "a", db: db, dir: dir, consumer: "w")
+        defer { second.child.stop() }
+        let replica = try ReplicaStore(path: db)
+        #expect(try await eventually(20) { try replica.state().count == 2 && conn.xpending(key: writer.key, group: "replica:a", count: 10).isEmpty })
+        #expect(try conn.xlen(key: dlq) == 1)
+        try? await Task.sleep(for: .milliseconds(300))
+        #expect(try conn.xlen(key: dlq) == 1)
+    }
+
+    /// The admin commands against a live dead-letter stream, and their errors.
+    @Test func adminCommands() async throws {
+        let region = try TestEnv.region("admin")
+        defer { TestEnv.cleanUp([region]) }
+        let conn = try TestEnv.connection()
+        let dlq = Keys.deadLetters(region)
+        for i in 0..<3 {
+            try conn.xadd(key: dlq, fields: [
+                ("ctx", Array("c\(i)".utf8)), ("ver", Array("1".utf8)), ("dlq-reason", Array("badVersion: test \(i)".utf8)),
+                ("dlq-kind", Array("permanent".utf8)), ("dlq-entry-id", Array("\(i + 1)-0".utf8)),
+            ])
+        }
+        let redis = try TestEnv.redis().description
+        let base = ["--region", region.name, "--redis", redis]
+        let list = try CommandLineTests.pane(["admin", "dlq", "list"] + base)
+        #expect(list.status == 0 && list.output.contains("badVersion: test 2") && list.output.contains("CONTEXT"), "\(list.output)")
+        let json = try CommandLineTests.pane(["admin", "dlq", "list", "--json", "--limit", "2"] + base)
+        let letters = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]]
+        #expect(letters?.count == 2)
+        let firstID = try #require(letters?.first?["id"] as? String)
+        let show = try CommandLineTests.pane(["admin", "dlq", "show", firstID] + base)
+        #expect(show.status == 0 && show.output.contains("dlq-entry-id"))
+        #expect(try CommandLineTests.pane(["admin", "dlq", "purge", "--id", firstID] + base).output.contains("purged 1"))
+        #expect(try conn.xlen(key: dlq) == 2)
+        #expect(try CommandLineTests.pane(["admin", "dlq", "purge", "--older-than", "0s"] + base).output.contains("purged 2"))
+        #expect(try conn.xlen(key: dlq) == 0)
+
+        let errors: [([String], String)] = [
+            (["admin", "dlq", "show", "nonsense"] + base, "not a stream entry id"),
+            (["admin", "dlq", "show", "1-1"] + base, "no dead letter 1-1"),
+            (["admin", "dlq", "list", "--region", "Not A Region", "--redis", redis], "region"),
+            (["admin", "dlq", "replay"] + base, "--all"),
+            (["admin", "dlq", "purge", "--older-than", "soon"] + base, "not a duration"),
+            (["admin", "dlq", "purge", "--id", "9-9"] + base, "no dead letter 9-9"),
+            (["admin", "dlq", "list", "--limit", "0"] + base, "--limit"),
+            (["admin", "dlq", "list", "--region", region.name, "--redis", "redis://127.0.0.1:1"], "cannot reach Redis"),
+        ]
+        for (args, mention) in errors {
+            let run = try CommandLineTests.pane(args)
+            #expect(run.status != 0, "\(args) should fail")
+            #expect(run.output.contains(mention), "\(args): \(run.output)")
+        }
+    }
+}

@@ -241,7 +241,8 @@ public final class SpokeWorker: Sendable {
             let deliveries = try deliveryCounts(claim.entries, client: client)
             try process(claim.entries, deliveries: deliveries, loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
         }
-        if Date().timeIntervalSince(loop.lastJanitor) >= 60 {
+        // Clean-up runs every minute, or sooner when the idle threshold is shorter.
+        if Date().timeIntervalSince(loop.lastJanitor) * 1000 >= Double(min(60_000, config.consumerIdleMs / 2)) {
             loop.lastJanitor = Date()
             try cleanUpConsumers(client: client)
             try client.run { conn throws(RedisError) in

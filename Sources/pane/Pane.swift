@@ -151,6 +151,9 @@ extension Pane {
         @Option(help: "Take over entries another worker left pending this long, ms (key spoke.claimIdleMs, default 30000).")
         var claimIdleMs: Int?
 
+        @Option(help: "Remove consumers idle this long with nothing pending, ms (key spoke.consumerIdleMs, default 3600000).")
+        var consumerIdleMs: Int?
+
         func run() async throws {
             var extra: [String: String] = [:]
             extra[SettingKey.spokeRegion] = region
@@ -163,6 +166,7 @@ extension Pane {
             extra[SettingKey.spokeLatencyLog] = latencyLog
             extra[SettingKey.spokeMaxDeliveries] = maxDeliveries.map(String.init)
             extra[SettingKey.spokeClaimIdleMs] = claimIdleMs.map(String.init)
+            extra[SettingKey.spokeConsumerIdleMs] = consumerIdleMs.map(String.init)
             let source = try await common.source(extra: extra)
             let config: SpokeConfiguration
             do { config = try SpokeConfiguration.load(from: source) } catch { throw fail(error) }

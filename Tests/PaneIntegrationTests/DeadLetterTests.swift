@@ -231,6 +231,27 @@ import Testing
         #expect(try conn.xlen(key: dlq) == 1)
     }
 
+    /// Consumers that are long idle and hold nothing are removed, so names do not pile up; a
+    /// consumer with pending entries is kept (they are claimed first).
+    @Test func idleEmptyConsumersAreRemoved() async throws {
+        let dir = try TestEnv.directory("janitor")
+        let region = try TestEnv.region("janitor")
+        defer { TestEnv.cleanUp([region]) }
+        let conn = try TestEnv.connection()
+        let key = Keys.updates(region)
+        try conn.xgroupCreate(key: key, group: "replica:a")
+        try conn.command(["XGROUP", "CREATECONSUMER", RedisArgument(key), "replica:a", "ghost"])
+        let worker = try SpokeProcess.start(
+            region: region, replica: "a", db: "\(dir)/a.sqlite", dir: dir, consumer: "live", extra: ["--consumer-idle-ms", "1000"])
+        defer { worker.child.stop() }
+        let gone = try await eventually(15) {
+            let names = try conn.xinfoConsumers(key: key, group: "replica:a").compactMap { $0["name"]?.string }
+            return names.contains("live") && !names.contains("ghost")
+        }
+        #expect(gone)
+        #expect(worker.log().contains("removed an idle consumer"))
+    }
+
     /// The admin commands against a live dead-letter stream, and their errors.
     @Test func adminCommands() async throws {
         let region = try TestEnv.region("admin")

@@ -179,6 +179,7 @@ import Testing
         let doomed = try SpokeProcess.start(
             region: region, replica: "a", db: db, dir: dir, consumer: "doomed", extra: ["--claim-idle-ms", "\(claimIdleMs)"],
             environment: ["PANE_FAULT_STALL_AFTER_READ": "1"])
+        defer { doomed.child.stop(signal: SIGKILL) }
         let key = writer.key
         #expect(await eventually(20) { ((try? conn.xpending(key: key, group: "replica:a", count: 10, consumer: "doomed").count) ?? 0) > 0 })
         let survivor = try SpokeProcess.start(
@@ -213,6 +214,7 @@ import Testing
         try writer.add(3, try writer.valid(3))
         let db = "\(dir)/a.sqlite"
         let first = try SpokeProcess.start(region: region, replica: "a", db: db, dir: dir, consumer: "w", environment: [hook: "1"])
+        defer { first.child.stop(signal: SIGKILL) }
         first.child.process.waitUntilExit()
         #expect(first.child.process.terminationStatus == exitCode, "\(first.log().suffix(400))")
         let dlq = Keys.deadLetters(region)

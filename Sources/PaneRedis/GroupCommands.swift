@@ -18,10 +18,23 @@ extension RedisConnection {
     public func xreadgroup(
         key: String, group: String, consumer: String, count: Int, blockMs: Int?, id: String = ">"
     ) throws(RedisError) -> [StreamEntry] {
+        let args = Self.xreadgroupArguments(key: key, group: group, consumer: consumer, count: count, blockMs: blockMs, id: id)
+        return try Self.xreadgroupEntries(command(args))
+    }
+
+    /// The arguments of XREADGROUP, for sending ahead with ``send(_:)``.
+    public static func xreadgroupArguments(
+        key: String, group: String, consumer: String, count: Int, blockMs: Int?, id: String = ">"
+    ) -> [RedisArgument] {
         var args: [RedisArgument] = ["XREADGROUP", "GROUP", RedisArgument(group), RedisArgument(consumer), "COUNT", RedisArgument(count)]
         if let blockMs { args += ["BLOCK", RedisArgument(blockMs)] }
         args += ["STREAMS", RedisArgument(key), RedisArgument(id)]
-        let reply = try command(args)
+        return args
+    }
+
+    /// The entries in an XREADGROUP reply (one stream); an error reply throws.
+    public static func xreadgroupEntries(_ reply: RESPValue) throws(RedisError) -> [StreamEntry] {
+        if case .error(let message) = reply { throw RedisError(.server, message, command: "XREADGROUP") }
         guard let streams = reply.array else { return [] }
         guard let first = streams.first?.array, first.count == 2 else { return [] }
         return try StreamEntry.list(from: first[1], command: "XREADGROUP")

@@ -43,12 +43,20 @@ public final class SpokeWorker: Sendable {
         var lastMaintenance = Date.distantPast
         var lastJanitor = Date.distantPast
         var retryAfterMs = 0
+        /// An XREADGROUP sent ahead on the reader connection whose reply is not read yet.
+        var prefetched = false
     }
 
     /// Runs until `stop` is set; the batch in progress is applied and acked first.
     public func runBlocking(stop: StopFlag) {
+        // Two connections: the reader fetches the next batch while the control connection acks,
+        // dead-letters and claims, so Redis prepares batch k+1 while SQLite applies batch k.
+        let reader = RedisClient(endpoint: config.redis, readTimeoutMs: config.blockMs + 5_000, logger: logger)
         let client = RedisClient(endpoint: config.redis, readTimeoutMs: config.blockMs + 5_000, logger: logger)
-        defer { client.close() }
+        defer {
+            reader.close()
+            client.close()
+        }
         let loop = Loop()
         var backoff = Backoff(initialMs: 100, maxMs: 5_000)
         let deadLetters = DeadLetters(region: config.region, replica: config.replica, consumer: config.consumer, logger: logger)
@@ -69,10 +77,27 @@ public final class SpokeWorker: Sendable {
                     try maintain(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
                 }
                 let reading = loop.pendingCursor
-                let entries = try client.run { conn throws(RedisError) in
-                    try conn.xreadgroup(
-                        key: key, group: group, consumer: config.consumer, count: config.batchSize,
-                        blockMs: reading == nil ? config.blockMs : nil, id: reading ?? ">")
+                let entries: [StreamEntry]
+                if loop.prefetched {
+                    loop.prefetched = false
+                    entries = try reader.run { conn throws(RedisError) in
+                        try RedisConnection.xreadgroupEntries(conn.receive(1, command: "XREADGROUP")[0])
+                    }
+                } else {
+                    entries = try reader.run { conn throws(RedisError) in
+                        try conn.xreadgroup(
+                            key: key, group: group, consumer: config.consumer, count: config.batchSize,
+                            blockMs: reading == nil ? config.blockMs : nil, id: reading ?? ">")
+                    }
+                }
+                if reading == nil && entries.count == config.batchSize && !stop.isStopped {
+                    // A full batch: more is likely waiting. Ask for it now, without BLOCK.
+                    var ahead = RedisCommandBuffer()
+                    ahead.append(
+                        RedisConnection.xreadgroupArguments(
+                            key: key, group: group, consumer: config.consumer, count: config.batchSize, blockMs: nil))
+                    try reader.run { conn throws(RedisError) in try conn.send(ahead) }
+                    loop.prefetched = true
                 }
                 status.contact()
                 backoff.reset()
@@ -95,12 +120,15 @@ public final class SpokeWorker: Sendable {
                 let deliveries = reading == nil ? [:] : try deliveryCounts(entries, client: client)
                 try process(entries, deliveries: deliveries, loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
                 if loop.retryAfterMs > 0 {
-                    // Something failed transiently: wait, then re-read our own pending list.
+                    // Something failed transiently: wait, then re-read our own pending list (which
+                    // also holds whatever was fetched ahead).
+                    discardPrefetch(loop, reader: reader)
                     stop.sleep(ms: loop.retryAfterMs)
                     loop.retryAfterMs = 0
                     loop.pendingCursor = "0"
                 }
             } catch let error as RedisError {
+                discardPrefetch(loop, reader: reader)
                 if error.kind == .server && error.message.hasPrefix("NOGROUP") {
                     logger.warning("consumer group or stream is gone; re-creating it", metadata: ["group": "\(group)"])
                     loop.groupReady = false
@@ -112,6 +140,7 @@ public final class SpokeWorker: Sendable {
                 loop.pendingCursor = "0"
                 stop.sleep(ms: delay)
             } catch {
+                discardPrefetch(loop, reader: reader)
                 // Unexpected: nothing was acked, so re-read our pending list after a pause.
                 let delay = backoff.next()
                 logger.error("worker step failed; entries stay pending and will be retried", metadata: ["error": "\(error)", "retryInMs": "\(delay)"])
@@ -119,7 +148,16 @@ public final class SpokeWorker: Sendable {
                 stop.sleep(ms: delay)
             }
         }
+        // Entries fetched ahead and not applied stay pending on this consumer; the next start
+        // drains them first.
         logger.info("worker stopped", metadata: ["maxSeq": "\(status.maxSeq)"])
+    }
+
+    /// Drops a fetched-ahead reply; its entries stay in our pending list and are re-read from it.
+    private func discardPrefetch(_ loop: Loop, reader: RedisClient) {
+        guard loop.prefetched else { return }
+        loop.prefetched = false
+        reader.close()
     }
 
     /// Applies what can be applied, dead-letters what must be, acks both; leaves transient

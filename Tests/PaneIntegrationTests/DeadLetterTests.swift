@@ -186,7 +186,7 @@ import Testing
             region: region, replica: "a", db: db, dir: dir, consumer: "survivor", extra: ["--claim-idle-ms", "\(claimIdleMs)"])
         defer { survivor.child.stop() }
         let held = try conn.xpending(key: key, group: "replica:a", count: 5_000, consumer: "doomed").count
-        #expect(held == 500)
+        #expect(held >= 500, "the stalled worker must hold at least one batch")
         doomed.child.crash()
         let killedAt = Date()
         let replica = try ReplicaStore(path: db)

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import PaneCore
+import Synchronization
 
 /// The hub's authoritative store: contexts, per-region placements and the outbox, in one
 /// SQLite file (WAL).
@@ -14,6 +15,8 @@ public final class HubStore: Sendable {
     let pool: DatabasePool
     /// Rung after every committed write, so the publisher wakes at once.
     public let doorbell = Doorbell()
+    /// Writes waiting for the next group commit.
+    private let pending = Mutex<(items: [PendingWrite], scheduled: Bool)>(([], false))
 
     /// Opens (creating and migrating) the store at `path` for `regions`.
     public init(path: String, regions: [Region]) throws {
@@ -92,19 +95,68 @@ public final class HubStore: Sendable {
         return result
     }
 
-    /// Async forms for request handlers: GRDB runs them on its own writer queue, not the cooperative pool.
+    /// Async forms for request handlers. Concurrent writes are committed together (group
+    /// commit) on GRDB's writer queue: one transaction writes the touched pages to the WAL once
+    /// for the whole group instead of once per write.
     public func put(id: ContextID, body: [UInt8], regions requested: [Region]? = nil) async throws -> HubWrite {
         let targets = try targets(requested)
-        let result = try await pool.write { db in try Self.write(db, id: id, op: .put, body: body, targets: targets) }
-        doorbell.ring()
+        let result = try await enqueue(PendingWrite.Request(id: id, op: .put, body: body, targets: targets))
         return result ?? HubWrite(id: id, version: 0, seqs: [:])
     }
 
     public func delete(id: ContextID, regions requested: [Region]? = nil) async throws -> HubWrite? {
         let targets = try targets(requested)
-        let result = try await pool.write { db in try Self.write(db, id: id, op: .del, body: [], targets: targets) }
-        if result != nil { doorbell.ring() }
-        return result
+        return try await enqueue(PendingWrite.Request(id: id, op: .del, body: [], targets: targets))
+    }
+
+    private func enqueue(_ request: PendingWrite.Request) async throws -> HubWrite? {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HubWrite?, any Error>) in
+            let schedule = pending.withLock { state -> Bool in
+                state.items.append(PendingWrite(request: request, continuation: continuation))
+                if state.scheduled { return false }
+                state.scheduled = true
+                return true
+            }
+            if schedule { pool.asyncWriteWithoutTransaction { db in self.drain(db) } }
+        }
+    }
+
+    /// Commits every queued write in one transaction; if that fails, one by one, so a bad write
+    /// fails alone.
+    private func drain(_ db: Database) {
+        let batch = pending.withLock { state -> [PendingWrite] in
+            defer {
+                state.items = []
+                state.scheduled = false
+            }
+            return state.items
+        }
+        guard !batch.isEmpty else { return }
+        var results: [Result<HubWrite?, any Error>] = []
+        do {
+            try db.inTransaction {
+                results = []
+                for item in batch {
+                    let r = item.request
+                    results.append(.success(try Self.write(db, id: r.id, op: r.op, body: r.body, targets: r.targets)))
+                }
+                return .commit
+            }
+        } catch {
+            results = batch.map { item in
+                Result {
+                    var written: HubWrite?
+                    try db.inTransaction {
+                        let r = item.request
+                        written = try Self.write(db, id: r.id, op: r.op, body: r.body, targets: r.targets)
+                        return .commit
+                    }
+                    return written
+                }
+            }
+        }
+        doorbell.ring()
+        for (item, result) in zip(batch, results) { item.continuation.resume(with: result) }
     }
 
     private static func write(_ db: Database, id: ContextID, op: ContextOp, body: [UInt8], targets: [Region]) throws -> HubWrite? {
@@ -261,6 +313,18 @@ public final class HubStore: Sendable {
             return result
         }
     }
+}
+
+/// A write waiting for a group commit.
+struct PendingWrite: Sendable {
+    struct Request: Sendable {
+        let id: ContextID
+        let op: ContextOp
+        let body: [UInt8]
+        let targets: [Region]
+    }
+    let request: Request
+    let continuation: CheckedContinuation<HubWrite?, any Error>
 }
 
 /// The outcome of a hub write: the new version, and the `seq` it got in each region.

@@ -5,6 +5,7 @@ import PaneCore
 import PaneHub
 import PaneRedis
 import PaneSpoke
+import Synchronization
 
 /// `pane-loadtest limits`: the machine's bounds and Pane's rates, measured in one run against
 /// one private redis-server, reported as ratios (these machines are shared and noisy).
@@ -36,6 +37,8 @@ public struct Limits: Sendable {
         public var grdbApply: Double
         /// Hub writes (HubStore.put, one transaction each), writes per second.
         public var hubWrites: Double
+        /// Hub writes through the async API from 64 concurrent writers (group commit), writes per second.
+        public var hubGroupWrites: Double
         /// Outbox → region streams, entries per second (all regions together).
         public var publish: Double
         /// The publisher's rows per region per round.
@@ -77,6 +80,8 @@ public struct Limits: Sendable {
         }
         let hubWrites = Double(writes) / seconds(since: start)
         log(String(format: "hub writes (one transaction each): %10.0f writes/s", hubWrites))
+        let hubGroupWrites = try groupCommitRate(path: "\(dir)/hub-group.sqlite", regions: regionList, body: body)
+        log(String(format: "hub writes (64 writers, group commit): %6.0f writes/s", hubGroupWrites))
 
         var publisherConfig = PublisherConfiguration()
         publisherConfig.batchSize = PublisherConfiguration().batchSize
@@ -127,7 +132,36 @@ public struct Limits: Sendable {
         return Report(
             date: ISO8601DateFormatter().string(from: Date()), writes: writes, bodyBytes: bodyBytes, regions: regions,
             redisXaddOneClient: xadd1, redisXaddFiftyClients: xadd50, rawSQLiteUpsert: raw, grdbApply: grdb,
-            hubWrites: hubWrites, publish: publish, publishBatch: publisherConfig.batchSize, apply: apply)
+            hubWrites: hubWrites, hubGroupWrites: hubGroupWrites, publish: publish, publishBatch: publisherConfig.batchSize, apply: apply)
+    }
+
+    /// Writes through the async API, as the HTTP handlers do, from 64 concurrent tasks.
+    private func groupCommitRate(path: String, regions: [Region], body: [UInt8]) throws -> Double {
+        let store = try HubStore(path: path, regions: regions)
+        let writes = self.writes
+        let done = DispatchSemaphore(value: 0)
+        let failure = Mutex<(any Error)?>(nil)
+        let start = DispatchTime.now()
+        Task {
+            do {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for writer in 0..<64 {
+                        group.addTask {
+                            for i in stride(from: writer, to: writes, by: 64) {
+                                _ = try await store.put(id: try ContextID("ctx-\(i)"), body: body)
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            } catch {
+                failure.withLock { $0 = error }
+            }
+            done.signal()
+        }
+        done.wait()
+        if let error = failure.withLock({ $0 }) { throw error }
+        return Double(writes) / seconds(since: start)
     }
 
     private func grdbApplyRate(path: String, body: [UInt8]) throws -> Double {
@@ -163,6 +197,7 @@ extension Limits.Report {
             | raw SQLite version-gated upsert, batch 500 | \(Int(rawSQLiteUpsert)) | baseline |
             | GRDB ReplicaStore.apply, batch 500 | \(Int(grdbApply)) | \(pct(grdbApply, rawSQLiteUpsert)) of raw SQLite |
             | hub writes (1 transaction each, \(regions) regions) | \(Int(hubWrites)) | |
+            | hub writes (async API, 64 writers, group commit) | \(Int(hubGroupWrites)) | \(String(format: "%.1fx", hubGroupWrites / hubWrites)) one transaction each |
             | pane publish, entries to \(regions) streams (batch \(publishBatch)/region) | \(Int(publish)) | \(pct(publish, redisXaddOneClient)) of 1-client XADD, \(pct(publish, redisXaddFiftyClients)) of 50-client XADD |
             | pane apply, one worker end to end | \(Int(apply)) | \(pct(apply, rawSQLiteUpsert)) of raw SQLite |
             """

@@ -13,9 +13,9 @@ struct Pane: AsyncParsableCommand {
         commandName: "pane",
         abstract: "Replicate versioned contexts from one hub to many regions over Redis Streams.",
         discussion: """
-            Every option can also come from a PANE_... environment variable or a JSON config file
-            (--config or PANE_CONFIG); flags win over the environment, which wins over the file.
-            See the README for every key.
+            Every option can also come from a PANE_... environment variable or a JSON config file \
+            (--config or PANE_CONFIG); flags win over the environment, which wins over the file. \
+            The README lists every key.
             """,
         subcommands: [Hub.self, Spoke.self, Dev.self, Admin.self]
     )

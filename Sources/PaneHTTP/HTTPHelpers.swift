@@ -63,6 +63,6 @@ extension HTTPField.Name {
     /// `Pane-<suffix>`. The suffixes above are letters and dashes, always valid tokens, so the
     /// fallback is never taken; it exists only to avoid a force-unwrap.
     private static func pane(_ suffix: String) -> HTTPField.Name {
-        HTTPField.Name("Pane-\(suffix)") ?? .warning
+        HTTPField.Name("Pane-\(suffix)") ?? .server
     }
 }

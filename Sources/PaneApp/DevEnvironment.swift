@@ -22,13 +22,13 @@ public struct DevEnvironment: Sendable {
     public func run(logger: Logger) async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pane-dev-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        print("pane dev: working folder \(dir)")
+        say("pane dev: working folder \(dir)")
         let redis = try RedisServerProcess(directory: "\(dir)/redis")
-        print("pane dev: redis-server \(redis.endpoint) (pid \(redis.pid))")
+        say("pane dev: redis-server \(redis.endpoint) (pid \(redis.pid))")
         defer {
             redis.stop()
             try? FileManager.default.removeItem(atPath: dir)
-            print("pane dev: stopped redis-server and removed \(dir)")
+            say("pane dev: stopped redis-server and removed \(dir)")
         }
 
         let regions = try Region.list(Self.regionNames.prefix(regionCount).joined(separator: ","))
@@ -56,7 +56,7 @@ public struct DevEnvironment: Sendable {
         }
         defer {
             for spoke in spokes { spoke.child.stop() }
-            print("pane dev: stopped \(spokes.count) spokes")
+            say("pane dev: stopped \(spokes.count) spokes")
         }
 
         for (id, body) in Self.samples {
@@ -109,7 +109,7 @@ struct DevTicker: Service {
             let write = try await hub.store.put(id: try ContextID("demo/clock"), body: Array(body.utf8))
             try? await Task.sleep(for: .milliseconds(250))
             let parts = await readEverySpoke()
-            print("tick \(tick): hub wrote demo/clock v\(write.version) -> " + parts.joined(separator: ", "))
+            say("tick \(tick): hub wrote demo/clock v\(write.version) -> " + parts.joined(separator: ", "))
             try? await Task.sleep(for: .seconds(2))
         }
     }
@@ -137,22 +137,28 @@ struct DevTicker: Service {
             if ready || Task.isShuttingDownGracefully { return }
             try? await Task.sleep(for: .milliseconds(100))
         }
-        print("pane dev: some spokes are not ready yet; see the logs in \(logDir)")
+        say("pane dev: some spokes are not ready yet; see the logs in \(logDir)")
     }
 
     private func printBanner() {
-        print("")
-        print("pane dev is running. Hub (writes):  http://127.0.0.1:\(hubPort)   metrics: /metrics")
+        say("")
+        say("pane dev is running. Hub (writes):  http://127.0.0.1:\(hubPort)   metrics: /metrics")
         for spoke in spokes {
-            print("  spoke \(spoke.region.name)/\(spoke.replica) (reads): http://127.0.0.1:\(spoke.port)   log: \(spoke.child.logPath)")
+            say("  spoke \(spoke.region.name)/\(spoke.replica) (reads): http://127.0.0.1:\(spoke.port)   log: \(spoke.child.logPath)")
         }
         let first = spokes.first?.port ?? 0
-        print("")
-        print("Try:")
-        print("  curl -s -X PUT http://127.0.0.1:\(hubPort)/v1/contexts/tenant%2Facme%2Fsettings -d '{\"plan\":\"pro\"}'")
-        print("  curl -si http://127.0.0.1:\(first)/v1/contexts/tenant%2Facme%2Fsettings")
-        print("  curl -s 'http://127.0.0.1:\(first)/v1/contexts?prefix=tenant/'")
-        print("Ctrl-C stops everything.")
-        print("")
+        say("")
+        say("Try:")
+        say("  curl -s -X PUT http://127.0.0.1:\(hubPort)/v1/contexts/tenant%2Facme%2Fsettings -d '{\"plan\":\"pro\"}'")
+        say("  curl -si http://127.0.0.1:\(first)/v1/contexts/tenant%2Facme%2Fsettings")
+        say("  curl -s 'http://127.0.0.1:\(first)/v1/contexts?prefix=tenant/'")
+        say("Ctrl-C stops everything.")
+        say("")
     }
+}
+
+/// Writes a line to stdout at once, also into a pipe or file (`pane dev | tee`), where `print`
+/// would buffer it.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

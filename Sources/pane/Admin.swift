@@ -7,8 +7,42 @@ import PaneRedis
 extension Pane {
     struct Admin: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Operate a running system: dead letters.",
-            subcommands: [DeadLetterCommands.self])
+            abstract: "Operate a running system: status and dead letters.",
+            subcommands: [Status.self, DeadLetterCommands.self])
+    }
+}
+
+extension Pane.Admin {
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Each region's stream (length, seqs, memory, dead letters) and each replica's delivery, lag, pending and last contact.")
+
+        @OptionGroup var common: CommonOptions
+
+        @Option(help: "Regions to show, comma-separated (key hub.regions); default: every region with a stream in Redis.")
+        var regions: String?
+
+        @Flag(help: "Print JSON for scripts instead of a table.")
+        var json = false
+
+        func run() async throws {
+            let source = try await common.source(extra: regions.map { [SettingKey.regions: $0] } ?? [:])
+            let redis: RedisEndpoint
+            let named: [Region]?
+            do {
+                redis = try source.redis(SettingKey.redisURL) ?? RedisEndpoint(host: "127.0.0.1")
+                named = try source.regions(SettingKey.regions)
+            } catch { throw fail(error) }
+            let report: StatusReport
+            do {
+                report = try await BlockingThread.value(name: "pane-admin") {
+                    try StatusReport.collect(regions: try named ?? StatusReport.discoverRegions(redis: redis), redis: redis)
+                }
+            } catch { throw adminFailure(error) }
+            if json { return try printJSON(report) }
+            if report.regions.isEmpty { return print("no region streams in \(redis)") }
+            print(report.table)
+        }
     }
 }
 

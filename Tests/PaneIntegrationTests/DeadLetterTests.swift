@@ -254,6 +254,30 @@ import Testing
         #expect(worker.log().contains("removed an idle consumer"))
     }
 
+    /// `pane admin status` reads each stream, replica and dead-letter count from Redis.
+    @Test func adminStatus() async throws {
+        let region = try TestEnv.region("status")
+        defer { TestEnv.cleanUp([region]) }
+        let conn = try TestEnv.connection()
+        let writer = StreamWriter(conn: conn, key: Keys.updates(region))
+        for seq in UInt64(1)...10 { try writer.add(seq, try writer.valid(seq)) }
+        try conn.xgroupCreate(key: writer.key, group: "replica:a")
+        _ = try conn.xreadgroup(key: writer.key, group: "replica:a", consumer: "w1", count: 4, blockMs: nil)
+        try conn.xadd(key: Keys.deadLetters(region), fields: [("ctx", Array("x".utf8))])
+        let redis = try TestEnv.redis().description
+        let run = try CommandLineTests.pane(["admin", "status", "--regions", region.name, "--redis", redis, "--json"])
+        #expect(run.status == 0, "\(run.output)")
+        let report = try JSONDecoder().decode(StatusReport.self, from: Data(run.output.utf8))
+        let status = try #require(report.regions.first)
+        #expect(status.length == 10 && status.firstSeq == 1 && status.lastSeq == 10 && status.deadLetters == 1)
+        let replica = try #require(status.replicas.first)
+        #expect(replica.name == "a" && replica.pending == 4 && replica.lag == 6 && replica.lastDeliveredSeq == 4)
+        let table = try CommandLineTests.pane(["admin", "status", "--regions", region.name, "--redis", redis])
+        #expect(table.output.contains("PENDING") && table.output.contains(region.name))
+        let bad = try CommandLineTests.pane(["admin", "status", "--regions", "Bad!", "--redis", redis])
+        #expect(bad.status != 0 && bad.output.contains("hub.regions"))
+    }
+
     /// The admin commands against a live dead-letter stream, and their errors.
     @Test func adminCommands() async throws {
         let region = try TestEnv.region("admin")

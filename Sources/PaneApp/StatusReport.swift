@@ -1,0 +1,113 @@
+import Foundation
+import PaneCore
+import PaneRedis
+
+/// `pane admin status`: what Redis knows about each region's stream, its replicas (consumer
+/// groups) and its dead letters. Blocking (hiredis): call it from a thread of its own.
+public struct StatusReport: Sendable, Codable {
+    public struct Replica: Sendable, Codable {
+        public let name: String
+        /// Entries delivered to a worker and not acked yet.
+        public let pending: Int
+        /// Entries not yet delivered to the group; `nil` when Redis cannot tell (entries were trimmed).
+        public let lag: Int?
+        /// The highest seq delivered to the group.
+        public let lastDeliveredSeq: UInt64?
+        public let consumers: Int
+        /// Milliseconds since any worker of the replica last read the stream.
+        public let lastContactMs: Int64?
+    }
+
+    public struct RegionStatus: Sendable, Codable {
+        public let region: String
+        public let length: Int
+        public let firstSeq: UInt64?
+        public let lastSeq: UInt64?
+        public let memoryBytes: Int?
+        public let deadLetters: Int
+        public let replicas: [Replica]
+    }
+
+    public let regions: [RegionStatus]
+
+    /// Reads the status of `regions` from the Redis at `redis`.
+    public static func collect(regions: [Region], redis: RedisEndpoint) throws -> StatusReport {
+        let conn: RedisConnection
+        do { conn = try RedisConnection(endpoint: redis) } catch {
+            throw DeadLetterAdmin.Failure("cannot reach Redis at \(redis): \(error.message)")
+        }
+        var result: [RegionStatus] = []
+        for region in regions {
+            let key = Keys.updates(region)
+            let info = try conn.xinfoStream(key: key)
+            func seq(_ value: RESPValue?) -> UInt64? {
+                value?.array?.first?.string.flatMap(StreamEntryCodec.seq(fromEntryID:))
+            }
+            let memory = (try? conn.command(["MEMORY", "USAGE", RedisArgument(key)]))?.int.map(Int.init)
+            var replicas: [Replica] = []
+            for group in try conn.xinfoGroups(key: key) {
+                guard let name = group["name"]?.string else { continue }
+                let consumers = (try? conn.xinfoConsumers(key: key, group: name)) ?? []
+                let lastContact = consumers.compactMap { $0["idle"]?.int }.min()
+                replicas.append(
+                    Replica(
+                        name: name.hasPrefix("replica:") ? String(name.dropFirst("replica:".count)) : name,
+                        pending: Int(group["pending"]?.int ?? 0),
+                        lag: group["lag"]?.int.map(Int.init),
+                        lastDeliveredSeq: group["last-delivered-id"]?.string.flatMap(StreamEntryCodec.seq(fromEntryID:)),
+                        consumers: consumers.count, lastContactMs: lastContact))
+            }
+            result.append(
+                RegionStatus(
+                    region: region.name, length: Int(info?["length"]?.int ?? 0), firstSeq: seq(info?["first-entry"]),
+                    lastSeq: seq(info?["last-entry"]), memoryBytes: memory,
+                    deadLetters: try conn.xlen(key: Keys.deadLetters(region)), replicas: replicas))
+        }
+        return StatusReport(regions: result)
+    }
+
+    /// Regions that have a stream in this Redis (`pane:{R}:updates`), found with SCAN.
+    public static func discoverRegions(redis: RedisEndpoint) throws -> [Region] {
+        let conn: RedisConnection
+        do { conn = try RedisConnection(endpoint: redis) } catch {
+            throw DeadLetterAdmin.Failure("cannot reach Redis at \(redis): \(error.message)")
+        }
+        var cursor = "0"
+        var found = Set<Region>()
+        repeat {
+            let reply = try conn.command(["SCAN", RedisArgument(cursor), "MATCH", "pane:{*}:updates", "COUNT", "1000"])
+            guard let parts = reply.array, parts.count == 2, let next = parts[0].string else { break }
+            cursor = next
+            for key in parts[1].array ?? [] {
+                guard let text = key.string, let open = text.firstIndex(of: "{"), let close = text.firstIndex(of: "}") else { continue }
+                if let region = try? Region(String(text[text.index(after: open)..<close])) { found.insert(region) }
+            }
+        } while cursor != "0"
+        return found.sorted()
+    }
+
+    /// The human table: one line per replica, region figures on its first line.
+    public var table: String {
+        var rows: [[String]] = []
+        for region in regions {
+            let seqs = region.firstSeq.map { "\($0)-\(region.lastSeq ?? $0)" } ?? "-"
+            let memory = region.memoryBytes.map { String(format: "%.1f MB", Double($0) / 1_048_576) } ?? "-"
+            let head = [region.region, String(region.length), seqs, memory, String(region.deadLetters)]
+            if region.replicas.isEmpty { rows.append(head + ["-", "-", "-", "-", "-"]) }
+            for (i, replica) in region.replicas.enumerated() {
+                let delivered: String = replica.lastDeliveredSeq.map { String($0) } ?? "-"
+                let lag: String = replica.lag.map { String($0) } ?? "unknown"
+                let contact: String = replica.lastContactMs.map { "\($0) ms ago" } ?? "never"
+                let cells: [String] = [replica.name, delivered, lag, String(replica.pending), contact]
+                let prefix: [String] = i == 0 ? head : ["", "", "", "", ""]
+                rows.append(prefix + cells)
+            }
+        }
+        let header = ["REGION", "LENGTH", "SEQS", "MEMORY", "DLQ", "REPLICA", "DELIVERED", "LAG", "PENDING", "LAST CONTACT"]
+        let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+        }
+        return ([line(header)] + rows.map(line)).joined(separator: "\n")
+    }
+}

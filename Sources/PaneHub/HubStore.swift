@@ -27,10 +27,27 @@ public final class HubStore: Sendable {
         }
         self.pool = try DatabasePool(path: path, configuration: config)
         self.regions = regions
-        try Self.migrator.migrate(pool)
+        try Self.migrate(pool)
         try pool.write { db in
             for region in regions {
                 try db.execute(sql: "INSERT OR IGNORE INTO regions(name, last_seq) VALUES (?, 0)", arguments: [region.name])
+            }
+        }
+    }
+
+    /// Runs the migrations. Worker processes of one replica may open a new file at the same
+    /// moment; each migration commits atomically, so the one that loses the race fails on
+    /// "already exists" and finds the migration applied when it looks again.
+    static func migrate(_ pool: DatabasePool) throws {
+        var attempt = 0
+        while true {
+            do {
+                try migrator.migrate(pool)
+                return
+            } catch {
+                attempt += 1
+                if attempt >= 5 { throw error }
+                Thread.sleep(forTimeInterval: 0.05 * Double(attempt))
             }
         }
     }

@@ -30,11 +30,12 @@ import Testing
         #expect(JSONValidator.isValid(Array(fine.utf8)))
     }
 
-    /// Agrees with Foundation on random byte soup built from JSON's own characters. Exponents
-    /// are left out: Foundation refuses numbers beyond Double's range (`1e999`), which RFC 8259
-    /// allows and Pane stores as written.
+    /// Agrees with Foundation on random byte soup built from JSON's own characters. The letter
+    /// `e` is left out (so no exponents and no `true`/`false`, which other tests cover): Foundation
+    /// refuses numbers beyond Double's range (`1e999`), which RFC 8259 allows and Pane stores as
+    /// written.
     @Test func agreesWithFoundation() {
-        let alphabet = Array("{}[]:,\"\\ 0123456789.-+truefalsn".utf8)
+        let alphabet = Array("{}[]:,\"\\ 0123456789.-+nul".utf8)
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<5_000 {
             let bytes = (0..<Int.random(in: 1...12, using: &rng)).map { _ in alphabet.randomElement(using: &rng) ?? 0x20 }

@@ -121,7 +121,10 @@ let package = Package(
         // Scenario parsing, the verdict, and the smoke scenario against real processes.
         .testTarget(
             name: "PaneLoadtestTests",
-            dependencies: ["PaneLoadtest", "PaneApp", "PaneCore", "PaneSpoke", "PaneHub"],
+            dependencies: [
+                "PaneLoadtest", "PaneApp", "PaneCore", "PaneSpoke", "PaneHub",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

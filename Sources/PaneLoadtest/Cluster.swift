@@ -88,7 +88,7 @@ final class Cluster: @unchecked Sendable {
             defer { hub = nil }
             return hub
         }
-        current?.stop()
+        current.map { ProcessControl.stop($0) }
     }
 
     /// Waits for a worker's `/readyz` (it has caught up with the stream once).
@@ -114,9 +114,14 @@ final class Cluster: @unchecked Sendable {
     }
 
     /// Stops every process: workers, hub, then redis.
-    func shutdown() {
+    func shutdown(log: (String) -> Void = { _ in }) {
+        let started = DispatchTime.now()
+        func elapsed() -> String { String(format: "%.2f s", WriteDriver.seconds(since: started)) }
         for worker in workers { worker.stop() }
+        log("workers stopped after \(elapsed())")
         stopHub()
+        log("hub stopped after \(elapsed())")
         redis.stop()
+        log("redis stopped after \(elapsed())")
     }
 }

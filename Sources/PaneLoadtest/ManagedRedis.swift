@@ -32,7 +32,7 @@ final class ManagedRedis: @unchecked Sendable {
                 started = (child, port)
                 break
             }
-            child.stop(signal: SIGKILL)
+            ProcessControl.stop(child, signal: SIGKILL)
         }
         guard let started else { throw Failure(description: "redis-server did not start; see \(directory)/redis.log") }
         child = started.0
@@ -66,13 +66,21 @@ final class ManagedRedis: @unchecked Sendable {
     /// The running server's pid, for resource sampling.
     var pid: Int32? { lock.withLock { child?.isRunning == true ? child?.pid : nil } }
 
-    /// Stops the server with SIGTERM: Redis flushes the AOF before it exits.
+    /// Stops the server with `SHUTDOWN` (Redis flushes the AOF before it exits), then SIGTERM.
+    ///
+    /// `SHUTDOWN` first because a child spawned from a Dispatch thread (as in the test runner)
+    /// inherits that thread's signal mask, with SIGTERM blocked.
     func stop() {
         let current = lock.withLock { () -> ChildProcess? in
             defer { child = nil }
             return child
         }
-        current?.stop(signal: SIGTERM, timeout: 30)
+        guard let current else { return }
+        if let conn = try? RedisConnection(endpoint: endpoint, connectTimeoutMs: 500, readTimeoutMs: 30_000) {
+            _ = try? conn.command(["SHUTDOWN"])
+            conn.close()
+        }
+        ProcessControl.stop(current, timeout: 30)
     }
 
     /// Starts the server again on the same port and folder; it reloads the AOF.
@@ -83,7 +91,7 @@ final class ManagedRedis: @unchecked Sendable {
                 lock.withLock { self.child = child }
                 return
             }
-            child.stop(signal: SIGKILL)
+            ProcessControl.stop(child, signal: SIGKILL)
             usleep(250_000)  // the port may still be held by the old process's sockets
         }
         throw Failure(description: "redis-server did not restart on port \(endpoint.port); see \(directory)/redis.log")

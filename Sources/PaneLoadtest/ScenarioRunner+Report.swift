@@ -4,7 +4,7 @@ extension ScenarioRunner {
     func buildReport(
         cluster: Cluster, collector: LatencyCollector, driver: WriteDriver, injector: FaultInjector, sampler: Sampler, start: Int64,
         writeSeconds: Double, writeEndMs: Int64, converged: Bool, pass: Bool, differences: [Difference], problems: [String],
-        deadLetters: Int, poisonPending: Int
+        finalLags: [String: Int], deadLetters: Int, poisonPending: Int
     ) -> LoadReport {
         let writes = driver.snapshot
         var replicas: [LoadReport.Replica] = []
@@ -17,7 +17,7 @@ extension ScenarioRunner {
                     region: file.region, replica: file.replica, workers: scenario.workersPerReplica, applied: applied,
                     applyRate: Double(applied) / seconds,
                     latencyMs: figures.map { LatencySummary($0.histogram) } ?? LatencySummary(count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0),
-                    finalLag: sampler.lags[file.label] ?? 0))
+                    finalLag: finalLags[file.label] ?? 0))
         }
         let lastApplyMs = collector.lastApplyMs
         // Published: every region's stream got one entry per write (all writes target every region).

@@ -78,6 +78,7 @@ public final class ScenarioRunner: @unchecked Sendable {
 
         var problems: [String] = []
         let quiet = waitForQuiescence(cluster: cluster, hubStore: hubStore, collector: collector, injector: injector, problems: &problems)
+        log(String(format: quiet ? "quiescent after %.1f s" : "no quiescence after %.1f s", WriteDriver.seconds(since: start)))
         samplerStop.stop()
         samplerDone.wait()
         collector.poll()
@@ -108,15 +109,22 @@ public final class ScenarioRunner: @unchecked Sendable {
             problems.append("\(poisonPending) entries still pending in consumer groups, \(expectedPending) of them poison")
         }
         if !quiet { problems.append(String(format: "no quiescence within %.0f s (quiescenceSeconds)", scenario.quiescenceSeconds)) }
+        var finalLags: [String: Int] = [:]
+        for file in cluster.replicaFiles {
+            let last = try hubStore.lastSeq(region: try Region(file.region))
+            finalLags[file.label] = Int(last) - Int(min(last, collector.replica(file.label)?.maxSeq ?? 0))
+        }
         let converged = differences.isEmpty && quiet
         let pass = converged && problems.isEmpty
 
-        cluster.shutdown()
+        log("verdict: \(pass ? "PASS" : "FAIL"), \(differences.count) differences; stopping the processes")
+        cluster.shutdown(log: log)
         shutDown = true
+        log(String(format: "stopped after %.1f s", WriteDriver.seconds(since: start)))
         let report = buildReport(
             cluster: cluster, collector: collector, driver: driver, injector: injector, sampler: sampler, start: startMs,
             writeSeconds: writeSeconds, writeEndMs: writeEndMs, converged: converged, pass: pass, differences: differences,
-            problems: problems, deadLetters: deadLettered.count, poisonPending: min(poisonPending, expectedPending))
+            problems: problems, finalLags: finalLags, deadLetters: deadLettered.count, poisonPending: min(poisonPending, expectedPending))
         if pass && !keepFiles { try? FileManager.default.removeItem(atPath: workDirectory) }
         return report
     }

@@ -1,6 +1,10 @@
 import Foundation
 import PaneApp
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// One `pane spoke` worker process of the load test, restartable under the same consumer name.
 final class WorkerHandle: @unchecked Sendable {
     let region: String
@@ -48,7 +52,7 @@ final class WorkerHandle: @unchecked Sendable {
             defer { child = nil }
             return child
         }
-        current?.crash()
+        current.map { ProcessControl.stop($0, signal: SIGKILL) }
     }
 
     /// SIGTERM: the batch in progress is applied and acked first.
@@ -57,6 +61,6 @@ final class WorkerHandle: @unchecked Sendable {
             defer { child = nil }
             return child
         }
-        current?.stop()
+        current.map { ProcessControl.stop($0) }
     }
 }

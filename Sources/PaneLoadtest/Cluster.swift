@@ -91,16 +91,16 @@ final class Cluster: @unchecked Sendable {
         current.map { ProcessControl.stop($0) }
     }
 
-    /// Waits for a worker's `/readyz` (it has caught up with the stream once).
-    func waitReady(_ worker: WorkerHandle, seconds: Double = 60) throws {
+    /// Waits for a worker's `/readyz` (it has caught up with the stream once), or another path.
+    func waitReady(_ worker: WorkerHandle, path: String = "/readyz", seconds: Double = 60) throws {
         let probe = HTTPProbe(port: worker.httpPort, timeoutMs: 1_000)
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if !worker.isRunning { throw Failure(description: "\(worker.name) exited; see \(worker.logPath)") }
-            if (try? probe.get("/readyz"))?.status == 200 { return }
+            if (try? probe.get(path))?.status == 200 { return }
             usleep(20_000)
         }
-        throw Failure(description: "\(worker.name) was not ready within \(Int(seconds)) s; see \(worker.logPath)")
+        throw Failure(description: "\(worker.name) did not answer \(path) within \(Int(seconds)) s; see \(worker.logPath)")
     }
 
     /// Replica labels with their SQLite files, in scenario order.

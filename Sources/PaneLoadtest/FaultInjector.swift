@@ -66,7 +66,8 @@ final class FaultInjector: @unchecked Sendable {
         worker.crash()
         usleep(useconds_t(pause * 1e6))
         try worker.start(binary: cluster.binary)
-        try cluster.waitReady(worker, seconds: 120)
+        // /healthz, not /readyz: under load a worker sharing its group rarely finds the stream empty.
+        try cluster.waitReady(worker, path: "/healthz", seconds: 60)
         return "kill -9 \(worker.name), restarted after \(String(format: "%.1f", pause)) s as consumer \(worker.consumer)"
     }
 
@@ -75,7 +76,7 @@ final class FaultInjector: @unchecked Sendable {
         cluster.redis.stop()
         usleep(useconds_t(pause * 1e6))
         try cluster.redis.start()
-        return String(format: "SIGTERM, AOF reloaded; down %.1f s", WriteDriver.seconds(since: began))
+        return String(format: "SHUTDOWN (AOF flushed), started again on the same port, AOF reloaded; down %.1f s", WriteDriver.seconds(since: began))
     }
 
     /// Malformed entries at `<top>-1`, `<top>-2`, …: above the stream's top, yet below the hub's

@@ -40,11 +40,15 @@ extension LoadReport {
             lines += ["", "Reads during hub outages: \(outageReadsAnswered) answered, \(outageReadsFailed) failed."]
         }
         if poisonInjected > 0 {
-            lines += ["", "Poison entries: \(poisonInjected) injected, \(poisonPending) still pending (the dead-letter path is a later issue)."]
+            lines += ["", "Poison entries: \(poisonInjected) injected; \(poisonPending) still pending, counted per replica's consumer group, (the dead-letter path is a later issue)."]
         }
         lines += ["", "| process | peak RSS MiB | CPU s |", "|---|---:|---:|"]
         for p in processes {
             lines.append("| \(p.name) | \(f(Double(p.maxRssKB) / 1024, 1)) | \(f(p.cpuSeconds, 1)) |")
+        }
+        if !warnings.isEmpty {
+            lines += ["", "## Warnings", ""]
+            lines += warnings.map { "- \($0)" }
         }
         if !problems.isEmpty || !differences.isEmpty {
             lines += ["", "## Why \(verdict)", ""]

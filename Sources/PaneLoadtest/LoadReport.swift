@@ -69,7 +69,8 @@ public struct LoadReport: Sendable, Codable {
     public var differences: [Difference]
     /// Entries in the regions' dead-letter streams.
     public var deadLetters: Int
-    /// Poison entries injected, and how many are still pending (no dead-letter path yet).
+    /// Poison entries injected, and the poison entries still pending, summed over every
+    /// replica's consumer group (no dead-letter path yet).
     public var poisonInjected: Int
     public var poisonPending: Int
     /// Reads sent to the spokes while the hub was stopped: answered, and failed.
@@ -81,5 +82,7 @@ public struct LoadReport: Sendable, Codable {
     public var redisMaxMemoryBytes: Int
     /// Why the verdict is FAIL, besides differences (a process died, quiescence timed out, …).
     public var problems: [String]
+    /// What went wrong without changing the data verdict (e.g. entries applied but never acked).
+    public var warnings: [String]
     public var timeline: [TimelineBucket]
 }

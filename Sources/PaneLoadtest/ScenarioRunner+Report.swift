@@ -3,7 +3,7 @@ import Foundation
 extension ScenarioRunner {
     func buildReport(
         cluster: Cluster, collector: LatencyCollector, driver: WriteDriver, injector: FaultInjector, sampler: Sampler, start: Int64,
-        writeSeconds: Double, writeEndMs: Int64, converged: Bool, pass: Bool, differences: [Difference], problems: [String],
+        writeSeconds: Double, writeEndMs: Int64, converged: Bool, pass: Bool, differences: [Difference], problems: [String], warnings: [String],
         finalLags: [String: Int], deadLetters: Int, poisonPending: Int
     ) -> LoadReport {
         let writes = driver.snapshot
@@ -60,6 +60,6 @@ extension ScenarioRunner {
             differences: Array(differences.prefix(50)), deadLetters: deadLetters, poisonInjected: injector.poisonInjected,
             poisonPending: poisonPending, outageReadsAnswered: reads.answered, outageReadsFailed: reads.failed,
             expectResync: scenario.expectResync, faults: injector.faults, processes: processes,
-            redisMaxMemoryBytes: sampler.maxMemory, problems: problems, timeline: timeline)
+            redisMaxMemoryBytes: sampler.maxMemory, problems: problems, warnings: warnings, timeline: timeline)
     }
 }

@@ -69,7 +69,7 @@ extension LoadReport {
             differenceCount: 1, differences: [Difference(replica: "r01/a", id: "42", hub: "v2", found: nil)], deadLetters: 0,
             poisonInjected: 0, poisonPending: 0, outageReadsAnswered: 0, outageReadsFailed: 0, expectResync: false,
             faults: [.init(kind: "killWorker", at: 1.2, seconds: 1.5, detail: "kill -9 spoke-r01-a-1", ok: true)],
-            processes: [.init(name: "hub", maxRssKB: 1000, cpuSeconds: 1)], redisMaxMemoryBytes: 1_000_000, problems: [],
+            processes: [.init(name: "hub", maxRssKB: 1000, cpuSeconds: 1)], redisMaxMemoryBytes: 1_000_000, problems: [], warnings: [],
             timeline: (0..<4).map { TimelineBucket(second: $0, writes: 3, applied: 3, p50: 1, p99: 3, max: $0 == 2 ? 50 : 4) })
     }
 }

@@ -35,10 +35,20 @@ extension LoadReport {
             out.append("<line x1=\"\(fmt(left))\" y1=\"\(fmt(y))\" x2=\"\(fmt(left + plotWidth))\" y2=\"\(fmt(y))\" stroke=\"#ddd\"/>")
             out.append("<text x=\"\(fmt(left - 6))\" y=\"\(fmt(y + 4))\" text-anchor=\"end\">\(Int(value))</text>")
         }
-        let withLatency = timeline.filter { $0.max > 0 }
-        out.append(polyline(withLatency.map { (x(Double($0.second) + 0.5), yLatency($0.max)) }, color: "#bbb", label: "max"))
-        out.append(polyline(withLatency.map { (x(Double($0.second) + 0.5), yLatency($0.p99)) }, color: "#d62728", label: "p99"))
-        out.append(polyline(withLatency.map { (x(Double($0.second) + 0.5), yLatency($0.p50)) }, color: "#1f77b4", label: "p50"))
+        // Seconds without applies break the lines instead of being bridged.
+        var runs: [[TimelineBucket]] = []
+        for bucket in timeline where bucket.max > 0 {
+            if let last = runs.last?.last, last.second == bucket.second - 1 {
+                runs[runs.count - 1].append(bucket)
+            } else {
+                runs.append([bucket])
+            }
+        }
+        for run in runs {
+            out.append(polyline(run.map { (x(Double($0.second) + 0.5), yLatency($0.max)) }, color: "#bbb", label: "max"))
+            out.append(polyline(run.map { (x(Double($0.second) + 0.5), yLatency($0.p99)) }, color: "#d62728", label: "p99"))
+            out.append(polyline(run.map { (x(Double($0.second) + 0.5), yLatency($0.p50)) }, color: "#1f77b4", label: "p50"))
+        }
         out.append(legend(x: left + plotWidth - 200, y: latencyTop + 16, items: [("p50", "#1f77b4"), ("p99", "#d62728"), ("max", "#bbb")]))
 
         // Throughput panel.

@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // C: hiredis 0.14 (Debian's libhiredis-dev), wrapped by a shim for the variadic calls.
@@ -104,6 +105,7 @@ let package = Package(
             dependencies: [
                 "PaneCore", "PaneRedis", "PaneHub", "PaneSpoke", "PaneApp",
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -117,6 +119,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "PaneCoreTests", dependencies: ["PaneCore"], swiftSettings: strict),
+        // Scenario parsing, the verdict, and the smoke scenario against real processes.
+        .testTarget(
+            name: "PaneLoadtestTests",
+            dependencies: [
+                "PaneLoadtest", "PaneApp", "PaneCore", "PaneSpoke", "PaneHub",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "PaneIntegrationTests",
             dependencies: [

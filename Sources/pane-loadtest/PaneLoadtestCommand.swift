@@ -7,7 +7,7 @@ struct PaneLoadtestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pane-loadtest",
         abstract: "Measure Pane against real processes and the machine's own limits.",
-        subcommands: [LimitsCommand.self]
+        subcommands: [RunCommand.self, LimitsCommand.self]
     )
 }
 

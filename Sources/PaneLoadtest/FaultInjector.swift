@@ -1,0 +1,151 @@
+import Foundation
+import PaneApp
+import PaneCore
+import PaneRedis
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Runs a scenario's fault schedule, one fault after the other, on a thread of its own.
+final class FaultInjector: @unchecked Sendable {
+    let cluster: Cluster
+    let scenario: Scenario
+    let log: @Sendable (String) -> Void
+    private let lock = NSLock()
+    private var records: [LoadReport.FaultRecord] = []
+    private var rng: SplitMix64
+    private(set) var poisonByRegion: [String: Int] = [:]
+    private(set) var outageReads = (answered: 0, failed: 0)
+
+    init(cluster: Cluster, scenario: Scenario, log: @escaping @Sendable (String) -> Void) {
+        self.cluster = cluster
+        self.scenario = scenario
+        self.log = log
+        rng = SplitMix64(seed: scenario.seed &+ 0xFA17)
+    }
+
+    var faults: [LoadReport.FaultRecord] { lock.withLock { records } }
+    var poisonInjected: Int { lock.withLock { poisonByRegion.values.reduce(0, +) } }
+    var poisonCounts: [String: Int] { lock.withLock { poisonByRegion } }
+    var reads: (answered: Int, failed: Int) { lock.withLock { outageReads } }
+
+    /// Runs every fault at its time after `start`; returns when the last one is over.
+    func run(start: DispatchTime, stop: StopSignal) {
+        for fault in scenario.faults {
+            while WriteDriver.seconds(since: start) < fault.at && !stop.isStopped { usleep(10_000) }
+            if stop.isStopped { return }
+            let at = WriteDriver.seconds(since: start)
+            log("fault: \(fault.kind.rawValue) at \(String(format: "%.1f", at)) s")
+            var detail = ""
+            var ok = true
+            do {
+                switch fault.kind {
+                case .killWorker: detail = try killWorker(pause: fault.seconds)
+                case .restartRedis: detail = try restartRedis(pause: fault.seconds)
+                case .poison: detail = try poison(count: fault.count)
+                case .trimStream: detail = try trimStream(pause: fault.seconds)
+                case .stopHub: (detail, ok) = try stopHub(seconds: fault.seconds)
+                }
+            } catch {
+                detail = "failed: \(error)"
+                ok = false
+            }
+            let record = LoadReport.FaultRecord(
+                kind: fault.kind.rawValue, at: at, seconds: WriteDriver.seconds(since: start) - at, detail: detail, ok: ok)
+            lock.withLock { records.append(record) }
+            log("fault: \(fault.kind.rawValue) done: \(detail)")
+        }
+    }
+
+    private func killWorker(pause: Double) throws -> String {
+        let candidates = cluster.workers.filter(\.isRunning)
+        guard !candidates.isEmpty else { return "no worker running" }
+        let worker = candidates[Int(rng.next() % UInt64(candidates.count))]
+        worker.crash()
+        usleep(useconds_t(pause * 1e6))
+        try worker.start(binary: cluster.binary)
+        // /healthz, not /readyz: under load a worker sharing its group rarely finds the stream empty.
+        try cluster.waitReady(worker, path: "/healthz", seconds: 60)
+        return "kill -9 \(worker.name), restarted after \(String(format: "%.1f", pause)) s as consumer \(worker.consumer)"
+    }
+
+    private func restartRedis(pause: Double) throws -> String {
+        let began = DispatchTime.now()
+        cluster.redis.stop()
+        usleep(useconds_t(pause * 1e6))
+        try cluster.redis.start()
+        return String(format: "SHUTDOWN (AOF flushed), started again on the same port, AOF reloaded; down %.1f s", WriteDriver.seconds(since: began))
+    }
+
+    /// Malformed entries at `<top>-1`, `<top>-2`, …: above the stream's top, yet below the hub's
+    /// next id `<top+1>-0`, so the hub's XADDs are never refused.
+    private func poison(count: Int) throws -> String {
+        let region = scenario.regions[Int(rng.next() % UInt64(scenario.regions.count))]
+        let conn = try RedisConnection(endpoint: cluster.redis.endpoint)
+        defer { conn.close() }
+        let key = Keys.updates(region)
+        var added = 0
+        var attempts = 0
+        while added < count && attempts < 100 {
+            attempts += 1
+            guard let top = try conn.xrevrange(key: key, count: 1).first?.id,
+                let dash = top.firstIndex(of: "-"), let seq = UInt64(top[..<dash]), let suffix = UInt64(top[top.index(after: dash)...])
+            else { break }
+            let id = "\(seq)-\(suffix + 1)"
+            let fields: [(String, [UInt8])] = [("ctx", Array("poison".utf8)), ("ver", Array("not-a-number".utf8)), ("op", Array("put".utf8))]
+            do {
+                _ = try conn.xadd(key: key, id: id, fields: fields)
+                added += 1
+            } catch {
+                continue  // the hub published in between: the top moved, try again above it
+            }
+        }
+        lock.withLock { poisonByRegion[region.name, default: 0] += added }
+        return "\(added) malformed entries into \(key)"
+    }
+
+    /// Stops one replica's workers, trims its stream past them, restarts them.
+    private func trimStream(pause: Double) throws -> String {
+        let files = cluster.replicaFiles
+        let target = files[Int(rng.next() % UInt64(files.count))]
+        let workers = cluster.workers.filter { $0.label == target.label }
+        for worker in workers { worker.stop() }
+        usleep(useconds_t(pause * 1e6))
+        let conn = try RedisConnection(endpoint: cluster.redis.endpoint)
+        defer { conn.close() }
+        let key = Keys.updates(try Region(target.region))
+        let before = try conn.xlen(key: key)
+        if let top = try conn.xrevrange(key: key, count: 1).first?.id {
+            _ = try conn.command(["XTRIM", RedisArgument(key), "MINID", RedisArgument(top)])
+        }
+        let after = try conn.xlen(key: key)
+        for worker in workers { try worker.start(binary: cluster.binary) }
+        return "stopped \(target.label) for \(String(format: "%.1f", pause)) s, trimmed \(key) from \(before) to \(after) entries"
+    }
+
+    /// Stops the hub for `seconds`, reading from every spoke meanwhile; ok when every read answered.
+    private func stopHub(seconds: Double) throws -> (String, Bool) {
+        cluster.stopHub()
+        let until = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        var answered = 0
+        var failed = 0
+        let probes = cluster.workers.filter(\.isRunning).map { (HTTPProbe(port: $0.httpPort, timeoutMs: 2_000), $0) }
+        var i = 0
+        while DispatchTime.now().uptimeNanoseconds < until {
+            for (probe, worker) in probes where worker.isRunning {
+                let status = (try? probe.get("/v1/contexts/ctx-\(i % max(1, scenario.contexts))"))?.status ?? 0
+                if status == 200 || status == 404 { answered += 1 } else { failed += 1 }
+                i += 1
+            }
+            usleep(50_000)
+        }
+        lock.withLock {
+            outageReads.answered += answered
+            outageReads.failed += failed
+        }
+        try cluster.startHub()
+        return ("hub down \(String(format: "%.1f", seconds)) s; spoke reads meanwhile: \(answered) answered, \(failed) failed", failed == 0 && answered > 0)
+    }
+}

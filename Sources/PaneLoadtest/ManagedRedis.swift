@@ -1,0 +1,99 @@
+import Foundation
+import PaneApp
+import PaneRedis
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The load test's private redis-server, with AOF `everysec`, that can be stopped and started
+/// again on the same port and folder (``RedisServerProcess`` picks a new port on each start).
+final class ManagedRedis: @unchecked Sendable {
+    let endpoint: RedisEndpoint
+    let directory: String
+    private let binary: String
+    private let lock = NSLock()
+    private var child: ChildProcess?
+
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    init(directory: String) throws {
+        guard let binary = RedisServerProcess.findBinary() else {
+            throw Failure(description: "redis-server not found. Install it with: apt-get update && apt-get install -y redis-server")
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        self.binary = binary
+        self.directory = directory
+        var started: (ChildProcess, Int)?
+        for _ in 0..<5 {
+            let port = LocalPorts.free()
+            let child = try Self.launch(binary: binary, port: port, directory: directory)
+            if Self.waitForPing(port: port, child: child) {
+                started = (child, port)
+                break
+            }
+            ProcessControl.stop(child, signal: SIGKILL)
+        }
+        guard let started else { throw Failure(description: "redis-server did not start; see \(directory)/redis.log") }
+        child = started.0
+        endpoint = RedisEndpoint(host: "127.0.0.1", port: started.1)
+    }
+
+    private static func launch(binary: String, port: Int, directory: String) throws -> ChildProcess {
+        try ChildProcess(
+            name: "redis", executable: binary,
+            arguments: [
+                "--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--daemonize", "no",
+                "--protected-mode", "yes", "--logfile", "", "--appendonly", "yes", "--appendfsync", "everysec",
+            ],
+            logPath: "\(directory)/redis.log")
+    }
+
+    private static func waitForPing(port: Int, child: ChildProcess) -> Bool {
+        let endpoint = RedisEndpoint(host: "127.0.0.1", port: port)
+        for _ in 0..<400 {
+            if !child.isRunning { return false }
+            if let conn = try? RedisConnection(endpoint: endpoint, connectTimeoutMs: 200, readTimeoutMs: 1_000),
+                (try? conn.command(["PING"])) != nil
+            {
+                return true
+            }
+            usleep(25_000)
+        }
+        return false
+    }
+
+    /// The running server's pid, for resource sampling.
+    var pid: Int32? { lock.withLock { child?.isRunning == true ? child?.pid : nil } }
+
+    /// Stops the server with `SHUTDOWN` (Redis flushes the AOF before it exits), then SIGTERM.
+    ///
+    /// `SHUTDOWN` first because a child spawned from a Dispatch thread (as in the test runner)
+    /// inherits that thread's signal mask, with SIGTERM blocked.
+    func stop() {
+        let current = lock.withLock { () -> ChildProcess? in
+            defer { child = nil }
+            return child
+        }
+        guard let current else { return }
+        if let conn = try? RedisConnection(endpoint: endpoint, connectTimeoutMs: 500, readTimeoutMs: 30_000) {
+            _ = try? conn.command(["SHUTDOWN"])
+            conn.close()
+        }
+        ProcessControl.stop(current, timeout: 30)
+    }
+
+    /// Starts the server again on the same port and folder; it reloads the AOF.
+    func start() throws {
+        for _ in 0..<40 {
+            let child = try Self.launch(binary: binary, port: endpoint.port, directory: directory)
+            if Self.waitForPing(port: endpoint.port, child: child) {
+                lock.withLock { self.child = child }
+                return
+            }
+            ProcessControl.stop(child, signal: SIGKILL)
+            usleep(250_000)  // the port may still be held by the old process's sockets
+        }
+        throw Failure(description: "redis-server did not restart on port \(endpoint.port); see \(directory)/redis.log")
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Resident memory and CPU time of a process, from `/proc/PID/status` and `/proc/PID/stat`.
+enum ProcStat {
+    /// `VmRSS` in kB.
+    static func rssKB(pid: Int32) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
+        return rssKB(status: text)
+    }
+
+    /// `utime + stime` in seconds.
+    static func cpuSeconds(pid: Int32) -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return nil }
+        guard let ticks = cpuTicks(stat: text) else { return nil }
+        return Double(ticks) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// Reads `VmRSS:   1234 kB` out of a status file. Pure.
+    static func rssKB(status: String) -> Int? {
+        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            return line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) }
+        }
+        return nil
+    }
+
+    /// utime + stime (fields 14 and 15) of a stat line; the command name may hold spaces, so
+    /// fields are counted after its closing parenthesis. Pure.
+    static func cpuTicks(stat: String) -> Int? {
+        guard let close = stat.lastIndex(of: ")") else { return nil }
+        let rest = stat[stat.index(after: close)...].split(separator: " ", omittingEmptySubsequences: true)
+        // rest[0] is field 3 (state): utime is field 14 → rest[11], stime → rest[12].
+        guard rest.count > 12, let utime = Int(rest[11]), let stime = Int(rest[12]) else { return nil }
+        return utime + stime
+    }
+}

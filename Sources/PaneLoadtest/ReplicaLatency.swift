@@ -1,0 +1,28 @@
+import Histogram
+
+/// One replica's applied entries and latencies, fed from its workers' latency logs.
+/// Each `seq` counts once, at its first apply: redeliveries after a crash are not new work.
+struct ReplicaLatency {
+    let label: String
+    var histogram = LatencySummary.makeHistogram()
+    private var seen: [Bool] = []
+    var applied = 0
+    var lastApplyMs: Int64 = 0
+    var maxSeq: UInt64 = 0
+
+    init(label: String) { self.label = label }
+
+    /// Records one line; returns the latency in ms when this is the seq's first apply.
+    mutating func record(_ line: LatencyLogParser.Line) -> UInt64? {
+        let index = Int(line.seq)
+        if index >= seen.count { seen.append(contentsOf: repeatElement(false, count: max(index + 1 - seen.count, seen.count))) }
+        guard !seen[index] else { return nil }
+        seen[index] = true
+        applied += 1
+        lastApplyMs = max(lastApplyMs, line.replicaMs)
+        maxSeq = max(maxSeq, line.seq)
+        let latency = UInt64(max(0, line.replicaMs - line.hubMs))
+        _ = histogram.record(latency)
+        return latency
+    }
+}

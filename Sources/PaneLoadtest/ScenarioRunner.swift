@@ -1,0 +1,210 @@
+import Foundation
+import PaneApp
+import PaneCore
+import PaneHub
+import PaneRedis
+import PaneSpoke
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Runs one scenario against real processes: starts redis-server, the hub and the spokes,
+/// drives the writes, injects the faults, waits for quiescence, compares every replica with
+/// the hub, and builds the report.
+public final class ScenarioRunner: @unchecked Sendable {
+    public let scenario: Scenario
+    /// The `pane` executable.
+    public let paneBinary: String
+    /// Where the processes keep their files; removed after a PASS unless `keepFiles`.
+    public let workDirectory: String
+    /// The command line, for the report.
+    public var command: String = ""
+    /// Keep the work folder after a PASS too.
+    public var keepFiles = false
+    /// Print the live progress line on stderr.
+    public var showProgress = true
+    /// Test hook: runs after quiescence and before the final comparison, with every replica's file.
+    public var afterQuiescence: (@Sendable ([ReplicaFile]) throws -> Void)?
+    let log: @Sendable (String) -> Void
+
+    public init(scenario: Scenario, paneBinary: String, workDirectory: String? = nil, log: @escaping @Sendable (String) -> Void) {
+        self.scenario = scenario
+        self.paneBinary = paneBinary
+        self.workDirectory =
+            workDirectory
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("pane-loadtest-\(scenario.name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        self.log = log
+    }
+
+    /// The `pane` binary next to the running executable.
+    public static func siblingPaneBinary() -> String {
+        URL(fileURLWithPath: ChildProcess.currentExecutable()).deletingLastPathComponent().appendingPathComponent("pane").path
+    }
+
+    public func run() throws -> LoadReport {
+        try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true)
+        log("scenario \(scenario.name): \(scenario.regions.count) regions x \(scenario.replicasPerRegion) replicas x \(scenario.workersPerReplica) workers; rate \(scenario.writeRate.description); files in \(workDirectory)")
+        let cluster = try Cluster(scenario: scenario, binary: paneBinary, directory: workDirectory, log: log)
+        var shutDown = false
+        defer { if !shutDown { cluster.shutdown() } }
+        let hubStore = try HubStore(path: cluster.hubDatabase, regions: scenario.regions)
+
+        let startMs = WallClock.nowMs()
+        let start = DispatchTime.now()
+        let collector = LatencyCollector(files: cluster.workers.map { ($0.latencyLogPath, $0.label) }, startMs: startMs)
+        let driver = WriteDriver(scenario: scenario, hubPort: cluster.hubPort)
+        let injector = FaultInjector(cluster: cluster, scenario: scenario, log: log)
+        let stop = StopSignal()
+        let sampler = Sampler(cluster: cluster, collector: collector, driver: driver, hubStore: hubStore, showProgress: showProgress)
+        let samplerStop = StopSignal()
+        let samplerDone = DispatchSemaphore(value: 0)
+        Thread {
+            sampler.run(start: start, stop: samplerStop)
+            samplerDone.signal()
+        }.start()
+        let faultsDone = DispatchSemaphore(value: 0)
+        Thread {
+            injector.run(start: start, stop: stop)
+            faultsDone.signal()
+        }.start()
+
+        driver.run(start: start, stop: stop)
+        let writeSeconds = WriteDriver.seconds(since: start)
+        let writeEndMs = WallClock.nowMs()
+        log("")
+        log(String(format: "writes done after %.1f s; waiting for the fault schedule and for quiescence", writeSeconds))
+        faultsDone.wait()
+
+        var problems: [String] = []
+        let quiet = waitForQuiescence(cluster: cluster, hubStore: hubStore, collector: collector, injector: injector, problems: &problems)
+        log(String(format: quiet ? "quiescent after %.1f s" : "no quiescence after %.1f s", WriteDriver.seconds(since: start)))
+        samplerStop.stop()
+        samplerDone.wait()
+        collector.poll()
+        if let hook = afterQuiescence {
+            try hook(cluster.replicaFiles.map { ReplicaFile(label: $0.label, path: $0.path) })
+        }
+
+        // The verdict: every replica against the hub's state of its region.
+        let deadLettered = try deadLetters(cluster: cluster)
+        var differences: [Difference] = []
+        for file in cluster.replicaFiles {
+            let region = try Region(file.region)
+            let hubState = try hubStore.state(of: region)
+            let replicaState = try ReplicaStore(path: file.path).state()
+            differences += Verdict.differences(
+                hub: hubState, replica: replicaState, label: file.label, deadLettered: deadLettered.ids[file.region] ?? [])
+        }
+        for worker in cluster.workers where worker.wanted && !worker.isRunning {
+            problems.append("\(worker.name) exited on its own; see \(worker.logPath)")
+        }
+        if cluster.hubWanted && !cluster.hubRunning { problems.append("the hub exited on its own; see \(workDirectory)/hub.log") }
+        for fault in injector.faults where !fault.ok { problems.append("fault \(fault.kind) at \(Int(fault.at)) s: \(fault.detail)") }
+        let pending = try pendingEntries(cluster: cluster)
+        let poisonPending = pending.filter { StreamEntryCodec.seq(fromEntryID: $0.id) == nil }.count
+        let stale = pending.filter { StreamEntryCodec.seq(fromEntryID: $0.id) != nil }
+        var warnings: [String] = []
+        if !stale.isEmpty {
+            let sample = stale.prefix(8).map { "\($0.replica) \($0.id) (\($0.consumer))" }.joined(separator: ", ")
+            let text =
+                "\(stale.count) hub entries still pending (delivered, never acked) after quiescence: \(sample). "
+                + "The replicas hold the hub's state, so they were applied or superseded; the ack was lost (e.g. XACK failed while Redis restarted) "
+                + "and the worker does not re-read its pending list after a Redis error."
+            if differences.isEmpty { warnings.append(text) } else { problems.append(text) }
+        }
+        if !quiet { problems.append(String(format: "no quiescence within %.0f s (quiescenceSeconds)", scenario.quiescenceSeconds)) }
+        var finalLags: [String: Int] = [:]
+        for file in cluster.replicaFiles {
+            let last = try hubStore.lastSeq(region: try Region(file.region))
+            finalLags[file.label] = Int(last) - Int(min(last, collector.replica(file.label)?.maxSeq ?? 0))
+        }
+        let converged = differences.isEmpty && quiet
+        let pass = converged && problems.isEmpty
+
+        log("verdict: \(pass ? "PASS" : "FAIL"), \(differences.count) differences; stopping the processes")
+        cluster.shutdown(log: log)
+        shutDown = true
+        log(String(format: "stopped after %.1f s", WriteDriver.seconds(since: start)))
+        let report = buildReport(
+            cluster: cluster, collector: collector, driver: driver, injector: injector, sampler: sampler, start: startMs,
+            writeSeconds: writeSeconds, writeEndMs: writeEndMs, converged: converged, pass: pass, differences: differences,
+            problems: problems, warnings: warnings, finalLags: finalLags, deadLetters: deadLettered.count, poisonPending: poisonPending)
+        if pass && !keepFiles { try? FileManager.default.removeItem(atPath: workDirectory) }
+        return report
+    }
+
+    /// Waits until every region's published seq reached the hub's last seq, every replica applied
+    /// it, nothing but poison is pending, and every replica's state equals the hub's. Bounded.
+    private func waitForQuiescence(
+        cluster: Cluster, hubStore: HubStore, collector: LatencyCollector, injector: FaultInjector, problems: inout [String]
+    ) -> Bool {
+        let deadline = Date().addingTimeInterval(scenario.quiescenceSeconds)
+        while Date() < deadline {
+            usleep(200_000)
+            collector.poll()
+            do {
+                guard try hubStore.outboxDepth().values.allSatisfy({ $0 == 0 }) else { continue }
+                var caughtUp = true
+                for file in cluster.replicaFiles {
+                    let last = try hubStore.lastSeq(region: try Region(file.region))
+                    if (collector.replica(file.label)?.maxSeq ?? 0) < last { caughtUp = false }
+                }
+                guard caughtUp else { continue }
+                var same = true
+                for file in cluster.replicaFiles {
+                    let hubState = try hubStore.state(of: try Region(file.region))
+                    if try ReplicaStore(path: file.path).state() != hubState {
+                        same = false
+                        break
+                    }
+                }
+                if same { return true }
+            } catch {
+                continue  // Redis may be restarting; look again
+            }
+        }
+        return false
+    }
+
+    /// Entries pending in every replica's consumer group (XPENDING), after letting the last acks land.
+    private func pendingEntries(cluster: Cluster) throws -> [(replica: String, id: String, consumer: String)] {
+        let conn = try RedisConnection(endpoint: cluster.redis.endpoint)
+        defer { conn.close() }
+        var result: [(replica: String, id: String, consumer: String)] = []
+        for attempt in 0..<10 {
+            result = []
+            for file in cluster.replicaFiles {
+                let key = Keys.updates(try Region(file.region))
+                let reply = try conn.command(["XPENDING", RedisArgument(key), RedisArgument(ReplicaName(file.replica).group), "-", "+", "10000"])
+                for item in reply.array ?? [] {
+                    guard let fields = item.array, fields.count >= 2, let id = fields[0].string else { continue }
+                    result.append((file.label, id, fields[1].string ?? ""))
+                }
+            }
+            let stale = result.filter { StreamEntryCodec.seq(fromEntryID: $0.id) != nil }
+            if stale.isEmpty || attempt == 9 { break }
+            usleep(300_000)
+        }
+        return result
+    }
+
+    /// Dead-lettered entries, and the context ids they name, per region.
+    private func deadLetters(cluster: Cluster) throws -> (count: Int, ids: [String: Set<ContextID>]) {
+        let conn = try RedisConnection(endpoint: cluster.redis.endpoint)
+        defer { conn.close() }
+        var count = 0
+        var ids: [String: Set<ContextID>] = [:]
+        for region in scenario.regions {
+            let entries = try conn.xrange(key: Keys.deadLetters(region))
+            count += entries.count
+            for entry in entries {
+                guard let ctx = entry.fields?.first(where: { $0.0 == "ctx" })?.1,
+                    let id = try? ContextID(String(decoding: ctx, as: UTF8.self))
+                else { continue }
+                ids[region.name, default: []].insert(id)
+            }
+        }
+        return (count, ids)
+    }
+}

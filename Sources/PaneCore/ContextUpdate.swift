@@ -1,7 +1,9 @@
-/// What a write did to a context: a new body, or a versioned tombstone.
+/// What a stream entry does: a new body, a versioned tombstone, or (``snap``) the announcement
+/// of a resync snapshot, whose body is a ``SnapshotAnnouncement`` in JSON.
 public enum ContextOp: String, Sendable, Hashable, CaseIterable {
     case put
     case del
+    case snap
 }
 
 /// One change to one context, as published to a region stream.

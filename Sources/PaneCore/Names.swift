@@ -6,6 +6,12 @@ public enum Keys {
     public static func deadLetters(_ region: Region) -> String { "pane:{\(region.name)}:dlq" }
     /// `pane:{R}:replicas`, replica heartbeats.
     public static func replicas(_ region: Region) -> String { "pane:{\(region.name)}:replicas" }
+    /// `pane:{R}:resync`, resync requests from the region's replicas (and admins) to the hub.
+    public static func resyncRequests(_ region: Region) -> String { "pane:{\(region.name)}:resync" }
+    /// `pane:{R}:snapshot:<epoch>`, a resync snapshot: a list of chunks, with an expiry.
+    public static func snapshot(_ region: Region, epoch: Int64) -> String { "pane:{\(region.name)}:snapshot:\(epoch)" }
+    /// The hub's consumer group on `pane:{R}:resync`.
+    public static let hubGroup = "hub"
 }
 
 /// The name of a replica (one SQLite file, one consumer group): same rules as a region name.

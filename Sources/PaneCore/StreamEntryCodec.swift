@@ -89,7 +89,7 @@ public enum StreamEntryCodec {
         }
         let opText = String(decoding: try required(Field.op), as: UTF8.self)
         guard let op = ContextOp(rawValue: opText) else {
-            throw EntryError(.unknownOp, field: Field.op, detail: "op '\(opText.prefix(40))' is neither 'put' nor 'del'")
+            throw EntryError(.unknownOp, field: Field.op, detail: "op '\(opText.prefix(40))' is not 'put', 'del' or 'snap'")
         }
         let tsText = String(decoding: try required(Field.ts), as: UTF8.self)
         guard let ts = Int64(tsText), ts >= 0 else {
@@ -97,7 +97,7 @@ public enum StreamEntryCodec {
         }
         let body = slots[3] ?? []
         switch op {
-        case .put:
+        case .put, .snap:
             if let problem = rules.problem(with: body) {
                 throw EntryError(body.count > rules.maxBytes ? .bodyTooLarge : .badBody, field: Field.body, detail: problem)
             }

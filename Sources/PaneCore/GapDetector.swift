@@ -4,8 +4,9 @@
 ///
 /// The signals, in the order they are checked:
 /// - the stream is gone, or its top is below the watermark: Redis lost data (`lost`);
-/// - the replica holds nothing and the stream has entries: a new replica (`bootstrap`);
-/// - the stream's first entry is past `watermark + 1`: trimmed past the replica (`trimmed`);
+/// - the stream's first entry is past `watermark + 1`: trimmed past the replica (`trimmed`), or,
+///   when the replica holds nothing yet, a new replica (`bootstrap`). An empty replica whose
+///   stream still starts at seq 1 reads the stream instead;
 /// - XAUTOCLAIM reported pending ids that were deleted from the stream (`deleted-pending`);
 /// - the watermark stays below the group's last delivered entry, and no consumer of the group
 ///   holds `watermark + 1` pending, for ``Settings/stallMs``: a seq jump (`seq-gap`), or, when a
@@ -146,10 +147,11 @@ public struct GapDetector: Sendable {
         if stream.topSeq < w {
             return (.lost, nil, "the stream's last id is seq \(stream.topSeq), below the replica's seq \(w)")
         }
-        if o.databaseEmpty && w == 0 && stream.topSeq > 0 {
-            return (.bootstrap, nil, "the replica is empty and the stream is at seq \(stream.topSeq)")
-        }
         if w < stream.topSeq, (stream.firstSeq ?? .max) > w + 1 {
+            if o.databaseEmpty && w == 0 {
+                // An empty replica whose stream still starts at seq 1 just reads it.
+                return (.bootstrap, nil, "the replica is empty and the stream no longer starts at seq 1")
+            }
             let first = stream.firstSeq.map { "seq \($0)" } ?? "nothing (empty)"
             return (.trimmed, nil, "the stream starts at \(first), past the replica's seq \(w) + 1")
         }

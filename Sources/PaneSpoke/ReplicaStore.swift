@@ -68,25 +68,51 @@ public final class ReplicaStore: Sendable {
                         marked_at INTEGER NOT NULL);
                     """)
         }
+        migrator.registerMigration("v3-resync") { db in
+            // The seq that wrote each row (resync removes only rows written at or below its seq),
+            // the snapshot that last confirmed it, the applied seq ranges (the watermark), and
+            // the replica's resync in flight and finished.
+            try db.execute(
+                sql: """
+                    ALTER TABLE contexts ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE contexts ADD COLUMN synced_epoch INTEGER NOT NULL DEFAULT 0;
+                    CREATE TABLE applied_ranges(lo INTEGER PRIMARY KEY NOT NULL, hi INTEGER NOT NULL);
+                    INSERT INTO applied_ranges(lo, hi) VALUES (0, 0);
+                    CREATE TABLE resync_state(
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        request_id TEXT NOT NULL, reason TEXT NOT NULL, requested_at INTEGER NOT NULL,
+                        bootstrapping INTEGER NOT NULL, epoch INTEGER NOT NULL DEFAULT 0,
+                        chunks_done INTEGER NOT NULL DEFAULT 0, chunks INTEGER NOT NULL DEFAULT 0);
+                    CREATE TABLE resync_log(
+                        epoch INTEGER PRIMARY KEY NOT NULL, request_ids TEXT NOT NULL, reason TEXT NOT NULL,
+                        seq INTEGER NOT NULL, rows INTEGER NOT NULL, removed INTEGER NOT NULL, finished_at INTEGER NOT NULL);
+                    INSERT OR IGNORE INTO replica_state(name, value) VALUES ('digest_at', 0);
+                    """)
+        }
         return migrator
     }
 
     /// The apply rule in SQL: the row changes only when the incoming version is greater
     /// (``ApplyRule/decide(incoming:stored:)``). Tombstones keep their version.
     static let upsertSQL = """
-        INSERT INTO contexts(id, version, deleted, body, hub_ts, applied_ts) VALUES (?, ?, ?, ?, ?, ?)
+        INSERT INTO contexts(id, version, deleted, body, hub_ts, applied_ts, seq) VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
-            body = excluded.body, hub_ts = excluded.hub_ts, applied_ts = excluded.applied_ts
+            body = excluded.body, hub_ts = excluded.hub_ts, applied_ts = excluded.applied_ts, seq = excluded.seq
         WHERE excluded.version > contexts.version
         """
 
-    /// Applies `updates` in one transaction under the apply rule.
+    /// Applies `updates` in one transaction under the apply rule, and records their seqs (and
+    /// `alsoDone`: entries handled without a row change, such as another replica's snapshot
+    /// announcement) in the applied ranges.
     ///
     /// GRDB owns the connection, the transaction and the cached statement; the hot loop binds
     /// through the raw SQLite API, which measured about a third faster than GRDB's
     /// `StatementArguments` (docs/benchmarks.md).
-    public func apply(_ updates: [ContextUpdate]) throws -> ApplyResult {
-        guard !updates.isEmpty else { return ApplyResult(applied: 0, ignored: 0, maxSeq: 0, committedAtMs: WallClock.nowMs()) }
+    @discardableResult
+    public func apply(_ updates: [ContextUpdate], alsoDone: [UInt64] = []) throws -> ApplyResult {
+        guard !updates.isEmpty || !alsoDone.isEmpty else {
+            return ApplyResult(applied: 0, ignored: 0, maxSeq: 0, watermark: 0, committedAtMs: WallClock.nowMs())
+        }
         return try pool.write { db in
             let now = WallClock.nowMs()
             let statement = try db.cachedStatement(sql: Self.upsertSQL)
@@ -113,6 +139,7 @@ public final class ReplicaStore: Sendable {
                 }
                 sqlite3_bind_int64(raw, 5, update.hubTimeMs)
                 sqlite3_bind_int64(raw, 6, now)
+                sqlite3_bind_int64(raw, 7, Int64(update.seq))
                 let rc = sqlite3_step(raw)
                 guard rc == SQLITE_DONE else {
                     throw DatabaseError(
@@ -128,8 +155,41 @@ public final class ReplicaStore: Sendable {
             try db.cachedStatement(sql: "UPDATE replica_state SET value = value + ? WHERE name = 'applied'")
                 .execute(arguments: [applied])
             let replicaMax = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM replica_state WHERE name = 'max_seq'")) ?? 0
+            let ranges = try Self.record(db, seqs: updates.map(\.seq) + alsoDone)
             return ApplyResult(
-                applied: applied, ignored: updates.count - applied, maxSeq: UInt64(replicaMax), committedAtMs: now)
+                applied: applied, ignored: updates.count - applied, maxSeq: max(UInt64(replicaMax), ranges.highest),
+                watermark: ranges.watermark, committedAtMs: now)
+        }
+    }
+
+    /// Adds `seqs` to the applied ranges, inside the caller's transaction. Usually one row is
+    /// read and one rewritten.
+    @discardableResult
+    static func record(_ db: Database, seqs: [UInt64], raiseTo: UInt64? = nil) throws -> SeqRanges {
+        let stored = try Row.fetchAll(db.cachedStatement(sql: "SELECT lo, hi FROM applied_ranges")).map { row -> ClosedRange<UInt64> in
+            let lo = UInt64(row[0] as Int64)
+            return lo...max(lo, UInt64(row[1] as Int64))
+        }
+        var ranges = SeqRanges(stored)
+        let before = ranges
+        ranges.insert(seqs: seqs)
+        if let raiseTo { ranges.raise(to: raiseTo) }
+        if ranges != before || ranges.ranges.count != stored.count {
+            try db.execute(sql: "DELETE FROM applied_ranges")
+            let insert = try db.cachedStatement(sql: "INSERT INTO applied_ranges(lo, hi) VALUES (?, ?)")
+            for range in ranges.ranges { try insert.execute(arguments: [Int64(range.lowerBound), Int64(range.upperBound)]) }
+        }
+        return ranges
+    }
+
+    /// The applied seq ranges; the first one's upper end is the watermark.
+    public func appliedRanges() throws -> SeqRanges {
+        try pool.read { db in
+            SeqRanges(
+                try Row.fetchAll(db, sql: "SELECT lo, hi FROM applied_ranges").map { row in
+                    let lo = UInt64(row[0] as Int64)
+                    return lo...max(lo, UInt64(row[1] as Int64))
+                })
         }
     }
 
@@ -240,5 +300,7 @@ public struct ApplyResult: Sendable, Equatable {
     public let ignored: Int
     /// The replica-wide highest seq after this batch (all workers).
     public let maxSeq: UInt64
+    /// The replica-wide watermark after this batch: every seq at or below it is applied.
+    public let watermark: UInt64
     public let committedAtMs: Int64
 }

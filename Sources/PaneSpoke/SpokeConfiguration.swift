@@ -34,6 +34,10 @@ public struct SpokeConfiguration: Sendable {
     public var deadLetterMaxAgeMs: Int64 = 7 * 24 * 3_600_000
     /// How often the worker claims, cleans up consumers and trims the dead-letter stream.
     public var maintenanceIntervalMs: Int = 1_000
+    /// How often one worker of the replica publishes the replica's digest for anti-entropy.
+    public var digestIntervalMs: Int = 60_000
+    /// When the replica asks the hub for a resync (stall time, request timeout, backoff).
+    public var gaps = GapDetector.Settings()
 
     public init(region: Region, replica: ReplicaName, databasePath: String) {
         self.region = region

@@ -20,6 +20,7 @@ public enum SpokeHTTP {
         router.get("/healthz") { _, _ in PaneHTTP.json("{\"status\":\"ok\"}") }
         router.get("/readyz") { _, _ -> Response in
             if status.isReady { return PaneHTTP.json("{\"status\":\"ready\"}") }
+            if status.isBootstrapping { return PaneHTTP.json("{\"status\":\"bootstrapping\"}", status: .serviceUnavailable) }
             return PaneHTTP.json("{\"status\":\"catching-up\"}", status: .serviceUnavailable)
         }
         router.get("/v1/contexts/:id") { request, context -> Response in

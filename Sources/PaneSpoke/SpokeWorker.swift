@@ -45,6 +45,12 @@ public final class SpokeWorker: Sendable {
         var retryAfterMs = 0
         /// An XREADGROUP sent ahead on the reader connection whose reply is not read yet.
         var prefetched = false
+        /// Decides when to ask the hub for a resync.
+        var detector: GapDetector
+        /// Pending entries found deleted from the stream since the last gap check.
+        var deletedPending = 0
+
+        init(gaps: GapDetector.Settings) { detector = GapDetector(settings: gaps) }
     }
 
     /// Runs until `stop` is set; the batch in progress is applied and acked first.
@@ -57,7 +63,7 @@ public final class SpokeWorker: Sendable {
             reader.close()
             client.close()
         }
-        let loop = Loop()
+        let loop = Loop(gaps: config.gaps)
         var backoff = Backoff(initialMs: 100, maxMs: 5_000)
         let deadLetters = DeadLetters(region: config.region, replica: config.replica, consumer: config.consumer, logger: logger)
         let latencyLog = config.latencyLogPath.flatMap { LatencyLog(path: $0, logger: logger) }
@@ -101,13 +107,16 @@ public final class SpokeWorker: Sendable {
                 }
                 status.contact()
                 backoff.reset()
-                if entries.isEmpty {
-                    if reading != nil {
-                        loop.pendingCursor = nil
-                    } else {
-                        if !status.isReady { logger.info("caught up with the stream", metadata: ["maxSeq": "\(status.maxSeq)"]) }
-                        status.caughtUp()
+                if reading == nil && entries.count < config.batchSize {
+                    // Less than a full batch: nothing more is waiting. A busy stream still lets a
+                    // new worker become ready, which an empty read never would.
+                    if !status.isReady && !status.isBootstrapping {
+                        logger.info("caught up with the stream", metadata: ["maxSeq": "\(status.maxSeq)"])
                     }
+                    status.caughtUp()
+                }
+                if entries.isEmpty {
+                    if reading != nil { loop.pendingCursor = nil }
                     continue
                 }
                 if reading != nil, let last = entries.last { loop.pendingCursor = last.id }
@@ -167,28 +176,47 @@ public final class SpokeWorker: Sendable {
     ) throws {
         var good: [(entry: StreamEntry, update: ContextUpdate)] = []
         var ackIDs: [String] = []
+        // Snapshot announcements: for this replica (applied after the batch), or for another
+        // (only their seqs are recorded).
+        var snapshots: [(entry: StreamEntry, seq: UInt64, announcement: SnapshotAnnouncement)] = []
+        var othersSnapshots: [(entry: StreamEntry, seq: UInt64)] = []
         good.reserveCapacity(entries.count)
         for entry in entries {
             guard let fields = entry.fields else {
                 // Pending, but trimmed or deleted from the stream: nothing to apply. A gap; resync heals it.
                 Counter(label: "pane_spoke_gaps_total", dimensions: labels).increment()
-                logger.warning("pending entry no longer in the stream; counted as a gap and acked", metadata: ["entry": "\(entry.id)"])
+                logger.warning("pending entry no longer in the stream: a gap, resync heals it; acked", metadata: ["entry": "\(entry.id)"])
+                loop.deletedPending += 1
                 ackIDs.append(entry.id)
                 continue
             }
             do {
-                good.append((entry, try StreamEntryCodec.decode(entryID: entry.id, fields: fields, rules: config.bodyRules)))
+                let update = try StreamEntryCodec.decode(entryID: entry.id, fields: fields, rules: config.bodyRules)
+                if update.op == .snap {
+                    let announcement = try SnapshotAnnouncement.decode(update.body)
+                    if announcement.isFor(config.replica) {
+                        snapshots.append((entry, update.seq, announcement))
+                    } else {
+                        othersSnapshots.append((entry, update.seq))
+                    }
+                } else {
+                    good.append((entry, update))
+                }
             } catch {
                 try fail(entry, .permanent(error), deliveries: deliveries[entry.id] ?? 1, loop: loop, client: client, deadLetters: deadLetters)
             }
         }
         var applied: [ContextUpdate] = []
         do {
-            let result = try store.apply(good.map(\.update))
+            let result = try store.apply(good.map(\.update), alsoDone: othersSnapshots.map(\.seq))
             applied = good.map(\.update)
-            ackIDs += good.map(\.entry.id)
+            ackIDs += good.map(\.entry.id) + othersSnapshots.map(\.entry.id)
             finish(result, applied: applied, latencyLog: latencyLog)
         } catch {
+            if !othersSnapshots.isEmpty {
+                _ = try store.apply([], alsoDone: othersSnapshots.map(\.seq))
+                ackIDs += othersSnapshots.map(\.entry.id)
+            }
             // Find the entries at fault: apply one by one, so every good entry still lands.
             logger.warning("batch failed; applying its entries one by one", metadata: ["entries": "\(good.count)", "error": "\(error)"])
             for (entry, update) in good {
@@ -200,6 +228,10 @@ public final class SpokeWorker: Sendable {
                     try fail(entry, .transient("\(error)"), deliveries: deliveries[entry.id] ?? 1, loop: loop, client: client, deadLetters: deadLetters)
                 }
             }
+        }
+        for (entry, seq, announcement) in snapshots {
+            try applySnapshot(announcement, entrySeq: seq, client: client)
+            ackIDs.append(entry.id)
         }
         if !ackIDs.isEmpty {
             try client.run { conn throws(RedisError) in _ = try conn.xack(key: key, group: group, ids: ackIDs) }
@@ -268,6 +300,7 @@ public final class SpokeWorker: Sendable {
         }
         loop.claimCursor = claim.next
         if !claim.deleted.isEmpty {
+            loop.deletedPending += claim.deleted.count
             Counter(label: "pane_spoke_gaps_total", dimensions: labels).increment(by: claim.deleted.count)
             logger.warning(
                 "claimed pending entries that were trimmed from the stream: a gap, resync heals it",
@@ -279,6 +312,8 @@ public final class SpokeWorker: Sendable {
             let deliveries = try deliveryCounts(claim.entries, client: client)
             try process(claim.entries, deliveries: deliveries, loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
         }
+        try checkGaps(loop: loop, client: client)
+        try publishDigestIfDue(client: client)
         // Clean-up runs every minute, or sooner when the idle threshold is shorter.
         if Date().timeIntervalSince(loop.lastJanitor) * 1000 >= Double(min(60_000, config.consumerIdleMs / 2)) {
             loop.lastJanitor = Date()
@@ -301,5 +336,5 @@ public final class SpokeWorker: Sendable {
         }
     }
 
-    private var labels: [(String, String)] { [("region", config.region.name), ("replica", config.replica.name)] }
+    var labels: [(String, String)] { [("region", config.region.name), ("replica", config.replica.name)] }
 }

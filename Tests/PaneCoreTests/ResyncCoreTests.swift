@@ -76,8 +76,12 @@ import Testing
 
     @Test func anEmptyReplicaBootstraps() {
         var detector = GapDetector()
-        let decision = detector.decide(observe(watermark: 0, empty: true, delivered: 0))
-        #expect(decision == .resync(.bootstrap, buckets: nil, detail: "the replica is empty and the stream is at seq 100"))
+        let trimmed = GapDetector.StreamView(length: 50, firstSeq: 51, topSeq: 100)
+        let decision = detector.decide(observe(watermark: 0, empty: true, stream: trimmed, delivered: 0))
+        #expect(decision == .resync(.bootstrap, buckets: nil, detail: "the replica is empty and the stream no longer starts at seq 1"))
+        // A stream that still holds everything is simply read.
+        var whole = GapDetector()
+        #expect(whole.decide(observe(watermark: 0, empty: true, delivered: 0, nextPending: true)) == .healthy)
     }
 
     @Test func aStreamTrimmedPastTheWatermarkIsAGap() {

@@ -16,6 +16,14 @@ public struct StatusReport: Sendable, Codable {
         public let consumers: Int
         /// Milliseconds since any worker of the replica last read the stream.
         public let lastContactMs: Int64?
+        /// The replica's watermark (every seq at or below it applied), from its heartbeat.
+        public let position: UInt64?
+        /// The resync in progress, if any: `requested` or `applying k/n`.
+        public let resync: String?
+        /// The hub's last digest comparison: `agrees`, `N buckets differ`, or `nil` before the first.
+        public let digest: String?
+        /// Milliseconds since the replica's last heartbeat.
+        public let heartbeatAgeMs: Int64?
     }
 
     public struct RegionStatus: Sendable, Codable {
@@ -44,18 +52,26 @@ public struct StatusReport: Sendable, Codable {
                 value?.array?.first?.string.flatMap(StreamEntryCodec.seq(fromEntryID:))
             }
             let memory = (try? conn.command(["MEMORY", "USAGE", RedisArgument(key)]))?.int.map(Int.init)
+            let beats = try conn.command(["HGETALL", RedisArgument(Keys.replicas(region))]).fieldMap
+            let now = WallClock.nowMs()
             var replicas: [Replica] = []
             for group in try conn.xinfoGroups(key: key) {
                 guard let name = group["name"]?.string else { continue }
                 let consumers = (try? conn.xinfoConsumers(key: key, group: name)) ?? []
                 let lastContact = consumers.compactMap { $0["idle"]?.int }.min()
+                let replicaName = name.hasPrefix("replica:") ? String(name.dropFirst("replica:".count)) : name
+                let beat = StatusJSON.decode(ReplicaHeartbeat.self, beats[replicaName]?.string)
+                let verdict = StatusJSON.decode(DigestVerdict.self, beats["\(replicaName):verdict"]?.string)
+                let resync = beat?.resync.map { $0.state == "applying" ? "applying \($0.chunksDone)/\($0.chunks)" : "requested (\($0.reason))" }
+                let digest = verdict.map { $0.differing.isEmpty ? "agrees at \($0.position)" : "\($0.differing.count) buckets differ" }
                 replicas.append(
                     Replica(
-                        name: name.hasPrefix("replica:") ? String(name.dropFirst("replica:".count)) : name,
+                        name: replicaName,
                         pending: Int(group["pending"]?.int ?? 0),
                         lag: group["lag"]?.int.map(Int.init),
                         lastDeliveredSeq: group["last-delivered-id"]?.string.flatMap(StreamEntryCodec.seq(fromEntryID:)),
-                        consumers: consumers.count, lastContactMs: lastContact))
+                        consumers: consumers.count, lastContactMs: lastContact, position: beat?.watermark, resync: resync, digest: digest,
+                        heartbeatAgeMs: beat.map { now - $0.timeMs }))
             }
             result.append(
                 RegionStatus(
@@ -93,17 +109,22 @@ public struct StatusReport: Sendable, Codable {
             let seqs = region.firstSeq.map { "\($0)-\(region.lastSeq ?? $0)" } ?? "-"
             let memory = region.memoryBytes.map { String(format: "%.1f MB", Double($0) / 1_048_576) } ?? "-"
             let head = [region.region, String(region.length), seqs, memory, String(region.deadLetters)]
-            if region.replicas.isEmpty { rows.append(head + ["-", "-", "-", "-", "-"]) }
+            if region.replicas.isEmpty { rows.append(head + ["-", "-", "-", "-", "-", "-", "-", "-"]) }
             for (i, replica) in region.replicas.enumerated() {
                 let delivered: String = replica.lastDeliveredSeq.map { String($0) } ?? "-"
                 let lag: String = replica.lag.map { String($0) } ?? "unknown"
                 let contact: String = replica.lastContactMs.map { "\($0) ms ago" } ?? "never"
-                let cells: [String] = [replica.name, delivered, lag, String(replica.pending), contact]
+                let position: String = replica.position.map { String($0) } ?? "-"
+                let cells: [String] = [
+                    replica.name, position, delivered, lag, String(replica.pending), replica.resync ?? "-", replica.digest ?? "-", contact,
+                ]
                 let prefix: [String] = i == 0 ? head : ["", "", "", "", ""]
                 rows.append(prefix + cells)
             }
         }
-        let header = ["REGION", "LENGTH", "SEQS", "MEMORY", "DLQ", "REPLICA", "DELIVERED", "LAG", "PENDING", "LAST CONTACT"]
+        let header = [
+            "REGION", "LENGTH", "SEQS", "MEMORY", "DLQ", "REPLICA", "POSITION", "DELIVERED", "LAG", "PENDING", "RESYNC", "DIGEST", "LAST CONTACT",
+        ]
         let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")

@@ -7,8 +7,8 @@ import PaneRedis
 extension Pane {
     struct Admin: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Operate a running system: status and dead letters.",
-            subcommands: [Status.self, DeadLetterCommands.self])
+            abstract: "Operate a running system: status, resync and dead letters.",
+            subcommands: [Status.self, Resync.self, DeadLetterCommands.self])
     }
 }
 
@@ -42,6 +42,63 @@ extension Pane.Admin {
             if json { return try printJSON(report) }
             if report.regions.isEmpty { return print("no region streams in \(redis)") }
             print(report.table)
+        }
+    }
+}
+
+extension Pane.Admin {
+    struct Resync: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ask the hub to resend a region's contexts to its replicas, and follow them until each reports it done.",
+            discussion: """
+                Harmless on a healthy replica: the snapshot is applied under the apply rule, so nothing \
+                newer is overwritten and nothing the hub holds is removed. Exits 1 when a replica \
+                does not finish within --timeout-seconds.
+                """)
+
+        @OptionGroup var options: AdminOptions
+        @Option(help: "Only this replica (default: every replica with a heartbeat in the last minute).") var replica: String?
+        @Option(name: .customLong("context"), help: "Only the buckets of this context id; repeat for more.") var contexts: [String] = []
+        @Option(help: "Give up after this many seconds.") var timeoutSeconds: Int = 300
+
+        func validate() throws {
+            guard (1...86_400).contains(timeoutSeconds) else { throw ValidationError("--timeout-seconds must be 1-86400, got \(timeoutSeconds)") }
+        }
+
+        func run() async throws {
+            let (region, redis, _) = try await options.resolve()
+            let ids: [ContextID]
+            let replicaName: String?
+            do throws(PaneCore.ValidationError) {
+                ids = try contexts.map { (text) throws(PaneCore.ValidationError) in try ContextID(text) }
+                replicaName = try replica.map { (text) throws(PaneCore.ValidationError) in try ReplicaName(text).name }
+            } catch { throw fail(error) }
+            let admin = ResyncAdmin(region: region, redis: redis)
+            let timeoutMs = Int64(timeoutSeconds) * 1000
+            let json = options.json
+            let outcome: (request: String, replicas: [String], unfinished: [String])
+            do {
+                outcome = try await BlockingThread.value(name: "pane-admin") {
+                    let targets = try replicaName.map { [$0] } ?? admin.liveReplicas()
+                    guard !targets.isEmpty else {
+                        throw DeadLetterAdmin.Failure("no replica of \(region.name) sent a heartbeat in the last minute; nothing to resync")
+                    }
+                    let request = try admin.request(replica: replicaName, contexts: ids)
+                    if !json { print("asked the hub for a resync of \(region.name) (request \(request)); waiting for \(targets.joined(separator: ", "))") }
+                    let unfinished = try admin.wait(requestID: request, replicas: targets, timeoutMs: timeoutMs) { line in
+                        if !json { print(line) }
+                    }
+                    return (request, targets, unfinished)
+                }
+            } catch { throw adminFailure(error) }
+            if json {
+                struct Output: Encodable { let request: String; let replicas: [String]; let unfinished: [String] }
+                try printJSON(Output(request: outcome.request, replicas: outcome.replicas, unfinished: outcome.unfinished))
+            }
+            if !outcome.unfinished.isEmpty {
+                throw adminFailure(DeadLetterAdmin.Failure("timed out after \(timeoutSeconds) s waiting for \(outcome.unfinished.joined(separator: ", "))"))
+            }
+            if !json { print("resync done") }
         }
     }
 }

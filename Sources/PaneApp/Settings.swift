@@ -23,6 +23,9 @@ public enum SettingKey {
     public static let spokeMaxDeliveries = "spoke.maxDeliveries"  // default 5
     public static let spokeClaimIdleMs = "spoke.claimIdleMs"  // default 30000
     public static let spokeConsumerIdleMs = "spoke.consumerIdleMs"  // default 3600000
+    public static let spokeDigestIntervalMs = "spoke.digestIntervalMs"  // default 60000
+    public static let spokeGapStallMs = "spoke.gapStallMs"  // default 2000
+    public static let spokeResyncTimeoutMs = "spoke.resyncTimeoutMs"  // default 60000
     public static let dlqMaxLength = "dlq.maxLength"  // default 100000
     public static let dlqMaxAgeSeconds = "dlq.maxAgeSeconds"  // default 604800 (7 days)
     public static let bodyMaxBytes = "body.maxBytes"  // default 1048576
@@ -101,6 +104,10 @@ extension SpokeConfiguration {
         config.delivery.maxDeliveries = try source.int(SettingKey.spokeMaxDeliveries, default: config.delivery.maxDeliveries, range: 1...1_000)
         config.claimIdleMs = try source.int(SettingKey.spokeClaimIdleMs, default: config.claimIdleMs, range: 100...86_400_000)
         config.consumerIdleMs = try source.int(SettingKey.spokeConsumerIdleMs, default: config.consumerIdleMs, range: 1_000...Int(Int32.max))
+        config.digestIntervalMs = try source.int(SettingKey.spokeDigestIntervalMs, default: config.digestIntervalMs, range: 100...86_400_000)
+        config.gaps.stallMs = Int64(try source.int(SettingKey.spokeGapStallMs, default: Int(config.gaps.stallMs), range: 100...3_600_000))
+        config.gaps.requestTimeoutMs = Int64(
+            try source.int(SettingKey.spokeResyncTimeoutMs, default: Int(config.gaps.requestTimeoutMs), range: 1_000...86_400_000))
         config.deadLetterMaxLength = try source.int(SettingKey.dlqMaxLength, default: config.deadLetterMaxLength, range: 1...100_000_000)
         config.deadLetterMaxAgeMs = Int64(
             try source.int(SettingKey.dlqMaxAgeSeconds, default: Int(config.deadLetterMaxAgeMs / 1000), range: 1...(365 * 86_400))) * 1000

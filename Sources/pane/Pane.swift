@@ -154,6 +154,15 @@ extension Pane {
         @Option(help: "Remove consumers idle this long with nothing pending, ms (key spoke.consumerIdleMs, default 3600000).")
         var consumerIdleMs: Int?
 
+        @Option(help: "Publish the replica's anti-entropy digest this often, ms (key spoke.digestIntervalMs, default 60000).")
+        var digestIntervalMs: Int?
+
+        @Option(help: "A watermark stalled this long below a delivered entry nobody holds is a gap, ms (key spoke.gapStallMs, default 2000).")
+        var gapStallMs: Int?
+
+        @Option(help: "Ask again when the hub has not answered a resync request in this time, ms (key spoke.resyncTimeoutMs, default 60000).")
+        var resyncTimeoutMs: Int?
+
         func run() async throws {
             var extra: [String: String] = [:]
             extra[SettingKey.spokeRegion] = region
@@ -167,6 +176,9 @@ extension Pane {
             extra[SettingKey.spokeMaxDeliveries] = maxDeliveries.map(String.init)
             extra[SettingKey.spokeClaimIdleMs] = claimIdleMs.map(String.init)
             extra[SettingKey.spokeConsumerIdleMs] = consumerIdleMs.map(String.init)
+            extra[SettingKey.spokeDigestIntervalMs] = digestIntervalMs.map(String.init)
+            extra[SettingKey.spokeGapStallMs] = gapStallMs.map(String.init)
+            extra[SettingKey.spokeResyncTimeoutMs] = resyncTimeoutMs.map(String.init)
             let source = try await common.source(extra: extra)
             let config: SpokeConfiguration
             do { config = try SpokeConfiguration.load(from: source) } catch { throw fail(error) }

@@ -84,16 +84,20 @@ extension ReplicaStore {
         }
     }
 
-    /// Upserts snapshot rows under the apply rule and stamps them with the snapshot's epoch.
+    /// Upserts one snapshot row. A stored row that an entry after the snapshot's seq (?9) wrote
+    /// keeps the apply rule (only a greater version replaces it). A stored row written at or
+    /// below that seq is replaced by the snapshot's, whatever its version: the hub's state at
+    /// that seq is the truth, so a damaged or tampered row is repaired, and a healthy one is
+    /// rewritten unchanged. The row is stamped with the snapshot's epoch (?8) either way.
     static let snapshotUpsertSQL = """
-        INSERT INTO contexts(id, version, deleted, body, hub_ts, applied_ts, seq, synced_epoch) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO contexts(id, version, deleted, body, hub_ts, applied_ts, seq, synced_epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
         ON CONFLICT(id) DO UPDATE SET
-            deleted = CASE WHEN excluded.version > contexts.version THEN excluded.deleted ELSE contexts.deleted END,
-            body = CASE WHEN excluded.version > contexts.version THEN excluded.body ELSE contexts.body END,
-            hub_ts = CASE WHEN excluded.version > contexts.version THEN excluded.hub_ts ELSE contexts.hub_ts END,
-            applied_ts = CASE WHEN excluded.version > contexts.version THEN excluded.applied_ts ELSE contexts.applied_ts END,
-            seq = CASE WHEN excluded.version > contexts.version THEN excluded.seq ELSE contexts.seq END,
-            version = max(contexts.version, excluded.version),
+            deleted = CASE WHEN excluded.version > contexts.version OR contexts.seq <= ?9 THEN excluded.deleted ELSE contexts.deleted END,
+            body = CASE WHEN excluded.version > contexts.version OR contexts.seq <= ?9 THEN excluded.body ELSE contexts.body END,
+            hub_ts = CASE WHEN excluded.version > contexts.version OR contexts.seq <= ?9 THEN excluded.hub_ts ELSE contexts.hub_ts END,
+            applied_ts = CASE WHEN excluded.version > contexts.version OR contexts.seq <= ?9 THEN excluded.applied_ts ELSE contexts.applied_ts END,
+            seq = CASE WHEN excluded.version > contexts.version OR contexts.seq <= ?9 THEN excluded.seq ELSE contexts.seq END,
+            version = CASE WHEN excluded.version > contexts.version OR contexts.seq <= ?9 THEN excluded.version ELSE contexts.version END,
             synced_epoch = excluded.synced_epoch
         """
 
@@ -104,14 +108,14 @@ extension ReplicaStore {
     public func applySnapshotChunk(_ rows: [SnapshotRow], announcement: SnapshotAnnouncement, index: Int, requestID: String?) throws -> [(ContextID, String)] {
         do {
             try pool.write { db in
-                try Self.upsert(db, rows, epoch: announcement.epoch)
+                try Self.upsert(db, rows, epoch: announcement.epoch, seq: announcement.seq)
                 try Self.progress(db, announcement: announcement, chunksDone: index + 1, requestID: requestID)
             }
             return []
         } catch {
             var failed: [(ContextID, String)] = []
             for row in rows {
-                do { try pool.write { db in try Self.upsert(db, [row], epoch: announcement.epoch) } } catch {
+                do { try pool.write { db in try Self.upsert(db, [row], epoch: announcement.epoch, seq: announcement.seq) } } catch {
                     failed.append((row.id, "\(error)"))
                     try markStale(
                         id: row.id, version: row.version, reason: "resync could not apply it: \(error)", entryID: "resync:\(announcement.epoch)")
@@ -122,7 +126,7 @@ extension ReplicaStore {
         }
     }
 
-    private static func upsert(_ db: Database, _ rows: [SnapshotRow], epoch: Int64) throws {
+    private static func upsert(_ db: Database, _ rows: [SnapshotRow], epoch: Int64, seq: UInt64) throws {
         let now = WallClock.nowMs()
         let upsert = try db.cachedStatement(sql: snapshotUpsertSQL)
         let keep = try db.cachedStatement(sql: "UPDATE contexts SET synced_epoch = ? WHERE id = ?")
@@ -131,7 +135,7 @@ extension ReplicaStore {
                 try keep.execute(arguments: [epoch, row.id.value])
             } else {
                 try upsert.execute(
-                    arguments: [row.id.value, row.version, row.deleted, Data(row.body), row.hubTimeMs, now, Int64(row.seq), epoch])
+                    arguments: [row.id.value, row.version, row.deleted, Data(row.body), row.hubTimeMs, now, Int64(row.seq), epoch, Int64(seq)])
             }
         }
     }

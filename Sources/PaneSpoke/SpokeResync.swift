@@ -120,6 +120,7 @@ extension SpokeWorker {
                 return
             }
             failed += try store.applySnapshotChunk(rows, announcement: announcement, index: index, requestID: nil).count
+            if let delay = Self.chunkDelayMs { Thread.sleep(forTimeInterval: Double(delay) / 1000) }
             if Date().timeIntervalSince(lastLog) >= 5 {
                 lastLog = Date()
                 logger.notice("snapshot progress", metadata: ["epoch": "\(announcement.epoch)", "chunk": "\(index + 1)", "chunks": "\(announcement.chunks)"])
@@ -151,6 +152,10 @@ extension SpokeWorker {
         }
         logger.info("moved the group past the snapshot", metadata: ["from": "\(delivered)", "to": "\(seq)"])
     }
+
+    /// Test hook (`PANE_FAULT_SNAPSHOT_CHUNK_DELAY_MS`): pause after each snapshot chunk, so a
+    /// test can kill the worker in the middle of a resync.
+    static let chunkDelayMs = ProcessInfo.processInfo.environment["PANE_FAULT_SNAPSHOT_CHUNK_DELAY_MS"].flatMap { Int($0) }
 
     /// The `ms` part of a stream id: the seq for ids the hub wrote.
     static func seqPart(_ id: String) -> UInt64? {

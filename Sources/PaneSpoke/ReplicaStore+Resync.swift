@@ -86,18 +86,24 @@ extension ReplicaStore {
 
     /// Upserts one snapshot row. A stored row that an entry after the snapshot's seq (?9) wrote
     /// keeps the apply rule (only a greater version replaces it). A stored row written at or
-    /// below that seq is replaced by the snapshot's, whatever its version: the hub's state at
-    /// that seq is the truth, so a damaged or tampered row is repaired, and a healthy one is
-    /// rewritten unchanged. The row is stamped with the snapshot's epoch (?8) either way.
+    /// below that seq is replaced by the snapshot's when they differ, whatever its version: the
+    /// hub's state at that seq is the truth, so a damaged or tampered row is repaired, and a
+    /// healthy one is left exactly as it was. The row is stamped with the snapshot's epoch (?8) either way.
     static let snapshotUpsertSQL = """
         INSERT INTO contexts(id, version, deleted, body, hub_ts, applied_ts, seq, synced_epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
         ON CONFLICT(id) DO UPDATE SET
-            deleted = CASE WHEN excluded.version > contexts.version OR contexts.seq <= ?9 THEN excluded.deleted ELSE contexts.deleted END,
-            body = CASE WHEN excluded.version > contexts.version OR contexts.seq <= ?9 THEN excluded.body ELSE contexts.body END,
-            hub_ts = CASE WHEN excluded.version > contexts.version OR contexts.seq <= ?9 THEN excluded.hub_ts ELSE contexts.hub_ts END,
-            applied_ts = CASE WHEN excluded.version > contexts.version OR contexts.seq <= ?9 THEN excluded.applied_ts ELSE contexts.applied_ts END,
-            seq = CASE WHEN excluded.version > contexts.version OR contexts.seq <= ?9 THEN excluded.seq ELSE contexts.seq END,
-            version = CASE WHEN excluded.version > contexts.version OR contexts.seq <= ?9 THEN excluded.version ELSE contexts.version END,
+            deleted = CASE WHEN excluded.version > contexts.version OR (contexts.seq <= ?9 AND (excluded.version != contexts.version OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
+                THEN excluded.deleted ELSE contexts.deleted END,
+            body = CASE WHEN excluded.version > contexts.version OR (contexts.seq <= ?9 AND (excluded.version != contexts.version OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
+                THEN excluded.body ELSE contexts.body END,
+            hub_ts = CASE WHEN excluded.version > contexts.version OR (contexts.seq <= ?9 AND (excluded.version != contexts.version OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
+                THEN excluded.hub_ts ELSE contexts.hub_ts END,
+            applied_ts = CASE WHEN excluded.version > contexts.version OR (contexts.seq <= ?9 AND (excluded.version != contexts.version OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
+                THEN excluded.applied_ts ELSE contexts.applied_ts END,
+            seq = CASE WHEN excluded.version > contexts.version OR (contexts.seq <= ?9 AND (excluded.version != contexts.version OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
+                THEN excluded.seq ELSE contexts.seq END,
+            version = CASE WHEN excluded.version > contexts.version OR (contexts.seq <= ?9 AND (excluded.version != contexts.version OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
+                THEN excluded.version ELSE contexts.version END,
             synced_epoch = excluded.synced_epoch
         """
 

@@ -7,7 +7,7 @@ struct PaneLoadtestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pane-loadtest",
         abstract: "Measure Pane against real processes and the machine's own limits.",
-        subcommands: [RunCommand.self, LimitsCommand.self]
+        subcommands: [RunCommand.self, LimitsCommand.self, BootstrapCommand.self]
     )
 }
 
@@ -45,6 +45,42 @@ struct LimitsCommand: ParsableCommand {
             try encoder.encode(report).write(to: URL(fileURLWithPath: "\(out)/limits.json"))
             try (report.table + "\n").write(toFile: "\(out)/limits.md", atomically: true, encoding: .utf8)
             print("wrote \(out)/limits.json and \(out)/limits.md")
+        }
+    }
+}
+
+struct BootstrapCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bootstrap",
+        abstract: "Time a new replica's bootstrap from a snapshot, its peak memory, and anti-entropy traffic for 0, 1 and 100 differing buckets.")
+
+    @Option(help: "Contexts in the hub.")
+    var contexts: Int = 1_000_000
+
+    @Option(help: "Body size in bytes.")
+    var bodyBytes: Int = 256
+
+    @Option(help: "The pane binary (default: the one next to pane-loadtest).")
+    var pane: String?
+
+    @Option(help: "Write report.json into this folder.")
+    var out: String?
+
+    func validate() throws {
+        guard (1...50_000_000).contains(contexts) else { throw ValidationError("--contexts must be 1-50000000, got \(contexts)") }
+        guard (2...1_048_576).contains(bodyBytes) else { throw ValidationError("--body-bytes must be 2-1048576, got \(bodyBytes)") }
+    }
+
+    func run() throws {
+        let binary = pane ?? ScenarioRunner.siblingPaneBinary()
+        let report = try BootstrapBenchmark(contexts: contexts, bodyBytes: bodyBytes, paneBinary: binary).run { print($0) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let json = try encoder.encode(report)
+        print(String(decoding: json, as: UTF8.self))
+        if let out {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try json.write(to: URL(fileURLWithPath: "\(out)/bootstrap.json"))
         }
     }
 }

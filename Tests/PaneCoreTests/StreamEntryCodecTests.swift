@@ -5,7 +5,7 @@ import Testing
     let rules = BodyRules(maxBytes: 64)
 
     func sample(op: ContextOp = .put, body: String = #"{"a":1}"#) throws -> ContextUpdate {
-        ContextUpdate(seq: 7, id: try ContextID("tenant/acme"), version: 3, op: op, body: op == .put ? Array(body.utf8) : [], hubTimeMs: 1_700_000_000_000)
+        ContextUpdate(seq: 7, id: try ContextID("tenant/acme"), version: 3, op: op, body: op == .del ? [] : Array(body.utf8), hubTimeMs: 1_700_000_000_000)
     }
 
     @Test func roundTrip() throws {

@@ -84,8 +84,10 @@ public struct ConfigSource: Sendable {
 
     /// A list of regions (`a,b` or a JSON array), or `nil`.
     public func regions(_ key: String) throws(ValidationError) -> [Region]? {
-        if let list = try? reader.requiredStringArray(forKey: ConfigKey(key)), list.count != 1 {
-            return try Region.list(list.joined(separator: ","))
+        if let list = try? reader.requiredStringArray(forKey: ConfigKey(key)) {
+            guard !list.isEmpty else { throw bad(key, "[]", "name at least one region") }
+            let text = list.joined(separator: ",")
+            do { return try Region.list(text) } catch { throw bad(key, text, error.reason) }
         }
         guard let text = try string(key) else { return nil }
         do { return try Region.list(text) } catch { throw bad(key, text, error.reason) }

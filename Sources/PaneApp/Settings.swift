@@ -11,7 +11,14 @@ public enum SettingKey {
     public static let hubDB = "hub.db"  // default hub.sqlite
     public static let hubHTTP = "hub.http"  // default 127.0.0.1:7400
     public static let hubBatch = "hub.batchSize"  // default 2000
-    public static let streamMaxLength = "hub.streamMaxLength"  // default 1000000, 0 = no cap
+    public static let antiEntropyIntervalMs = "hub.antiEntropyIntervalMs"  // default 60000
+    public static let snapshotTtlSeconds = "hub.snapshotTtlSeconds"  // default 3600
+    public static let replicaTimeoutMs = "hub.replicaTimeoutMs"  // default 300000
+    public static let retentionMaxEntries = "hub.retentionMaxEntries"  // default 1000000, 0 = no cap
+    public static let retentionMaxAgeSeconds = "hub.retentionMaxAgeSeconds"  // default 86400, 0 = no cap
+    public static let retentionIntervalMs = "hub.retentionIntervalMs"  // default 5000
+    /// Deprecated alias of ``retentionMaxEntries``, used when that key is not set.
+    public static let streamMaxLength = "hub.streamMaxLength"
     public static let spokeRegion = "spoke.region"  // required for a spoke
     public static let spokeReplica = "spoke.replica"  // default a
     public static let spokeDB = "spoke.db"  // default <region>-<replica>.sqlite
@@ -56,8 +63,16 @@ extension HubConfiguration {
         }
         config.bodyRules = BodyRules(maxBytes: try source.int(SettingKey.bodyMaxBytes, default: BodyRules.defaultMaxBytes, range: 2...(256 << 20)))
         config.publisher.batchSize = try source.int(SettingKey.hubBatch, default: config.publisher.batchSize, range: 1...100_000)
-        config.publisher.streamMaxLength = try source.int(
-            SettingKey.streamMaxLength, default: config.publisher.streamMaxLength, range: 0...Int(Int32.max))
+        let entriesDefault = try source.int(SettingKey.streamMaxLength, default: config.resync.retentionMaxEntries, range: 0...Int(Int32.max))
+        config.resync.retentionMaxEntries = try source.int(SettingKey.retentionMaxEntries, default: entriesDefault, range: 0...Int(Int32.max))
+        config.resync.retentionMaxAgeSeconds = try source.int(
+            SettingKey.retentionMaxAgeSeconds, default: config.resync.retentionMaxAgeSeconds, range: 0...(10 * 365 * 86_400))
+        config.resync.antiEntropyIntervalMs = try source.int(
+            SettingKey.antiEntropyIntervalMs, default: config.resync.antiEntropyIntervalMs, range: 100...86_400_000)
+        config.resync.snapshotTtlSeconds = try source.int(SettingKey.snapshotTtlSeconds, default: config.resync.snapshotTtlSeconds, range: 10...(30 * 86_400))
+        config.resync.replicaTimeoutMs = try source.int(SettingKey.replicaTimeoutMs, default: config.resync.replicaTimeoutMs, range: 1_000...(30 * 86_400_000))
+        config.resync.retentionIntervalMs = try source.int(
+            SettingKey.retentionIntervalMs, default: config.resync.retentionIntervalMs, range: 100...3_600_000)
         let exitAfter = try source.int(SettingKey.faultExitAfterXadds, default: 0, range: 0...Int(Int32.max))
         if exitAfter > 0 { config.publisher.exitAfterXadds = exitAfter }
         return config

@@ -16,8 +16,11 @@ public struct Hub: Sendable {
         self.store = try HubStore(path: config.databasePath, regions: config.regions)
     }
 
-    /// The services to run in one `ServiceGroup`: HTTP first, publisher last, so a graceful
-    /// shutdown stops taking writes before the publisher drains its last round.
+    /// The services to run in one `ServiceGroup`. The group starts them in this order and, on
+    /// a graceful shutdown, stops them in reverse order, each after the one before has
+    /// finished: HTTP (last here) stops taking writes first, then the resync worker finishes
+    /// its snapshot and announcement, and the publisher (first here) stops last, after it has
+    /// drained its last round.
     public func services(extraRoutes: (@Sendable (Router<BasicRequestContext>) -> Void)? = nil) -> [any Service] {
         let router = HubHTTP.router(store: store, rules: config.bodyRules)
         extraRoutes?(router)
@@ -26,7 +29,8 @@ public struct Hub: Sendable {
             configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "pane-hub"),
             logger: logger)
         let publisher = Publisher(store: store, endpoints: config.endpoints, config: config.publisher, logger: logger)
-        return [app, PublisherService(publisher: publisher)]
+        let resync = ResyncWorker(store: store, endpoints: config.endpoints, config: config.resync, logger: logger)
+        return [PublisherService(publisher: publisher), ResyncService(worker: resync), app]
     }
 }
 

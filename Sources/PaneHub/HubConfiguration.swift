@@ -18,6 +18,8 @@ public struct HubConfiguration: Sendable {
     /// Limits on context bodies.
     public var bodyRules = BodyRules()
     public var publisher = PublisherConfiguration()
+    /// Resync, anti-entropy and retention.
+    public var resync = ResyncConfiguration()
 
     public init(regions: [Region]) {
         self.regions = regions

@@ -11,8 +11,6 @@ public struct PublisherConfiguration: Sendable {
     public var batchSize: Int = 2_000
     /// How long an idle publisher waits for the doorbell before looking again.
     public var idleWaitMs: Int = 50
-    /// Approximate cap on each region stream (`XADD ... MAXLEN ~ n`); 0 disables trimming.
-    public var streamMaxLength: Int = 1_000_000
     /// Test hook: exit the process (code 86) right after this many XADDs, before marking the
     /// outbox, to prove that re-publishing after a crash duplicates nothing.
     public var exitAfterXadds: Int? = nil
@@ -38,7 +36,9 @@ public final class Publisher: Sendable {
         self.logger = logger
     }
 
-    /// Runs until `stop` is set; finishes the round in progress first.
+    /// Runs until `stop` is set. Then it publishes what is left in the outbox (the HTTP server
+    /// has stopped taking writes by then) and confirms the rounds in flight; if Redis fails
+    /// during that drain, it stops at once and the rest waits in the outbox for the next start.
     public func runBlocking(stop: StopFlag) {
         let groups = Dictionary(grouping: store.regions) { endpoints[$0] ?? RedisEndpoint(host: "127.0.0.1") }
         let lanes = groups.keys.sorted { $0.description < $1.description }.map { endpoint in
@@ -47,12 +47,14 @@ public final class Publisher: Sendable {
         var xadds = 0
         var roundsSinceCompaction = 0
         logger.info("publisher started", metadata: ["regions": "\(store.regions.map(\.name).joined(separator: ","))"])
-        while !stop.isStopped || lanes.contains(where: { $0.inflight != nil }) {
+        var draining = true
+        while !stop.isStopped || draining || lanes.contains(where: { $0.inflight != nil }) {
             var busy = false
             for lane in lanes {
                 do {
-                    busy = try step(lane, xadds: &xadds, sending: !stop.isStopped) || busy
+                    busy = try step(lane, xadds: &xadds, sending: !stop.isStopped || draining) || busy
                 } catch {
+                    if stop.isStopped { draining = false }
                     // Replies still in flight are unread: drop the connection and start again from
                     // the outbox, whose rows stay until confirmed. Re-sent entries that did land are
                     // recognised as our own and not duplicated.
@@ -64,6 +66,7 @@ public final class Publisher: Sendable {
                     stop.sleep(ms: 100)
                 }
             }
+            if !busy && stop.isStopped { draining = false }
             if !busy && !stop.isStopped {
                 compactIfDue(&roundsSinceCompaction, force: true)
                 store.doorbell.wait(ms: config.idleWaitMs)
@@ -249,17 +252,12 @@ public final class Publisher: Sendable {
             metadata: ["stream": "\(key)", "moved": "\(foreign.count)", "ownSeq": "\(ownSeq)"])
     }
 
-    /// `XADD key [MAXLEN ~ n] <seq>-0 ctx … sum …`, encoded straight into the pipeline buffer.
+    /// `XADD key <seq>-0 ctx … sum …`, encoded straight into the pipeline buffer. No MAXLEN:
+    /// the ``ResyncWorker`` trims each stream behind its live replicas (retention).
     private func appendXadd(to buffer: inout RedisCommandBuffer, key: String, update: ContextUpdate) {
-        let trim = config.streamMaxLength > 0
-        buffer.begin(arguments: 3 + (trim ? 3 : 0) + StreamEntryCodec.fieldCount * 2)
+        buffer.begin(arguments: 3 + StreamEntryCodec.fieldCount * 2)
         buffer.argument("XADD")
         buffer.argument(key)
-        if trim {
-            buffer.argument("MAXLEN")
-            buffer.argument("~")
-            buffer.argument(config.streamMaxLength)
-        }
         buffer.argument(StreamEntryCodec.entryID(seq: update.seq))
         var sink = BufferSink(buffer: buffer)
         buffer = RedisCommandBuffer()  // hand the storage over without a copy

@@ -85,7 +85,6 @@ public struct Limits: Sendable {
 
         var publisherConfig = PublisherConfiguration()
         publisherConfig.batchSize = PublisherConfiguration().batchSize
-        publisherConfig.streamMaxLength = 0
         let publisher = Publisher(
             store: store, endpoints: Dictionary(uniqueKeysWithValues: regionList.map { ($0, redis.endpoint) }),
             config: publisherConfig, logger: logger)

@@ -90,7 +90,16 @@ extension Pane {
         @Option(help: "Outbox rows per region per pipeline round (key hub.batchSize, default 2000).")
         var batchSize: Int?
 
-        @Option(help: "Approximate cap on each region stream, 0 for none (key hub.streamMaxLength, default 1000000).")
+        @Option(help: "How often to compare replica digests with the hub's, in ms (key hub.antiEntropyIntervalMs, default 60000).")
+        var antiEntropyIntervalMs: Int?
+
+        @Option(help: "Most entries kept per region stream, even if a live replica has not read them; 0 for no cap (key hub.retentionMaxEntries, default 1000000).")
+        var retentionMaxEntries: Int?
+
+        @Option(help: "Oldest entry kept per region stream, in seconds, even if a live replica has not read it; 0 for no cap (key hub.retentionMaxAgeSeconds, default 86400).")
+        var retentionMaxAgeSeconds: Int?
+
+        @Option(help: "Deprecated: the same as --retention-max-entries.")
         var streamMaxLength: Int?
 
         func run() async throws {
@@ -100,6 +109,9 @@ extension Pane {
             extra[SettingKey.hubHTTP] = http
             extra[SettingKey.hubBatch] = batchSize.map(String.init)
             extra[SettingKey.streamMaxLength] = streamMaxLength.map(String.init)
+            extra[SettingKey.retentionMaxEntries] = retentionMaxEntries.map(String.init)
+            extra[SettingKey.retentionMaxAgeSeconds] = retentionMaxAgeSeconds.map(String.init)
+            extra[SettingKey.antiEntropyIntervalMs] = antiEntropyIntervalMs.map(String.init)
             let source = try await common.source(extra: extra)
             let config: HubConfiguration
             do { config = try HubConfiguration.load(from: source) } catch { throw fail(error) }

@@ -1,0 +1,136 @@
+import Foundation
+import GRDB
+import PaneCore
+
+/// What resync and anti-entropy read from the hub store.
+extension HubStore {
+    /// The outcome of ``snapshot(region:buckets:chunkRows:chunkBytes:_:)``.
+    public struct SnapshotSummary: Sendable, Equatable {
+        /// The region seq the snapshot is current to: `last_seq` in the snapshot's transaction.
+        public var seq: UInt64
+        public var rows: Int
+        public var chunks: Int
+    }
+
+    /// Reads a consistent snapshot of what the hub placed in `region`, in one read transaction,
+    /// and hands it to `body` in chunks of at most `chunkRows` rows (and about `chunkBytes` bytes
+    /// of bodies), in id order.
+    ///
+    /// Only the buckets in `buckets` are read (every bucket when `nil`). A row carries the placed
+    /// version and tombstone flag, and the body when the hub still holds that version; when a
+    /// later write did not target `region`, the hub holds only the newer body and the row is
+    /// marked ``SnapshotRow/bodyMissing``. Rows come from a cursor, so memory stays at one chunk
+    /// however many contexts the region has.
+    public func snapshot(
+        region: Region, buckets: [Int]?, chunkRows: Int = 2_000, chunkBytes: Int = 8 << 20,
+        _ body: ([SnapshotRow]) throws -> Void
+    ) throws -> SnapshotSummary {
+        var wanted: [Bool]?
+        if let buckets {
+            var mask = [Bool](repeating: false, count: ContextDigest.bucketCount)
+            for bucket in buckets where mask.indices.contains(bucket) { mask[bucket] = true }
+            wanted = mask
+        }
+        return try pool.read { db in
+            let seq = try Int64.fetchOne(db, sql: "SELECT last_seq FROM regions WHERE name = ?", arguments: [region.name]) ?? 0
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT p.id, p.version, p.deleted, p.seq, c.version, c.body, c.updated_at
+                    FROM placements p LEFT JOIN contexts c ON c.id = p.id
+                    WHERE p.region = ? ORDER BY p.id
+                    """,
+                arguments: [region.name])
+            var chunk: [SnapshotRow] = []
+            chunk.reserveCapacity(min(chunkRows, 4_096))
+            var bytes = 0
+            var rows = 0
+            var chunks = 0
+            func flush() throws {
+                guard !chunk.isEmpty else { return }
+                try body(chunk)
+                rows += chunk.count
+                chunks += 1
+                chunk.removeAll(keepingCapacity: true)
+                bytes = 0
+            }
+            while let row = try cursor.next() {
+                let idText: String = row[0]
+                if let wanted, !wanted[ContextDigest.bucket(of: idText)] { continue }
+                let version: Int64 = row[1]
+                let deleted: Bool = row[2]
+                let placedSeq: Int64 = row[3]
+                let hubVersion: Int64? = row[4]
+                var payload: [UInt8] = []
+                var hubTime: Int64 = 0
+                var missing = false
+                if hubVersion == version {
+                    hubTime = row[6] ?? 0
+                    if !deleted {
+                        let data: Data = row[5] ?? Data()
+                        payload = [UInt8](data)
+                    }
+                } else if !deleted {
+                    missing = true
+                }
+                chunk.append(
+                    SnapshotRow(
+                        id: try ContextID(idText), version: version, deleted: deleted, body: payload, hubTimeMs: hubTime,
+                        seq: UInt64(max(0, placedSeq)), bodyMissing: missing))
+                bytes += payload.count + idText.utf8.count + 31
+                if chunk.count >= chunkRows || bytes >= chunkBytes { try flush() }
+            }
+            try flush()
+            return SnapshotSummary(seq: UInt64(max(0, seq)), rows: rows, chunks: chunks)
+        }
+    }
+
+    /// Puts a `snap` entry announcing `announcement` into the region's outbox, with the region's
+    /// next seq, and wakes the publisher. Placements do not change. Returns the entry's seq.
+    @discardableResult
+    public func announce(region: Region, announcement: SnapshotAnnouncement) throws -> UInt64 {
+        _ = try targets([region])
+        let id = try ContextID(announcement.key)
+        let seq = try pool.write { db -> Int64 in
+            let seq = try Int64.fetchOne(
+                db, sql: "UPDATE regions SET last_seq = last_seq + 1 WHERE name = ? RETURNING last_seq", arguments: [region.name]) ?? 0
+            try db.execute(
+                sql: "INSERT INTO outbox(region, seq, id, version, op, body, ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    region.name, seq, id.value, announcement.epoch, ContextOp.snap.rawValue, Data(announcement.encoded()), WallClock.nowMs(),
+                ])
+            return seq
+        }
+        doorbell.ring()
+        return UInt64(seq)
+    }
+
+    /// The digest of what the hub placed in `region`, the highest placement seq of each bucket,
+    /// and `last_seq`, all from one read transaction.
+    public func digest(region: Region) throws -> (digest: ContextDigest, maxSeq: [UInt64], seq: UInt64) {
+        try pool.read { db in
+            let seq = try Int64.fetchOne(db, sql: "SELECT last_seq FROM regions WHERE name = ?", arguments: [region.name]) ?? 0
+            var digest = ContextDigest()
+            var maxSeq = [UInt64](repeating: 0, count: ContextDigest.bucketCount)
+            let cursor = try Row.fetchCursor(
+                db, sql: "SELECT id, version, deleted, seq FROM placements WHERE region = ?", arguments: [region.name])
+            while let row = try cursor.next() {
+                let id: String = row[0]
+                let version: Int64 = row[1]
+                let deleted: Bool = row[2]
+                let placed = UInt64(max(0, row[3] as Int64))
+                digest.add(id: id, version: version, deleted: deleted)
+                let bucket = ContextDigest.bucket(of: id)
+                if placed > maxSeq[bucket] { maxSeq[bucket] = placed }
+            }
+            return (digest, maxSeq, UInt64(max(0, seq)))
+        }
+    }
+
+    /// The last seq of `region` confirmed in its stream.
+    public func publishedSeq(region: Region) throws -> UInt64 {
+        try pool.read { db in
+            UInt64(max(0, try Int64.fetchOne(db, sql: "SELECT published_seq FROM regions WHERE name = ?", arguments: [region.name]) ?? 0))
+        }
+    }
+}

@@ -54,7 +54,10 @@ enum TestEnv {
     static func cleanUp(_ regions: [Region]) {
         guard let conn = try? connection() else { return }
         for region in regions {
-            _ = try? conn.command(["DEL", RedisArgument(Keys.updates(region)), RedisArgument(Keys.deadLetters(region))])
+            let snapshots = (try? conn.command(["KEYS", RedisArgument("pane:{\(region.name)}:snapshot:*")]).array) ?? []
+            var keys = [Keys.updates(region), Keys.deadLetters(region), Keys.replicas(region), Keys.resyncRequests(region)].map { RedisArgument($0) }
+            keys += snapshots.compactMap(\.string).map { RedisArgument($0) }
+            _ = try? conn.command(["DEL"] + keys)
         }
     }
 }
@@ -69,30 +72,43 @@ func eventually(_ seconds: Double, poll: Double = 0.1, _ condition: () throws ->
     return try condition()
 }
 
-/// A hub in the test process: its store, and its publisher on a thread of its own.
+/// A hub in the test process: its store, its publisher and (when `resync` is given) its resync
+/// worker, each on a thread of its own.
 final class InProcessHub: @unchecked Sendable {
     let store: HubStore
     let stopFlag = StopFlag()
     let done = DispatchSemaphore(value: 0)
+    let threads: Int
 
-    init(regions: [Region], dir: String, publisher: PublisherConfiguration = PublisherConfiguration()) throws {
+    init(
+        regions: [Region], dir: String, redis: RedisEndpoint? = nil, publisher: PublisherConfiguration = PublisherConfiguration(),
+        resync: ResyncConfiguration? = nil
+    ) throws {
         store = try HubStore(path: "\(dir)/hub.sqlite", regions: regions)
-        let redis = try TestEnv.redis()
+        let redis = try redis ?? TestEnv.redis()
         let endpoints = Dictionary(uniqueKeysWithValues: regions.map { ($0, redis) })
         let publisher = Publisher(store: store, endpoints: endpoints, config: publisher, logger: TestEnv.logger)
         let flag = stopFlag
         let done = self.done
-        let thread = Thread {
+        Thread {
             publisher.runBlocking(stop: flag)
             done.signal()
+        }.start()
+        threads = resync == nil ? 1 : 2
+        if var resync {
+            resync.consumer = "hub-test-\(UUID().uuidString.prefix(8))"
+            let worker = ResyncWorker(store: store, endpoints: endpoints, config: resync, logger: TestEnv.logger)
+            Thread {
+                worker.runBlocking(stop: flag)
+                done.signal()
+            }.start()
         }
-        thread.start()
     }
 
     func stop() {
         stopFlag.stop()
         store.doorbell.ring()
-        done.wait()
+        for _ in 0..<threads { done.wait() }
     }
 
     /// Whether every outbox row has been published.
@@ -107,11 +123,11 @@ struct SpokeProcess {
 
     static func start(
         region: Region, replica: String, db: String, dir: String, consumer: String? = nil, extra: [String] = [],
-        environment: [String: String] = [:]
+        environment: [String: String] = [:], redis: RedisEndpoint? = nil
     ) throws -> SpokeProcess {
         let port = LocalPorts.free()
         var args = [
-            "spoke", "--redis", try TestEnv.redis().description, "--region", region.name, "--replica", replica,
+            "spoke", "--redis", try (redis ?? TestEnv.redis()).description, "--region", region.name, "--replica", replica,
             "--db", db, "--http", "127.0.0.1:\(port)", "--log-level", "info", "--block-ms", "200",
         ]
         if let consumer { args += ["--consumer", consumer] }

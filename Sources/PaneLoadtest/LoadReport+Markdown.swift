@@ -40,7 +40,7 @@ extension LoadReport {
             lines += ["", "Reads during hub outages: \(outageReadsAnswered) answered, \(outageReadsFailed) failed."]
         }
         if poisonInjected > 0 {
-            lines += ["", "Poison entries: \(poisonInjected) injected; \(poisonPending) still pending, counted per replica's consumer group, (the dead-letter path is a later issue)."]
+            lines += ["", "Poison entries: \(poisonInjected) injected, each dead-lettered once per replica; \(poisonPending) still pending."]
         }
         lines += ["", "| process | peak RSS MiB | CPU s |", "|---|---:|---:|"]
         for p in processes {
@@ -54,9 +54,6 @@ extension LoadReport {
             lines += ["", "## Why \(verdict)", ""]
             lines += problems.map { "- \($0)" }
             lines += differences.prefix(20).map { "- \($0)" }
-        }
-        if expectResync {
-            lines += ["", "This scenario includes faults that only resync heals (a later issue): FAIL is expected until it lands."]
         }
         return lines.joined(separator: "\n") + "\n"
     }

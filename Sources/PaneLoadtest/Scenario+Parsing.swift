@@ -121,11 +121,6 @@ extension Scenario {
             guard let at = try fields.double("at", in: 0...86_400) else { throw ScenarioError(field: "\(path).at", reason: "missing: seconds after the first write") }
             let seconds = try fields.double("seconds", in: 0...3_600)
             let count = try fields.int("count", in: 1...10_000) ?? 1
-            if kind == .trimStream, !scenario.expectResync {
-                throw ScenarioError(
-                    field: "\(path).kind",
-                    reason: "trimStream leaves a replica behind until resync lands; set \"expectResync\": true to run it anyway")
-            }
             faults.append(Fault(kind: kind, at: at, seconds: seconds, count: count))
         }
         return faults.sorted { $0.at < $1.at }

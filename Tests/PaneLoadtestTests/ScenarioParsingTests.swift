@@ -69,7 +69,6 @@ import Testing
         #expect(field(#"{"regions": 1, "totalWrites": 10, "faults": [{"kind": "meteor", "at": 1}]}"#) == "faults[0].kind")
         #expect(field(#"{"regions": 1, "totalWrites": 10, "faults": [{"kind": "poison"}]}"#) == "faults[0].at")
         #expect(field(#"{"regions": 1, "totalWrites": 10, "faults": [{"kind": "poison", "at": 1, "when": 2}]}"#) == "faults[0].when")
-        #expect(field(#"{"regions": 1, "totalWrites": 10, "faults": [{"kind": "trimStream", "at": 1}]}"#) == "faults[0].kind")
     }
 
     @Test func errorMessageNamesTheField() {

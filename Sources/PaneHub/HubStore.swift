@@ -178,7 +178,7 @@ public final class HubStore: Sendable {
 
     private static func write(_ db: Database, id: ContextID, op: ContextOp, body: [UInt8], targets: [Region]) throws -> HubWrite? {
         let current = try Row.fetchOne(
-            db, sql: "SELECT version, deleted FROM contexts WHERE id = ?", arguments: [id.value])
+            db.cachedStatement(sql: "SELECT version, deleted FROM contexts WHERE id = ?"), arguments: [id.value])
         let oldVersion: Int64 = current?["version"] ?? 0
         if op == .del {
             let deleted: Bool = current?["deleted"] ?? true
@@ -286,9 +286,8 @@ public final class HubStore: Sendable {
     /// Records that every update of `region` up to `seq` is in its stream.
     public func markPublished(region: Region, upTo seq: UInt64) throws {
         try pool.write { db in
-            try db.execute(
-                sql: "UPDATE regions SET published_seq = max(published_seq, ?) WHERE name = ?",
-                arguments: [Int64(seq), region.name])
+            try db.cachedStatement(sql: "UPDATE regions SET published_seq = max(published_seq, ?) WHERE name = ?")
+                .execute(arguments: [Int64(seq), region.name])
         }
     }
 

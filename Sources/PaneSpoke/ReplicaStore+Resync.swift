@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import PaneCore
 
 /// The replica's side of resync: what the gap detector observes, the one resync in flight
@@ -132,16 +133,40 @@ extension ReplicaStore {
         }
     }
 
+    /// Binds through the raw SQLite API on GRDB's cached statement, as the apply path does: a
+    /// bootstrap writes a million rows through here.
     private static func upsert(_ db: Database, _ rows: [SnapshotRow], epoch: Int64, seq: UInt64) throws {
         let now = WallClock.nowMs()
         let upsert = try db.cachedStatement(sql: snapshotUpsertSQL)
         let keep = try db.cachedStatement(sql: "UPDATE contexts SET synced_epoch = ? WHERE id = ?")
+        let raw = upsert.sqliteStatement
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        defer { sqlite3_reset(raw) }
         for row in rows {
             if row.bodyMissing {
                 try keep.execute(arguments: [epoch, row.id.value])
+                continue
+            }
+            sqlite3_reset(raw)
+            sqlite3_bind_text(raw, 1, row.id.value, -1, transient)
+            sqlite3_bind_int64(raw, 2, row.version)
+            sqlite3_bind_int(raw, 3, row.deleted ? 1 : 0)
+            if row.body.isEmpty {
+                sqlite3_bind_zeroblob(raw, 4, 0)  // an empty blob, not NULL
             } else {
-                try upsert.execute(
-                    arguments: [row.id.value, row.version, row.deleted, Data(row.body), row.hubTimeMs, now, Int64(row.seq), epoch, Int64(seq)])
+                row.body.withUnsafeBytes { body in
+                    _ = sqlite3_bind_blob(raw, 4, body.baseAddress, Int32(body.count), transient)
+                }
+            }
+            sqlite3_bind_int64(raw, 5, row.hubTimeMs)
+            sqlite3_bind_int64(raw, 6, now)
+            sqlite3_bind_int64(raw, 7, Int64(row.seq))
+            sqlite3_bind_int64(raw, 8, epoch)
+            sqlite3_bind_int64(raw, 9, Int64(seq))
+            let rc = sqlite3_step(raw)
+            guard rc == SQLITE_DONE else {
+                throw DatabaseError(
+                    resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: snapshotUpsertSQL)
             }
         }
     }

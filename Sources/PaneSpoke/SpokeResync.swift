@@ -104,22 +104,36 @@ extension SpokeWorker {
         }
         var failed = 0
         var lastLog = Date()
-        for index in first..<max(first, announcement.chunks) {
-            let reply = try client.run { conn throws(RedisError) in
-                try conn.command(["LINDEX", RedisArgument(announcement.key), RedisArgument(index)])
-            }
+        // The next chunk is requested before the current one is applied, so Redis sends it
+        // while SQLite writes.
+        func request(_ index: Int) throws {
+            var command = RedisCommandBuffer()
+            command.append(["LINDEX", RedisArgument(announcement.key), RedisArgument(index)])
+            try client.run { conn throws(RedisError) in try conn.send(command) }
+        }
+        let end = max(first, announcement.chunks)
+        if first < end { try request(first) }
+        for index in first..<end {
+            let reply = try client.run { conn throws(RedisError) in try conn.receive(1, command: "LINDEX")[0] }
+            if index + 1 < end { try request(index + 1) }
             let rows: [SnapshotRow]
             do {
                 guard let bytes = reply.bytes else { throw SnapshotGone(detail: "chunk \(index) of \(announcement.key) is gone (expired?)") }
                 rows = try SnapshotChunkCodec.decode(bytes)
             } catch {
+                client.close()  // drops the next chunk's reply, if one was asked for
                 logger.error("cannot apply the snapshot; will ask for a new one", metadata: ["epoch": "\(announcement.epoch)", "error": "\(error)"])
                 Counter(label: "pane_spoke_snapshots_abandoned_total", dimensions: labels).increment()
                 try store.abandonResync()
                 try store.apply([], alsoDone: [entrySeq])
                 return
             }
-            failed += try store.applySnapshotChunk(rows, announcement: announcement, index: index, requestID: nil).count
+            do {
+                failed += try store.applySnapshotChunk(rows, announcement: announcement, index: index, requestID: nil).count
+            } catch {
+                client.close()  // the next chunk's reply is unread; the retry starts on a new connection
+                throw error
+            }
             if let delay = Self.chunkDelayMs { Thread.sleep(forTimeInterval: Double(delay) / 1000) }
             if Date().timeIntervalSince(lastLog) >= 5 {
                 lastLog = Date()

@@ -215,20 +215,35 @@ public final class Publisher: Sendable {
         }
         Counter(label: "pane_hub_publish_conflicts_total", dimensions: [("region", region.name)]).increment()
         logger.error(
-            "CONFLICT: region stream's top is above our seq and the entry there is not ours; something other than the hub wrote to the stream (check the Redis ACL). Publishing to this region is held until resolved.",
+            "CONFLICT: region stream's top is above our seq and the entry there is not ours; something other than the hub wrote to the stream (check the Redis ACL). Moving the foreign entries aside.",
             metadata: ["stream": "\(key)", "seq": "\(update.seq)", "ctx": "\(update.id)"])
-        try recoverFromForeignEntries(region: region, ownSeq: update.seq, client: client)
+        // A foreign entry at our very id is moved aside too; then the XADD is tried once more.
+        let atOurID = existing.first.map { [$0] } ?? []
+        try recoverFromForeignEntries(region: region, ownSeq: update.seq, also: atOurID, client: client)
+        let retry = try client.run { conn throws(RedisError) in
+            try conn.pipeline([RedisConnection.xaddArguments(key: key, id: id, fields: StreamEntryCodec.encode(update))])[0]
+        }
+        if !retry.isError { return .published }
+        if !atOurID.isEmpty {
+            // Our own later entries already sit above this id: it can never be placed. Skip it;
+            // the replicas see the missing seq as a gap and resync.
+            Counter(label: "pane_hub_seqs_skipped_total", dimensions: [("region", region.name)]).increment()
+            logger.error(
+                "seq could not be published after a foreign entry took its id; skipped, replicas will resync it",
+                metadata: ["stream": "\(key)", "seq": "\(update.seq)", "ctx": "\(update.id)"])
+            return .published
+        }
         return .conflict
     }
 
-    /// Moves entries that the hub did not write (ids past every seq it allocated) to the dead-letter
-    /// stream, deletes them, and sets the stream's last id back to the hub's last published seq, so
-    /// the next round can go on.
-    private func recoverFromForeignEntries(region: Region, ownSeq: UInt64, client: RedisClient) throws {
+    /// Moves entries that the hub did not write (ids past every seq it allocated, and `also`) to
+    /// the dead-letter stream, deletes them, and sets the stream's last id back to its top entry,
+    /// so the next round can go on.
+    private func recoverFromForeignEntries(region: Region, ownSeq: UInt64, also: [StreamEntry] = [], client: RedisClient) throws {
         let key = Keys.updates(region)
         let lastAllocated = try store.lastSeq(region: region)
         let start = "(\(lastAllocated)-0"
-        let foreign = try client.run { conn throws(RedisError) in try conn.xrange(key: key, start: start, end: "+", count: 1000) }
+        let foreign = try also + client.run { conn throws(RedisError) in try conn.xrange(key: key, start: start, end: "+", count: 1000) }
         guard !foreign.isEmpty else { return }
         try client.run { conn throws(RedisError) in
             var commands: [[RedisArgument]] = [["MULTI"]]

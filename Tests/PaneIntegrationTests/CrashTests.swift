@@ -119,4 +119,26 @@ import Testing
         let original = dead.first?.fields?.first { $0.0 == "original-id" }.map { String(decoding: $0.1, as: UTF8.self) }
         #expect(original == foreignID)
     }
+
+    /// Someone XADDs at exactly the hub's next id: the hub moves it aside, publishes its own entry
+    /// there, and publishing to the region goes on.
+    @Test func foreignEntryAtTheNextSeqIsMovedAsideAndPublishingGoesOn() async throws {
+        let dir = try TestEnv.directory("conflict-seq")
+        let region = try TestEnv.region("cfseq")
+        defer { TestEnv.cleanUp([region]) }
+        let hub = try InProcessHub(regions: [region], dir: dir)
+        defer { hub.stop() }
+        _ = try await hub.store.put(id: try ContextID("before"), body: Array("1".utf8))
+        #expect(try await eventually(10) { try hub.drained() })
+        let conn = try TestEnv.connection()
+        _ = try conn.xadd(key: Keys.updates(region), id: "2-0", fields: [("ctx", Array("intruder".utf8))])
+        for i in 0..<5 { _ = try await hub.store.put(id: try ContextID("after\(i)"), body: Array("\(i)".utf8)) }
+        #expect(try await eventually(10) { try hub.drained() })
+        let entries = try conn.xrange(key: Keys.updates(region))
+        #expect(entries.map(\.id) == (1...6).map { "\($0)-0" })
+        let second = try #require(entries.dropFirst().first?.fields)
+        #expect(second.contains { $0.0 == "ctx" && $0.1 == Array("after0".utf8) })
+        let dead = try conn.xrange(key: Keys.deadLetters(region))
+        #expect(dead.count == 1)
+    }
 }

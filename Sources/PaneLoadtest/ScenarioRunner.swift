@@ -114,6 +114,17 @@ public final class ScenarioRunner: @unchecked Sendable {
             if differences.isEmpty { warnings.append(text) } else { problems.append(text) }
         }
         if !quiet { problems.append(String(format: "no quiescence within %.0f s (quiescenceSeconds)", scenario.quiescenceSeconds)) }
+        if case .perSecond(let offered) = scenario.writeRate, writeSeconds > 0 {
+            // Open-loop writers that fall behind mean the system did not take the offered load:
+            // PASS judges convergence, so say it here.
+            let achieved = Double(driver.snapshot.accepted) / writeSeconds
+            if achieved < offered * 0.9 {
+                warnings.append(
+                    String(
+                        format: "the hub accepted %.0f writes/s of the %.0f offered (%.0f%%); the writers fell %.1f s behind schedule",
+                        achieved, offered, achieved / offered * 100, driver.snapshot.maxBehindMs / 1000))
+            }
+        }
         var finalLags: [String: Int] = [:]
         for file in cluster.replicaFiles {
             let last = try hubStore.lastSeq(region: try Region(file.region))

@@ -124,8 +124,7 @@ extension ReplicaStore {
             for row in rows {
                 do { try pool.write { db in try Self.upsert(db, [row], epoch: announcement.epoch, seq: announcement.seq) } } catch {
                     failed.append((row.id, "\(error)"))
-                    try markStale(
-                        id: row.id, version: row.version, reason: "resync could not apply it: \(error)", entryID: "resync:\(announcement.epoch)")
+                    try supersedeStale(id: row.id, version: row.version, reason: "resync could not apply it: \(error)", epoch: announcement.epoch)
                 }
             }
             try pool.write { db in try Self.progress(db, announcement: announcement, chunksDone: index + 1, requestID: requestID) }
@@ -135,6 +134,27 @@ extension ReplicaStore {
 
     /// Binds through the raw SQLite API on GRDB's cached statement, as the apply path does: a
     /// bootstrap writes a million rows through here.
+    /// Marks a row the snapshot could not write as stale, under the snapshot's epoch. A dead
+    /// letter's mark it replaces is handled: the snapshot now stands for that update, so its seq
+    /// is recorded as applied (the watermark does not stall on it) and the new mark keeps the
+    /// context flagged until a version at or above the hub's reaches it.
+    func supersedeStale(id: ContextID, version: Int64, reason: String, epoch: Int64) throws {
+        try pool.write { db in
+            if let previous = try String.fetchOne(db, sql: "SELECT entry_id FROM stale WHERE id = ?", arguments: [id.value]),
+                let seq = StreamEntryCodec.seq(fromEntryID: previous)
+            {
+                try Self.record(db, seqs: [seq])
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO stale(id, version, reason, entry_id, marked_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET version = max(stale.version, excluded.version),
+                        reason = excluded.reason, entry_id = excluded.entry_id, marked_at = excluded.marked_at
+                    """,
+                arguments: [id.value, version, String(reason.prefix(500)), "resync:\(epoch)", WallClock.nowMs()])
+        }
+    }
+
     private static func upsert(_ db: Database, _ rows: [SnapshotRow], epoch: Int64, seq: UInt64) throws {
         let now = WallClock.nowMs()
         let upsert = try db.cachedStatement(sql: snapshotUpsertSQL)
@@ -199,13 +219,14 @@ extension ReplicaStore {
             let covered = announcement.buckets.map(Set.init)
             func inScope(_ id: String) -> Bool { covered?.contains(ContextDigest.bucket(of: id)) ?? true }
             var removed = 0
+            // Rows this snapshot could not write are marked stale with its epoch: they stay.
+            let unconfirmed = "synced_epoch != ? AND seq <= ? AND id NOT IN (SELECT id FROM stale WHERE entry_id = ?)"
+            let arguments: StatementArguments = [epoch, Int64(announcement.seq), "resync:\(epoch)"]
             if covered == nil {
-                try db.execute(
-                    sql: "DELETE FROM contexts WHERE synced_epoch != ? AND seq <= ?", arguments: [epoch, Int64(announcement.seq)])
+                try db.execute(sql: "DELETE FROM contexts WHERE \(unconfirmed)", arguments: arguments)
                 removed = db.changesCount
             } else {
-                let candidates = try String.fetchAll(
-                    db, sql: "SELECT id FROM contexts WHERE synced_epoch != ? AND seq <= ?", arguments: [epoch, Int64(announcement.seq)])
+                let candidates = try String.fetchAll(db, sql: "SELECT id FROM contexts WHERE \(unconfirmed)", arguments: arguments)
                 for id in candidates where inScope(id) {
                     try db.execute(sql: "DELETE FROM contexts WHERE id = ?", arguments: [id])
                     removed += 1

@@ -132,7 +132,10 @@ import Testing
         #expect(try await eventually(10) { try hub.drained() })
         let conn = try TestEnv.connection()
         _ = try conn.xadd(key: Keys.updates(region), id: "2-0", fields: [("ctx", Array("intruder".utf8))])
-        for i in 0..<5 { _ = try await hub.store.put(id: try ContextID("after\(i)"), body: Array("\(i)".utf8)) }
+        // One write first: alone in its round, its seq 2 is refused, the intruder moved, and 2-0 placed.
+        _ = try await hub.store.put(id: try ContextID("after0"), body: Array("0".utf8))
+        #expect(try await eventually(10) { try hub.drained() })
+        for i in 1..<5 { _ = try await hub.store.put(id: try ContextID("after\(i)"), body: Array("\(i)".utf8)) }
         #expect(try await eventually(10) { try hub.drained() })
         let entries = try conn.xrange(key: Keys.updates(region))
         #expect(entries.map(\.id) == (1...6).map { "\($0)-0" })

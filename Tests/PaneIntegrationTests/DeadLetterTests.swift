@@ -145,6 +145,9 @@ import Testing
         #expect(fields["dlq-deliveries"] == "3")
         #expect(fields["dlq-reason"]?.contains("injected failure") == true)
         #expect(try spoke.probe().get("/v1/contexts/good").status == 200)
+        // The dead letter stalls the watermark; the replica asks the hub for the stale context's
+        // bucket. The trigger still refuses the row, so the resync leaves it stale, not removed.
+        #expect(await eventually(30) { spoke.log().contains("snapshot applied") }, "\(spoke.log().suffix(1500))")
         let stale = try spoke.probe().get("/v1/contexts/bad")
         #expect(stale.status == 200 && stale.text.contains("\"version\":1") && stale.text.contains("\"stale\":true"))
         #expect(stale.header("pane-stale") == "1")

@@ -10,7 +10,10 @@ swift build --build-tests
 workdir="$(mktemp -d /tmp/pane-test.XXXXXX)"
 redis_pid=""
 cleanup() {
-    if [ -n "$redis_pid" ]; then kill "$redis_pid" 2>/dev/null || true; fi
+    if [ -n "$redis_pid" ]; then
+        kill "$redis_pid" 2>/dev/null || true
+        wait "$redis_pid" 2>/dev/null || true  # redis writes its log while it shuts down
+    fi
     rm -rf "$workdir"
 }
 trap cleanup EXIT

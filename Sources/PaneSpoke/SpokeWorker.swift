@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import PaneCore
 import PaneRedis
+import Synchronization
 
 /// Consumes the region stream through the replica's consumer group and applies batches to the
 /// replica's SQLite file. Runs on a thread of its own (hiredis blocks).
@@ -21,6 +22,8 @@ public final class SpokeWorker: Sendable {
     let store: ReplicaStore
     public let status: SpokeStatus
     let logger: Logger
+    /// Set while the digest thread runs.
+    let digestRunning = Atomic<Bool>(false)
 
     public init(config: SpokeConfiguration, store: ReplicaStore, status: SpokeStatus, logger: Logger) {
         self.config = config

@@ -14,17 +14,56 @@ public enum Checksum {
 
     /// The checksum of an entry: id, version, op and body, separated by NUL bytes.
     public static func entry(id: ContextID, version: Int64, op: ContextOp, body: [UInt8]) -> String {
+        hex16(entryValue(id: id, version: version, op: op, body: body))
+    }
+
+    /// ``entry(id:version:op:body:)`` as a number: what decoding compares, without building text.
+    public static func entryValue(id: ContextID, version: Int64, op: ContextOp, body: [UInt8]) -> UInt64 {
         var h = fnv1a64(id.value.utf8)
         h = fnv1a64([0], seed: h)
-        h = fnv1a64(String(version).utf8, seed: h)
+        h = fnv1a64(decimal: version, seed: h)
         h = fnv1a64([0], seed: h)
         h = fnv1a64(op.rawValue.utf8, seed: h)
         h = fnv1a64([0], seed: h)
-        h = fnv1a64(body, seed: h)
-        return hex16(h)
+        return body.withUnsafeBufferPointer { fnv1a64($0, seed: h) }
     }
 
-    static func hex16(_ value: UInt64) -> String {
+    /// FNV-1a over the decimal digits of `value`, as `String(value).utf8` would give them.
+    static func fnv1a64(decimal value: Int64, seed: UInt64) -> UInt64 {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits and a sign
+        return withUnsafeMutableBytes(of: &digits) { buffer in
+            var end = buffer.count
+            var magnitude = value.magnitude
+            repeat {
+                end -= 1
+                buffer[end] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if value < 0 {
+                end -= 1
+                buffer[end] = UInt8(ascii: "-")
+            }
+            return fnv1a64(UnsafeRawBufferPointer(rebasing: buffer[end...]), seed: seed)
+        }
+    }
+
+    /// Parses 16 lowercase hex digits (what ``hex16(_:)`` writes); `nil` for anything else.
+    public static func parseHex16(_ bytes: [UInt8]) -> UInt64? {
+        guard bytes.count == 16 else { return nil }
+        var value: UInt64 = 0
+        for byte in bytes {
+            let nibble: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = byte - UInt8(ascii: "a") + 10
+            default: return nil
+            }
+            value = value << 4 | UInt64(nibble)
+        }
+        return value
+    }
+
+    public static func hex16(_ value: UInt64) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8](repeating: 0, count: 16)
         var v = value

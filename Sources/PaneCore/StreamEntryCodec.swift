@@ -28,6 +28,53 @@ public enum StreamEntryCodec {
         return seq
     }
 
+    /// The slot of a known field name (its index in ``Field/all``), without comparing against
+    /// every name.
+    static func slot(of name: String) -> Int? {
+        switch name {
+        case Field.ctx: return 0
+        case Field.ver: return 1
+        case Field.op: return 2
+        case Field.body: return 3
+        case Field.ts: return 4
+        case Field.sum: return 5
+        default: return nil
+        }
+    }
+
+    /// A decimal integer (optional leading '-'), parsed straight from bytes; `nil` for anything
+    /// else, as `Int64(String)` would.
+    static func integer(_ bytes: [UInt8]) -> Int64? {
+        guard !bytes.isEmpty, bytes.count <= 20 else { return nil }
+        var index = 0
+        var negative = false
+        if bytes[0] == UInt8(ascii: "-") || bytes[0] == UInt8(ascii: "+") {
+            negative = bytes[0] == UInt8(ascii: "-")
+            index = 1
+            guard bytes.count > 1 else { return nil }
+        }
+        var value: Int64 = 0
+        while index < bytes.count {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            let (times, o1) = value.multipliedReportingOverflow(by: 10)
+            let (next, o2) = negative ? times.subtractingReportingOverflow(Int64(digit)) : times.addingReportingOverflow(Int64(digit))
+            guard !o1, !o2 else { return nil }
+            value = next
+            index += 1
+        }
+        return value
+    }
+
+    static func op(_ bytes: [UInt8]) -> ContextOp? {
+        switch bytes {
+        case [0x70, 0x75, 0x74]: return .put  // put
+        case [0x64, 0x65, 0x6C]: return .del  // del
+        case [0x73, 0x6E, 0x61, 0x70]: return .snap  // snap
+        default: return nil
+        }
+    }
+
     /// How many fields ``encode(_:into:)`` writes.
     public static let fieldCount = 6
 
@@ -65,35 +112,38 @@ public enum StreamEntryCodec {
         // Six known fields: a fixed slot array beats a dictionary on this hot path.
         var slots: [[UInt8]?] = [nil, nil, nil, nil, nil, nil]
         for (name, value) in fields {
-            guard let slot = Field.all.firstIndex(of: name) else { continue }
+            guard let slot = Self.slot(of: name) else { continue }
             guard slots[slot] == nil else {
                 throw EntryError(.duplicateField, field: name, detail: "field '\(name)' appears more than once")
             }
             slots[slot] = value
         }
-        func required(_ name: String) throws(EntryError) -> [UInt8] {
-            guard let slot = Field.all.firstIndex(of: name), let value = slots[slot] else {
+        func required(_ slot: Int) throws(EntryError) -> [UInt8] {
+            guard let value = slots[slot] else {
+                let name = Field.all[slot]
                 throw EntryError(.missingField, field: name, detail: "field '\(name)' is missing")
             }
             return value
         }
-        let ctxBytes = try required(Field.ctx)
-        let idText = String(decoding: ctxBytes, as: UTF8.self)
+        let ctxBytes = try required(0)
         let id: ContextID
-        do { id = try ContextID(idText) } catch {
+        do { id = try ContextID(String(decoding: ctxBytes, as: UTF8.self)) } catch {
             throw EntryError(.badContextID, field: Field.ctx, detail: error.description)
         }
-        let verText = String(decoding: try required(Field.ver), as: UTF8.self)
-        guard let version = Int64(verText), version > 0 else {
-            throw EntryError(.badVersion, field: Field.ver, detail: "version '\(verText.prefix(40))' is not a positive integer")
+        let verBytes = try required(1)
+        guard let version = Self.integer(verBytes), version > 0 else {
+            let text = String(decoding: verBytes, as: UTF8.self)
+            throw EntryError(.badVersion, field: Field.ver, detail: "version '\(text.prefix(40))' is not a positive integer")
         }
-        let opText = String(decoding: try required(Field.op), as: UTF8.self)
-        guard let op = ContextOp(rawValue: opText) else {
-            throw EntryError(.unknownOp, field: Field.op, detail: "op '\(opText.prefix(40))' is not 'put', 'del' or 'snap'")
+        let opBytes = try required(2)
+        guard let op = Self.op(opBytes) else {
+            let text = String(decoding: opBytes, as: UTF8.self)
+            throw EntryError(.unknownOp, field: Field.op, detail: "op '\(text.prefix(40))' is not 'put', 'del' or 'snap'")
         }
-        let tsText = String(decoding: try required(Field.ts), as: UTF8.self)
-        guard let ts = Int64(tsText), ts >= 0 else {
-            throw EntryError(.badTimestamp, field: Field.ts, detail: "timestamp '\(tsText.prefix(40))' is not a non-negative integer")
+        let tsBytes = try required(4)
+        guard let ts = Self.integer(tsBytes), ts >= 0 else {
+            let text = String(decoding: tsBytes, as: UTF8.self)
+            throw EntryError(.badTimestamp, field: Field.ts, detail: "timestamp '\(text.prefix(40))' is not a non-negative integer")
         }
         let body = slots[3] ?? []
         switch op {
@@ -106,10 +156,13 @@ public enum StreamEntryCodec {
                 throw EntryError(.badBody, field: Field.body, detail: "a 'del' entry carries an empty body, got \(body.count) bytes")
             }
         }
-        let sum = String(decoding: try required(Field.sum), as: UTF8.self)
-        let expected = Checksum.entry(id: id, version: version, op: op, body: body)
-        guard sum == expected else {
-            throw EntryError(.checksumMismatch, field: Field.sum, detail: "checksum '\(sum.prefix(40))' does not match the entry (expected \(expected))")
+        let sumBytes = try required(5)
+        let expected = Checksum.entryValue(id: id, version: version, op: op, body: body)
+        guard Checksum.parseHex16(sumBytes) == expected else {
+            let sum = String(decoding: sumBytes, as: UTF8.self)
+            throw EntryError(
+                .checksumMismatch, field: Field.sum,
+                detail: "checksum '\(sum.prefix(40))' does not match the entry (expected \(Checksum.hex16(expected)))")
         }
         return ContextUpdate(seq: seq, id: id, version: version, op: op, body: body, hubTimeMs: ts)
     }

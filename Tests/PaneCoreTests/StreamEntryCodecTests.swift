@@ -78,3 +78,26 @@ struct MalformedCase: Sendable, CustomTestStringConvertible {
         MalformedCase(name: "bad checksum text", kind: .checksumMismatch, field: "sum", mutate: replacing("sum", "zz")),
     ]
 }
+
+@Suite struct ChecksumTests {
+    /// The numeric checksum equals the text one for every version shape, and the hex parser
+    /// accepts exactly what `hex16` writes.
+    @Test(arguments: [Int64(1), 9, 10, 42, 1_000_000_007, Int64.max, -1, -907, Int64.min])
+    func numericChecksumMatchesTheText(version: Int64) throws {
+        let id = try ContextID("tenant/acme")
+        let body = Array(#"{"a":1}"#.utf8)
+        let value = Checksum.entryValue(id: id, version: version, op: .put, body: body)
+        var h = Checksum.fnv1a64(id.value.utf8)
+        h = Checksum.fnv1a64([0], seed: h)
+        h = Checksum.fnv1a64(String(version).utf8, seed: h)
+        h = Checksum.fnv1a64([0], seed: h)
+        h = Checksum.fnv1a64("put".utf8, seed: h)
+        h = Checksum.fnv1a64([0], seed: h)
+        h = Checksum.fnv1a64(body, seed: h)
+        #expect(value == h)
+        let text = Checksum.entry(id: id, version: version, op: .put, body: body)
+        #expect(Checksum.parseHex16(Array(text.utf8)) == value)
+        #expect(Checksum.parseHex16(Array(text.uppercased().utf8)) == (text == text.uppercased() ? value : nil))
+        #expect(Checksum.parseHex16(Array(text.dropLast().utf8)) == nil)
+    }
+}

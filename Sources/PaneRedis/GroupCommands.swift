@@ -19,7 +19,7 @@ extension RedisConnection {
         key: String, group: String, consumer: String, count: Int, blockMs: Int?, id: String = ">"
     ) throws(RedisError) -> [StreamEntry] {
         let args = Self.xreadgroupArguments(key: key, group: group, consumer: consumer, count: count, blockMs: blockMs, id: id)
-        return try Self.xreadgroupEntries(command(args))
+        return try streamsCommand(args)
     }
 
     /// The arguments of XREADGROUP, for sending ahead with ``send(_:)``.

@@ -59,6 +59,82 @@ public final class RedisConnection: @unchecked Sendable {
         return value
     }
 
+    /// Sends one command whose reply is a streams reply (`XREADGROUP`, `XREAD`) and converts it
+    /// straight into entries, without building ``RESPValue``s on the way: the worker's hot path.
+    public func streamsCommand(_ args: [RedisArgument]) throws(RedisError) -> [StreamEntry] {
+        guard let ctx = context else { throw RedisError(.io, "connection to \(endpoint) is closed") }
+        let raw = Self.withArgv(args) { argc, argv, lens in cpane_command_argv(ctx, argc, argv, lens) }
+        guard let reply = raw else { throw failure(ctx, command: args.first?.text) }
+        defer { freeReplyObject(reply) }
+        return try Self.entries(fromStreamsReply: reply, command: args.first?.text ?? "XREADGROUP")
+    }
+
+    /// Reads the reply of a streams command sent ahead with ``send(_:)``, straight into entries.
+    public func receiveEntries(command: String) throws(RedisError) -> [StreamEntry] {
+        guard let ctx = context else { throw RedisError(.io, "connection to \(endpoint) is closed") }
+        var raw: UnsafeMutablePointer<redisReply>?
+        guard cpane_get_reply(ctx, &raw) == REDIS_OK, let reply = raw else { throw failure(ctx, command: command) }
+        defer { freeReplyObject(reply) }
+        return try Self.entries(fromStreamsReply: reply, command: command)
+    }
+
+    /// `[[key, [[id, [f, v, ...]], ...]]]` (the first stream only), or nil when nothing came.
+    static func entries(fromStreamsReply reply: UnsafeMutablePointer<redisReply>, command: String) throws(RedisError) -> [StreamEntry] {
+        let r = reply.pointee
+        switch r.type {
+        case REDIS_REPLY_ERROR:
+            let message = r.str.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: r.len), as: UTF8.self) } ?? ""
+            throw RedisError(.server, message, command: command)
+        case REDIS_REPLY_ARRAY:
+            guard r.elements >= 1, let stream = r.element[0], stream.pointee.type == REDIS_REPLY_ARRAY, stream.pointee.elements == 2,
+                let list = stream.pointee.element[1]
+            else { return [] }
+            return try entries(fromList: list, command: command)
+        default:
+            return []
+        }
+    }
+
+    /// `[[id, [f, v, ...] or nil], ...]`.
+    static func entries(fromList list: UnsafeMutablePointer<redisReply>, command: String) throws(RedisError) -> [StreamEntry] {
+        let l = list.pointee
+        guard l.type == REDIS_REPLY_ARRAY else {
+            if l.type == REDIS_REPLY_NIL { return [] }
+            throw RedisError(.protocolViolation, "expected an array of entries", command: command)
+        }
+        func text(_ item: UnsafeMutablePointer<redisReply>?) -> String? {
+            guard let item, let str = item.pointee.str else { return nil }
+            return String(decoding: UnsafeRawBufferPointer(start: str, count: item.pointee.len), as: UTF8.self)
+        }
+        func bytes(_ item: UnsafeMutablePointer<redisReply>?) -> [UInt8] {
+            guard let item, let str = item.pointee.str else { return [] }
+            return Array(UnsafeRawBufferPointer(start: str, count: item.pointee.len))
+        }
+        var entries: [StreamEntry] = []
+        entries.reserveCapacity(l.elements)
+        for i in 0..<l.elements {
+            guard let pair = l.element[i], pair.pointee.type == REDIS_REPLY_ARRAY, pair.pointee.elements == 2,
+                let id = text(pair.pointee.element[0])
+            else {
+                throw RedisError(.protocolViolation, "expected [id, fields]", command: command)
+            }
+            guard let flat = pair.pointee.element[1], flat.pointee.type == REDIS_REPLY_ARRAY else {
+                entries.append(StreamEntry(id: id, fields: nil))
+                continue
+            }
+            let count = flat.pointee.elements
+            var fields: [(String, [UInt8])] = []
+            fields.reserveCapacity(count / 2)
+            var j = 0
+            while j + 1 < count {
+                fields.append((text(flat.pointee.element[j]) ?? "", bytes(flat.pointee.element[j + 1])))
+                j += 2
+            }
+            entries.append(StreamEntry(id: id, fields: fields))
+        }
+        return entries
+    }
+
     /// Sends every command before reading any reply, then returns the replies in order.
     /// Error replies stay in the result as ``RESPValue/error(_:)``; I/O errors throw.
     public func pipeline(_ commands: [[RedisArgument]]) throws(RedisError) -> [RESPValue] {

@@ -90,7 +90,7 @@ public final class SpokeWorker: Sendable {
                 if loop.prefetched {
                     loop.prefetched = false
                     entries = try reader.run { conn throws(RedisError) in
-                        try RedisConnection.xreadgroupEntries(conn.receive(1, command: "XREADGROUP")[0])
+                        try conn.receiveEntries(command: "XREADGROUP")
                     }
                 } else {
                     entries = try reader.run { conn throws(RedisError) in

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import PaneCore
 import Synchronization
 
@@ -99,7 +100,7 @@ public final class HubStore: Sendable {
     /// Writes `body` as the next version of `id`, for `regions` (all when `nil`).
     public func put(id: ContextID, body: [UInt8], regions requested: [Region]? = nil) throws -> HubWrite {
         let targets = try targets(requested)
-        let result = try pool.write { db in try Self.write(db, id: id, op: .put, body: body, targets: targets) }
+        let result = try pool.write { db in try Self.writeOne(db, PendingWrite.Request(id: id, op: .put, body: body, targets: targets)) }
         doorbell.ring()
         return result ?? HubWrite(id: id, version: 0, seqs: [:])
     }
@@ -107,7 +108,7 @@ public final class HubStore: Sendable {
     /// Deletes `id` (a tombstone with the next version); `nil` when it is unknown or already deleted.
     public func delete(id: ContextID, regions requested: [Region]? = nil) throws -> HubWrite? {
         let targets = try targets(requested)
-        let result = try pool.write { db in try Self.write(db, id: id, op: .del, body: [], targets: targets) }
+        let result = try pool.write { db in try Self.writeOne(db, PendingWrite.Request(id: id, op: .del, body: [], targets: targets)) }
         if result != nil { doorbell.ring() }
         return result
     }
@@ -127,7 +128,9 @@ public final class HubStore: Sendable {
     }
 
     private func enqueue(_ request: PendingWrite.Request) async throws -> HubWrite? {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HubWrite?, any Error>) in
+        // Unsafe rather than checked: `drain` resumes every queued continuation exactly once, and
+        // the checked form costs an allocation per write on this hot path.
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<HubWrite?, any Error>) in
             let schedule = pending.withLock { state -> Bool in
                 state.items.append(PendingWrite(request: request, continuation: continuation))
                 if state.scheduled { return false }
@@ -150,13 +153,15 @@ public final class HubStore: Sendable {
         }
         guard !batch.isEmpty else { return }
         var results: [Result<HubWrite?, any Error>] = []
+        results.reserveCapacity(batch.count)
         do {
             try db.inTransaction {
-                results = []
+                results.removeAll(keepingCapacity: true)
+                var writer = try GroupWriter(db)
                 for item in batch {
-                    let r = item.request
-                    results.append(.success(try Self.write(db, id: r.id, op: r.op, body: r.body, targets: r.targets)))
+                    results.append(.success(try writer.write(item.request)))
                 }
+                try writer.finish()
                 return .commit
             }
         } catch {
@@ -164,8 +169,7 @@ public final class HubStore: Sendable {
                 Result {
                     var written: HubWrite?
                     try db.inTransaction {
-                        let r = item.request
-                        written = try Self.write(db, id: r.id, op: r.op, body: r.body, targets: r.targets)
+                        written = try Self.writeOne(db, item.request)
                         return .commit
                     }
                     return written
@@ -176,42 +180,12 @@ public final class HubStore: Sendable {
         for (item, result) in zip(batch, results) { item.continuation.resume(with: result) }
     }
 
-    private static func write(_ db: Database, id: ContextID, op: ContextOp, body: [UInt8], targets: [Region]) throws -> HubWrite? {
-        let current = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT version, deleted FROM contexts WHERE id = ?"), arguments: [id.value])
-        let oldVersion: Int64 = current?["version"] ?? 0
-        if op == .del {
-            let deleted: Bool = current?["deleted"] ?? true
-            if deleted { return nil }
-        }
-        let version = oldVersion + 1
-        let now = WallClock.nowMs()
-        let bodyData = Data(body)
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO contexts(id, version, deleted, body, updated_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
-                    body = excluded.body, updated_at = excluded.updated_at
-                """
-        ).execute(arguments: [id.value, version, op == .del, bodyData, now])
-        var seqs: [Region: UInt64] = [:]
-        for region in targets {
-            let seq = try Int64.fetchOne(
-                db.cachedStatement(sql: "UPDATE regions SET last_seq = last_seq + 1 WHERE name = ? RETURNING last_seq"),
-                arguments: [region.name]) ?? 0
-            try db.cachedStatement(
-                sql: "INSERT INTO outbox(region, seq, id, version, op, body, ts) VALUES (?, ?, ?, ?, ?, ?, ?)"
-            ).execute(arguments: [region.name, seq, id.value, version, op.rawValue, bodyData, now])
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO placements(region, id, version, deleted, seq) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT(region, id) DO UPDATE SET version = excluded.version,
-                        deleted = excluded.deleted, seq = excluded.seq
-                    """
-            ).execute(arguments: [region.name, id.value, version, op == .del, seq])
-            seqs[region] = UInt64(seq)
-        }
-        return HubWrite(id: id, version: version, seqs: seqs)
+    /// One write in the caller's transaction.
+    private static func writeOne(_ db: Database, _ request: PendingWrite.Request) throws -> HubWrite? {
+        var writer = try GroupWriter(db)
+        let result = try writer.write(request)
+        try writer.finish()
+        return result
     }
 
     /// Publishes the current version of each of `ids` to `region` again, with new seqs: how a
@@ -331,6 +305,146 @@ public final class HubStore: Sendable {
     }
 }
 
+/// The writes of one transaction (a group commit, or a single write).
+///
+/// The hot statements are looked up once per transaction and bound through the raw SQLite API
+/// (as `ReplicaStore.apply` does). Region seqs are allocated in memory: the first write to a
+/// region in the transaction reads `regions.last_seq`, and ``finish()`` writes the highest seq
+/// back once per region, still inside the transaction, so a rollback discards the allocation
+/// with the writes.
+private struct GroupWriter {
+    static let selectSQL = "SELECT version, deleted FROM contexts WHERE id = ?"
+    static let upsertContextSQL = """
+        INSERT INTO contexts(id, version, deleted, body, updated_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT(id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
+            body = excluded.body, updated_at = excluded.updated_at
+        """
+    static let insertOutboxSQL = "INSERT INTO outbox(region, seq, id, version, op, body, ts) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    static let upsertPlacementSQL = """
+        INSERT INTO placements(region, id, version, deleted, seq) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT(region, id) DO UPDATE SET version = excluded.version,
+            deleted = excluded.deleted, seq = excluded.seq
+        """
+    static let lastSeqSQL = "SELECT last_seq FROM regions WHERE name = ?"
+    static let storeSeqSQL = "UPDATE regions SET last_seq = ? WHERE name = ?"
+
+    let db: Database
+    let select: OpaquePointer
+    let upsertContext: OpaquePointer
+    let insertOutbox: OpaquePointer
+    let upsertPlacement: OpaquePointer
+    /// The last seq allocated per region in this transaction.
+    var lastSeqs: [(region: Region, seq: Int64)] = []
+
+    init(_ db: Database) throws {
+        self.db = db
+        select = try db.cachedStatement(sql: Self.selectSQL).sqliteStatement
+        upsertContext = try db.cachedStatement(sql: Self.upsertContextSQL).sqliteStatement
+        insertOutbox = try db.cachedStatement(sql: Self.insertOutboxSQL).sqliteStatement
+        upsertPlacement = try db.cachedStatement(sql: Self.upsertPlacementSQL).sqliteStatement
+    }
+
+    mutating func write(_ request: PendingWrite.Request) throws -> HubWrite? {
+        let id = request.id.value
+        let isDelete = request.op == .del
+        let (oldVersion, wasDeleted) = try current(id)
+        if isDelete && wasDeleted { return nil }
+        let version = oldVersion + 1
+        let now = WallClock.nowMs()
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        let body = request.body
+
+        sqlite3_reset(upsertContext)
+        sqlite3_bind_text(upsertContext, 1, id, -1, transient)
+        sqlite3_bind_int64(upsertContext, 2, version)
+        sqlite3_bind_int(upsertContext, 3, isDelete ? 1 : 0)
+        Self.bindBody(upsertContext, 4, body)
+        sqlite3_bind_int64(upsertContext, 5, now)
+        try step(upsertContext, Self.upsertContextSQL)
+
+        var seqs: [Region: UInt64] = [:]
+        seqs.reserveCapacity(request.targets.count)
+        for region in request.targets {
+            let seq = try nextSeq(region)
+            sqlite3_reset(insertOutbox)
+            sqlite3_bind_text(insertOutbox, 1, region.name, -1, transient)
+            sqlite3_bind_int64(insertOutbox, 2, seq)
+            sqlite3_bind_text(insertOutbox, 3, id, -1, transient)
+            sqlite3_bind_int64(insertOutbox, 4, version)
+            sqlite3_bind_text(insertOutbox, 5, request.op.rawValue, -1, transient)
+            Self.bindBody(insertOutbox, 6, body)
+            sqlite3_bind_int64(insertOutbox, 7, now)
+            try step(insertOutbox, Self.insertOutboxSQL)
+
+            sqlite3_reset(upsertPlacement)
+            sqlite3_bind_text(upsertPlacement, 1, region.name, -1, transient)
+            sqlite3_bind_text(upsertPlacement, 2, id, -1, transient)
+            sqlite3_bind_int64(upsertPlacement, 3, version)
+            sqlite3_bind_int(upsertPlacement, 4, isDelete ? 1 : 0)
+            sqlite3_bind_int64(upsertPlacement, 5, seq)
+            try step(upsertPlacement, Self.upsertPlacementSQL)
+            seqs[region] = UInt64(seq)
+        }
+        return HubWrite(id: request.id, version: version, seqs: seqs)
+    }
+
+    /// Stores the seqs allocated in this transaction in `regions.last_seq`.
+    func finish() throws {
+        guard !lastSeqs.isEmpty else { return }
+        let statement = try db.cachedStatement(sql: Self.storeSeqSQL)
+        for entry in lastSeqs {
+            try statement.execute(arguments: [entry.seq, entry.region.name])
+        }
+    }
+
+    /// The context's current version and tombstone flag; `(0, true)` when it is unknown.
+    private func current(_ id: String) throws -> (Int64, Bool) {
+        sqlite3_reset(select)
+        defer { sqlite3_reset(select) }
+        sqlite3_bind_text(select, 1, id, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+        switch sqlite3_step(select) {
+        case SQLITE_ROW: return (sqlite3_column_int64(select, 0), sqlite3_column_int64(select, 1) != 0)
+        case SQLITE_DONE: return (0, true)
+        case let rc: throw error(rc, Self.selectSQL)
+        }
+    }
+
+    private mutating func nextSeq(_ region: Region) throws -> Int64 {
+        if let index = lastSeqs.firstIndex(where: { $0.region == region }) {
+            lastSeqs[index].seq += 1
+            return lastSeqs[index].seq
+        }
+        let last = try Int64.fetchOne(db.cachedStatement(sql: Self.lastSeqSQL), arguments: [region.name]) ?? 0
+        lastSeqs.append((region, last + 1))
+        return last + 1
+    }
+
+    private static func bindBody(_ statement: OpaquePointer, _ index: Int32, _ body: [UInt8]) {
+        if body.isEmpty {
+            sqlite3_bind_zeroblob(statement, index, 0)  // an empty blob, not NULL (the column is NOT NULL)
+        } else {
+            body.withUnsafeBufferPointer { bytes in
+                _ = sqlite3_bind_blob(statement, index, bytes.baseAddress, Int32(bytes.count), unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+            }
+        }
+    }
+
+    private func step(_ statement: OpaquePointer, _ sql: String) throws {
+        let rc = sqlite3_step(statement)
+        guard rc == SQLITE_DONE else {
+            let failure = error(rc, sql)
+            sqlite3_reset(statement)
+            throw failure
+        }
+        sqlite3_reset(statement)
+    }
+
+    private func error(_ rc: Int32, _ sql: String) -> DatabaseError {
+        DatabaseError(
+            resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
+    }
+}
+
 /// A write waiting for a group commit.
 struct PendingWrite: Sendable {
     struct Request: Sendable {
@@ -340,7 +454,7 @@ struct PendingWrite: Sendable {
         let targets: [Region]
     }
     let request: Request
-    let continuation: CheckedContinuation<HubWrite?, any Error>
+    let continuation: UnsafeContinuation<HubWrite?, any Error>
 }
 
 /// The outcome of a hub write: the new version, and the `seq` it got in each region.

@@ -25,6 +25,11 @@ public final class HubStore: Sendable {
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // The writer checkpoints after a commit once the WAL holds this many pages. SQLite's
+            // default (1,000) runs a checkpoint and its fdatasync every few hundred writes on
+            // the commit path; at 10,000 the hot pages (contexts, placements) are copied back
+            // once per 10,000 frames instead of again and again (docs/benchmarks.md).
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
         }
         self.pool = try DatabasePool(path: path, configuration: config)
         self.regions = regions
@@ -238,23 +243,54 @@ public final class HubStore: Sendable {
     /// Up to `limit` unpublished updates of `region` with seq above `after`, in `seq` order.
     public func outbox(region: Region, after: UInt64 = 0, limit: Int) throws -> [ContextUpdate] {
         try pool.read { db in
-            let rows = try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT seq, id, version, op, body, ts FROM outbox
-                        WHERE region = ? AND seq > max(?, (SELECT published_seq FROM regions WHERE name = ?))
-                        ORDER BY seq LIMIT ?
-                        """),
-                arguments: [region.name, Int64(after), region.name, limit])
-            // Columns by index: name lookups cost more than the rest of the row on this hot path.
-            return try rows.map { row in
-                let op = ContextOp(rawValue: row[3]) ?? .put
-                let body: Data = row[4]
-                return ContextUpdate(
-                    seq: UInt64(row[0] as Int64), id: try ContextID(row[1]), version: row[2], op: op,
-                    body: [UInt8](body), hubTimeMs: row[5])
+            let sql = """
+                SELECT seq, id, version, op, body, ts FROM outbox
+                WHERE region = ? AND seq > max(?, (SELECT published_seq FROM regions WHERE name = ?))
+                ORDER BY seq LIMIT ?
+                """
+            // Read through the raw SQLite API: no `Row` per row, and the body is copied once,
+            // straight into the update's bytes.
+            let statement = try db.cachedStatement(sql: sql).sqliteStatement
+            let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+            sqlite3_reset(statement)
+            defer { sqlite3_reset(statement) }
+            sqlite3_bind_text(statement, 1, region.name, -1, transient)
+            sqlite3_bind_int64(statement, 2, Int64(bitPattern: after))
+            sqlite3_bind_text(statement, 3, region.name, -1, transient)
+            sqlite3_bind_int64(statement, 4, Int64(limit))
+            var updates: [ContextUpdate] = []
+            updates.reserveCapacity(min(limit, 4096))
+            while true {
+                let rc = sqlite3_step(statement)
+                if rc == SQLITE_DONE { break }
+                guard rc == SQLITE_ROW else {
+                    throw DatabaseError(
+                        resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
+                }
+                let id = try ContextID(Self.text(statement, 1))
+                let op = ContextOp(rawValue: Self.text(statement, 3)) ?? .put
+                let count = Int(sqlite3_column_bytes(statement, 4))
+                let body: [UInt8]
+                if count > 0, let blob = sqlite3_column_blob(statement, 4) {
+                    body = [UInt8](UnsafeRawBufferPointer(start: blob, count: count))
+                } else {
+                    body = []
+                }
+                updates.append(
+                    ContextUpdate(
+                        seq: UInt64(bitPattern: sqlite3_column_int64(statement, 0)), id: id,
+                        version: sqlite3_column_int64(statement, 2), op: op, body: body,
+                        hubTimeMs: sqlite3_column_int64(statement, 5)))
             }
+            return updates
         }
+    }
+
+    /// A text column of the current row.
+    private static func text(_ statement: OpaquePointer, _ column: Int32) -> String {
+        guard let bytes = sqlite3_column_text(statement, column) else { return "" }
+        let count = Int(sqlite3_column_bytes(statement, column))
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
     }
 
     /// Records that every update of `region` up to `seq` is in its stream.

@@ -7,14 +7,22 @@ import PaneCore
 public enum PaneHTTP {
     /// A JSON response from raw bytes.
     public static func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        var fields = headers
-        fields[.contentType] = "application/json"
-        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        Response(status: status, headers: jsonFields(headers), body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    /// A JSON response from text.
+    /// A JSON response from text, written straight into the response buffer.
     public static func json(_ text: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        json(Array(text.utf8), status: status, headers: headers)
+        Response(status: status, headers: jsonFields(headers), body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// `Content-Type: application/json`, built once: most responses carry no other header.
+    private static let jsonOnly: HTTPFields = [.contentType: "application/json"]
+
+    private static func jsonFields(_ headers: HTTPFields) -> HTTPFields {
+        if headers.isEmpty { return jsonOnly }
+        var fields = headers
+        fields[.contentType] = "application/json"
+        return fields
     }
 
     /// `{"error": message}` with `status`.
@@ -25,6 +33,8 @@ public enum PaneHTTP {
     /// The `:id` path parameter, percent-decoded and validated.
     public static func contextID(_ context: some RequestContext) throws(ValidationError) -> ContextID {
         let raw = context.parameters.get("id") ?? ""
+        // Most ids carry no escapes: skip Foundation's decoding (and its copies) for them.
+        if !raw.utf8.contains(UInt8(ascii: "%")) { return try ContextID(raw) }
         guard let decoded = raw.removingPercentEncoding else {
             throw ValidationError(input: "context id", value: raw, reason: "bad percent-encoding")
         }
@@ -33,7 +43,9 @@ public enum PaneHTTP {
 
     /// The first value of query parameter `name`, percent-decoded.
     public static func query(_ request: Request, _ name: String) -> String? {
-        request.uri.queryParameters.get(name).flatMap { $0.removingPercentEncoding ?? $0 }
+        request.uri.queryParameters.get(name).flatMap { value in
+            value.utf8.contains(UInt8(ascii: "%")) ? (value.removingPercentEncoding ?? value) : value
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import PaneCore
 import Synchronization
 
@@ -24,6 +25,11 @@ public final class HubStore: Sendable {
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // The writer checkpoints after a commit once the WAL holds this many pages. SQLite's
+            // default (1,000) runs a checkpoint and its fdatasync every few hundred writes on
+            // the commit path; at 10,000 the hot pages (contexts, placements) are copied back
+            // once per 10,000 frames instead of again and again (docs/benchmarks.md).
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
         }
         self.pool = try DatabasePool(path: path, configuration: config)
         self.regions = regions
@@ -99,7 +105,7 @@ public final class HubStore: Sendable {
     /// Writes `body` as the next version of `id`, for `regions` (all when `nil`).
     public func put(id: ContextID, body: [UInt8], regions requested: [Region]? = nil) throws -> HubWrite {
         let targets = try targets(requested)
-        let result = try pool.write { db in try Self.write(db, id: id, op: .put, body: body, targets: targets) }
+        let result = try pool.write { db in try Self.writeOne(db, PendingWrite.Request(id: id, op: .put, body: body, targets: targets)) }
         doorbell.ring()
         return result ?? HubWrite(id: id, version: 0, seqs: [:])
     }
@@ -107,7 +113,7 @@ public final class HubStore: Sendable {
     /// Deletes `id` (a tombstone with the next version); `nil` when it is unknown or already deleted.
     public func delete(id: ContextID, regions requested: [Region]? = nil) throws -> HubWrite? {
         let targets = try targets(requested)
-        let result = try pool.write { db in try Self.write(db, id: id, op: .del, body: [], targets: targets) }
+        let result = try pool.write { db in try Self.writeOne(db, PendingWrite.Request(id: id, op: .del, body: [], targets: targets)) }
         if result != nil { doorbell.ring() }
         return result
     }
@@ -127,7 +133,9 @@ public final class HubStore: Sendable {
     }
 
     private func enqueue(_ request: PendingWrite.Request) async throws -> HubWrite? {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HubWrite?, any Error>) in
+        // Unsafe rather than checked: `drain` resumes every queued continuation exactly once, and
+        // the checked form costs an allocation per write on this hot path.
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<HubWrite?, any Error>) in
             let schedule = pending.withLock { state -> Bool in
                 state.items.append(PendingWrite(request: request, continuation: continuation))
                 if state.scheduled { return false }
@@ -150,13 +158,15 @@ public final class HubStore: Sendable {
         }
         guard !batch.isEmpty else { return }
         var results: [Result<HubWrite?, any Error>] = []
+        results.reserveCapacity(batch.count)
         do {
             try db.inTransaction {
-                results = []
+                results.removeAll(keepingCapacity: true)
+                var writer = try GroupWriter(db)
                 for item in batch {
-                    let r = item.request
-                    results.append(.success(try Self.write(db, id: r.id, op: r.op, body: r.body, targets: r.targets)))
+                    results.append(.success(try writer.write(item.request)))
                 }
+                try writer.finish()
                 return .commit
             }
         } catch {
@@ -164,8 +174,7 @@ public final class HubStore: Sendable {
                 Result {
                     var written: HubWrite?
                     try db.inTransaction {
-                        let r = item.request
-                        written = try Self.write(db, id: r.id, op: r.op, body: r.body, targets: r.targets)
+                        written = try Self.writeOne(db, item.request)
                         return .commit
                     }
                     return written
@@ -176,42 +185,12 @@ public final class HubStore: Sendable {
         for (item, result) in zip(batch, results) { item.continuation.resume(with: result) }
     }
 
-    private static func write(_ db: Database, id: ContextID, op: ContextOp, body: [UInt8], targets: [Region]) throws -> HubWrite? {
-        let current = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT version, deleted FROM contexts WHERE id = ?"), arguments: [id.value])
-        let oldVersion: Int64 = current?["version"] ?? 0
-        if op == .del {
-            let deleted: Bool = current?["deleted"] ?? true
-            if deleted { return nil }
-        }
-        let version = oldVersion + 1
-        let now = WallClock.nowMs()
-        let bodyData = Data(body)
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO contexts(id, version, deleted, body, updated_at) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
-                    body = excluded.body, updated_at = excluded.updated_at
-                """
-        ).execute(arguments: [id.value, version, op == .del, bodyData, now])
-        var seqs: [Region: UInt64] = [:]
-        for region in targets {
-            let seq = try Int64.fetchOne(
-                db.cachedStatement(sql: "UPDATE regions SET last_seq = last_seq + 1 WHERE name = ? RETURNING last_seq"),
-                arguments: [region.name]) ?? 0
-            try db.cachedStatement(
-                sql: "INSERT INTO outbox(region, seq, id, version, op, body, ts) VALUES (?, ?, ?, ?, ?, ?, ?)"
-            ).execute(arguments: [region.name, seq, id.value, version, op.rawValue, bodyData, now])
-            try db.cachedStatement(
-                sql: """
-                    INSERT INTO placements(region, id, version, deleted, seq) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT(region, id) DO UPDATE SET version = excluded.version,
-                        deleted = excluded.deleted, seq = excluded.seq
-                    """
-            ).execute(arguments: [region.name, id.value, version, op == .del, seq])
-            seqs[region] = UInt64(seq)
-        }
-        return HubWrite(id: id, version: version, seqs: seqs)
+    /// One write in the caller's transaction.
+    private static func writeOne(_ db: Database, _ request: PendingWrite.Request) throws -> HubWrite? {
+        var writer = try GroupWriter(db)
+        let result = try writer.write(request)
+        try writer.finish()
+        return result
     }
 
     /// Publishes the current version of each of `ids` to `region` again, with new seqs: how a
@@ -264,23 +243,54 @@ public final class HubStore: Sendable {
     /// Up to `limit` unpublished updates of `region` with seq above `after`, in `seq` order.
     public func outbox(region: Region, after: UInt64 = 0, limit: Int) throws -> [ContextUpdate] {
         try pool.read { db in
-            let rows = try Row.fetchAll(
-                db.cachedStatement(
-                    sql: """
-                        SELECT seq, id, version, op, body, ts FROM outbox
-                        WHERE region = ? AND seq > max(?, (SELECT published_seq FROM regions WHERE name = ?))
-                        ORDER BY seq LIMIT ?
-                        """),
-                arguments: [region.name, Int64(after), region.name, limit])
-            // Columns by index: name lookups cost more than the rest of the row on this hot path.
-            return try rows.map { row in
-                let op = ContextOp(rawValue: row[3]) ?? .put
-                let body: Data = row[4]
-                return ContextUpdate(
-                    seq: UInt64(row[0] as Int64), id: try ContextID(row[1]), version: row[2], op: op,
-                    body: [UInt8](body), hubTimeMs: row[5])
+            let sql = """
+                SELECT seq, id, version, op, body, ts FROM outbox
+                WHERE region = ? AND seq > max(?, (SELECT published_seq FROM regions WHERE name = ?))
+                ORDER BY seq LIMIT ?
+                """
+            // Read through the raw SQLite API: no `Row` per row, and the body is copied once,
+            // straight into the update's bytes.
+            let statement = try db.cachedStatement(sql: sql).sqliteStatement
+            let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+            sqlite3_reset(statement)
+            defer { sqlite3_reset(statement) }
+            sqlite3_bind_text(statement, 1, region.name, -1, transient)
+            sqlite3_bind_int64(statement, 2, Int64(bitPattern: after))
+            sqlite3_bind_text(statement, 3, region.name, -1, transient)
+            sqlite3_bind_int64(statement, 4, Int64(limit))
+            var updates: [ContextUpdate] = []
+            updates.reserveCapacity(min(limit, 4096))
+            while true {
+                let rc = sqlite3_step(statement)
+                if rc == SQLITE_DONE { break }
+                guard rc == SQLITE_ROW else {
+                    throw DatabaseError(
+                        resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
+                }
+                let id = try ContextID(Self.text(statement, 1))
+                let op = ContextOp(rawValue: Self.text(statement, 3)) ?? .put
+                let count = Int(sqlite3_column_bytes(statement, 4))
+                let body: [UInt8]
+                if count > 0, let blob = sqlite3_column_blob(statement, 4) {
+                    body = [UInt8](UnsafeRawBufferPointer(start: blob, count: count))
+                } else {
+                    body = []
+                }
+                updates.append(
+                    ContextUpdate(
+                        seq: UInt64(bitPattern: sqlite3_column_int64(statement, 0)), id: id,
+                        version: sqlite3_column_int64(statement, 2), op: op, body: body,
+                        hubTimeMs: sqlite3_column_int64(statement, 5)))
             }
+            return updates
         }
+    }
+
+    /// A text column of the current row.
+    private static func text(_ statement: OpaquePointer, _ column: Int32) -> String {
+        guard let bytes = sqlite3_column_text(statement, column) else { return "" }
+        let count = Int(sqlite3_column_bytes(statement, column))
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
     }
 
     /// Records that every update of `region` up to `seq` is in its stream.
@@ -331,6 +341,146 @@ public final class HubStore: Sendable {
     }
 }
 
+/// The writes of one transaction (a group commit, or a single write).
+///
+/// The hot statements are looked up once per transaction and bound through the raw SQLite API
+/// (as `ReplicaStore.apply` does). Region seqs are allocated in memory: the first write to a
+/// region in the transaction reads `regions.last_seq`, and ``finish()`` writes the highest seq
+/// back once per region, still inside the transaction, so a rollback discards the allocation
+/// with the writes.
+private struct GroupWriter {
+    static let selectSQL = "SELECT version, deleted FROM contexts WHERE id = ?"
+    static let upsertContextSQL = """
+        INSERT INTO contexts(id, version, deleted, body, updated_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT(id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
+            body = excluded.body, updated_at = excluded.updated_at
+        """
+    static let insertOutboxSQL = "INSERT INTO outbox(region, seq, id, version, op, body, ts) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    static let upsertPlacementSQL = """
+        INSERT INTO placements(region, id, version, deleted, seq) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT(region, id) DO UPDATE SET version = excluded.version,
+            deleted = excluded.deleted, seq = excluded.seq
+        """
+    static let lastSeqSQL = "SELECT last_seq FROM regions WHERE name = ?"
+    static let storeSeqSQL = "UPDATE regions SET last_seq = ? WHERE name = ?"
+
+    let db: Database
+    let select: OpaquePointer
+    let upsertContext: OpaquePointer
+    let insertOutbox: OpaquePointer
+    let upsertPlacement: OpaquePointer
+    /// The last seq allocated per region in this transaction.
+    var lastSeqs: [(region: Region, seq: Int64)] = []
+
+    init(_ db: Database) throws {
+        self.db = db
+        select = try db.cachedStatement(sql: Self.selectSQL).sqliteStatement
+        upsertContext = try db.cachedStatement(sql: Self.upsertContextSQL).sqliteStatement
+        insertOutbox = try db.cachedStatement(sql: Self.insertOutboxSQL).sqliteStatement
+        upsertPlacement = try db.cachedStatement(sql: Self.upsertPlacementSQL).sqliteStatement
+    }
+
+    mutating func write(_ request: PendingWrite.Request) throws -> HubWrite? {
+        let id = request.id.value
+        let isDelete = request.op == .del
+        let (oldVersion, wasDeleted) = try current(id)
+        if isDelete && wasDeleted { return nil }
+        let version = oldVersion + 1
+        let now = WallClock.nowMs()
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        let body = request.body
+
+        sqlite3_reset(upsertContext)
+        sqlite3_bind_text(upsertContext, 1, id, -1, transient)
+        sqlite3_bind_int64(upsertContext, 2, version)
+        sqlite3_bind_int(upsertContext, 3, isDelete ? 1 : 0)
+        Self.bindBody(upsertContext, 4, body)
+        sqlite3_bind_int64(upsertContext, 5, now)
+        try step(upsertContext, Self.upsertContextSQL)
+
+        var seqs: [Region: UInt64] = [:]
+        seqs.reserveCapacity(request.targets.count)
+        for region in request.targets {
+            let seq = try nextSeq(region)
+            sqlite3_reset(insertOutbox)
+            sqlite3_bind_text(insertOutbox, 1, region.name, -1, transient)
+            sqlite3_bind_int64(insertOutbox, 2, seq)
+            sqlite3_bind_text(insertOutbox, 3, id, -1, transient)
+            sqlite3_bind_int64(insertOutbox, 4, version)
+            sqlite3_bind_text(insertOutbox, 5, request.op.rawValue, -1, transient)
+            Self.bindBody(insertOutbox, 6, body)
+            sqlite3_bind_int64(insertOutbox, 7, now)
+            try step(insertOutbox, Self.insertOutboxSQL)
+
+            sqlite3_reset(upsertPlacement)
+            sqlite3_bind_text(upsertPlacement, 1, region.name, -1, transient)
+            sqlite3_bind_text(upsertPlacement, 2, id, -1, transient)
+            sqlite3_bind_int64(upsertPlacement, 3, version)
+            sqlite3_bind_int(upsertPlacement, 4, isDelete ? 1 : 0)
+            sqlite3_bind_int64(upsertPlacement, 5, seq)
+            try step(upsertPlacement, Self.upsertPlacementSQL)
+            seqs[region] = UInt64(seq)
+        }
+        return HubWrite(id: request.id, version: version, seqs: seqs)
+    }
+
+    /// Stores the seqs allocated in this transaction in `regions.last_seq`.
+    func finish() throws {
+        guard !lastSeqs.isEmpty else { return }
+        let statement = try db.cachedStatement(sql: Self.storeSeqSQL)
+        for entry in lastSeqs {
+            try statement.execute(arguments: [entry.seq, entry.region.name])
+        }
+    }
+
+    /// The context's current version and tombstone flag; `(0, true)` when it is unknown.
+    private func current(_ id: String) throws -> (Int64, Bool) {
+        sqlite3_reset(select)
+        defer { sqlite3_reset(select) }
+        sqlite3_bind_text(select, 1, id, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+        switch sqlite3_step(select) {
+        case SQLITE_ROW: return (sqlite3_column_int64(select, 0), sqlite3_column_int64(select, 1) != 0)
+        case SQLITE_DONE: return (0, true)
+        case let rc: throw error(rc, Self.selectSQL)
+        }
+    }
+
+    private mutating func nextSeq(_ region: Region) throws -> Int64 {
+        if let index = lastSeqs.firstIndex(where: { $0.region == region }) {
+            lastSeqs[index].seq += 1
+            return lastSeqs[index].seq
+        }
+        let last = try Int64.fetchOne(db.cachedStatement(sql: Self.lastSeqSQL), arguments: [region.name]) ?? 0
+        lastSeqs.append((region, last + 1))
+        return last + 1
+    }
+
+    private static func bindBody(_ statement: OpaquePointer, _ index: Int32, _ body: [UInt8]) {
+        if body.isEmpty {
+            sqlite3_bind_zeroblob(statement, index, 0)  // an empty blob, not NULL (the column is NOT NULL)
+        } else {
+            body.withUnsafeBufferPointer { bytes in
+                _ = sqlite3_bind_blob(statement, index, bytes.baseAddress, Int32(bytes.count), unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+            }
+        }
+    }
+
+    private func step(_ statement: OpaquePointer, _ sql: String) throws {
+        let rc = sqlite3_step(statement)
+        guard rc == SQLITE_DONE else {
+            let failure = error(rc, sql)
+            sqlite3_reset(statement)
+            throw failure
+        }
+        sqlite3_reset(statement)
+    }
+
+    private func error(_ rc: Int32, _ sql: String) -> DatabaseError {
+        DatabaseError(
+            resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
+    }
+}
+
 /// A write waiting for a group commit.
 struct PendingWrite: Sendable {
     struct Request: Sendable {
@@ -340,7 +490,7 @@ struct PendingWrite: Sendable {
         let targets: [Region]
     }
     let request: Request
-    let continuation: CheckedContinuation<HubWrite?, any Error>
+    let continuation: UnsafeContinuation<HubWrite?, any Error>
 }
 
 /// The outcome of a hub write: the new version, and the `seq` it got in each region.

@@ -160,7 +160,6 @@ extension ReplicaStore {
         let upsert = try db.cachedStatement(sql: snapshotUpsertSQL)
         let keep = try db.cachedStatement(sql: "UPDATE contexts SET synced_epoch = ? WHERE id = ?")
         let raw = upsert.sqliteStatement
-        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
         defer { sqlite3_reset(raw) }
         for row in rows {
             if row.bodyMissing {
@@ -168,26 +167,12 @@ extension ReplicaStore {
                 continue
             }
             sqlite3_reset(raw)
-            sqlite3_bind_text(raw, 1, row.id.value, -1, transient)
-            sqlite3_bind_int64(raw, 2, row.version)
-            sqlite3_bind_int(raw, 3, row.deleted ? 1 : 0)
-            if row.body.isEmpty {
-                sqlite3_bind_zeroblob(raw, 4, 0)  // an empty blob, not NULL
-            } else {
-                row.body.withUnsafeBytes { body in
-                    _ = sqlite3_bind_blob(raw, 4, body.baseAddress, Int32(body.count), transient)
-                }
-            }
-            sqlite3_bind_int64(raw, 5, row.hubTimeMs)
-            sqlite3_bind_int64(raw, 6, now)
-            sqlite3_bind_int64(raw, 7, Int64(row.seq))
+            Self.bindRow(
+                raw, id: row.id.value, version: row.version, deleted: row.deleted, body: row.body, hubTimeMs: row.hubTimeMs,
+                appliedMs: now, seq: row.seq)
             sqlite3_bind_int64(raw, 8, epoch)
             sqlite3_bind_int64(raw, 9, Int64(seq))
-            let rc = sqlite3_step(raw)
-            guard rc == SQLITE_DONE else {
-                throw DatabaseError(
-                    resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: snapshotUpsertSQL)
-            }
+            try Self.step(raw, db, sql: snapshotUpsertSQL)
         }
     }
 

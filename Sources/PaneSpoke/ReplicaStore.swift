@@ -117,7 +117,6 @@ public final class ReplicaStore: Sendable {
             let now = WallClock.nowMs()
             let statement = try db.cachedStatement(sql: Self.upsertSQL)
             let raw = statement.sqliteStatement
-            let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
             var applied = 0
             var maxSeq: UInt64 = 0
             defer { sqlite3_reset(raw) }
@@ -127,25 +126,10 @@ public final class ReplicaStore: Sendable {
             let heal = healing ? try db.cachedStatement(sql: "DELETE FROM stale WHERE id = ? AND version <= ?") : nil
             for update in updates {
                 sqlite3_reset(raw)
-                sqlite3_bind_text(raw, 1, update.id.value, -1, transient)
-                sqlite3_bind_int64(raw, 2, update.version)
-                sqlite3_bind_int(raw, 3, update.op == .del ? 1 : 0)
-                if update.body.isEmpty {
-                    sqlite3_bind_zeroblob(raw, 4, 0)  // an empty blob, not NULL (the column is NOT NULL)
-                } else {
-                    update.body.withUnsafeBytes { body in
-                        _ = sqlite3_bind_blob(raw, 4, body.baseAddress, Int32(body.count), transient)
-                    }
-                }
-                sqlite3_bind_int64(raw, 5, update.hubTimeMs)
-                sqlite3_bind_int64(raw, 6, now)
-                sqlite3_bind_int64(raw, 7, Int64(update.seq))
-                let rc = sqlite3_step(raw)
-                guard rc == SQLITE_DONE else {
-                    throw DatabaseError(
-                        resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
-                        sql: Self.upsertSQL)
-                }
+                Self.bindRow(
+                    raw, id: update.id.value, version: update.version, deleted: update.op == .del, body: update.body,
+                    hubTimeMs: update.hubTimeMs, appliedMs: now, seq: update.seq)
+                try Self.step(raw, db, sql: Self.upsertSQL)
                 if db.changesCount > 0 { applied += 1 }
                 maxSeq = max(maxSeq, update.seq)
                 try heal?.execute(arguments: [update.id.value, update.version])
@@ -159,6 +143,35 @@ public final class ReplicaStore: Sendable {
             return ApplyResult(
                 applied: applied, ignored: updates.count - applied, maxSeq: max(UInt64(replicaMax), ranges.highest),
                 watermark: ranges.watermark, committedAtMs: now)
+        }
+    }
+
+    /// Binds the seven columns a context row is written with (`?1`–`?7`: id, version, deleted,
+    /// body, hub_ts, applied_ts, seq) through the raw SQLite API: the apply and snapshot hot loops.
+    static func bindRow(
+        _ raw: OpaquePointer, id: String, version: Int64, deleted: Bool, body: [UInt8], hubTimeMs: Int64, appliedMs: Int64, seq: UInt64
+    ) {
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        sqlite3_bind_text(raw, 1, id, -1, transient)
+        sqlite3_bind_int64(raw, 2, version)
+        sqlite3_bind_int(raw, 3, deleted ? 1 : 0)
+        if body.isEmpty {
+            sqlite3_bind_zeroblob(raw, 4, 0)  // an empty blob, not NULL (the column is NOT NULL)
+        } else {
+            body.withUnsafeBytes { bytes in
+                _ = sqlite3_bind_blob(raw, 4, bytes.baseAddress, Int32(bytes.count), transient)
+            }
+        }
+        sqlite3_bind_int64(raw, 5, hubTimeMs)
+        sqlite3_bind_int64(raw, 6, appliedMs)
+        sqlite3_bind_int64(raw, 7, Int64(seq))
+    }
+
+    /// Runs a bound statement that returns no rows; SQLite's error becomes GRDB's.
+    static func step(_ raw: OpaquePointer, _ db: Database, sql: String) throws {
+        let rc = sqlite3_step(raw)
+        guard rc == SQLITE_DONE else {
+            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
         }
     }
 

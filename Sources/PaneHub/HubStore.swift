@@ -295,9 +295,15 @@ public final class HubStore: Sendable {
 
     /// Records that every update of `region` up to `seq` is in its stream.
     public func markPublished(region: Region, upTo seq: UInt64) throws {
+        try markPublished([(region, seq)])
+    }
+
+    /// Records several regions' published seqs in one transaction: one per publisher round.
+    public func markPublished(_ marks: [(Region, UInt64)]) throws {
+        guard !marks.isEmpty else { return }
         try pool.write { db in
-            try db.cachedStatement(sql: "UPDATE regions SET published_seq = max(published_seq, ?) WHERE name = ?")
-                .execute(arguments: [Int64(seq), region.name])
+            let statement = try db.cachedStatement(sql: "UPDATE regions SET published_seq = max(published_seq, ?) WHERE name = ?")
+            for (region, seq) in marks { try statement.execute(arguments: [Int64(seq), region.name]) }
         }
     }
 

@@ -168,30 +168,45 @@ public final class Publisher: Sendable {
     }
 
     /// Marks what Redis accepted (or already held as ours), region by region, up to the first conflict.
+    /// The marks of a round go to the store in one transaction, also when a later region's
+    /// outcome throws, so what was confirmed stays confirmed.
     func confirm(_ round: Round, replies: [RESPValue], client: RedisClient) throws {
         var index = 0
         var conflict = false
-        for (region, rows) in round.batches {
-            var highest: UInt64?
-            var blocked = false
-            for update in rows {
-                let reply = replies[index]
-                index += 1
-                if blocked { continue }
-                switch try outcome(of: reply, region: region, update: update, client: client) {
-                case .published:
-                    highest = update.seq
-                case .conflict:
-                    blocked = true
-                    conflict = true
-                }
-            }
-            if let highest {
-                try store.markPublished(region: region, upTo: highest)
-                let count = rows.prefix { $0.seq <= highest }.count
+        var marks: [(Region, UInt64)] = []
+        var counts: [(Region, Int)] = []
+        func record() throws {
+            try store.markPublished(marks)
+            for (region, count) in counts {
                 Counter(label: "pane_hub_published_total", dimensions: [("region", region.name)]).increment(by: count)
             }
         }
+        do {
+            for (region, rows) in round.batches {
+                var highest: UInt64?
+                var blocked = false
+                for update in rows {
+                    let reply = replies[index]
+                    index += 1
+                    if blocked { continue }
+                    switch try outcome(of: reply, region: region, update: update, client: client) {
+                    case .published:
+                        highest = update.seq
+                    case .conflict:
+                        blocked = true
+                        conflict = true
+                    }
+                }
+                if let highest {
+                    marks.append((region, highest))
+                    counts.append((region, rows.prefix { $0.seq <= highest }.count))
+                }
+            }
+        } catch {
+            try? record()
+            throw error
+        }
+        try record()
         if conflict { throw PublishReset() }
     }
 

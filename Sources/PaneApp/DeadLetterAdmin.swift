@@ -54,7 +54,10 @@ public struct DeadLetterAdmin: Sendable {
 
     var key: String { Keys.deadLetters(region) }
 
-    private func connect() throws -> RedisConnection {
+    private func connect() throws -> RedisConnection { try Self.connect(to: redis) }
+
+    /// Opens a connection for an admin command; failing, names the Redis it could not reach.
+    static func connect(to redis: RedisEndpoint) throws -> RedisConnection {
         do { return try RedisConnection(endpoint: redis) } catch {
             throw Failure("cannot reach Redis at \(redis): \(error.message)")
         }

@@ -81,9 +81,5 @@ public struct ResyncAdmin: Sendable {
         return result
     }
 
-    func connect() throws -> RedisConnection {
-        do { return try RedisConnection(endpoint: redis) } catch {
-            throw DeadLetterAdmin.Failure("cannot reach Redis at \(redis): \(error.message)")
-        }
-    }
+    func connect() throws -> RedisConnection { try DeadLetterAdmin.connect(to: redis) }
 }

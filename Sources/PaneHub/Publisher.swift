@@ -40,9 +40,8 @@ public final class Publisher: Sendable {
     /// has stopped taking writes by then) and confirms the rounds in flight; if Redis fails
     /// during that drain, it stops at once and the rest waits in the outbox for the next start.
     public func runBlocking(stop: StopFlag) {
-        let groups = Dictionary(grouping: store.regions) { endpoints[$0] ?? RedisEndpoint(host: "127.0.0.1") }
-        let lanes = groups.keys.sorted { $0.description < $1.description }.map { endpoint in
-            Lane(client: RedisClient(endpoint: endpoint, logger: logger), regions: groups[endpoint] ?? [])
+        let lanes = RedisEndpoint.lanes(store.regions, endpoints).map { endpoint, regions in
+            Lane(client: RedisClient(endpoint: endpoint, logger: logger), regions: regions)
         }
         var xadds = 0
         var roundsSinceCompaction = 0
@@ -310,5 +309,14 @@ struct BufferSink: StreamFieldSink {
     mutating func field(_ name: String, integer: Int64) {
         buffer.argument(name.utf8)
         buffer.argument(Int(integer))
+    }
+}
+
+extension RedisEndpoint {
+    /// `regions` grouped by the Redis endpoint that holds them (the default endpoint when none is
+    /// named), in a stable order: the publisher and the resync worker keep one lane per endpoint.
+    static func lanes(_ regions: [Region], _ endpoints: [Region: RedisEndpoint]) -> [(RedisEndpoint, [Region])] {
+        let groups = Dictionary(grouping: regions) { endpoints[$0] ?? RedisEndpoint(host: "127.0.0.1") }
+        return groups.keys.sorted { $0.description < $1.description }.map { ($0, groups[$0] ?? []) }
     }
 }

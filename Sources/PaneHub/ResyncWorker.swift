@@ -30,11 +30,8 @@ public final class ResyncWorker: Sendable {
 
     /// Runs until `stop` is set; a snapshot in progress is finished and announced first.
     public func runBlocking(stop: StopFlag) {
-        let groups = Dictionary(grouping: store.regions) { endpoints[$0] ?? RedisEndpoint(host: "127.0.0.1") }
-        let lanes = groups.keys.sorted { $0.description < $1.description }.map { endpoint in
-            Lane(
-                client: RedisClient(endpoint: endpoint, readTimeoutMs: config.blockMs + 5_000, logger: logger),
-                regions: groups[endpoint] ?? [])
+        let lanes = RedisEndpoint.lanes(store.regions, endpoints).map { endpoint, regions in
+            Lane(client: RedisClient(endpoint: endpoint, readTimeoutMs: config.blockMs + 5_000, logger: logger), regions: regions)
         }
         var state = State()
         let blockMs = max(10, config.blockMs / max(1, lanes.count))

@@ -107,7 +107,7 @@ public struct BootstrapBenchmark: Sendable {
             Thread.sleep(forTimeInterval: 0.05)
         }
         let bootstrapSeconds = Date().timeIntervalSince(started)
-        let peak = Self.peakRSSKB(pid: spoke.pid) ?? 0
+        let peak = ProcStat.peakRSSKB(pid: spoke.pid) ?? 0
         let spokeLog = (try? String(contentsOfFile: spoke.logPath, encoding: .utf8)) ?? ""
         let applySeconds = Self.appliedSeconds(log: spokeLog)
         log(String(format: "bootstrap: %.2f s (spoke apply %.2f s), %.0f rows/s, peak RSS %.0f MB", bootstrapSeconds, applySeconds ?? -1, Double(contexts) / bootstrapSeconds, Double(peak) / 1024))
@@ -132,22 +132,7 @@ public struct BootstrapBenchmark: Sendable {
         let store = try HubStore(path: path, regions: [region])
         let body = Array(("\"" + String(repeating: "x", count: max(0, bodyBytes - 2)) + "\"").utf8)
         let started = Date()
-        let group = DispatchGroup()
-        let failure = LockedError()
-        let lanes = 32
-        for lane in 0..<lanes {
-            group.enter()
-            Task {
-                defer { group.leave() }
-                do {
-                    for i in stride(from: lane, to: contexts, by: lanes) {
-                        _ = try await store.put(id: try ContextID("ctx-\(i)"), body: body)
-                    }
-                } catch { failure.set(error) }
-            }
-        }
-        group.wait()
-        if let error = failure.get() { throw error }
+        try Limits.putConcurrently(store, count: contexts, writers: 32, body: body)
         let last = try store.lastSeq(region: region)
         try store.markPublished(region: region, upTo: last)
         try store.compactOutbox()
@@ -220,14 +205,6 @@ public struct BootstrapBenchmark: Sendable {
         StatusJSON.decode(ReplicaHeartbeat.self, try conn.command(["HGET", RedisArgument(Keys.replicas(region)), "a"]).string)
     }
 
-    static func peakRSSKB(pid: Int32) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            return line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) }
-        }
-        return nil
-    }
-
     /// The `seconds=` figure of the spoke's "snapshot applied" line.
     static func appliedSeconds(log: String) -> Double? {
         guard let line = log.split(separator: "\n").last(where: { $0.contains("snapshot applied") }),
@@ -265,12 +242,4 @@ public struct BootstrapBenchmark: Sendable {
         sqlite3_busy_timeout(db, 10_000)
         return body(db)
     }
-}
-
-/// The first error of several tasks.
-final class LockedError: @unchecked Sendable {
-    private let lock = NSLock()
-    private var error: (any Error)?
-    func set(_ value: any Error) { lock.withLock { if error == nil { error = value } } }
-    func get() -> (any Error)? { lock.withLock { error } }
 }

@@ -137,16 +137,22 @@ public struct Limits: Sendable {
     /// Writes through the async API, as the HTTP handlers do, from 64 concurrent tasks.
     private func groupCommitRate(path: String, regions: [Region], body: [UInt8]) throws -> Double {
         let store = try HubStore(path: path, regions: regions)
-        let writes = self.writes
+        let start = DispatchTime.now()
+        try Self.putConcurrently(store, count: writes, writers: 64, body: body)
+        return Double(writes) / seconds(since: start)
+    }
+
+    /// Puts `ctx-0` … `ctx-<count-1>` through the hub's async API (group commit) from `writers`
+    /// concurrent tasks, and waits for all of them. The first error is thrown.
+    static func putConcurrently(_ store: HubStore, count: Int, writers: Int, body: [UInt8]) throws {
         let done = DispatchSemaphore(value: 0)
         let failure = Mutex<(any Error)?>(nil)
-        let start = DispatchTime.now()
         Task {
             do {
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    for writer in 0..<64 {
+                    for writer in 0..<writers {
                         group.addTask {
-                            for i in stride(from: writer, to: writes, by: 64) {
+                            for i in stride(from: writer, to: count, by: writers) {
                                 _ = try await store.put(id: try ContextID("ctx-\(i)"), body: body)
                             }
                         }
@@ -160,7 +166,6 @@ public struct Limits: Sendable {
         }
         done.wait()
         if let error = failure.withLock({ $0 }) { throw error }
-        return Double(writes) / seconds(since: start)
     }
 
     private func grdbApplyRate(path: String, body: [UInt8]) throws -> Double {

@@ -7,9 +7,14 @@ import Foundation
 /// Resident memory and CPU time of a process, from `/proc/PID/status` and `/proc/PID/stat`.
 enum ProcStat {
     /// `VmRSS` in kB.
-    static func rssKB(pid: Int32) -> Int? {
+    static func rssKB(pid: Int32) -> Int? { statusKB(pid: pid, field: "VmRSS") }
+
+    /// `VmHWM`, the peak resident memory, in kB.
+    static func peakRSSKB(pid: Int32) -> Int? { statusKB(pid: pid, field: "VmHWM") }
+
+    static func statusKB(pid: Int32, field: String) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        return rssKB(status: text)
+        return kB(status: text, field: field)
     }
 
     /// `utime + stime` in seconds.
@@ -20,8 +25,11 @@ enum ProcStat {
     }
 
     /// Reads `VmRSS:   1234 kB` out of a status file. Pure.
-    static func rssKB(status: String) -> Int? {
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+    static func rssKB(status: String) -> Int? { kB(status: status, field: "VmRSS") }
+
+    /// Reads `<field>:   1234 kB` out of a status file. Pure.
+    static func kB(status: String, field: String) -> Int? {
+        for line in status.split(separator: "\n") where line.hasPrefix("\(field):") {
             return line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int($0) }
         }
         return nil

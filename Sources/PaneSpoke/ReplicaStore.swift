@@ -111,7 +111,7 @@ public final class ReplicaStore: Sendable {
     @discardableResult
     public func apply(_ updates: [ContextUpdate], alsoDone: [UInt64] = []) throws -> ApplyResult {
         guard !updates.isEmpty || !alsoDone.isEmpty else {
-            return ApplyResult(applied: 0, ignored: 0, maxSeq: 0, watermark: 0, committedAtMs: WallClock.nowMs())
+            return ApplyResult(applied: 0, ignored: 0, maxSeq: 0, committedAtMs: WallClock.nowMs())
         }
         return try pool.write { db in
             let now = WallClock.nowMs()
@@ -141,8 +141,7 @@ public final class ReplicaStore: Sendable {
             let replicaMax = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM replica_state WHERE name = 'max_seq'")) ?? 0
             let ranges = try Self.record(db, seqs: updates.map(\.seq) + alsoDone)
             return ApplyResult(
-                applied: applied, ignored: updates.count - applied, maxSeq: max(UInt64(replicaMax), ranges.highest),
-                watermark: ranges.watermark, committedAtMs: now)
+                applied: applied, ignored: updates.count - applied, maxSeq: max(UInt64(replicaMax), ranges.highest), committedAtMs: now)
         }
     }
 
@@ -179,15 +178,11 @@ public final class ReplicaStore: Sendable {
     /// read and one rewritten.
     @discardableResult
     static func record(_ db: Database, seqs: [UInt64], raiseTo: UInt64? = nil) throws -> SeqRanges {
-        let stored = try Row.fetchAll(db.cachedStatement(sql: "SELECT lo, hi FROM applied_ranges")).map { row -> ClosedRange<UInt64> in
-            let lo = UInt64(row[0] as Int64)
-            return lo...max(lo, UInt64(row[1] as Int64))
-        }
-        var ranges = SeqRanges(stored)
+        var ranges = try Self.ranges(db)
         let before = ranges
         ranges.insert(seqs: seqs)
         if let raiseTo { ranges.raise(to: raiseTo) }
-        if ranges != before || ranges.ranges.count != stored.count {
+        if ranges != before {
             try db.execute(sql: "DELETE FROM applied_ranges")
             let insert = try db.cachedStatement(sql: "INSERT INTO applied_ranges(lo, hi) VALUES (?, ?)")
             for range in ranges.ranges { try insert.execute(arguments: [Int64(range.lowerBound), Int64(range.upperBound)]) }
@@ -197,13 +192,7 @@ public final class ReplicaStore: Sendable {
 
     /// The applied seq ranges; the first one's upper end is the watermark.
     public func appliedRanges() throws -> SeqRanges {
-        try pool.read { db in
-            SeqRanges(
-                try Row.fetchAll(db, sql: "SELECT lo, hi FROM applied_ranges").map { row in
-                    let lo = UInt64(row[0] as Int64)
-                    return lo...max(lo, UInt64(row[1] as Int64))
-                })
-        }
+        try pool.read { db in try Self.ranges(db) }
     }
 
     /// One context, tombstones included, and its stale mark if a dead letter left one.
@@ -313,7 +302,5 @@ public struct ApplyResult: Sendable, Equatable {
     public let ignored: Int
     /// The replica-wide highest seq after this batch (all workers).
     public let maxSeq: UInt64
-    /// The replica-wide watermark after this batch: every seq at or below it is applied.
-    public let watermark: UInt64
     public let committedAtMs: Int64
 }

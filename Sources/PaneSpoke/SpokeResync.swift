@@ -14,7 +14,6 @@ extension SpokeWorker {
     func checkGaps(loop: Loop, client: RedisClient) throws {
         let view = try store.resyncView()
         let watermark = view.ranges.watermark
-        status.setWatermark(watermark)
         status.setBootstrapping(view.inFlight?.bootstrapping ?? false)
         let now = WallClock.nowMs()
         let heartbeat = ReplicaHeartbeat(
@@ -155,7 +154,6 @@ extension SpokeWorker {
         }
         let finish = try store.finishSnapshot(announcement, entrySeq: entrySeq, rows: announcement.rows)
         status.setBootstrapping(false)
-        status.setWatermark(finish.watermark)
         Counter(label: "pane_spoke_snapshots_applied_total", dimensions: labels).increment()
         Counter(label: "pane_spoke_snapshot_rows_total", dimensions: labels).increment(by: announcement.rows)
         logger.notice(

@@ -9,7 +9,6 @@ public final class SpokeStatus: Sendable {
         var maxSeq: UInt64 = 0
         var applied = 0
         var bootstrapping = false
-        var watermark: UInt64 = 0
     }
 
     private let state = Mutex(State())
@@ -28,12 +27,9 @@ public final class SpokeStatus: Sendable {
     /// The replica is empty and waits for, or applies, its first snapshot.
     func setBootstrapping(_ value: Bool) { state.withLock { $0.bootstrapping = value } }
 
-    func setWatermark(_ value: UInt64) { state.withLock { $0.watermark = max($0.watermark, value) } }
-
     func recordApply(_ result: ApplyResult) {
         state.withLock {
             $0.maxSeq = max($0.maxSeq, result.maxSeq)
-            $0.watermark = max($0.watermark, result.watermark)
             $0.applied += result.applied
         }
     }
@@ -42,8 +38,6 @@ public final class SpokeStatus: Sendable {
     /// bootstrapping from a snapshot.
     public var isReady: Bool { state.withLock { $0.ready && !$0.bootstrapping } }
     public var isBootstrapping: Bool { state.withLock { $0.bootstrapping } }
-    /// Every seq at or below this is applied in the replica (as this worker last saw it).
-    public var watermark: UInt64 { state.withLock { $0.watermark } }
     /// The highest seq this worker applied.
     public var maxSeq: UInt64 { state.withLock { $0.maxSeq } }
     /// Milliseconds since the last successful read from Redis; `nil` before the first.

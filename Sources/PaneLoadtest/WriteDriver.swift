@@ -1,5 +1,6 @@
 import Foundation
 import PaneApp
+import PaneCore
 import Synchronization
 
 /// Sends the scenario's writes to the hub over HTTP from several threads, each with its own

@@ -101,6 +101,7 @@ extension HubStore {
                 ])
             return seq
         }
+        outboxWrittenDirectly(region)
         doorbell.ring()
         return UInt64(seq)
     }
@@ -124,13 +125,6 @@ extension HubStore {
                 if placed > maxSeq[bucket] { maxSeq[bucket] = placed }
             }
             return (digest, maxSeq, UInt64(max(0, seq)))
-        }
-    }
-
-    /// The last seq of `region` confirmed in its stream.
-    public func publishedSeq(region: Region) throws -> UInt64 {
-        try pool.read { db in
-            UInt64(max(0, try Int64.fetchOne(db, sql: "SELECT published_seq FROM regions WHERE name = ?", arguments: [region.name]) ?? 0))
         }
     }
 }

@@ -18,6 +18,14 @@ public final class HubStore: Sendable {
     public let doorbell = Doorbell()
     /// Writes waiting for the next group commit.
     private let pending = Mutex<(items: [PendingWrite], scheduled: Bool)>(([], false))
+    /// The outbox's newest rows, kept in memory after their commit so the publisher need not
+    /// read back what was just written (``takeFresh(region:after:limit:)``).
+    private let fresh = Mutex(OutboxTail())
+    /// Published seqs confirmed by the publisher and not yet written to `regions.published_seq`
+    /// (``persistPublished()`` writes them, and deletes the published outbox rows).
+    private let confirmed = Mutex<[Region: UInt64]>([:])
+    /// The marks last written by ``persistPublished()``.
+    private let persisted = Mutex<[Region: UInt64]>([:])
 
     /// Opens (creating and migrating) the store at `path` for `regions`.
     public init(path: String, regions: [Region]) throws {
@@ -105,7 +113,9 @@ public final class HubStore: Sendable {
     /// Writes `body` as the next version of `id`, for `regions` (all when `nil`).
     public func put(id: ContextID, body: [UInt8], regions requested: [Region]? = nil) throws -> HubWrite {
         let targets = try targets(requested)
-        let result = try pool.write { db in try Self.writeOne(db, PendingWrite.Request(id: id, op: .put, body: body, targets: targets)) }
+        let result = try pool.writeWithoutTransaction { db in
+            try self.writeOneCommitted(db, PendingWrite.Request(id: id, op: .put, body: body, targets: targets))
+        }
         doorbell.ring()
         return result ?? HubWrite(id: id, version: 0, seqs: [:])
     }
@@ -113,7 +123,9 @@ public final class HubStore: Sendable {
     /// Deletes `id` (a tombstone with the next version); `nil` when it is unknown or already deleted.
     public func delete(id: ContextID, regions requested: [Region]? = nil) throws -> HubWrite? {
         let targets = try targets(requested)
-        let result = try pool.write { db in try Self.writeOne(db, PendingWrite.Request(id: id, op: .del, body: [], targets: targets)) }
+        let result = try pool.writeWithoutTransaction { db in
+            try self.writeOneCommitted(db, PendingWrite.Request(id: id, op: .del, body: [], targets: targets))
+        }
         if result != nil { doorbell.ring() }
         return result
     }
@@ -160,6 +172,7 @@ public final class HubStore: Sendable {
         var results: [Result<HubWrite?, any Error>] = []
         results.reserveCapacity(batch.count)
         do {
+            var written: [PlacedUpdate] = []
             try db.inTransaction {
                 results.removeAll(keepingCapacity: true)
                 var writer = try GroupWriter(db)
@@ -167,30 +180,52 @@ public final class HubStore: Sendable {
                     results.append(.success(try writer.write(item.request)))
                 }
                 try writer.finish()
+                written = writer.written
                 return .commit
             }
+            committed(written)
         } catch {
             results = batch.map { item in
-                Result {
-                    var written: HubWrite?
-                    try db.inTransaction {
-                        written = try Self.writeOne(db, item.request)
-                        return .commit
-                    }
-                    return written
-                }
+                Result { try self.writeOneCommitted(db, item.request) }
             }
         }
         doorbell.ring()
         for (item, result) in zip(batch, results) { item.continuation.resume(with: result) }
     }
 
-    /// One write in the caller's transaction.
-    private static func writeOne(_ db: Database, _ request: PendingWrite.Request) throws -> HubWrite? {
-        var writer = try GroupWriter(db)
-        let result = try writer.write(request)
-        try writer.finish()
+    /// One write in a transaction of its own, handed to the publisher after its commit.
+    private func writeOneCommitted(_ db: Database, _ request: PendingWrite.Request) throws -> HubWrite? {
+        var result: HubWrite?
+        var written: [PlacedUpdate] = []
+        try db.inTransaction {
+            var writer = try GroupWriter(db)
+            result = try writer.write(request)
+            try writer.finish()
+            written = writer.written
+            return .commit
+        }
+        committed(written)
         return result
+    }
+
+    /// Hands committed outbox rows to the publisher's in-memory tail. Called on the writer queue
+    /// right after the commit, so the tail is in commit (and so seq) order.
+    private func committed(_ written: [PlacedUpdate]) {
+        guard !written.isEmpty else { return }
+        fresh.withLock { $0.append(written) }
+    }
+
+    /// Outbox rows were written without passing through the in-memory tail (a replay, a
+    /// snapshot announcement): the publisher reads `region`'s outbox from the file next time.
+    func outboxWrittenDirectly(_ region: Region) {
+        fresh.withLock { $0.invalidate(region) }
+    }
+
+    /// The updates of `region` right after `after`, up to `limit`, from memory: `[]` when there
+    /// is none, `nil` when memory cannot tell (rows written past the tail, the tail overflowed,
+    /// or it does not start at `after + 1`): then read ``outbox(region:after:limit:)``.
+    public func takeFresh(region: Region, after: UInt64, limit: Int) -> [ContextUpdate]? {
+        fresh.withLock { $0.take(region, after: after, limit: limit) }
     }
 
     /// Publishes the current version of each of `ids` to `region` again, with new seqs: how a
@@ -226,6 +261,7 @@ public final class HubStore: Sendable {
             }
             return (done, missing)
         }
+        outboxWrittenDirectly(region)
         doorbell.ring()
         return (result.0, result.1)
     }
@@ -240,9 +276,14 @@ public final class HubStore: Sendable {
         }
     }
 
-    /// Up to `limit` unpublished updates of `region` with seq above `after`, in `seq` order.
-    public func outbox(region: Region, after: UInt64 = 0, limit: Int) throws -> [ContextUpdate] {
-        try pool.read { db in
+    /// Up to `limit` unpublished updates of `region` with seq above `after`, in `seq` order, and
+    /// the region's last allocated seq, read in one transaction. The in-memory tail of `region`
+    /// is trusted again from here on: rows written past it from now on mark it again.
+    public func outbox(region: Region, after: UInt64 = 0, limit: Int) throws -> (updates: [ContextUpdate], lastSeq: UInt64) {
+        fresh.withLock { $0.revalidate(region) }
+        // Rows confirmed in memory are skipped even before they are persisted.
+        let after = max(after, confirmed.withLock { $0[region] ?? 0 })
+        return try pool.read { db in
             let sql = """
                 SELECT seq, id, version, op, body, ts FROM outbox
                 WHERE region = ? AND seq > max(?, (SELECT published_seq FROM regions WHERE name = ?))
@@ -282,7 +323,8 @@ public final class HubStore: Sendable {
                         version: sqlite3_column_int64(statement, 2), op: op, body: body,
                         hubTimeMs: sqlite3_column_int64(statement, 5)))
             }
-            return updates
+            let lastSeq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT last_seq FROM regions WHERE name = ?"), arguments: [region.name]) ?? 0
+            return (updates, UInt64(max(0, lastSeq)))
         }
     }
 
@@ -298,34 +340,64 @@ public final class HubStore: Sendable {
         try markPublished([(region, seq)])
     }
 
-    /// Records several regions' published seqs in one transaction: one per publisher round.
+    /// Records several regions' published seqs, in memory: ``persistPublished()`` writes them
+    /// to the file a few times a second. A hub that dies before that publishes the unmarked
+    /// rows again on its next start, and recognises each as its own (`Publisher`), so marks
+    /// need not cost a write transaction per publisher round.
     public func markPublished(_ marks: [(Region, UInt64)]) throws {
         guard !marks.isEmpty else { return }
-        try pool.write { db in
-            let statement = try db.cachedStatement(sql: "UPDATE regions SET published_seq = max(published_seq, ?) WHERE name = ?")
-            for (region, seq) in marks { try statement.execute(arguments: [Int64(seq), region.name]) }
+        confirmed.withLock { confirmed in
+            for (region, seq) in marks where seq > confirmed[region, default: 0] { confirmed[region] = seq }
         }
     }
 
-    /// Deletes outbox rows already published; the publisher calls it when idle.
+    /// Writes the published seqs confirmed so far to `regions.published_seq` and deletes the
+    /// outbox rows at or below them, in one transaction. Returns the rows deleted.
     @discardableResult
-    public func compactOutbox() throws -> Int {
-        try pool.write { db in
-            try db.execute(
-                sql: "DELETE FROM outbox WHERE seq <= (SELECT published_seq FROM regions WHERE regions.name = outbox.region)")
-            return db.changesCount
+    public func persistPublished() throws -> Int {
+        let marks = confirmed.withLock { $0 }
+        guard persisted.withLock({ $0 != marks }) else { return 0 }
+        let deleted = try pool.write { db in
+            let update = try db.cachedStatement(sql: "UPDATE regions SET published_seq = max(published_seq, ?) WHERE name = ?")
+            let delete = try db.cachedStatement(
+                sql: "DELETE FROM outbox WHERE region = ? AND seq <= (SELECT published_seq FROM regions WHERE name = ?)")
+            var deleted = 0
+            for (region, seq) in marks {
+                try update.execute(arguments: [Int64(seq), region.name])
+                try delete.execute(arguments: [region.name, region.name])
+                deleted += db.changesCount
+            }
+            return deleted
         }
+        persisted.withLock { $0 = marks }
+        return deleted
     }
 
-    /// Updates not yet published, per region.
+    /// The same as ``persistPublished()``: deletes the published outbox rows.
+    @discardableResult
+    public func compactOutbox() throws -> Int { try persistPublished() }
+
+    /// Updates not yet published, per region (marks in memory included).
     public func outboxDepth() throws -> [Region: Int] {
-        try pool.read { db in
+        let marks = confirmed.withLock { $0 }
+        return try pool.read { db in
             var result: [Region: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT name, last_seq - published_seq AS n FROM regions") {
-                if let region = try? Region(row["name"] as String) { result[region] = row["n"] }
+            for row in try Row.fetchAll(db, sql: "SELECT name, last_seq, published_seq FROM regions") {
+                guard let region = try? Region(row["name"] as String) else { continue }
+                let published = max(row["published_seq"] as Int64, Int64(marks[region] ?? 0))
+                result[region] = Int(row["last_seq"] as Int64 - published)
             }
             return result
         }
+    }
+
+    /// The last seq of `region` confirmed in its stream (marks in memory included).
+    public func publishedSeq(region: Region) throws -> UInt64 {
+        let mark = confirmed.withLock { $0[region] ?? 0 }
+        let stored = try pool.read { db in
+            UInt64(max(0, try Int64.fetchOne(db, sql: "SELECT published_seq FROM regions WHERE name = ?", arguments: [region.name]) ?? 0))
+        }
+        return max(mark, stored)
     }
 
     /// The last allocated `seq` of `region`.
@@ -377,6 +449,8 @@ private struct GroupWriter {
     let upsertPlacement: OpaquePointer
     /// The last seq allocated per region in this transaction.
     var lastSeqs: [(region: Region, seq: Int64)] = []
+    /// The outbox rows written, for the publisher's in-memory tail once committed.
+    var written: [PlacedUpdate] = []
 
     init(_ db: Database) throws {
         self.db = db
@@ -426,6 +500,10 @@ private struct GroupWriter {
             sqlite3_bind_int64(upsertPlacement, 5, seq)
             try step(upsertPlacement, Self.upsertPlacementSQL)
             seqs[region] = UInt64(seq)
+            written.append(
+                PlacedUpdate(
+                    region: region,
+                    update: ContextUpdate(seq: UInt64(seq), id: request.id, version: version, op: request.op, body: body, hubTimeMs: now)))
         }
         return HubWrite(id: request.id, version: version, seqs: seqs)
     }

@@ -11,6 +11,10 @@ public struct PublisherConfiguration: Sendable {
     public var batchSize: Int = 2_000
     /// How long an idle publisher waits for the doorbell before looking again.
     public var idleWaitMs: Int = 50
+    /// How often the published seqs confirmed in memory are written to the store (and the
+    /// published outbox rows deleted): one write transaction per interval instead of one per
+    /// round. A crash re-sends at most this much, which the publisher recognises as its own.
+    public var persistIntervalMs: Int = 200
     /// Test hook: exit the process (code 86) right after this many XADDs, before marking the
     /// outbox, to prove that re-publishing after a crash duplicates nothing.
     public var exitAfterXadds: Int? = nil
@@ -44,7 +48,8 @@ public final class Publisher: Sendable {
             Lane(client: RedisClient(endpoint: endpoint, logger: logger), regions: regions)
         }
         var xadds = 0
-        var roundsSinceCompaction = 0
+        var lastPersist = ContinuousClock.now
+        let persistInterval = Duration.milliseconds(config.persistIntervalMs)
         logger.info("publisher started", metadata: ["regions": "\(store.regions.map(\.name).joined(separator: ","))"])
         var draining = true
         while !stop.isStopped || draining || lanes.contains(where: { $0.inflight != nil }) {
@@ -66,25 +71,23 @@ public final class Publisher: Sendable {
                 }
             }
             if !busy && stop.isStopped { draining = false }
+            if ContinuousClock.now - lastPersist >= persistInterval {
+                persist()
+                lastPersist = .now
+            }
             if !busy && !stop.isStopped {
-                compactIfDue(&roundsSinceCompaction, force: true)
                 store.doorbell.wait(ms: config.idleWaitMs)
-            } else {
-                roundsSinceCompaction += 1
-                compactIfDue(&roundsSinceCompaction, force: false)
             }
         }
+        persist()
         lanes.forEach { $0.client.close() }
         logger.info("publisher stopped")
     }
 
-    /// Deletes published outbox rows when idle, or every 50 busy rounds so a long burst does not
-    /// grow the file without bound.
-    private func compactIfDue(_ rounds: inout Int, force: Bool) {
-        guard rounds > 0, force || rounds >= 50 else { return }
-        rounds = 0
-        do { try store.compactOutbox() } catch {
-            logger.warning("outbox compaction failed; will retry", metadata: ["error": "\(error)"])
+    /// Writes the confirmed marks and deletes the published outbox rows.
+    private func persist() {
+        do { try store.persistPublished() } catch {
+            logger.warning("could not record the published seqs; will retry", metadata: ["error": "\(error)"])
         }
     }
 
@@ -97,6 +100,8 @@ public final class Publisher: Sendable {
         var inflight: Round?
         /// The highest seq sent per region; the next round starts after it.
         var sentUpTo: [Region: UInt64] = [:]
+        /// The last allocated seq per region as of the last outbox table read.
+        var tableSeq: [Region: UInt64] = [:]
 
         init(client: RedisClient, regions: [Region]) {
             self.client = client
@@ -107,6 +112,7 @@ public final class Publisher: Sendable {
             client.close()
             inflight = nil
             sentUpTo = [:]
+            tableSeq = [:]
         }
     }
 
@@ -125,7 +131,21 @@ public final class Publisher: Sendable {
         if sending {
             var batches: [(Region, [ContextUpdate])] = []
             for region in lane.regions {
-                let rows = try store.outbox(region: region, after: lane.sentUpTo[region] ?? 0, limit: config.batchSize)
+                // The in-memory tail serves a region once everything its last table read saw
+                // was sent; until then (a backlog, a restart, a reset) the table is read.
+                let rows: [ContextUpdate]
+                if let sent = lane.sentUpTo[region], let seen = lane.tableSeq[region], sent >= seen,
+                    let tail = store.takeFresh(region: region, after: sent, limit: config.batchSize)
+                {
+                    rows = tail
+                } else {
+                    let read = try store.outbox(region: region, after: lane.sentUpTo[region] ?? 0, limit: config.batchSize)
+                    rows = read.updates
+                    lane.tableSeq[region] = read.lastSeq
+                    // Nothing unpublished: every seq up to the last allocated one is in the stream
+                    // (or in flight).
+                    if rows.isEmpty { lane.sentUpTo[region] = max(lane.sentUpTo[region] ?? 0, read.lastSeq) }
+                }
                 if !rows.isEmpty { batches.append((region, rows)) }
             }
             if !batches.isEmpty {

@@ -80,11 +80,21 @@ final class InProcessHub: @unchecked Sendable {
     let done = DispatchSemaphore(value: 0)
     let threads: Int
 
-    init(
+    convenience init(
         regions: [Region], dir: String, redis: RedisEndpoint? = nil, publisher: PublisherConfiguration = PublisherConfiguration(),
         resync: ResyncConfiguration? = nil
     ) throws {
-        store = try HubStore(path: "\(dir)/hub.sqlite", regions: regions)
+        try self.init(
+            store: try HubStore(path: "\(dir)/hub.sqlite", regions: regions), regions: regions, redis: redis, publisher: publisher,
+            resync: resync)
+    }
+
+    /// A hub around a store the test opened (and may already have written to).
+    init(
+        store: HubStore, regions: [Region], redis: RedisEndpoint? = nil, publisher: PublisherConfiguration = PublisherConfiguration(),
+        resync: ResyncConfiguration? = nil
+    ) throws {
+        self.store = store
         let redis = try redis ?? TestEnv.redis()
         let endpoints = Dictionary(uniqueKeysWithValues: regions.map { ($0, redis) })
         let publisher = Publisher(store: store, endpoints: endpoints, config: publisher, logger: TestEnv.logger)

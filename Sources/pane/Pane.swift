@@ -8,6 +8,15 @@ import PaneSpoke
 import ServiceLifecycle
 
 @main
+enum PaneMain {
+    static func main() async {
+        // Before any task starts: run tasks on the event loops the HTTP servers use, so a
+        // request does not hop between NIO's threads and the concurrency pool (docs/benchmarks.md).
+        ConcurrencyRuntime.runTasksOnEventLoops()
+        await Pane.main()
+    }
+}
+
 struct Pane: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pane",

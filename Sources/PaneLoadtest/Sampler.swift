@@ -84,6 +84,8 @@ final class Sampler: @unchecked Sendable {
         if let pid = cluster.redis.pid { processes.append(("redis", pid)) }
         if let pid = cluster.hubPid { processes.append(("hub", pid)) }
         for worker in cluster.workers { if let pid = worker.pid { processes.append((worker.name, pid)) } }
+        // The runner itself (writers, sampler) shares the machine with what it measures.
+        processes.append(("pane-loadtest", getpid()))
         lock.withLock {
             for (name, pid) in processes {
                 if let figures = tracker.sample(name: name, pid: pid) {

@@ -24,6 +24,8 @@ public final class SpokeWorker: Sendable {
     let logger: Logger
     /// Set while the digest thread runs.
     let digestRunning = Atomic<Bool>(false)
+    /// Runs the SQLite apply of a full batch while the worker thread reads the next one.
+    let applier = DispatchQueue(label: "pane-apply")
 
     public init(config: SpokeConfiguration, store: ReplicaStore, status: SpokeStatus, logger: Logger) {
         self.config = config
@@ -52,6 +54,8 @@ public final class SpokeWorker: Sendable {
         var detector: GapDetector
         /// Pending entries found deleted from the stream since the last gap check.
         var deletedPending = 0
+        /// A full batch whose SQLite apply runs while the next batch is read and decoded.
+        var inflight: InflightApply?
 
         init(gaps: GapDetector.Settings) { detector = GapDetector(settings: gaps) }
     }
@@ -83,6 +87,7 @@ public final class SpokeWorker: Sendable {
                 }
                 if Date().timeIntervalSince(loop.lastMaintenance) * 1000 >= Double(config.maintenanceIntervalMs) {
                     loop.lastMaintenance = Date()
+                    try settle(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
                     try maintain(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
                 }
                 let reading = loop.pendingCursor
@@ -119,7 +124,14 @@ public final class SpokeWorker: Sendable {
                     status.caughtUp()
                 }
                 if entries.isEmpty {
+                    try settle(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
                     if reading != nil { loop.pendingCursor = nil }
+                    if loop.retryAfterMs > 0 {
+                        // The background batch failed transiently: retry from our pending list.
+                        stop.sleep(ms: loop.retryAfterMs)
+                        loop.retryAfterMs = 0
+                        loop.pendingCursor = "0"
+                    }
                     continue
                 }
                 if reading != nil, let last = entries.last { loop.pendingCursor = last.id }
@@ -130,7 +142,9 @@ public final class SpokeWorker: Sendable {
                 }
                 // Entries re-read from the pending list carry a delivery count above one.
                 let deliveries = reading == nil ? [:] : try deliveryCounts(entries, client: client)
-                try process(entries, deliveries: deliveries, loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
+                try process(
+                    entries, deliveries: deliveries, loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog,
+                    pipelined: loop.prefetched)
                 if loop.retryAfterMs > 0 {
                     // Something failed transiently: wait, then re-read our own pending list (which
                     // also holds whatever was fetched ahead).
@@ -141,6 +155,7 @@ public final class SpokeWorker: Sendable {
                 }
             } catch let error as RedisError {
                 discardPrefetch(loop, reader: reader)
+                settleAfterError(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
                 if error.kind == .server && error.message.hasPrefix("NOGROUP") {
                     logger.warning("consumer group or stream is gone; re-creating it", metadata: ["group": "\(group)"])
                     loop.groupReady = false
@@ -153,6 +168,7 @@ public final class SpokeWorker: Sendable {
                 stop.sleep(ms: delay)
             } catch {
                 discardPrefetch(loop, reader: reader)
+                settleAfterError(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
                 // Unexpected: nothing was acked, so re-read our pending list after a pause.
                 let delay = backoff.next()
                 logger.error("worker step failed; entries stay pending and will be retried", metadata: ["error": "\(error)", "retryInMs": "\(delay)"])
@@ -160,9 +176,20 @@ public final class SpokeWorker: Sendable {
                 stop.sleep(ms: delay)
             }
         }
+        // The batch applied in the background is committed and acked before the worker stops.
+        settleAfterError(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
         // Entries fetched ahead and not applied stay pending on this consumer; the next start
         // drains them first.
         logger.info("worker stopped", metadata: ["maxSeq": "\(status.maxSeq)"])
+    }
+
+    /// Settles the background batch where an error is already being handled: its commit is
+    /// waited for; if the ack fails too, its entries stay pending and are re-read, which the
+    /// apply rule makes harmless.
+    private func settleAfterError(loop: Loop, client: RedisClient, deadLetters: DeadLetters, latencyLog: LatencyLog?) {
+        do { try settle(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog) } catch {
+            logger.warning("could not ack a batch applied in the background; it stays pending", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Drops a fetched-ahead reply; its entries stay in our pending list and are re-read from it.
@@ -175,7 +202,8 @@ public final class SpokeWorker: Sendable {
     /// Applies what can be applied, dead-letters what must be, acks both; leaves transient
     /// failures pending and sets a retry delay.
     func process(
-        _ entries: [StreamEntry], deliveries: [String: Int], loop: Loop, client: RedisClient, deadLetters: DeadLetters, latencyLog: LatencyLog?
+        _ entries: [StreamEntry], deliveries: [String: Int], loop: Loop, client: RedisClient, deadLetters: DeadLetters, latencyLog: LatencyLog?,
+        pipelined: Bool = false
     ) throws {
         var good: [(entry: StreamEntry, update: ContextUpdate)] = []
         var ackIDs: [String] = []
@@ -209,6 +237,16 @@ public final class SpokeWorker: Sendable {
                 try fail(entry, .permanent(error), deliveries: deliveries[entry.id] ?? 1, loop: loop, client: client, deadLetters: deadLetters)
             }
         }
+        // The batch before this one, if its apply is still running, is finished and acked first.
+        try settle(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
+        if pipelined && snapshots.isEmpty && othersSnapshots.isEmpty && !good.isEmpty {
+            // A full batch with more waiting: apply it on the applier thread and return, so the
+            // worker reads and decodes the next batch meanwhile. It is acked by the next settle.
+            let updates = good.map(\.update)
+            loop.inflight = InflightApply(
+                good: good, ackIDs: ackIDs, deliveries: deliveries, queue: applier) { [store] in try store.apply(updates) }
+            return
+        }
         var applied: [ContextUpdate] = []
         do {
             let result = try store.apply(good.map(\.update), alsoDone: othersSnapshots.map(\.seq))
@@ -222,19 +260,50 @@ public final class SpokeWorker: Sendable {
             }
             // Find the entries at fault: apply one by one, so every good entry still lands.
             logger.warning("batch failed; applying its entries one by one", metadata: ["entries": "\(good.count)", "error": "\(error)"])
-            for (entry, update) in good {
-                do {
-                    let result = try store.apply([update])
-                    ackIDs.append(entry.id)
-                    finish(result, applied: [update], latencyLog: latencyLog)
-                } catch {
-                    try fail(entry, .transient("\(error)"), deliveries: deliveries[entry.id] ?? 1, loop: loop, client: client, deadLetters: deadLetters)
-                }
-            }
+            ackIDs += try applyOneByOne(good, deliveries: deliveries, loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
         }
         for (entry, seq, announcement) in snapshots {
             try applySnapshot(announcement, entrySeq: seq, client: client)
             ackIDs.append(entry.id)
+        }
+        if !ackIDs.isEmpty {
+            try client.run { conn throws(RedisError) in _ = try conn.xack(key: key, group: group, ids: ackIDs) }
+        }
+    }
+
+    /// Applies `good` entry by entry, so a failing one does not hold back the others; returns
+    /// the ids applied. Failures follow the delivery policy.
+    private func applyOneByOne(
+        _ good: [(entry: StreamEntry, update: ContextUpdate)], deliveries: [String: Int], loop: Loop, client: RedisClient,
+        deadLetters: DeadLetters, latencyLog: LatencyLog?
+    ) throws -> [String] {
+        var done: [String] = []
+        for (entry, update) in good {
+            do {
+                let result = try store.apply([update])
+                done.append(entry.id)
+                finish(result, applied: [update], latencyLog: latencyLog)
+            } catch {
+                try fail(entry, .transient("\(error)"), deliveries: deliveries[entry.id] ?? 1, loop: loop, client: client, deadLetters: deadLetters)
+            }
+        }
+        return done
+    }
+
+    /// Waits for the batch applied in the background, if any, then records and acks it (or, if
+    /// its transaction failed, applies its entries one by one as a synchronous batch would).
+    func settle(loop: Loop, client: RedisClient, deadLetters: DeadLetters, latencyLog: LatencyLog?) throws {
+        guard let inflight = loop.inflight else { return }
+        loop.inflight = nil
+        var ackIDs = inflight.ackIDs
+        switch inflight.wait() {
+        case .success(let result):
+            ackIDs += inflight.good.map(\.entry.id)
+            finish(result, applied: inflight.good.map(\.update), latencyLog: latencyLog)
+        case .failure(let error):
+            logger.warning("batch failed; applying its entries one by one", metadata: ["entries": "\(inflight.good.count)", "error": "\(error)"])
+            ackIDs += try applyOneByOne(
+                inflight.good, deliveries: inflight.deliveries, loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
         }
         if !ackIDs.isEmpty {
             try client.run { conn throws(RedisError) in _ = try conn.xack(key: key, group: group, ids: ackIDs) }
@@ -340,4 +409,32 @@ public final class SpokeWorker: Sendable {
     }
 
     var labels: [(String, String)] { [("region", config.region.name), ("replica", config.replica.name)] }
+}
+
+/// A batch being applied on the applier queue; ``wait()`` returns its outcome.
+final class InflightApply: @unchecked Sendable {
+    let good: [(entry: StreamEntry, update: ContextUpdate)]
+    let ackIDs: [String]
+    let deliveries: [String: Int]
+    private let done = DispatchSemaphore(value: 0)
+    // Written on the applier queue before `done` is signalled, read after the wait.
+    private var result: Result<ApplyResult, any Error> = .failure(CancellationError())
+
+    init(
+        good: [(entry: StreamEntry, update: ContextUpdate)], ackIDs: [String], deliveries: [String: Int], queue: DispatchQueue,
+        apply: @escaping @Sendable () throws -> ApplyResult
+    ) {
+        self.good = good
+        self.ackIDs = ackIDs
+        self.deliveries = deliveries
+        queue.async { [self] in
+            result = Result { try apply() }
+            done.signal()
+        }
+    }
+
+    func wait() -> Result<ApplyResult, any Error> {
+        done.wait()
+        return result
+    }
 }

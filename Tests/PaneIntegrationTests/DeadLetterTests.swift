@@ -166,6 +166,42 @@ import Testing
 
     /// Two workers share a replica; one is killed with -9 while it holds pending entries. The
     /// other takes them over after the claim idle time and the database ends equal to the writes.
+    /// A transient failure inside a full batch, which the worker applies in the background
+    /// while it reads the next one: the batch falls back to one by one, every other entry of the
+    /// backlog lands, the failing one is retried and dead-lettered, and nothing stays pending.
+    @Test func transientFailureInABackgroundBatchLosesNothing() async throws {
+        let dir = try TestEnv.directory("transient-pipelined")
+        let region = try TestEnv.region("transient-pipe")
+        defer { TestEnv.cleanUp([region]) }
+        let hub = try InProcessHub(regions: [region], dir: dir)
+        defer { hub.stop() }
+        let body = Array("{\"v\":1}".utf8)
+        for i in 0..<1_500 {
+            _ = try await hub.store.put(id: try ContextID(i == 777 ? "bad" : "c-\(i)"), body: body)
+        }
+        #expect(try await eventually(20) { try hub.drained() })
+        // The replica's file exists before the worker starts, with a trigger that refuses 'bad'.
+        let db = "\(dir)/a.sqlite"
+        let replica = try ReplicaStore(path: db)
+        try await DatabaseQueue(path: db).write { db in
+            try db.execute(
+                sql: "CREATE TRIGGER refuse_bad BEFORE INSERT ON contexts WHEN NEW.id = 'bad' BEGIN SELECT RAISE(ABORT, 'injected failure for bad'); END")
+        }
+        let spoke = try SpokeProcess.start(
+            region: region, replica: "a", db: db, dir: dir, extra: ["--max-deliveries", "2", "--batch-size", "100"])
+        defer { spoke.child.stop() }
+        let conn = try TestEnv.connection()
+        #expect(try await eventually(30) { try conn.xlen(key: Keys.deadLetters(region)) == 1 }, "\(spoke.log().suffix(1500))")
+        let letter = try #require(try conn.xrange(key: Keys.deadLetters(region)).first)
+        let fields = Dictionary((letter.fields ?? []).map { ($0.0, String(decoding: $0.1, as: UTF8.self)) }) { a, _ in a }
+        #expect(fields["dlq-kind"] == "transient")
+        #expect(fields["ctx"] == "bad")
+        #expect(try await eventually(30) { try replica.state().count == 1_499 })
+        #expect(try replica.state()[try ContextID("bad")] == nil)
+        #expect(try await eventually(30) { try conn.xpending(key: Keys.updates(region), group: "replica:a", count: 10).isEmpty })
+        #expect(spoke.log().contains("applying its entries one by one"))
+    }
+
     @Test func survivorTakesOverAKilledWorkersPendingEntries() async throws {
         let dir = try TestEnv.directory("takeover")
         let region = try TestEnv.region("takeover")

@@ -38,11 +38,6 @@ public final class HubStore: Sendable {
             // the commit path; at 10,000 the hot pages (contexts, placements) are copied back
             // once per 10,000 frames instead of again and again (docs/benchmarks.md).
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
-            // SQLite's default page cache (2 MB per connection) is smaller than the pages a
-            // steady stream of writes touches (contexts, placements, outbox): the writer read
-            // them back from the OS, a syscall each (`pread`, 8% of the hub's writer thread in
-            // `steady`). The writer keeps up to 64 MB of pages; readers keep the default.
-            if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -65536") }
         }
         self.pool = try DatabasePool(path: path, configuration: config)
         self.regions = regions

@@ -17,9 +17,6 @@ public final class ReplicaStore: Sendable {
         config.busyMode = .timeout(30)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            // The applying connection keeps up to 32 MB of pages instead of SQLite's 2 MB, so a
-            // batch's upserts find their B-tree pages cached rather than read back from the OS.
-            if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = -32768") }
         }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: config)

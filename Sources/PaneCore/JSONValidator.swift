@@ -7,7 +7,8 @@ public enum JSONValidator {
     public static let maxDepth = 512
 
     public static func isValid(_ bytes: [UInt8]) -> Bool {
-        guard String(validating: bytes, as: UTF8.self) != nil else { return false }
+        // UTF-8 validity without building a String (no allocation, no copy).
+        guard (try? UTF8Span(validating: bytes.span)) != nil else { return false }
         return bytes.withUnsafeBufferPointer { buffer in
             var scanner = Scanner(bytes: buffer)
             scanner.skipWhitespace()
@@ -110,6 +111,13 @@ public enum JSONValidator {
         mutating func string() -> Bool {
             index += 1
             while index < bytes.count {
+                // Eight plain bytes at a time: most of a body is the inside of its strings.
+                while index + 8 <= bytes.count, let base = bytes.baseAddress {
+                    let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+                    if Self.mayHoldSpecialByte(word) { break }
+                    index += 8
+                }
+                guard index < bytes.count else { return false }
                 let byte = bytes[index]
                 switch byte {
                 case UInt8(ascii: "\""):
@@ -136,6 +144,17 @@ public enum JSONValidator {
                 }
             }
             return false
+        }
+
+        /// Whether any of the eight bytes of `word` is a quote, a backslash or a control
+        /// character (below 0x20): the bytes a string's scan must look at one by one. Exact as a
+        /// yes/no answer (the classic "has a zero byte" and "has a byte less than n" tests).
+        static func mayHoldSpecialByte(_ word: UInt64) -> Bool {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            func hasZeroByte(_ x: UInt64) -> Bool { (x &- ones) & ~x & highs != 0 }
+            let hasControl = (word &- ones &* 0x20) & ~word & highs != 0
+            return hasControl || hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C))
         }
 
         func isHex(_ b: UInt8) -> Bool {

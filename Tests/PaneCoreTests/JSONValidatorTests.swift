@@ -54,6 +54,24 @@ import Testing
         Self.expectAgreement(bytes)
     }
 
+    /// Long strings, scanned eight bytes at a time: a quote, an escape, a control character or a
+    /// multi-byte character at every position of the word, at every length up to 40.
+    @Test func longStringsAgreeWithFoundationWhereverTheSpecialByteFalls() {
+        let specials: [[UInt8]] = [
+            Array("\"".utf8), Array("\\n".utf8), Array("\\u00e9".utf8), [0x01], [0x1F], Array("é".utf8), Array("☃".utf8), [0x7F],
+            Array("\\".utf8),
+        ]
+        for length in 0...40 {
+            for position in 0...length {
+                for special in specials {
+                    var inner = [UInt8](repeating: UInt8(ascii: "x"), count: length)
+                    inner.insert(contentsOf: special, at: position)
+                    Self.expectAgreement([UInt8(ascii: "[")] + [0x22] + inner + [0x22] + [UInt8(ascii: "]")])
+                }
+            }
+        }
+    }
+
     static func expectAgreement(_ bytes: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) {
         let foundation = (try? JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])) != nil
         let pane = JSONValidator.isValid(bytes)

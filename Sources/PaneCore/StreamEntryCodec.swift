@@ -15,8 +15,11 @@ public enum StreamEntryCodec {
         static let all = [ctx, ver, op, body, ts, sum]
     }
 
+    /// What follows the seq in an entry id.
+    public static let entryIDSuffix: StaticString = "-0"
+
     /// The stream entry id for a region sequence number.
-    public static func entryID(seq: UInt64) -> String { "\(seq)-0" }
+    public static func entryID(seq: UInt64) -> String { "\(seq)\(entryIDSuffix)" }
 
     /// Parses `<seq>-0`; returns `nil` for anything else (including ids made by `XADD *`).
     public static func seq(fromEntryID id: String) -> UInt64? {

@@ -307,7 +307,7 @@ public final class Publisher: Sendable {
         buffer.begin(arguments: 3 + StreamEntryCodec.fieldCount * 2)
         buffer.argument("XADD")
         buffer.argument(key)
-        buffer.argument(StreamEntryCodec.entryID(seq: update.seq))
+        buffer.argument(Int(truncatingIfNeeded: update.seq), suffix: StreamEntryCodec.entryIDSuffix)
         var sink = BufferSink(buffer: buffer)
         buffer = RedisCommandBuffer()  // hand the storage over without a copy
         StreamEntryCodec.encode(update, into: &sink)
@@ -319,15 +319,15 @@ public final class Publisher: Sendable {
 struct BufferSink: StreamFieldSink {
     var buffer: RedisCommandBuffer
     mutating func field(_ name: String, text: String) {
-        buffer.argument(name.utf8)
-        buffer.argument(text.utf8)
+        buffer.argument(name)
+        buffer.argument(text)
     }
     mutating func field(_ name: String, bytes: [UInt8]) {
-        buffer.argument(name.utf8)
+        buffer.argument(name)
         buffer.argument(bytes)
     }
     mutating func field(_ name: String, integer: Int64) {
-        buffer.argument(name.utf8)
+        buffer.argument(name)
         buffer.argument(Int(integer))
     }
 }

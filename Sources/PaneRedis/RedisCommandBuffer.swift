@@ -17,41 +17,60 @@ public struct RedisCommandBuffer: Sendable {
     public mutating func begin(arguments: Int) {
         bytes.append(UInt8(ascii: "*"))
         appendDecimal(arguments)
-        bytes.append(contentsOf: [13, 10])
+        appendCRLF()
         count += 1
     }
 
-    public mutating func argument<C: Collection>(_ value: C) where C.Element == UInt8 {
+    /// One argument: `$<length>\r\n<bytes>\r\n`, the bytes copied in one piece.
+    public mutating func argument(bytes value: UnsafeRawBufferPointer) {
+        bytes.reserveCapacity(bytes.count + value.count + 16)
         bytes.append(UInt8(ascii: "$"))
         appendDecimal(value.count)
-        bytes.append(contentsOf: [13, 10])
+        appendCRLF()
         bytes.append(contentsOf: value)
-        bytes.append(contentsOf: [13, 10])
+        appendCRLF()
+    }
+
+    public mutating func argument(_ value: [UInt8]) {
+        value.withUnsafeBytes { argument(bytes: $0) }
+    }
+
+    public mutating func argument<C: Collection>(_ value: C) where C.Element == UInt8 {
+        if let done: Void = value.withContiguousStorageIfAvailable({ argument(bytes: UnsafeRawBufferPointer($0)) }) {
+            return done
+        }
+        argument(Array(value))
     }
 
     public mutating func argument(_ value: String) {
         if count == 1 && firstCommand == nil { firstCommand = value }
-        argument(value.utf8)
+        var value = value
+        value.withUTF8 { argument(bytes: UnsafeRawBufferPointer($0)) }
     }
 
-    public mutating func argument(_ value: Int) {
-        // Digits first, then the length prefix: at most 20 digits, kept off the heap.
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        let count = withUnsafeMutableBytes(of: &digits) { raw -> Int in
+    /// A decimal integer argument, followed by `suffix` (`"-0"` makes a stream id of a seq).
+    public mutating func argument(_ value: Int, suffix: StaticString = "") {
+        // Digits right-aligned in 24 bytes on the stack, then the suffix, then one copy.
+        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { raw in
+            let end = 24
             var n = value.magnitude
-            var length = 0
+            var start = end
             repeat {
-                raw[23 - length] = UInt8(ascii: "0") + UInt8(n % 10)
+                start -= 1
+                raw[start] = UInt8(ascii: "0") + UInt8(n % 10)
                 n /= 10
-                length += 1
             } while n > 0
             if value < 0 {
-                raw[23 - length] = UInt8(ascii: "-")
-                length += 1
+                start -= 1
+                raw[start] = UInt8(ascii: "-")
             }
-            return length
+            let tail = suffix.utf8CodeUnitCount
+            suffix.withUTF8Buffer { s in
+                for i in 0..<tail { raw[end + i] = s[i] }
+            }
+            argument(bytes: UnsafeRawBufferPointer(rebasing: raw[start..<(end + tail)]))
         }
-        withUnsafeBytes(of: &digits) { raw in argument(raw[(24 - count)...]) }
     }
 
     public mutating func argument(_ value: UInt64) {
@@ -67,32 +86,34 @@ public struct RedisCommandBuffer: Sendable {
         }
     }
 
+    private mutating func appendCRLF() {
+        bytes.append(13)
+        bytes.append(10)
+    }
+
     private mutating func appendDecimal(_ value: Int) {
         Self.decimal(value, into: &bytes)
     }
 
     static func decimal(_ value: Int, into out: inout [UInt8]) {
-        if value < 0 {
-            out.append(UInt8(ascii: "-"))
-            decimal(-value, into: &out)
-            return
-        }
-        if value < 10 {
+        if value >= 0 && value < 10 {
             out.append(UInt8(ascii: "0") + UInt8(value))
             return
         }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = value
-        var length = 0
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
         withUnsafeMutableBytes(of: &digits) { raw in
-            while n > 0 {
-                raw[length] = UInt8(ascii: "0") + UInt8(n % 10)
+            var n = value.magnitude
+            var start = 24
+            repeat {
+                start -= 1
+                raw[start] = UInt8(ascii: "0") + UInt8(n % 10)
                 n /= 10
-                length += 1
+            } while n > 0
+            if value < 0 {
+                start -= 1
+                raw[start] = UInt8(ascii: "-")
             }
-            for i in stride(from: length - 1, through: 0, by: -1) { out.append(raw[i]) }
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[start...]))
         }
     }
 }

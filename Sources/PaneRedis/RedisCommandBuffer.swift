@@ -23,7 +23,6 @@ public struct RedisCommandBuffer: Sendable {
 
     /// One argument: `$<length>\r\n<bytes>\r\n`, the bytes copied in one piece.
     public mutating func argument(bytes value: UnsafeRawBufferPointer) {
-        bytes.reserveCapacity(bytes.count + value.count + 16)
         bytes.append(UInt8(ascii: "$"))
         appendDecimal(value.count)
         appendCRLF()

@@ -38,8 +38,17 @@ let package = Package(
         .target(
             name: "PaneRedis",
             dependencies: [
-                "CPaneHiredis",
+                "CPaneHiredis", "PaneCore",
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The raw SQLite calls the hub's and the replica's hot loops make on GRDB's statements.
+        .target(
+            name: "PaneSQLite",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),
@@ -56,7 +65,7 @@ let package = Package(
         .target(
             name: "PaneHub",
             dependencies: [
-                "PaneCore", "PaneRedis", "PaneHTTP",
+                "PaneCore", "PaneRedis", "PaneHTTP", "PaneSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -68,7 +77,7 @@ let package = Package(
         .target(
             name: "PaneSpoke",
             dependencies: [
-                "PaneCore", "PaneRedis", "PaneHTTP",
+                "PaneCore", "PaneRedis", "PaneHTTP", "PaneSQLite",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),

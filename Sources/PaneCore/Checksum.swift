@@ -30,21 +30,7 @@ public enum Checksum {
 
     /// FNV-1a over the decimal digits of `value`, as `String(value).utf8` would give them.
     static func fnv1a64(decimal value: Int64, seed: UInt64) -> UInt64 {
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits and a sign
-        return withUnsafeMutableBytes(of: &digits) { buffer in
-            var end = buffer.count
-            var magnitude = value.magnitude
-            repeat {
-                end -= 1
-                buffer[end] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            if value < 0 {
-                end -= 1
-                buffer[end] = UInt8(ascii: "-")
-            }
-            return fnv1a64(UnsafeRawBufferPointer(rebasing: buffer[end...]), seed: seed)
-        }
+        DecimalDigits.withDigits(of: value) { fnv1a64($0, seed: seed) }
     }
 
     /// Parses 16 lowercase hex digits (what ``hex16(_:)`` writes); `nil` for anything else.

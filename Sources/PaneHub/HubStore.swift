@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import PaneCore
+import PaneSQLite
 import Synchronization
 
 /// The hub's authoritative store: contexts, per-region placements and the outbox, in one
@@ -16,6 +17,8 @@ public final class HubStore: Sendable {
     let pool: DatabasePool
     /// Rung after every committed write, so the publisher wakes at once.
     public let doorbell = Doorbell()
+    /// The last allocated seq of a region.
+    static let lastSeqSQL = "SELECT last_seq FROM regions WHERE name = ?"
     /// Writes waiting for the next group commit.
     private let pending = Mutex<(items: [PendingWrite], scheduled: Bool)>(([], false))
     /// The outbox's newest rows, kept in memory after their commit so the publisher need not
@@ -292,24 +295,20 @@ public final class HubStore: Sendable {
             // Read through the raw SQLite API: no `Row` per row, and the body is copied once,
             // straight into the update's bytes.
             let statement = try db.cachedStatement(sql: sql).sqliteStatement
-            let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
             sqlite3_reset(statement)
             defer { sqlite3_reset(statement) }
-            sqlite3_bind_text(statement, 1, region.name, -1, transient)
+            sqlite3_bind_text(statement, 1, region.name, -1, RawSQLite.transient)
             sqlite3_bind_int64(statement, 2, Int64(bitPattern: after))
-            sqlite3_bind_text(statement, 3, region.name, -1, transient)
+            sqlite3_bind_text(statement, 3, region.name, -1, RawSQLite.transient)
             sqlite3_bind_int64(statement, 4, Int64(limit))
             var updates: [ContextUpdate] = []
             updates.reserveCapacity(min(limit, 4096))
             while true {
                 let rc = sqlite3_step(statement)
                 if rc == SQLITE_DONE { break }
-                guard rc == SQLITE_ROW else {
-                    throw DatabaseError(
-                        resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
-                }
-                let id = try ContextID(Self.text(statement, 1))
-                let op = ContextOp(rawValue: Self.text(statement, 3)) ?? .put
+                guard rc == SQLITE_ROW else { throw RawSQLite.error(rc, db, sql: sql) }
+                let id = try ContextID(RawSQLite.text(statement, 1))
+                let op = ContextOp(rawValue: RawSQLite.text(statement, 3)) ?? .put
                 let count = Int(sqlite3_column_bytes(statement, 4))
                 let body: [UInt8]
                 if count > 0, let blob = sqlite3_column_blob(statement, 4) {
@@ -323,29 +322,21 @@ public final class HubStore: Sendable {
                         version: sqlite3_column_int64(statement, 2), op: op, body: body,
                         hubTimeMs: sqlite3_column_int64(statement, 5)))
             }
-            let lastSeq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT last_seq FROM regions WHERE name = ?"), arguments: [region.name]) ?? 0
+            let lastSeq = try Int64.fetchOne(db.cachedStatement(sql: Self.lastSeqSQL), arguments: [region.name]) ?? 0
             return (updates, UInt64(max(0, lastSeq)))
         }
     }
 
-    /// A text column of the current row.
-    private static func text(_ statement: OpaquePointer, _ column: Int32) -> String {
-        guard let bytes = sqlite3_column_text(statement, column) else { return "" }
-        let count = Int(sqlite3_column_bytes(statement, column))
-        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
-    }
-
     /// Records that every update of `region` up to `seq` is in its stream.
-    public func markPublished(region: Region, upTo seq: UInt64) throws {
-        try markPublished([(region, seq)])
+    public func markPublished(region: Region, upTo seq: UInt64) {
+        markPublished([(region, seq)])
     }
 
     /// Records several regions' published seqs, in memory: ``persistPublished()`` writes them
     /// to the file a few times a second. A hub that dies before that publishes the unmarked
     /// rows again on its next start, and recognises each as its own (`Publisher`), so marks
     /// need not cost a write transaction per publisher round.
-    public func markPublished(_ marks: [(Region, UInt64)]) throws {
-        guard !marks.isEmpty else { return }
+    public func markPublished(_ marks: [(Region, UInt64)]) {
         confirmed.withLock { confirmed in
             for (region, seq) in marks where seq > confirmed[region, default: 0] { confirmed[region] = seq }
         }
@@ -373,10 +364,6 @@ public final class HubStore: Sendable {
         return deleted
     }
 
-    /// The same as ``persistPublished()``: deletes the published outbox rows.
-    @discardableResult
-    public func compactOutbox() throws -> Int { try persistPublished() }
-
     /// Updates not yet published, per region (marks in memory included).
     public func outboxDepth() throws -> [Region: Int] {
         let marks = confirmed.withLock { $0 }
@@ -403,7 +390,7 @@ public final class HubStore: Sendable {
     /// The last allocated `seq` of `region`.
     public func lastSeq(region: Region) throws -> UInt64 {
         try pool.read { db in
-            UInt64(try Int64.fetchOne(db, sql: "SELECT last_seq FROM regions WHERE name = ?", arguments: [region.name]) ?? 0)
+            UInt64(try Int64.fetchOne(db.cachedStatement(sql: Self.lastSeqSQL), arguments: [region.name]) ?? 0)
         }
     }
 
@@ -439,7 +426,6 @@ private struct GroupWriter {
         ON CONFLICT(region, id) DO UPDATE SET version = excluded.version,
             deleted = excluded.deleted, seq = excluded.seq
         """
-    static let lastSeqSQL = "SELECT last_seq FROM regions WHERE name = ?"
     static let storeSeqSQL = "UPDATE regions SET last_seq = ? WHERE name = ?"
 
     let db: Database
@@ -467,14 +453,14 @@ private struct GroupWriter {
         if isDelete && wasDeleted { return nil }
         let version = oldVersion + 1
         let now = WallClock.nowMs()
-        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        let transient = RawSQLite.transient
         let body = request.body
 
         sqlite3_reset(upsertContext)
         sqlite3_bind_text(upsertContext, 1, id, -1, transient)
         sqlite3_bind_int64(upsertContext, 2, version)
         sqlite3_bind_int(upsertContext, 3, isDelete ? 1 : 0)
-        Self.bindBody(upsertContext, 4, body)
+        RawSQLite.bind(blob: body, to: upsertContext, at: 4)
         sqlite3_bind_int64(upsertContext, 5, now)
         try step(upsertContext, Self.upsertContextSQL)
 
@@ -488,7 +474,7 @@ private struct GroupWriter {
             sqlite3_bind_text(insertOutbox, 3, id, -1, transient)
             sqlite3_bind_int64(insertOutbox, 4, version)
             sqlite3_bind_text(insertOutbox, 5, request.op.rawValue, -1, transient)
-            Self.bindBody(insertOutbox, 6, body)
+            RawSQLite.bind(blob: body, to: insertOutbox, at: 6)
             sqlite3_bind_int64(insertOutbox, 7, now)
             try step(insertOutbox, Self.insertOutboxSQL)
 
@@ -521,11 +507,11 @@ private struct GroupWriter {
     private func current(_ id: String) throws -> (Int64, Bool) {
         sqlite3_reset(select)
         defer { sqlite3_reset(select) }
-        sqlite3_bind_text(select, 1, id, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+        sqlite3_bind_text(select, 1, id, -1, RawSQLite.transient)
         switch sqlite3_step(select) {
         case SQLITE_ROW: return (sqlite3_column_int64(select, 0), sqlite3_column_int64(select, 1) != 0)
         case SQLITE_DONE: return (0, true)
-        case let rc: throw error(rc, Self.selectSQL)
+        case let rc: throw RawSQLite.error(rc, db, sql: Self.selectSQL)
         }
     }
 
@@ -534,34 +520,15 @@ private struct GroupWriter {
             lastSeqs[index].seq += 1
             return lastSeqs[index].seq
         }
-        let last = try Int64.fetchOne(db.cachedStatement(sql: Self.lastSeqSQL), arguments: [region.name]) ?? 0
+        let last = try Int64.fetchOne(db.cachedStatement(sql: HubStore.lastSeqSQL), arguments: [region.name]) ?? 0
         lastSeqs.append((region, last + 1))
         return last + 1
     }
 
-    private static func bindBody(_ statement: OpaquePointer, _ index: Int32, _ body: [UInt8]) {
-        if body.isEmpty {
-            sqlite3_bind_zeroblob(statement, index, 0)  // an empty blob, not NULL (the column is NOT NULL)
-        } else {
-            body.withUnsafeBufferPointer { bytes in
-                _ = sqlite3_bind_blob(statement, index, bytes.baseAddress, Int32(bytes.count), unsafeBitCast(-1, to: sqlite3_destructor_type.self))
-            }
-        }
-    }
-
+    /// Steps a bound statement and resets it, so it holds nothing between writes.
     private func step(_ statement: OpaquePointer, _ sql: String) throws {
-        let rc = sqlite3_step(statement)
-        guard rc == SQLITE_DONE else {
-            let failure = error(rc, sql)
-            sqlite3_reset(statement)
-            throw failure
-        }
-        sqlite3_reset(statement)
-    }
-
-    private func error(_ rc: Int32, _ sql: String) -> DatabaseError {
-        DatabaseError(
-            resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
+        defer { sqlite3_reset(statement) }
+        try RawSQLite.stepDone(statement, db, sql: sql)
     }
 }
 

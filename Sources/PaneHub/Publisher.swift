@@ -186,46 +186,33 @@ public final class Publisher: Sendable {
         return true
     }
 
-    /// Marks what Redis accepted (or already held as ours), region by region, up to the first conflict.
-    /// The marks of a round go to the store in one transaction, also when a later region's
-    /// outcome throws, so what was confirmed stays confirmed.
+    /// Marks what Redis accepted (or already held as ours), region by region, up to the first
+    /// conflict. A region's mark is recorded (in memory) as soon as its replies are read, so what
+    /// was confirmed stays confirmed when a later region's outcome throws.
     func confirm(_ round: Round, replies: [RESPValue], client: RedisClient) throws {
         var index = 0
         var conflict = false
-        var marks: [(Region, UInt64)] = []
-        var counts: [(Region, Int)] = []
-        func record() throws {
-            try store.markPublished(marks)
-            for (region, count) in counts {
+        for (region, rows) in round.batches {
+            var highest: UInt64?
+            var blocked = false
+            for update in rows {
+                let reply = replies[index]
+                index += 1
+                if blocked { continue }
+                switch try outcome(of: reply, region: region, update: update, client: client) {
+                case .published:
+                    highest = update.seq
+                case .conflict:
+                    blocked = true
+                    conflict = true
+                }
+            }
+            if let highest {
+                store.markPublished(region: region, upTo: highest)
+                let count = rows.prefix { $0.seq <= highest }.count
                 Counter(label: "pane_hub_published_total", dimensions: [("region", region.name)]).increment(by: count)
             }
         }
-        do {
-            for (region, rows) in round.batches {
-                var highest: UInt64?
-                var blocked = false
-                for update in rows {
-                    let reply = replies[index]
-                    index += 1
-                    if blocked { continue }
-                    switch try outcome(of: reply, region: region, update: update, client: client) {
-                    case .published:
-                        highest = update.seq
-                    case .conflict:
-                        blocked = true
-                        conflict = true
-                    }
-                }
-                if let highest {
-                    marks.append((region, highest))
-                    counts.append((region, rows.prefix { $0.seq <= highest }.count))
-                }
-            }
-        } catch {
-            try? record()
-            throw error
-        }
-        try record()
         if conflict { throw PublishReset() }
     }
 

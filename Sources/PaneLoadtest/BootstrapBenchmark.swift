@@ -134,8 +134,8 @@ public struct BootstrapBenchmark: Sendable {
         let started = Date()
         try Limits.putConcurrently(store, count: contexts, writers: 32, body: body)
         let last = try store.lastSeq(region: region)
-        try store.markPublished(region: region, upTo: last)
-        try store.compactOutbox()
+        store.markPublished(region: region, upTo: last)
+        try store.persistPublished()
         log(String(format: "hub holds %d contexts (seq %d), written in %.1f s", contexts, last, Date().timeIntervalSince(started)))
         return last
     }

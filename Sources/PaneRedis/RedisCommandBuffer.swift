@@ -1,3 +1,5 @@
+import PaneCore
+
 /// Commands encoded as RESP into one buffer, ready to pipeline with a single write.
 ///
 /// Encoding here, instead of handing hiredis an argv per command, saves one array and one copy
@@ -49,27 +51,7 @@ public struct RedisCommandBuffer: Sendable {
 
     /// A decimal integer argument, followed by `suffix` (`"-0"` makes a stream id of a seq).
     public mutating func argument(_ value: Int, suffix: StaticString = "") {
-        // Digits right-aligned in 24 bytes on the stack, then the suffix, then one copy.
-        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { raw in
-            let end = 24
-            var n = value.magnitude
-            var start = end
-            repeat {
-                start -= 1
-                raw[start] = UInt8(ascii: "0") + UInt8(n % 10)
-                n /= 10
-            } while n > 0
-            if value < 0 {
-                start -= 1
-                raw[start] = UInt8(ascii: "-")
-            }
-            let tail = suffix.utf8CodeUnitCount
-            suffix.withUTF8Buffer { s in
-                for i in 0..<tail { raw[end + i] = s[i] }
-            }
-            argument(bytes: UnsafeRawBufferPointer(rebasing: raw[start..<(end + tail)]))
-        }
+        DecimalDigits.withDigits(of: Int64(value), suffix: suffix) { argument(bytes: $0) }
     }
 
     public mutating func argument(_ value: UInt64) {
@@ -91,28 +73,10 @@ public struct RedisCommandBuffer: Sendable {
     }
 
     private mutating func appendDecimal(_ value: Int) {
-        Self.decimal(value, into: &bytes)
-    }
-
-    static func decimal(_ value: Int, into out: inout [UInt8]) {
         if value >= 0 && value < 10 {
-            out.append(UInt8(ascii: "0") + UInt8(value))
-            return
-        }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { raw in
-            var n = value.magnitude
-            var start = 24
-            repeat {
-                start -= 1
-                raw[start] = UInt8(ascii: "0") + UInt8(n % 10)
-                n /= 10
-            } while n > 0
-            if value < 0 {
-                start -= 1
-                raw[start] = UInt8(ascii: "-")
-            }
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[start...]))
+            bytes.append(UInt8(ascii: "0") + UInt8(value))
+        } else {
+            DecimalDigits.withDigits(of: Int64(value)) { bytes.append(contentsOf: $0) }
         }
     }
 }

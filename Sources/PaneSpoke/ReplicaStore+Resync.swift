@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import PaneCore
+import PaneSQLite
 
 /// The replica's side of resync: what the gap detector observes, the one resync in flight
 /// (shared by the replica's workers through the file), snapshot chunks applied under the apply
@@ -172,7 +173,7 @@ extension ReplicaStore {
                 appliedMs: now, seq: row.seq)
             sqlite3_bind_int64(raw, 8, epoch)
             sqlite3_bind_int64(raw, 9, Int64(seq))
-            try Self.step(raw, db, sql: snapshotUpsertSQL)
+            try RawSQLite.stepDone(raw, db, sql: snapshotUpsertSQL)
         }
     }
 

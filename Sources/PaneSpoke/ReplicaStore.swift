@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import GRDBSQLite
 import PaneCore
+import PaneSQLite
 
 /// A replica's SQLite file: the contexts it serves and its position in the region stream.
 ///
@@ -129,7 +130,7 @@ public final class ReplicaStore: Sendable {
                 Self.bindRow(
                     raw, id: update.id.value, version: update.version, deleted: update.op == .del, body: update.body,
                     hubTimeMs: update.hubTimeMs, appliedMs: now, seq: update.seq)
-                try Self.step(raw, db, sql: Self.upsertSQL)
+                try RawSQLite.stepDone(raw, db, sql: Self.upsertSQL)
                 if db.changesCount > 0 { applied += 1 }
                 maxSeq = max(maxSeq, update.seq)
                 try heal?.execute(arguments: [update.id.value, update.version])
@@ -150,28 +151,13 @@ public final class ReplicaStore: Sendable {
     static func bindRow(
         _ raw: OpaquePointer, id: String, version: Int64, deleted: Bool, body: [UInt8], hubTimeMs: Int64, appliedMs: Int64, seq: UInt64
     ) {
-        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
-        sqlite3_bind_text(raw, 1, id, -1, transient)
+        sqlite3_bind_text(raw, 1, id, -1, RawSQLite.transient)
         sqlite3_bind_int64(raw, 2, version)
         sqlite3_bind_int(raw, 3, deleted ? 1 : 0)
-        if body.isEmpty {
-            sqlite3_bind_zeroblob(raw, 4, 0)  // an empty blob, not NULL (the column is NOT NULL)
-        } else {
-            body.withUnsafeBytes { bytes in
-                _ = sqlite3_bind_blob(raw, 4, bytes.baseAddress, Int32(bytes.count), transient)
-            }
-        }
+        RawSQLite.bind(blob: body, to: raw, at: 4)
         sqlite3_bind_int64(raw, 5, hubTimeMs)
         sqlite3_bind_int64(raw, 6, appliedMs)
         sqlite3_bind_int64(raw, 7, Int64(seq))
-    }
-
-    /// Runs a bound statement that returns no rows; SQLite's error becomes GRDB's.
-    static func step(_ raw: OpaquePointer, _ db: Database, sql: String) throws {
-        let rc = sqlite3_step(raw)
-        guard rc == SQLITE_DONE else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
-        }
     }
 
     /// Adds `seqs` to the applied ranges, inside the caller's transaction. Usually one row is

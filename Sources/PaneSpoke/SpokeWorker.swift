@@ -126,12 +126,7 @@ public final class SpokeWorker: Sendable {
                 if entries.isEmpty {
                     try settle(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
                     if reading != nil { loop.pendingCursor = nil }
-                    if loop.retryAfterMs > 0 {
-                        // The background batch failed transiently: retry from our pending list.
-                        stop.sleep(ms: loop.retryAfterMs)
-                        loop.retryAfterMs = 0
-                        loop.pendingCursor = "0"
-                    }
+                    retryFromPendingIfDue(loop, reader: reader, stop: stop)
                     continue
                 }
                 if reading != nil, let last = entries.last { loop.pendingCursor = last.id }
@@ -145,14 +140,7 @@ public final class SpokeWorker: Sendable {
                 try process(
                     entries, deliveries: deliveries, loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog,
                     pipelined: loop.prefetched)
-                if loop.retryAfterMs > 0 {
-                    // Something failed transiently: wait, then re-read our own pending list (which
-                    // also holds whatever was fetched ahead).
-                    discardPrefetch(loop, reader: reader)
-                    stop.sleep(ms: loop.retryAfterMs)
-                    loop.retryAfterMs = 0
-                    loop.pendingCursor = "0"
-                }
+                retryFromPendingIfDue(loop, reader: reader, stop: stop)
             } catch let error as RedisError {
                 discardPrefetch(loop, reader: reader)
                 settleAfterError(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
@@ -190,6 +178,16 @@ public final class SpokeWorker: Sendable {
         do { try settle(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog) } catch {
             logger.warning("could not ack a batch applied in the background; it stays pending", metadata: ["error": "\(error)"])
         }
+    }
+
+    /// After a transient failure (of this batch or of the one applied in the background): waits,
+    /// then re-reads our own pending list, which also holds whatever was fetched ahead.
+    private func retryFromPendingIfDue(_ loop: Loop, reader: RedisClient, stop: StopFlag) {
+        guard loop.retryAfterMs > 0 else { return }
+        discardPrefetch(loop, reader: reader)
+        stop.sleep(ms: loop.retryAfterMs)
+        loop.retryAfterMs = 0
+        loop.pendingCursor = "0"
     }
 
     /// Drops a fetched-ahead reply; its entries stay in our pending list and are re-read from it.
@@ -247,67 +245,60 @@ public final class SpokeWorker: Sendable {
                 good: good, ackIDs: ackIDs, deliveries: deliveries, queue: applier) { [store] in try store.apply(updates) }
             return
         }
-        var applied: [ContextUpdate] = []
-        do {
-            let result = try store.apply(good.map(\.update), alsoDone: othersSnapshots.map(\.seq))
-            applied = good.map(\.update)
-            ackIDs += good.map(\.entry.id) + othersSnapshots.map(\.entry.id)
-            finish(result, applied: applied, latencyLog: latencyLog)
-        } catch {
-            if !othersSnapshots.isEmpty {
-                _ = try store.apply([], alsoDone: othersSnapshots.map(\.seq))
-                ackIDs += othersSnapshots.map(\.entry.id)
-            }
-            // Find the entries at fault: apply one by one, so every good entry still lands.
-            logger.warning("batch failed; applying its entries one by one", metadata: ["entries": "\(good.count)", "error": "\(error)"])
-            ackIDs += try applyOneByOne(good, deliveries: deliveries, loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
+        let outcome = Result { try store.apply(good.map(\.update), alsoDone: othersSnapshots.map(\.seq)) }
+        if case .failure = outcome, !othersSnapshots.isEmpty {
+            _ = try store.apply([], alsoDone: othersSnapshots.map(\.seq))
         }
+        ackIDs += othersSnapshots.map(\.entry.id)
+        ackIDs += try conclude(good, outcome, deliveries: deliveries, loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
         for (entry, seq, announcement) in snapshots {
             try applySnapshot(announcement, entrySeq: seq, client: client)
             ackIDs.append(entry.id)
         }
-        if !ackIDs.isEmpty {
-            try client.run { conn throws(RedisError) in _ = try conn.xack(key: key, group: group, ids: ackIDs) }
-        }
+        try ack(ackIDs, client: client)
     }
 
-    /// Applies `good` entry by entry, so a failing one does not hold back the others; returns
-    /// the ids applied. Failures follow the delivery policy.
-    private func applyOneByOne(
-        _ good: [(entry: StreamEntry, update: ContextUpdate)], deliveries: [String: Int], loop: Loop, client: RedisClient,
-        deadLetters: DeadLetters, latencyLog: LatencyLog?
+    /// Records a batch's apply and returns the ids to ack. If its transaction failed, applies the
+    /// entries one by one, so every good entry still lands; the failing ones follow the delivery
+    /// policy.
+    private func conclude(
+        _ good: [(entry: StreamEntry, update: ContextUpdate)], _ outcome: Result<ApplyResult, any Error>, deliveries: [String: Int],
+        loop: Loop, client: RedisClient, deadLetters: DeadLetters, latencyLog: LatencyLog?
     ) throws -> [String] {
-        var done: [String] = []
-        for (entry, update) in good {
-            do {
-                let result = try store.apply([update])
-                done.append(entry.id)
-                finish(result, applied: [update], latencyLog: latencyLog)
-            } catch {
-                try fail(entry, .transient("\(error)"), deliveries: deliveries[entry.id] ?? 1, loop: loop, client: client, deadLetters: deadLetters)
+        switch outcome {
+        case .success(let result):
+            finish(result, applied: good.map(\.update), latencyLog: latencyLog)
+            return good.map(\.entry.id)
+        case .failure(let error):
+            logger.warning("batch failed; applying its entries one by one", metadata: ["entries": "\(good.count)", "error": "\(error)"])
+            var done: [String] = []
+            for (entry, update) in good {
+                do {
+                    let result = try store.apply([update])
+                    done.append(entry.id)
+                    finish(result, applied: [update], latencyLog: latencyLog)
+                } catch {
+                    try fail(entry, .transient("\(error)"), deliveries: deliveries[entry.id] ?? 1, loop: loop, client: client, deadLetters: deadLetters)
+                }
             }
+            return done
         }
-        return done
     }
 
-    /// Waits for the batch applied in the background, if any, then records and acks it (or, if
-    /// its transaction failed, applies its entries one by one as a synchronous batch would).
+    /// Waits for the batch applied in the background, if any, then concludes and acks it as a
+    /// synchronous batch would be.
     func settle(loop: Loop, client: RedisClient, deadLetters: DeadLetters, latencyLog: LatencyLog?) throws {
         guard let inflight = loop.inflight else { return }
         loop.inflight = nil
-        var ackIDs = inflight.ackIDs
-        switch inflight.wait() {
-        case .success(let result):
-            ackIDs += inflight.good.map(\.entry.id)
-            finish(result, applied: inflight.good.map(\.update), latencyLog: latencyLog)
-        case .failure(let error):
-            logger.warning("batch failed; applying its entries one by one", metadata: ["entries": "\(inflight.good.count)", "error": "\(error)"])
-            ackIDs += try applyOneByOne(
-                inflight.good, deliveries: inflight.deliveries, loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
-        }
-        if !ackIDs.isEmpty {
-            try client.run { conn throws(RedisError) in _ = try conn.xack(key: key, group: group, ids: ackIDs) }
-        }
+        let done = try conclude(
+            inflight.good, inflight.wait(), deliveries: inflight.deliveries, loop: loop, client: client, deadLetters: deadLetters,
+            latencyLog: latencyLog)
+        try ack(inflight.ackIDs + done, client: client)
+    }
+
+    private func ack(_ ids: [String], client: RedisClient) throws {
+        guard !ids.isEmpty else { return }
+        try client.run { conn throws(RedisError) in _ = try conn.xack(key: key, group: group, ids: ids) }
     }
 
     private func finish(_ result: ApplyResult, applied: [ContextUpdate], latencyLog: LatencyLog?) {

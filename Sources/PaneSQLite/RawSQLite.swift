@@ -1,0 +1,43 @@
+import GRDB
+import GRDBSQLite
+
+/// The raw SQLite calls the hot loops make on GRDB's cached statements, inside GRDB's
+/// transactions: binding without `StatementArguments`, stepping without a `Row` per row. Both the
+/// hub's writes and the replica's applies use them; SQLite's errors become GRDB's.
+public enum RawSQLite {
+    /// `SQLITE_TRANSIENT`: SQLite copies what is bound before the call returns.
+    @inlinable
+    public static var transient: sqlite3_destructor_type { unsafeBitCast(-1, to: sqlite3_destructor_type.self) }
+
+    /// Binds `body` as a blob; an empty body as an empty blob, not NULL (the columns are NOT NULL).
+    @inlinable
+    public static func bind(blob body: [UInt8], to statement: OpaquePointer, at index: Int32) {
+        if body.isEmpty {
+            sqlite3_bind_zeroblob(statement, index, 0)
+        } else {
+            body.withUnsafeBytes { bytes in
+                _ = sqlite3_bind_blob(statement, index, bytes.baseAddress, Int32(bytes.count), transient)
+            }
+        }
+    }
+
+    /// Runs a bound statement that returns no rows.
+    @inlinable
+    public static func stepDone(_ statement: OpaquePointer, _ db: Database, sql: String) throws {
+        let rc = sqlite3_step(statement)
+        guard rc == SQLITE_DONE else { throw error(rc, db, sql: sql) }
+    }
+
+    /// SQLite's result code `rc` and its message, as GRDB's error.
+    public static func error(_ rc: Int32, _ db: Database, sql: String) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)
+    }
+
+    /// A text column of the current row (`""` for NULL).
+    @inlinable
+    public static func text(_ statement: OpaquePointer, _ column: Int32) -> String {
+        guard let bytes = sqlite3_column_text(statement, column) else { return "" }
+        let count = Int(sqlite3_column_bytes(statement, column))
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+    }
+}

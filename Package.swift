@@ -5,7 +5,6 @@ let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
 
 let package = Package(
     name: "pane",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "pane", targets: ["pane"]),
         .executable(name: "pane-loadtest", targets: ["pane-loadtest"]),
@@ -34,19 +33,31 @@ let package = Package(
         ),
         // Pure logic: model, codec, apply rule. No C, no I/O.
         .target(name: "PaneCore", swiftSettings: strict),
-        // Typed Redis client over hiredis.
+        // Blocking threads as services, stop flags, doorbells, backoff: what every long-running
+        // loop shares. No Redis, no SQLite.
+        .target(
+            name: "PaneRuntime",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // Typed Redis client over hiredis: connection, keys, one file per command family.
         .target(
             name: "PaneRedis",
             dependencies: [
-                "CPaneHiredis", "PaneCore",
+                "CPaneHiredis", "PaneCore", "PaneRuntime",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
-        // The raw SQLite calls the hub's and the replica's hot loops make on GRDB's statements.
+        // Both SQLite stores (the hub's and the replica's), their migrations and the raw SQLite
+        // helpers of the hot loops.
         .target(
-            name: "PaneSQLite",
+            name: "PaneStore",
             dependencies: [
+                "PaneCore", "PaneRuntime",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
@@ -65,8 +76,7 @@ let package = Package(
         .target(
             name: "PaneHub",
             dependencies: [
-                "PaneCore", "PaneRedis", "PaneHTTP", "PaneSQLite",
-                .product(name: "GRDB", package: "GRDB.swift"),
+                "PaneCore", "PaneRedis", "PaneRuntime", "PaneStore", "PaneHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -77,9 +87,7 @@ let package = Package(
         .target(
             name: "PaneSpoke",
             dependencies: [
-                "PaneCore", "PaneRedis", "PaneHTTP", "PaneSQLite",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                "PaneCore", "PaneRedis", "PaneRuntime", "PaneStore", "PaneHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -91,7 +99,7 @@ let package = Package(
         .target(
             name: "PaneApp",
             dependencies: [
-                "PaneCore", "PaneRedis", "PaneHub", "PaneSpoke",
+                "PaneCore", "PaneRuntime", "PaneStore", "PaneRedis", "PaneHub", "PaneSpoke",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -106,7 +114,9 @@ let package = Package(
         .executableTarget(
             name: "pane",
             dependencies: [
-                "PaneApp",
+                "PaneApp", "PaneCore", "PaneHub", "PaneRedis", "PaneRuntime", "PaneSpoke",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -115,7 +125,7 @@ let package = Package(
         .target(
             name: "PaneLoadtest",
             dependencies: [
-                "PaneCore", "PaneRedis", "PaneHub", "PaneSpoke", "PaneApp",
+                "PaneCore", "PaneRuntime", "PaneStore", "PaneRedis", "PaneHub", "PaneSpoke", "PaneApp",
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -135,6 +145,8 @@ let package = Package(
         .testTarget(
             name: "PaneLoadtestTests",
             dependencies: [
+                "PaneStore",
+                "PaneRuntime",
                 "PaneLoadtest", "PaneApp", "PaneCore", "PaneSpoke", "PaneHub",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
@@ -143,7 +155,7 @@ let package = Package(
         .testTarget(
             name: "PaneIntegrationTests",
             dependencies: [
-                "PaneCore", "PaneRedis", "PaneHub", "PaneSpoke", "PaneApp",
+                "PaneCore", "PaneRuntime", "PaneStore", "PaneRedis", "PaneHub", "PaneSpoke", "PaneApp",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict

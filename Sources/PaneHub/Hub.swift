@@ -2,6 +2,8 @@ import Hummingbird
 import Logging
 import PaneCore
 import PaneRedis
+import PaneRuntime
+import PaneStore
 import ServiceLifecycle
 
 /// The hub process: the store, the HTTP API and the publisher, as services.
@@ -30,21 +32,7 @@ public struct Hub: Sendable {
             logger: logger)
         let publisher = Publisher(store: store, endpoints: config.endpoints, config: config.publisher, logger: logger)
         let resync = ResyncWorker(store: store, endpoints: config.endpoints, config: config.resync, logger: logger)
-        return [PublisherService(publisher: publisher), ResyncService(worker: resync), app]
-    }
-}
-
-/// Runs the ``Publisher`` on its own thread until graceful shutdown.
-struct PublisherService: Service {
-    let publisher: Publisher
-
-    func run() async throws {
-        let stop = StopFlag()
-        await withGracefulShutdownHandler {
-            await BlockingThread.run(name: "pane-publisher") { publisher.runBlocking(stop: stop) }
-        } onGracefulShutdown: {
-            stop.stop()
-            publisher.store.doorbell.ring()
-        }
+        let retention = RetentionWorker(store: store, endpoints: config.endpoints, config: config.resync, logger: logger)
+        return [PublisherService(publisher: publisher), ResyncService(worker: resync), RetentionService(worker: retention), app]
     }
 }

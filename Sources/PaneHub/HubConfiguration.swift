@@ -1,5 +1,6 @@
 import PaneCore
 import PaneRedis
+import PaneRuntime
 
 /// Everything `pane hub` needs. Read from flags, environment and file by `PaneApp`'s
 /// configuration loader; the defaults live here.

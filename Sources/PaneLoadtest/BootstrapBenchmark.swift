@@ -6,6 +6,7 @@ import PaneCore
 import PaneHub
 import PaneRedis
 import PaneSpoke
+import PaneStore
 
 /// `pane-loadtest bootstrap`: how long a new, empty replica takes to bootstrap from a snapshot
 /// of N contexts, its peak memory while it does, and the size of anti-entropy traffic when 0, 1

@@ -4,7 +4,9 @@ import PaneApp
 import PaneCore
 import PaneHub
 import PaneRedis
+import PaneRuntime
 import PaneSpoke
+import PaneStore
 import Synchronization
 
 /// `pane-loadtest limits`: the machine's bounds and Pane's rates, measured in one run against

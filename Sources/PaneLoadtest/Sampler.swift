@@ -2,6 +2,7 @@ import Foundation
 import PaneCore
 import PaneHub
 import PaneRedis
+import PaneStore
 
 #if canImport(Glibc)
     import Glibc

@@ -4,6 +4,7 @@ import PaneCore
 import PaneHub
 import PaneRedis
 import PaneSpoke
+import PaneStore
 
 #if canImport(Glibc)
     import Glibc

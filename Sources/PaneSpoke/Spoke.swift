@@ -2,6 +2,8 @@ import Hummingbird
 import Logging
 import PaneCore
 import PaneRedis
+import PaneRuntime
+import PaneStore
 import ServiceLifecycle
 
 /// One spoke worker process: the stream consumer and the read API, as services.
@@ -28,19 +30,5 @@ public struct Spoke: Sendable {
             logger: logger)
         let worker = SpokeWorker(config: config, store: store, status: status, logger: logger)
         return [app, WorkerService(worker: worker)]
-    }
-}
-
-/// Runs a ``SpokeWorker`` on its own thread until graceful shutdown.
-struct WorkerService: Service {
-    let worker: SpokeWorker
-
-    func run() async throws {
-        let stop = StopFlag()
-        await withGracefulShutdownHandler {
-            await BlockingThread.run(name: "pane-worker") { worker.runBlocking(stop: stop) }
-        } onGracefulShutdown: {
-            stop.stop()
-        }
     }
 }

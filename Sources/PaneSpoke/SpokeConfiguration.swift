@@ -1,6 +1,7 @@
 import Foundation
 import PaneCore
 import PaneRedis
+import PaneRuntime
 
 /// Everything `pane spoke` needs; defaults here, read by `PaneApp`'s configuration loader.
 public struct SpokeConfiguration: Sendable {

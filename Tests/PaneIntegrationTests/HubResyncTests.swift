@@ -3,6 +3,8 @@ import Logging
 import PaneCore
 import PaneHub
 import PaneRedis
+import PaneRuntime
+import PaneStore
 import Synchronization
 import Testing
 
@@ -331,16 +333,23 @@ final class InProcessResync: @unchecked Sendable {
         config.consumer = "hub-test-\(UUID().uuidString.prefix(8))"
         let worker = ResyncWorker(
             store: store, endpoints: Dictionary(uniqueKeysWithValues: regions.map { ($0, redis) }), config: config, logger: logger)
+        let retention = RetentionWorker(
+            store: store, endpoints: Dictionary(uniqueKeysWithValues: regions.map { ($0, redis) }), config: config, logger: logger)
         let flag = stopFlag
         let done = self.done
         Thread {
             worker.runBlocking(stop: flag)
             done.signal()
         }.start()
+        Thread {
+            retention.runBlocking(stop: flag)
+            done.signal()
+        }.start()
     }
 
     func stop() {
         stopFlag.stop()
+        done.wait()
         done.wait()
     }
 }

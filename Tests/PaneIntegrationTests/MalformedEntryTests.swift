@@ -3,6 +3,7 @@ import PaneApp
 import PaneCore
 import PaneRedis
 import PaneSpoke
+import PaneStore
 import Testing
 
 /// Plays the hub: writes entries straight into a region stream with the codec.

@@ -2,6 +2,7 @@ import Foundation
 import PaneCore
 import PaneHub
 import PaneRedis
+import PaneStore
 import Testing
 
 /// The publisher's two sources, the outbox table and the in-memory tail of just-committed rows,

@@ -4,6 +4,7 @@ import PaneCore
 import PaneHub
 import PaneRedis
 import PaneSpoke
+import PaneStore
 import Testing
 
 @Suite struct ReadTests {

@@ -4,7 +4,9 @@ import PaneApp
 import PaneCore
 import PaneHub
 import PaneRedis
+import PaneRuntime
 import PaneSpoke
+import PaneStore
 import Testing
 
 /// Issue 4: every replica converges to the hub by itself, whatever it missed.

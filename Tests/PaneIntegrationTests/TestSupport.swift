@@ -4,7 +4,9 @@ import PaneApp
 import PaneCore
 import PaneHub
 import PaneRedis
+import PaneRuntime
 import PaneSpoke
+import PaneStore
 
 /// Shared set-up for tests against the real redis-server that `ops/test.sh` starts.
 enum TestEnv {
@@ -104,12 +106,17 @@ final class InProcessHub: @unchecked Sendable {
             publisher.runBlocking(stop: flag)
             done.signal()
         }.start()
-        threads = resync == nil ? 1 : 2
+        threads = resync == nil ? 1 : 3
         if var resync {
             resync.consumer = "hub-test-\(UUID().uuidString.prefix(8))"
             let worker = ResyncWorker(store: store, endpoints: endpoints, config: resync, logger: TestEnv.logger)
             Thread {
                 worker.runBlocking(stop: flag)
+                done.signal()
+            }.start()
+            let retention = RetentionWorker(store: store, endpoints: endpoints, config: resync, logger: TestEnv.logger)
+            Thread {
+                retention.runBlocking(stop: flag)
                 done.signal()
             }.start()
         }

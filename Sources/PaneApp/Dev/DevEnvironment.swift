@@ -1,0 +1,165 @@
+import Foundation
+import Logging
+import PaneCore
+import PaneHub
+import PaneRedis
+import PaneRuntime
+import ServiceLifecycle
+import Synchronization
+
+/// `pane dev`: a private redis-server, a hub (in this process) and spokes (child processes), with
+/// sample contexts and a ticker, so one command shows the whole system working.
+public struct DevEnvironment: Sendable {
+    public static let regionNames = ["us-east-1", "eu-west-1", "ap-south-1", "us-west-2", "eu-central-1", "ap-northeast-1", "sa-east-1", "ca-central-1"]
+
+    public let regionCount: Int
+    public let logLevel: String
+
+    public init(regionCount: Int, logLevel: String) {
+        self.regionCount = regionCount
+        self.logLevel = logLevel
+    }
+
+    public func run(logger: Logger) async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pane-dev-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        say("pane dev: working folder \(dir)")
+        let redis = try RedisServerProcess(directory: "\(dir)/redis")
+        say("pane dev: redis-server \(redis.endpoint) (pid \(redis.pid))")
+        defer {
+            redis.stop()
+            try? FileManager.default.removeItem(atPath: dir)
+            say("pane dev: stopped redis-server and removed \(dir)")
+        }
+
+        let regions = try Region.list(Self.regionNames.prefix(regionCount).joined(separator: ","))
+        var hubConfig = HubConfiguration(regions: regions)
+        hubConfig.defaultRedis = redis.endpoint
+        hubConfig.databasePath = "\(dir)/hub.sqlite"
+        hubConfig.httpPort = LocalPorts.free()
+        let hub = try Hub(config: hubConfig, logger: logger)
+
+        // Replicas: one per region, two for the second region.
+        var spokes: [DevSpoke] = []
+        for (index, region) in regions.enumerated() {
+            for replica in index == 1 ? ["a", "b"] : ["a"] {
+                let port = LocalPorts.free()
+                let child = try ChildProcess(
+                    name: "spoke \(region)/\(replica)", executable: ChildProcess.currentExecutable(),
+                    arguments: [
+                        "spoke", "--redis", redis.endpoint.description, "--region", region.name, "--replica", replica,
+                        "--db", "\(dir)/\(region.name)-\(replica).sqlite", "--http", "127.0.0.1:\(port)",
+                        "--log-level", logLevel,
+                    ],
+                    logPath: "\(dir)/spoke-\(region.name)-\(replica).log")
+                spokes.append(DevSpoke(region: region, replica: replica, port: port, child: child))
+            }
+        }
+        defer {
+            for spoke in spokes { spoke.child.stop() }
+            say("pane dev: stopped \(spokes.count) spokes")
+        }
+
+        for (id, body) in Self.samples {
+            _ = try await hub.store.put(id: try ContextID(id), body: Array(body.utf8))
+        }
+        let ticker = DevTicker(hub: hub, spokes: spokes, hubPort: hubConfig.httpPort, logDir: dir)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: hub.services(extraRoutes: Observability.addMetricsRoute) + [ticker],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+
+    static let samples: [(String, String)] = [
+        ("tenant/acme/settings", #"{"plan":"enterprise","seats":250,"features":{"sso":true,"audit":true}}"#),
+        ("tenant/globex/settings", #"{"plan":"team","seats":12,"features":{"sso":false}}"#),
+        ("cluster/prod-1/config", #"{"brokers":3,"replication":3,"retentionHours":72}"#),
+        ("apikeys/acme", #"{"keys":[{"id":"k1","scopes":["read"]},{"id":"k2","scopes":["read","write"]}]}"#),
+    ]
+}
+
+final class ResultBox: Sendable {
+    private let value = Mutex<[String]>([])
+    func set(_ parts: [String]) { value.withLock { $0 = parts } }
+    func get() -> [String] { value.withLock { $0 } }
+}
+
+struct DevSpoke: Sendable {
+    let region: Region
+    let replica: String
+    let port: Int
+    let child: ChildProcess
+}
+
+/// Prints the URLs, then writes `demo/clock` every two seconds and reads it back from every
+/// spoke, printing one line per tick: updates flowing, reads answering.
+struct DevTicker: Service {
+    let hub: Hub
+    let spokes: [DevSpoke]
+    let hubPort: Int
+    let logDir: String
+
+    func run() async throws {
+        await waitUntilReady()
+        printBanner()
+        var tick = 0
+        while !Task.isShuttingDownGracefully {
+            tick += 1
+            let body = #"{"tick":\#(tick),"at":"\#(Date())"}"#
+            let write = try await hub.store.put(id: try ContextID("demo/clock"), body: Array(body.utf8))
+            try? await Task.sleep(for: .milliseconds(250))
+            let parts = await readEverySpoke()
+            say("tick \(tick): hub wrote demo/clock v\(write.version) -> " + parts.joined(separator: ", "))
+            try? await Task.sleep(for: .seconds(2))
+        }
+    }
+
+    /// Reads `demo/clock` from every spoke, on a thread of its own (the probe blocks).
+    private func readEverySpoke() async -> [String] {
+        let spokes = self.spokes
+        let result = ResultBox()
+        await BlockingThread.run(name: "pane-dev-probe") {
+            var parts: [String] = []
+            for spoke in spokes {
+                let reply = try? HTTPProbe(port: spoke.port, timeoutMs: 1_000).get("/v1/contexts/demo%2Fclock")
+                let version = reply?.text.firstMatch(of: /"version":(\d+)/).map { String($0.1) } ?? "-"
+                let state = spoke.child.isRunning ? "v\(version)" : "DOWN"
+                parts.append("\(spoke.region)/\(spoke.replica) \(state)")
+            }
+            result.set(parts)
+        }
+        return result.get()
+    }
+
+    private func waitUntilReady() async {
+        for _ in 0..<200 {
+            let ready = spokes.allSatisfy { (try? HTTPProbe(port: $0.port, timeoutMs: 500).get("/readyz").status) == 200 }
+            if ready || Task.isShuttingDownGracefully { return }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        say("pane dev: some spokes are not ready yet; see the logs in \(logDir)")
+    }
+
+    private func printBanner() {
+        say("")
+        say("pane dev is running. Hub (writes):  http://127.0.0.1:\(hubPort)   metrics: /metrics")
+        for spoke in spokes {
+            say("  spoke \(spoke.region.name)/\(spoke.replica) (reads): http://127.0.0.1:\(spoke.port)   log: \(spoke.child.logPath)")
+        }
+        let first = spokes.first?.port ?? 0
+        say("")
+        say("Try:")
+        say("  curl -s -X PUT http://127.0.0.1:\(hubPort)/v1/contexts/tenant%2Facme%2Fsettings -d '{\"plan\":\"pro\"}'")
+        say("  curl -si http://127.0.0.1:\(first)/v1/contexts/tenant%2Facme%2Fsettings")
+        say("  curl -s 'http://127.0.0.1:\(first)/v1/contexts?prefix=tenant/'")
+        say("Ctrl-C stops everything.")
+        say("")
+    }
+}
+
+/// Writes a line to stdout at once, also into a pipe or file (`pane dev | tee`), where `print`
+/// would buffer it.
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

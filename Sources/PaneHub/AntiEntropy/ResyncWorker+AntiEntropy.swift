@@ -1,0 +1,58 @@
+import Foundation
+import Logging
+import Metrics
+import PaneCore
+import PaneRedis
+import PaneRuntime
+import PaneStore
+
+extension ResyncWorker {
+    /// Compares every new digest report of the lane's regions with the hub's digest, writes the
+    /// verdicts, and resends the buckets that really differ to the replica that reported them.
+    func antiEntropy(_ lane: Lane, state: inout State) throws {
+        for region in lane.regions {
+            let key = Keys.replicas(region)
+            let hash = try lane.client.run { conn throws(RedisError) in try conn.command(["HGETALL", RedisArgument(key)]) }.fieldMap
+            var hub: (digest: ContextDigest, maxSeq: [UInt64], seq: UInt64)?
+            for (field, value) in hash.sorted(by: { $0.key < $1.key }) where field.hasSuffix(":digest") {
+                let replica = String(field.dropLast(":digest".count))
+                let mark = "\(region.name)/\(replica)"
+                guard let report = StatusJSON.decode(DigestReport.self, value.string), let digest = ContextDigest(encoded: report.digest)
+                else {
+                    if state.lastDigest[mark] != -1 {
+                        logger.warning("unreadable digest report; ignored", metadata: ["region": "\(region.name)", "field": "\(field)"])
+                    }
+                    state.lastDigest[mark] = -1
+                    continue
+                }
+                if let last = state.lastDigest[mark], last >= report.timeMs { continue }
+                if hub == nil { hub = try store.digest(region: region) }
+                guard let hub else { continue }
+                let outcome = AntiEntropy.compare(hub: hub.digest, hubMaxSeq: hub.maxSeq, replica: digest, position: report.position)
+                let now = WallClock.nowMs()
+                let requestID = outcome.differing.isEmpty ? nil : "digest-\(replica)-\(now)"
+                let verdict = DigestVerdict(
+                    replica: replica, position: report.position, differing: outcome.differing, inFlux: outcome.inFlux, timeMs: now,
+                    resyncRequestID: requestID)
+                Counter(label: "pane_hub_digest_comparisons_total", dimensions: [("region", region.name)]).increment()
+                Gauge(label: "pane_hub_digest_mismatch_buckets", dimensions: [("region", region.name), ("replica", replica)])
+                    .record(outcome.differing.count)
+                _ = try lane.client.run { conn throws(RedisError) in
+                    try conn.command(["HSET", RedisArgument(key), RedisArgument("\(replica):verdict"), RedisArgument(StatusJSON.encode(verdict))])
+                }
+                if let requestID {
+                    Counter(label: "pane_hub_digest_mismatches_total", dimensions: [("region", region.name)]).increment()
+                    logger.warning(
+                        "replica digest differs from the hub's; resending those buckets",
+                        metadata: [
+                            "region": "\(region.name)", "replica": "\(replica)", "buckets": "\(outcome.differing.count)",
+                            "inFlux": "\(outcome.inFlux)", "position": "\(report.position)", "request": "\(requestID)",
+                        ])
+                    let request = ResyncRequest(requestID: requestID, replica: replica, reason: "digest", buckets: outcome.differing)
+                    try serve([request], region: region, client: lane.client, state: &state)
+                }
+                state.lastDigest[mark] = report.timeMs
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import PaneCore
+import PaneStore
+import PaneHTTP
+
+/// The hub's HTTP API: writes and authoritative reads.
+///
+/// - `PUT /v1/contexts/{id}[?regions=a,b]` with a JSON body → `{"id":…,"version":N}`
+/// - `DELETE /v1/contexts/{id}[?regions=a,b]` → `{"id":…,"version":N}`, 404 when unknown
+/// - `GET /v1/contexts/{id}` → the authoritative copy
+/// - `POST /v1/regions/{region}/republish` with `{"ids":[…]}` → publishes the current version
+///   of each id to that region again (dead-letter replay)
+/// - `GET /healthz`
+public enum HubHTTP {
+    public static func router(store: HubStore, rules: BodyRules) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: ValidationErrorMiddleware())
+        router.get("/healthz") { _, _ in PaneHTTP.json("{\"status\":\"ok\"}") }
+        router.put("/v1/contexts/:id") { request, context -> Response in
+            let id = try PaneHTTP.contextID(context)
+            let regions = try regionList(request)
+            let buffer: ByteBuffer
+            do {
+                buffer = try await request.body.collect(upTo: rules.maxBytes)
+            } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+                throw ValidationError(input: "body", value: "", reason: "body is over the limit of \(rules.maxBytes) bytes (body.maxBytes)")
+            }
+            let body = Array(buffer.readableBytesView)
+            if let problem = rules.problem(with: body) {
+                throw ValidationError(input: "body", value: String(decoding: body.prefix(60), as: UTF8.self), reason: problem)
+            }
+            let write = try await store.put(id: id, body: body, regions: regions)
+            return PaneHTTP.json(writeJSON(write))
+        }
+        router.delete("/v1/contexts/:id") { request, context -> Response in
+            let id = try PaneHTTP.contextID(context)
+            let regions = try regionList(request)
+            guard let write = try await store.delete(id: id, regions: regions) else {
+                return PaneHTTP.error(.notFound, "context '\(id)' does not exist or is already deleted")
+            }
+            return PaneHTTP.json(writeJSON(write))
+        }
+        router.get("/v1/contexts/:id") { _, context -> Response in
+            let id = try PaneHTTP.contextID(context)
+            guard let stored = try await store.get(id: id), !stored.deleted else {
+                return PaneHTTP.error(.notFound, "context '\(id)' does not exist")
+            }
+            var out = Array("{\"id\":\(JSONText.quote(stored.id)),\"version\":\(stored.version),\"body\":".utf8)
+            out += stored.body
+            out += Array(",\"updatedAt\":\(JSONText.quote(JSONText.iso8601(ms: stored.updatedAtMs)))}".utf8)
+            return PaneHTTP.json(out, headers: [.eTag: "\"\(stored.version)\""])
+        }
+        router.post("/v1/regions/:region/republish") { request, context -> Response in
+            let regionText = context.parameters.get("region") ?? ""
+            let region = try Region(regionText)
+            let buffer = try await request.body.collect(upTo: 4 << 20)
+            struct Body: Decodable { let ids: [String] }
+            let parsed: Body
+            do { parsed = try JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView)) } catch {
+                throw ValidationError(input: "body", value: "", reason: "expected {\"ids\": [\"<context id>\", ...]}")
+            }
+            let ids = try parsed.ids.map { text throws(ValidationError) in try ContextID(text) }
+            let result = try await store.republish(ids: ids, region: region)
+            let done = result.republished.map { JSONText.quote($0.value) }.joined(separator: ",")
+            let missing = result.missing.map { JSONText.quote($0.value) }.joined(separator: ",")
+            return PaneHTTP.json("{\"republished\":[\(done)],\"missing\":[\(missing)]}")
+        }
+        return router
+    }
+
+    private static func regionList(_ request: Request) throws(ValidationError) -> [Region]? {
+        guard let text = PaneHTTP.query(request, "regions") else { return nil }
+        return try Region.list(text)
+    }
+
+    private static func writeJSON(_ write: HubWrite) -> String {
+        "{\"id\":\(JSONText.quote(write.id.value)),\"version\":\(write.version)}"
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Logging
+import Metrics
+import PaneCore
+import PaneRedis
+import PaneRuntime
+import PaneStore
+
+extension Publisher {
+    func outcome(of reply: RESPValue, region: Region, update: ContextUpdate, client: RedisClient) throws -> Outcome {
+        guard case .error(let message) = reply else { return .published }
+        guard message.contains("equal or smaller than the target stream top item") else {
+            throw RedisError(.server, message, command: "XADD")
+        }
+        let key = Keys.updates(region)
+        let id = StreamEntryCodec.entryID(seq: update.seq)
+        let existing = try client.run { conn throws(RedisError) in try conn.xrange(key: key, start: id, end: id) }
+        if let entry = existing.first, let fields = entry.fields,
+            let decoded = try? StreamEntryCodec.decode(entryID: entry.id, fields: fields, rules: BodyRules(maxBytes: Int.max)),
+            decoded.id == update.id, decoded.version == update.version
+        {
+            // Our own entry: the hub died after XADD and before marking the outbox.
+            Counter(label: "pane_hub_republish_skipped_total", dimensions: [("region", region.name)]).increment()
+            return .published
+        }
+        Counter(label: "pane_hub_publish_conflicts_total", dimensions: [("region", region.name)]).increment()
+        logger.error(
+            "CONFLICT: region stream's top is above our seq and the entry there is not ours; something other than the hub wrote to the stream (check the Redis ACL). Moving the foreign entries aside.",
+            metadata: ["stream": "\(key)", "seq": "\(update.seq)", "ctx": "\(update.id)"])
+        // A foreign entry at our very id is moved aside too; then the XADD is tried once more.
+        let atOurID = existing.first.map { [$0] } ?? []
+        try recoverFromForeignEntries(region: region, ownSeq: update.seq, also: atOurID, client: client)
+        let retry = try client.run { conn throws(RedisError) in
+            try conn.pipeline([RedisConnection.xaddArguments(key: key, id: id, fields: StreamEntryCodec.encode(update))])[0]
+        }
+        if !retry.isError { return .published }
+        if !atOurID.isEmpty {
+            // Our own later entries already sit above this id: it can never be placed. Skip it;
+            // the replicas see the missing seq as a gap and resync.
+            Counter(label: "pane_hub_seqs_skipped_total", dimensions: [("region", region.name)]).increment()
+            logger.error(
+                "seq could not be published after a foreign entry took its id; skipped, replicas will resync it",
+                metadata: ["stream": "\(key)", "seq": "\(update.seq)", "ctx": "\(update.id)"])
+            return .published
+        }
+        return .conflict
+    }
+
+    /// Moves entries that the hub did not write (ids past every seq it allocated, and `also`) to
+    /// the dead-letter stream, deletes them, and sets the stream's last id back to its top entry,
+    /// so the next round can go on.
+    func recoverFromForeignEntries(region: Region, ownSeq: UInt64, also: [StreamEntry] = [], client: RedisClient) throws {
+        let key = Keys.updates(region)
+        let lastAllocated = try store.lastSeq(region: region)
+        let start = "(\(lastAllocated)-0"
+        let foreign = try also + client.run { conn throws(RedisError) in try conn.xrange(key: key, start: start, end: "+", count: 1000) }
+        guard !foreign.isEmpty else { return }
+        try client.run { conn throws(RedisError) in
+            var commands: [[RedisArgument]] = [["MULTI"]]
+            for entry in foreign {
+                var fields = entry.fields ?? []
+                fields.append(("error", Array("foreign entry: not written by the hub; its id lifted the stream top".utf8)))
+                fields.append(("original-id", Array(entry.id.utf8)))
+                fields.append(("time", Array(String(WallClock.nowMs()).utf8)))
+                commands.append(RedisConnection.xaddArguments(key: Keys.deadLetters(region), id: "*", fields: fields))
+                commands.append(["XDEL", RedisArgument(key), RedisArgument(entry.id)])
+            }
+            commands.append(["EXEC"])
+            let replies = try conn.pipeline(commands)
+            if case .error(let message) = replies.last ?? .null { throw RedisError(.server, message, command: "EXEC") }
+            // The last id a hub entry can have is the last seq it published; lowering it lets XADD go on.
+            let top = try conn.xrevrange(key: key, count: 1).first?.id ?? "0-0"
+            try conn.command(["XSETID", RedisArgument(key), RedisArgument(top)])
+        }
+        logger.error(
+            "moved foreign entries to the dead-letter stream and reset the stream's last id",
+            metadata: ["stream": "\(key)", "moved": "\(foreign.count)", "ownSeq": "\(ownSeq)"])
+    }
+}

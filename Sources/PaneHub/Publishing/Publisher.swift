@@ -1,0 +1,205 @@
+import Foundation
+import Logging
+import Metrics
+import PaneCore
+import PaneStore
+import PaneRedis
+import PaneRuntime
+
+/// Drains the hub's outbox into the region streams, on a thread of its own.
+///
+/// Every entry id is `<seq>-0`. A refusal "equal or smaller than the target stream top item"
+/// means either the entry is already there (the hub crashed after XADD, before marking) or
+/// somebody else lifted the stream's top: XRANGE at `<seq>-0` tells which.
+public final class Publisher: Sendable {
+    let store: HubStore
+    let endpoints: [Region: RedisEndpoint]
+    let config: PublisherConfiguration
+    let logger: Logger
+
+    public init(store: HubStore, endpoints: [Region: RedisEndpoint], config: PublisherConfiguration, logger: Logger) {
+        self.store = store
+        self.endpoints = endpoints
+        self.config = config
+        self.logger = logger
+    }
+
+    /// Runs until `stop` is set. Then it publishes what is left in the outbox (the HTTP server
+    /// has stopped taking writes by then) and confirms the rounds in flight; if Redis fails
+    /// during that drain, it stops at once and the rest waits in the outbox for the next start.
+    public func runBlocking(stop: StopFlag) {
+        let lanes = RedisEndpoint.lanes(store.regions, endpoints).map { endpoint, regions in
+            Lane(client: RedisClient(endpoint: endpoint, logger: logger), regions: regions)
+        }
+        var xadds = 0
+        var lastPersist = ContinuousClock.now
+        let persistInterval = Duration.milliseconds(config.persistIntervalMs)
+        logger.info("publisher started", metadata: ["regions": "\(store.regions.map(\.name).joined(separator: ","))"])
+        var draining = true
+        while !stop.isStopped || draining || lanes.contains(where: { $0.inflight != nil }) {
+            var busy = false
+            for lane in lanes {
+                do {
+                    busy = try step(lane, xadds: &xadds, sending: !stop.isStopped || draining) || busy
+                } catch {
+                    if stop.isStopped { draining = false }
+                    // Replies still in flight are unread: drop the connection and start again from
+                    // the outbox, whose rows stay until confirmed. Re-sent entries that did land are
+                    // recognised as our own and not duplicated.
+                    lane.reset()
+                    if error is PublishReset {
+                        continue
+                    }
+                    logger.warning("publish round failed; will retry", metadata: ["redis": "\(lane.client.endpoint)", "error": "\(error)"])
+                    stop.sleep(ms: 100)
+                }
+            }
+            if !busy && stop.isStopped { draining = false }
+            if ContinuousClock.now - lastPersist >= persistInterval {
+                persist()
+                lastPersist = .now
+            }
+            if !busy && !stop.isStopped {
+                store.doorbell.wait(ms: config.idleWaitMs)
+            }
+        }
+        persist()
+        lanes.forEach { $0.client.close() }
+        logger.info("publisher stopped")
+    }
+
+    /// Writes the confirmed marks and deletes the published outbox rows.
+    func persist() {
+        do { try store.persistPublished() } catch {
+            logger.warning("could not record the published seqs; will retry", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The publishing state of one Redis endpoint: up to two rounds in flight, so Redis works on
+    /// one while the publisher confirms the previous one and reads the next from the outbox.
+    final class Lane {
+        let client: RedisClient
+        let regions: [Region]
+        /// The round whose replies are not read yet.
+        var inflight: Round?
+        /// The highest seq sent per region; the next round starts after it.
+        var sentUpTo: [Region: UInt64] = [:]
+        /// The last allocated seq per region as of the last outbox table read.
+        var tableSeq: [Region: UInt64] = [:]
+
+        init(client: RedisClient, regions: [Region]) {
+            self.client = client
+            self.regions = regions
+        }
+
+        func reset() {
+            client.close()
+            inflight = nil
+            sentUpTo = [:]
+            tableSeq = [:]
+        }
+    }
+
+    struct Round {
+        var batches: [(Region, [ContextUpdate])]
+        var count: Int
+    }
+
+    /// Thrown after a conflict was handled, to restart the lane from the outbox.
+    struct PublishReset: Error {}
+
+    /// Sends the next round (when `sending`), then confirms the round before it. Returns whether
+    /// anything was sent or confirmed.
+    func step(_ lane: Lane, xadds: inout Int, sending: Bool) throws -> Bool {
+        var next: Round?
+        if sending {
+            var batches: [(Region, [ContextUpdate])] = []
+            for region in lane.regions {
+                // The in-memory tail serves a region once everything its last table read saw
+                // was sent; until then (a backlog, a restart, a reset) the table is read.
+                let rows: [ContextUpdate]
+                if let sent = lane.sentUpTo[region], let seen = lane.tableSeq[region], sent >= seen,
+                    let tail = store.takeFresh(region: region, after: sent, limit: config.batchSize)
+                {
+                    rows = tail
+                } else {
+                    let read = try store.outbox(region: region, after: lane.sentUpTo[region] ?? 0, limit: config.batchSize)
+                    rows = read.updates
+                    lane.tableSeq[region] = read.lastSeq
+                    // Nothing unpublished: every seq up to the last allocated one is in the stream
+                    // (or in flight).
+                    if rows.isEmpty { lane.sentUpTo[region] = max(lane.sentUpTo[region] ?? 0, read.lastSeq) }
+                }
+                if !rows.isEmpty { batches.append((region, rows)) }
+            }
+            if !batches.isEmpty {
+                let count = batches.reduce(0) { $0 + $1.1.count }
+                var commands = RedisCommandBuffer(reservingCapacity: count * 400)
+                for (region, rows) in batches {
+                    let key = Keys.updates(region)
+                    for update in rows { appendXadd(to: &commands, key: key, update: update) }
+                }
+                try lane.client.run { conn throws(RedisError) in try conn.send(commands) }
+                for (region, rows) in batches { lane.sentUpTo[region] = rows.last?.seq }
+                next = Round(batches: batches, count: count)
+                xadds += count
+            }
+        }
+        let previous = lane.inflight
+        lane.inflight = next
+        if let limit = config.exitAfterXadds, xadds >= limit {
+            // Test hook: wait until Redis has every XADD we sent, then die before marking any.
+            for round in [previous, next].compactMap({ $0 }) {
+                _ = try lane.client.run { conn throws(RedisError) in try conn.receive(round.count) }
+            }
+            logger.critical("test hook: exiting after XADD, before marking the outbox", metadata: ["xadds": "\(xadds)"])
+            exit(86)
+        }
+        guard let previous else { return next != nil }
+        let replies = try lane.client.run { conn throws(RedisError) in try conn.receive(previous.count, command: "XADD") }
+        if let current = lane.inflight, replies.contains(where: \.isError) {
+            // A refusal needs XRANGE on this connection: read the next round's replies first so
+            // the connection is idle, then confirm both rounds in order.
+            let currentReplies = try lane.client.run { conn throws(RedisError) in try conn.receive(current.count, command: "XADD") }
+            lane.inflight = nil
+            try confirm(previous, replies: replies, client: lane.client)
+            try confirm(current, replies: currentReplies, client: lane.client)
+            return true
+        }
+        try confirm(previous, replies: replies, client: lane.client)
+        return true
+    }
+
+    /// Marks what Redis accepted (or already held as ours), region by region, up to the first
+    /// conflict. A region's mark is recorded (in memory) as soon as its replies are read, so what
+    /// was confirmed stays confirmed when a later region's outcome throws.
+    func confirm(_ round: Round, replies: [RESPValue], client: RedisClient) throws {
+        var index = 0
+        var conflict = false
+        for (region, rows) in round.batches {
+            var highest: UInt64?
+            var blocked = false
+            for update in rows {
+                let reply = replies[index]
+                index += 1
+                if blocked { continue }
+                switch try outcome(of: reply, region: region, update: update, client: client) {
+                case .published:
+                    highest = update.seq
+                case .conflict:
+                    blocked = true
+                    conflict = true
+                }
+            }
+            if let highest {
+                store.markPublished(region: region, upTo: highest)
+                let count = rows.prefix { $0.seq <= highest }.count
+                Counter(label: "pane_hub_published_total", dimensions: [("region", region.name)]).increment(by: count)
+            }
+        }
+        if conflict { throw PublishReset() }
+    }
+
+    enum Outcome { case published, conflict }
+
+}

@@ -1,0 +1,145 @@
+import Foundation
+import Logging
+import Metrics
+import PaneCore
+import PaneRedis
+import PaneRuntime
+import PaneStore
+
+/// Keeps every region stream as short as the replicas allow, on a thread of its own: every
+/// `hub.retentionIntervalMs` it trims each stream to the cut ``Retention`` decides, caps the
+/// request streams, and notices when Redis lost a stream's data (the replicas then resync).
+public final class RetentionWorker: Sendable {
+    let store: HubStore
+    let endpoints: [Region: RedisEndpoint]
+    let config: ResyncConfiguration
+    let logger: Logger
+
+    public init(store: HubStore, endpoints: [Region: RedisEndpoint], config: ResyncConfiguration, logger: Logger) {
+        self.store = store
+        self.endpoints = endpoints
+        self.config = config
+        self.logger = logger
+    }
+
+    /// One Redis endpoint, the regions it serves, and what the worker remembers about them.
+    final class Lane {
+        let client: RedisClient
+        let regions: [Region]
+        /// (time, published seq) samples per region, oldest first, to map an age to a seq.
+        var samples: [Region: [(timeMs: Int64, seq: UInt64)]] = [:]
+        /// Regions whose stream lost data and were reported, until it heals.
+        var lostReported: Set<Region> = []
+        var rounds = 0
+
+        init(client: RedisClient, regions: [Region]) {
+            self.client = client
+            self.regions = regions
+        }
+    }
+
+    /// Runs a round every ``ResyncConfiguration/retentionIntervalMs`` until `stop` is set.
+    public func runBlocking(stop: StopFlag) {
+        let lanes = RedisEndpoint.lanes(store.regions, endpoints).map { endpoint, regions in
+            Lane(client: RedisClient(endpoint: endpoint, readTimeoutMs: 5_000, logger: logger), regions: regions)
+        }
+        logger.info("retention service started", metadata: ["regions": "\(store.regions.map(\.name).joined(separator: ","))"])
+        while !stop.isStopped {
+            for lane in lanes where !stop.isStopped {
+                do { try maintain(lane) } catch {
+                    lane.client.close()
+                    logger.warning("retention round failed; will retry", metadata: ["redis": "\(lane.client.endpoint)", "error": "\(error)"])
+                }
+            }
+            stop.sleep(ms: config.retentionIntervalMs)
+        }
+        lanes.forEach { $0.client.close() }
+        logger.info("retention service stopped")
+    }
+
+    /// For each region of the lane: notices lost stream data, trims the stream as far as
+    /// retention allows, and caps the request stream.
+    func maintain(_ lane: Lane) throws {
+        let now = WallClock.nowMs()
+        let maxAgeMs = Int64(config.retentionMaxAgeSeconds) * 1000
+        lane.rounds += 1
+        for region in lane.regions {
+            let key = Keys.updates(region)
+            let published = try store.publishedSeq(region: region)
+            var samples = lane.samples[region] ?? []
+            samples.append((now, published))
+            // Keep the samples younger than the cap and the newest one older than it.
+            if let oldest = samples.lastIndex(where: { $0.timeMs <= now - maxAgeMs }), oldest > 0 {
+                samples.removeFirst(oldest)
+            }
+            lane.samples[region] = samples
+            let info = try lane.client.run { conn throws(RedisError) in try conn.xinfoStream(key: key) }
+            let lastGenerated = info?["last-generated-id"]?.string.flatMap(Self.idSeq) ?? 0
+            if published > 0 && (info == nil || lastGenerated < published) {
+                if !lane.lostReported.contains(region) {
+                    lane.lostReported.insert(region)
+                    Counter(label: "pane_hub_stream_lost_total", dimensions: [("region", region.name)]).increment()
+                    logger.error(
+                        "region stream lost data: \(info == nil ? "the stream is missing" : "its last id \(lastGenerated) is below the last published seq \(published)"); replicas will resync",
+                        metadata: ["region": "\(region.name)", "stream": "\(key)", "published": "\(published)", "lastGenerated": "\(lastGenerated)"])
+                }
+            } else {
+                lane.lostReported.remove(region)
+            }
+            if let info { try trim(region: region, info: info, published: published, samples: samples, now: now, client: lane.client) }
+            if lane.rounds % 12 == 1 {
+                try lane.client.run { conn throws(RedisError) in
+                    _ = try conn.xtrim(
+                        key: Keys.resyncRequests(region), strategy: "MAXLEN", threshold: String(config.requestStreamMaxLength))
+                }
+            }
+        }
+    }
+
+    func trim(
+        region: Region, info: [String: RESPValue], published: UInt64, samples: [(timeMs: Int64, seq: UInt64)], now: Int64,
+        client: RedisClient
+    ) throws {
+        let key = Keys.updates(region)
+        guard let firstID = info["first-entry"]?.array?.first?.string, let lastID = info["last-entry"]?.array?.first?.string,
+            let first = StreamEntryCodec.seq(fromEntryID: firstID), let top = StreamEntryCodec.seq(fromEntryID: lastID)
+        else { return }  // empty, or a foreign entry the publisher deals with
+        let heartbeats = try client.run { conn throws(RedisError) in try conn.command(["HGETALL", RedisArgument(Keys.replicas(region))]) }.fieldMap
+        var live: [String: UInt64] = [:]
+        for (field, value) in heartbeats where !field.contains(":") {
+            guard let beat = StatusJSON.decode(ReplicaHeartbeat.self, value.string) else { continue }
+            if now - beat.timeMs <= Int64(config.replicaTimeoutMs) { live[field] = beat.watermark }
+        }
+        let ageCut = Retention.ageCutSeq(samples: samples, nowMs: now, maxAgeMs: Int64(config.retentionMaxAgeSeconds) * 1000)
+        let decision = Retention.cut(
+            streamFirst: first, streamTop: top, published: published, liveWatermarks: live, maxEntries: config.retentionMaxEntries,
+            ageCutSeq: ageCut)
+        guard let cut = decision.minID else { return }
+        let trimmed = try client.run { conn throws(RedisError) in
+            try conn.xtrim(key: key, strategy: "MINID", threshold: StreamEntryCodec.entryID(seq: cut), approximate: false)
+        }
+        guard trimmed > 0 else { return }
+        Counter(label: "pane_hub_trimmed_entries_total", dimensions: [("region", region.name)]).increment(by: trimmed)
+        logger.info(
+            "trimmed region stream",
+            metadata: [
+                "region": "\(region.name)", "minID": "\(cut)", "trimmed": "\(trimmed)", "reason": "\(decision.reason.rawValue)",
+                "liveReplicas": "\(live.count)",
+            ])
+        if !decision.leftBehind.isEmpty {
+            Counter(label: "pane_hub_retention_left_behind_total", dimensions: [("region", region.name)]).increment(by: decision.leftBehind.count)
+            logger.warning(
+                "retention cap trimmed entries that live replicas have not applied; they will resync",
+                metadata: [
+                    "region": "\(region.name)", "replicas": "\(decision.leftBehind.joined(separator: ","))", "minID": "\(cut)",
+                    "reason": "\(decision.reason.rawValue)",
+                ])
+        }
+    }
+
+    /// The seq part of a stream id `<ms-or-seq>-<n>`.
+    static func idSeq(_ id: String) -> UInt64? {
+        guard let dash = id.firstIndex(of: "-") else { return UInt64(id) }
+        return UInt64(id[..<dash])
+    }
+}

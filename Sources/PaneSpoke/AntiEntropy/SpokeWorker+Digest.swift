@@ -1,0 +1,37 @@
+import Foundation
+import Logging
+import Metrics
+import PaneCore
+import PaneRedis
+import PaneRuntime
+import PaneStore
+
+extension SpokeWorker {
+    /// Publishes the replica's digest when this worker's turn has come (one worker per interval).
+    /// The digest reads every row, about a second per million: it runs on a thread of its own,
+    /// with its own read transaction and Redis connection, so the worker keeps applying.
+    func publishDigestIfDue(client: RedisClient) throws {
+        guard !digestRunning.load(ordering: .acquiring) else { return }
+        let now = WallClock.nowMs()
+        guard try store.claimDigestTurn(nowMs: now, intervalMs: Int64(config.digestIntervalMs)) else { return }
+        digestRunning.store(true, ordering: .releasing)
+        let thread = Thread { [self] in
+            nameCurrentThread("pane-digest")
+            defer { digestRunning.store(false, ordering: .releasing) }
+            let started = Date()
+            do {
+                let (digest, position) = try store.digest()
+                let report = DigestReport(replica: config.replica.name, position: position, timeMs: WallClock.nowMs(), digest: digest.encoded)
+                let conn = try RedisConnection(endpoint: config.redis)
+                defer { conn.close() }
+                _ = try conn.command(
+                    ["HSET", RedisArgument(Keys.replicas(config.region)), RedisArgument("\(config.replica.name):digest"), RedisArgument(StatusJSON.encode(report))])
+                logger.debug(
+                    "published the replica's digest", metadata: ["position": "\(position)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
+            } catch {
+                logger.warning("could not publish the replica's digest; the next interval tries again", metadata: ["error": "\(error)"])
+            }
+        }
+        thread.start()
+    }
+}

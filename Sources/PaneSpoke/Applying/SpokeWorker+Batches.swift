@@ -1,0 +1,121 @@
+import Foundation
+import Logging
+import Metrics
+import PaneCore
+import PaneRedis
+import PaneRuntime
+import PaneStore
+
+extension SpokeWorker {
+    /// Applies what can be applied, dead-letters what must be, acks both; leaves transient
+    /// failures pending and sets a retry delay.
+    func process(
+        _ entries: [StreamEntry], deliveries: [String: Int], loop: Loop, client: RedisClient, deadLetters: DeadLetters, latencyLog: LatencyLog?,
+        pipelined: Bool = false
+    ) throws {
+        var good: [(entry: StreamEntry, update: ContextUpdate)] = []
+        var ackIDs: [String] = []
+        // Snapshot announcements: for this replica (applied after the batch), or for another
+        // (only their seqs are recorded).
+        var snapshots: [(entry: StreamEntry, seq: UInt64, announcement: SnapshotAnnouncement)] = []
+        var othersSnapshots: [(entry: StreamEntry, seq: UInt64)] = []
+        good.reserveCapacity(entries.count)
+        for entry in entries {
+            guard let fields = entry.fields else {
+                // Pending, but trimmed or deleted from the stream: nothing to apply. A gap; resync heals it.
+                Counter(label: "pane_spoke_gaps_total", dimensions: labels).increment()
+                logger.warning("pending entry no longer in the stream: a gap, resync heals it; acked", metadata: ["entry": "\(entry.id)"])
+                loop.deletedPending += 1
+                ackIDs.append(entry.id)
+                continue
+            }
+            do {
+                let update = try StreamEntryCodec.decode(entryID: entry.id, fields: fields, rules: config.bodyRules)
+                if update.op == .snap {
+                    let announcement = try SnapshotAnnouncement.decode(update.body)
+                    if announcement.isFor(config.replica) {
+                        snapshots.append((entry, update.seq, announcement))
+                    } else {
+                        othersSnapshots.append((entry, update.seq))
+                    }
+                } else {
+                    good.append((entry, update))
+                }
+            } catch {
+                try fail(entry, .permanent(error), deliveries: deliveries[entry.id] ?? 1, loop: loop, client: client, deadLetters: deadLetters)
+            }
+        }
+        // The batch before this one, if its apply is still running, is finished and acked first.
+        try settle(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
+        if pipelined && snapshots.isEmpty && othersSnapshots.isEmpty && !good.isEmpty {
+            // A full batch with more waiting: apply it on the applier thread and return, so the
+            // worker reads and decodes the next batch meanwhile. It is acked by the next settle.
+            let updates = good.map(\.update)
+            loop.inflight = InflightApply(
+                good: good, ackIDs: ackIDs, deliveries: deliveries, queue: applier) { [store] in try store.apply(updates) }
+            return
+        }
+        let outcome = Result { try store.apply(good.map(\.update), alsoDone: othersSnapshots.map(\.seq)) }
+        if case .failure = outcome, !othersSnapshots.isEmpty {
+            _ = try store.apply([], alsoDone: othersSnapshots.map(\.seq))
+        }
+        ackIDs += othersSnapshots.map(\.entry.id)
+        ackIDs += try conclude(good, outcome, deliveries: deliveries, loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
+        for (entry, seq, announcement) in snapshots {
+            try applySnapshot(announcement, entrySeq: seq, client: client)
+            ackIDs.append(entry.id)
+        }
+        try ack(ackIDs, client: client)
+    }
+
+    /// Records a batch's apply and returns the ids to ack. If its transaction failed, applies the
+    /// entries one by one, so every good entry still lands; the failing ones follow the delivery
+    /// policy.
+    func conclude(
+        _ good: [(entry: StreamEntry, update: ContextUpdate)], _ outcome: Result<ApplyResult, any Error>, deliveries: [String: Int],
+        loop: Loop, client: RedisClient, deadLetters: DeadLetters, latencyLog: LatencyLog?
+    ) throws -> [String] {
+        switch outcome {
+        case .success(let result):
+            finish(result, applied: good.map(\.update), latencyLog: latencyLog)
+            return good.map(\.entry.id)
+        case .failure(let error):
+            logger.warning("batch failed; applying its entries one by one", metadata: ["entries": "\(good.count)", "error": "\(error)"])
+            var done: [String] = []
+            for (entry, update) in good {
+                do {
+                    let result = try store.apply([update])
+                    done.append(entry.id)
+                    finish(result, applied: [update], latencyLog: latencyLog)
+                } catch {
+                    try fail(entry, .transient("\(error)"), deliveries: deliveries[entry.id] ?? 1, loop: loop, client: client, deadLetters: deadLetters)
+                }
+            }
+            return done
+        }
+    }
+
+    /// Waits for the batch applied in the background, if any, then concludes and acks it as a
+    /// synchronous batch would be.
+    func settle(loop: Loop, client: RedisClient, deadLetters: DeadLetters, latencyLog: LatencyLog?) throws {
+        guard let inflight = loop.inflight else { return }
+        loop.inflight = nil
+        let done = try conclude(
+            inflight.good, inflight.wait(), deliveries: inflight.deliveries, loop: loop, client: client, deadLetters: deadLetters,
+            latencyLog: latencyLog)
+        try ack(inflight.ackIDs + done, client: client)
+    }
+
+    func ack(_ ids: [String], client: RedisClient) throws {
+        guard !ids.isEmpty else { return }
+        try client.run { conn throws(RedisError) in _ = try conn.xack(key: key, group: group, ids: ids) }
+    }
+
+    func finish(_ result: ApplyResult, applied: [ContextUpdate], latencyLog: LatencyLog?) {
+        status.recordApply(result)
+        Counter(label: "pane_spoke_applied_total", dimensions: labels).increment(by: applied.count)
+        let lag = Timer(label: "pane_spoke_replication_lag", dimensions: labels)
+        for update in applied { lag.recordMilliseconds(max(0, result.committedAtMs - update.hubTimeMs)) }
+        latencyLog?.record(applied, committedAtMs: result.committedAtMs)
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import Logging
+import Metrics
+import PaneCore
+import PaneRedis
+import PaneRuntime
+import PaneStore
+import Synchronization
+
+/// Consumes the region stream through the replica's consumer group and applies batches to the
+/// replica's SQLite file. Runs on a thread of its own (hiredis blocks).
+///
+/// On start it creates the group if missing and drains its own pending list (`XREADGROUP … 0`),
+/// then reads new entries (`>`). Each batch is one transaction; the XACK follows the commit, so a
+/// crash between the two only causes a redelivery, which the apply rule makes harmless.
+///
+/// Entries that cannot be applied follow ``DeliveryPolicy``: permanent poison is dead-lettered at
+/// once, transient failures are retried from the pending list until the delivery limit. Every
+/// ``SpokeConfiguration/maintenanceIntervalMs`` the worker also takes over entries that other
+/// consumers left pending (`XAUTOCLAIM`), removes long-idle empty consumers and trims the
+/// dead-letter stream.
+public final class SpokeWorker: Sendable {
+    let config: SpokeConfiguration
+    let store: ReplicaStore
+    public let status: SpokeStatus
+    let logger: Logger
+    /// Set while the digest thread runs.
+    let digestRunning = Atomic<Bool>(false)
+    /// Runs the SQLite apply of a full batch while the worker thread reads the next one.
+    let applier = DispatchQueue(label: "pane-apply")
+
+    public init(config: SpokeConfiguration, store: ReplicaStore, status: SpokeStatus, logger: Logger) {
+        self.config = config
+        self.store = store
+        self.status = status
+        self.logger = logger
+    }
+
+    var key: String { Keys.updates(config.region) }
+    /// Test hook (`PANE_FAULT_STALL_AFTER_READ=1`): read one batch, then hang, holding it pending.
+    let stallAfterRead = ProcessInfo.processInfo.environment["PANE_FAULT_STALL_AFTER_READ"] == "1"
+    var group: String { config.replica.group }
+
+    /// Mutable loop state, owned by the worker thread.
+    final class Loop {
+        var groupReady = false
+        /// Non-nil while re-reading our own pending list, from this id on.
+        var pendingCursor: String? = "0"
+        var claimCursor = "0-0"
+        var lastMaintenance = Date.distantPast
+        var lastJanitor = Date.distantPast
+        var retryAfterMs = 0
+        /// An XREADGROUP sent ahead on the reader connection whose reply is not read yet.
+        var prefetched = false
+        /// Decides when to ask the hub for a resync.
+        var detector: GapDetector
+        /// Pending entries found deleted from the stream since the last gap check.
+        var deletedPending = 0
+        /// A full batch whose SQLite apply runs while the next batch is read and decoded.
+        var inflight: InflightApply?
+
+        init(gaps: GapDetector.Settings) { detector = GapDetector(settings: gaps) }
+    }
+
+    /// Runs until `stop` is set; the batch in progress is applied and acked first.
+    public func runBlocking(stop: StopFlag) {
+        // Two connections: the reader fetches the next batch while the control connection acks,
+        // dead-letters and claims, so Redis prepares batch k+1 while SQLite applies batch k.
+        let reader = RedisClient(endpoint: config.redis, readTimeoutMs: config.blockMs + 5_000, logger: logger)
+        let client = RedisClient(endpoint: config.redis, readTimeoutMs: config.blockMs + 5_000, logger: logger)
+        defer {
+            reader.close()
+            client.close()
+        }
+        let loop = Loop(gaps: config.gaps)
+        var backoff = Backoff(initialMs: 100, maxMs: 5_000)
+        let deadLetters = DeadLetters(region: config.region, replica: config.replica, consumer: config.consumer, logger: logger)
+        let latencyLog = config.latencyLogPath.flatMap { LatencyLog(path: $0, logger: logger) }
+        logger.info("worker started", metadata: ["stream": "\(key)", "group": "\(group)", "consumer": "\(config.consumer)"])
+
+        while !stop.isStopped {
+            do {
+                if !loop.groupReady {
+                    let created = try client.run { conn throws(RedisError) in
+                        try conn.xgroupCreate(key: key, group: group, startID: "0")
+                    }
+                    if created { logger.info("created consumer group", metadata: ["group": "\(group)"]) }
+                    loop.groupReady = true
+                }
+                if Date().timeIntervalSince(loop.lastMaintenance) * 1000 >= Double(config.maintenanceIntervalMs) {
+                    loop.lastMaintenance = Date()
+                    try settle(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
+                    try maintain(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
+                }
+                let reading = loop.pendingCursor
+                let entries: [StreamEntry]
+                if loop.prefetched {
+                    loop.prefetched = false
+                    entries = try reader.run { conn throws(RedisError) in
+                        try conn.receiveEntries(command: "XREADGROUP")
+                    }
+                } else {
+                    entries = try reader.run { conn throws(RedisError) in
+                        try conn.xreadgroup(
+                            key: key, group: group, consumer: config.consumer, count: config.batchSize,
+                            blockMs: reading == nil ? config.blockMs : nil, id: reading ?? ">")
+                    }
+                }
+                if reading == nil && entries.count == config.batchSize && !stop.isStopped {
+                    // A full batch: more is likely waiting. Ask for it now, without BLOCK.
+                    var ahead = RedisCommandBuffer()
+                    ahead.append(
+                        RedisConnection.xreadgroupArguments(
+                            key: key, group: group, consumer: config.consumer, count: config.batchSize, blockMs: nil))
+                    try reader.run { conn throws(RedisError) in try conn.send(ahead) }
+                    loop.prefetched = true
+                }
+                status.contact()
+                backoff.reset()
+                if reading == nil && entries.count < config.batchSize {
+                    // Less than a full batch: nothing more is waiting. A busy stream still lets a
+                    // new worker become ready, which an empty read never would.
+                    if !status.isReady && !status.isBootstrapping {
+                        logger.info("caught up with the stream", metadata: ["maxSeq": "\(status.maxSeq)"])
+                    }
+                    status.caughtUp()
+                }
+                if entries.isEmpty {
+                    try settle(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
+                    if reading != nil { loop.pendingCursor = nil }
+                    retryFromPendingIfDue(loop, reader: reader, stop: stop)
+                    continue
+                }
+                if reading != nil, let last = entries.last { loop.pendingCursor = last.id }
+                if stallAfterRead {
+                    // Test hook: hold the entries pending until the process is killed.
+                    logger.critical("test hook: stalling with entries pending", metadata: ["entries": "\(entries.count)"])
+                    while true { Thread.sleep(forTimeInterval: 1) }
+                }
+                // Entries re-read from the pending list carry a delivery count above one.
+                let deliveries = reading == nil ? [:] : try deliveryCounts(entries, client: client)
+                try process(
+                    entries, deliveries: deliveries, loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog,
+                    pipelined: loop.prefetched)
+                retryFromPendingIfDue(loop, reader: reader, stop: stop)
+            } catch let error as RedisError {
+                discardPrefetch(loop, reader: reader)
+                settleAfterError(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
+                if error.kind == .server && error.message.hasPrefix("NOGROUP") {
+                    logger.warning("consumer group or stream is gone; re-creating it", metadata: ["group": "\(group)"])
+                    loop.groupReady = false
+                    loop.pendingCursor = "0"
+                    continue
+                }
+                let delay = backoff.next()
+                logger.warning("redis error; retrying", metadata: ["error": "\(error)", "retryInMs": "\(delay)"])
+                loop.pendingCursor = "0"
+                stop.sleep(ms: delay)
+            } catch {
+                discardPrefetch(loop, reader: reader)
+                settleAfterError(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
+                // Unexpected: nothing was acked, so re-read our pending list after a pause.
+                let delay = backoff.next()
+                logger.error("worker step failed; entries stay pending and will be retried", metadata: ["error": "\(error)", "retryInMs": "\(delay)"])
+                loop.pendingCursor = "0"
+                stop.sleep(ms: delay)
+            }
+        }
+        // The batch applied in the background is committed and acked before the worker stops.
+        settleAfterError(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
+        // Entries fetched ahead and not applied stay pending on this consumer; the next start
+        // drains them first.
+        logger.info("worker stopped", metadata: ["maxSeq": "\(status.maxSeq)"])
+    }
+
+    /// Settles the background batch where an error is already being handled: its commit is
+    /// waited for; if the ack fails too, its entries stay pending and are re-read, which the
+    /// apply rule makes harmless.
+    func settleAfterError(loop: Loop, client: RedisClient, deadLetters: DeadLetters, latencyLog: LatencyLog?) {
+        do { try settle(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog) } catch {
+            logger.warning("could not ack a batch applied in the background; it stays pending", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// After a transient failure (of this batch or of the one applied in the background): waits,
+    /// then re-reads our own pending list, which also holds whatever was fetched ahead.
+    func retryFromPendingIfDue(_ loop: Loop, reader: RedisClient, stop: StopFlag) {
+        guard loop.retryAfterMs > 0 else { return }
+        discardPrefetch(loop, reader: reader)
+        stop.sleep(ms: loop.retryAfterMs)
+        loop.retryAfterMs = 0
+        loop.pendingCursor = "0"
+    }
+
+    /// Drops a fetched-ahead reply; its entries stay in our pending list and are re-read from it.
+    func discardPrefetch(_ loop: Loop, reader: RedisClient) {
+        guard loop.prefetched else { return }
+        loop.prefetched = false
+        reader.close()
+    }
+
+    var labels: [(String, String)] { [("region", config.region.name), ("replica", config.replica.name)] }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Logging
+import Metrics
+import PaneCore
+import PaneRedis
+import PaneRuntime
+import PaneStore
+
+/// Every maintenance tick the worker observes the replica and the stream, lets ``GapDetector``
+/// decide, asks the hub through `pane:{R}:resync` when needed, and publishes the replica's
+/// heartbeat to `pane:{R}:replicas`.
+extension SpokeWorker {
+    /// Observes, decides, asks; publishes the heartbeat. Called from `maintain`.
+    func checkGaps(loop: Loop, client: RedisClient) throws {
+        let view = try store.resyncView()
+        let watermark = view.ranges.watermark
+        status.setBootstrapping(view.inFlight?.bootstrapping ?? false)
+        let now = WallClock.nowMs()
+        let heartbeat = ReplicaHeartbeat(
+            replica: config.replica.name, consumer: config.consumer, watermark: watermark, highest: view.ranges.highest, timeMs: now,
+            resync: view.inFlight.map {
+                ResyncProgress(
+                    reason: $0.reason, state: $0.epoch == 0 ? "requested" : "applying", requestedAtMs: $0.requestedAtMs, chunksDone: $0.chunksDone,
+                    chunks: $0.chunks, bootstrapping: $0.bootstrapping)
+            }, resyncsDone: view.resyncsDone)
+        let next = StreamEntryCodec.entryID(seq: watermark + 1)
+        let replies = try client.run { conn throws(RedisError) in
+            try conn.pipeline([
+                ["XINFO", "STREAM", RedisArgument(key)],
+                ["XINFO", "GROUPS", RedisArgument(key)],
+                ["XPENDING", RedisArgument(key), RedisArgument(group), RedisArgument(next), RedisArgument(next), "1"],
+                ["HSET", RedisArgument(Keys.replicas(config.region)), RedisArgument(config.replica.name), RedisArgument(StatusJSON.encode(heartbeat))],
+            ])
+        }
+        var stream: GapDetector.StreamView?
+        if !replies[0].isError {
+            let info = replies[0].fieldMap
+            let first = info["first-entry"]?.array?.first?.string.flatMap(Self.seqPart)
+            stream = GapDetector.StreamView(
+                length: Int(info["length"]?.int ?? 0), firstSeq: first,
+                topSeq: info["last-generated-id"]?.string.flatMap(Self.seqPart) ?? 0)
+        }
+        let groupInfo = replies[1].array?.map(\.fieldMap).first { $0["name"]?.string == group }
+        let delivered = groupInfo?["last-delivered-id"]?.string.flatMap(Self.seqPart)
+        let observation = GapDetector.Observation(
+            nowMs: now, watermark: watermark, databaseEmpty: view.empty, stream: stream, groupLastDelivered: delivered,
+            nextPending: !(replies[2].array?.isEmpty ?? true), deletedPending: loop.deletedPending, stale: view.stale,
+            inFlight: view.inFlight.map { GapDetector.InFlight(reason: $0.reason, requestedAtMs: $0.requestedAtMs) })
+        loop.deletedPending = 0
+        guard case .resync(let reason, let buckets, let detail) = loop.detector.decide(observation) else { return }
+        let requestID = "\(config.replica.name)-\(now)-\(UInt32.random(in: 0...UInt32.max))"
+        let bootstrapping = reason == .bootstrap
+        guard
+            try store.beginResync(
+                requestID: requestID, reason: reason.rawValue, bootstrapping: bootstrapping, nowMs: now, timeoutMs: config.gaps.requestTimeoutMs)
+        else { return }
+        let request = ResyncRequest(requestID: requestID, replica: config.replica.name, reason: reason.rawValue, buckets: buckets)
+        _ = try client.run { conn throws(RedisError) in
+            try conn.command(
+                ["XADD", RedisArgument(Keys.resyncRequests(config.region)), "MAXLEN", "~", "10000", "*", RedisArgument(ResyncRequest.field), RedisArgument(request.encoded())])
+        }
+        if bootstrapping { status.setBootstrapping(true) }
+        Counter(label: "pane_spoke_resync_requests_total", dimensions: labels + [("reason", reason.rawValue)]).increment()
+        logger.warning(
+            "gap detected: asked the hub for a resync",
+            metadata: [
+                "reason": "\(reason.rawValue)", "detail": "\(detail)", "buckets": "\(buckets.map { "\($0.count)" } ?? "all")",
+                "watermark": "\(watermark)", "request": "\(requestID)",
+            ])
+    }
+}

@@ -1,0 +1,49 @@
+import PaneCore
+import PaneStore
+import Synchronization
+
+/// What one worker process knows about its own freshness; read by the HTTP handlers.
+public final class SpokeStatus: Sendable {
+    struct State {
+        var ready = false
+        var lastContactMs: Int64?
+        var maxSeq: UInt64 = 0
+        var applied = 0
+        var bootstrapping = false
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// A read from the stream succeeded.
+    func contact() {
+        let now = WallClock.nowMs()
+        state.withLock { $0.lastContactMs = now }
+    }
+
+    /// The worker read less than a full batch: it has caught up with the stream.
+    func caughtUp() { state.withLock { $0.ready = true } }
+
+    /// The replica is empty and waits for, or applies, its first snapshot.
+    func setBootstrapping(_ value: Bool) { state.withLock { $0.bootstrapping = value } }
+
+    func recordApply(_ result: ApplyResult) {
+        state.withLock {
+            $0.maxSeq = max($0.maxSeq, result.maxSeq)
+            $0.applied += result.applied
+        }
+    }
+
+    /// Whether the worker has caught up with the stream at least once, and the replica is not
+    /// bootstrapping from a snapshot.
+    public var isReady: Bool { state.withLock { $0.ready && !$0.bootstrapping } }
+    public var isBootstrapping: Bool { state.withLock { $0.bootstrapping } }
+    /// The highest seq this worker applied.
+    public var maxSeq: UInt64 { state.withLock { $0.maxSeq } }
+    /// Milliseconds since the last successful read from Redis; `nil` before the first.
+    public var contactAgeMs: Int64? {
+        let last = state.withLock { $0.lastContactMs }
+        return last.map { WallClock.nowMs() - $0 }
+    }
+}

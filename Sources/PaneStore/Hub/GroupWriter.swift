@@ -1,0 +1,149 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import PaneCore
+
+/// The writes of one transaction (a group commit, or a single write).
+///
+/// The hot statements are looked up once per transaction and bound through the raw SQLite API
+/// (as `ReplicaStore.apply` does). Region seqs are allocated in memory: the first write to a
+/// region in the transaction reads `regions.last_seq`, and ``finish()`` writes the highest seq
+/// back once per region, still inside the transaction, so a rollback discards the allocation
+/// with the writes.
+struct GroupWriter {
+    static let selectSQL = "SELECT version, deleted FROM contexts WHERE id = ?"
+    static let upsertContextSQL = """
+        INSERT INTO contexts(id, version, deleted, body, updated_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT(id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
+            body = excluded.body, updated_at = excluded.updated_at
+        """
+    static let insertOutboxSQL = "INSERT INTO outbox(region, seq, id, version, op, body, ts) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    static let upsertPlacementSQL = """
+        INSERT INTO placements(region, id, version, deleted, seq) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT(region, id) DO UPDATE SET version = excluded.version,
+            deleted = excluded.deleted, seq = excluded.seq
+        """
+    static let storeSeqSQL = "UPDATE regions SET last_seq = ? WHERE name = ?"
+
+    let db: Database
+    let select: OpaquePointer
+    let upsertContext: OpaquePointer
+    let insertOutbox: OpaquePointer
+    let upsertPlacement: OpaquePointer
+    /// The last seq allocated per region in this transaction.
+    var lastSeqs: [(region: Region, seq: Int64)] = []
+    /// The outbox rows written, for the publisher's in-memory tail once committed.
+    var written: [PlacedUpdate] = []
+
+    init(_ db: Database) throws {
+        self.db = db
+        select = try db.cachedStatement(sql: Self.selectSQL).sqliteStatement
+        upsertContext = try db.cachedStatement(sql: Self.upsertContextSQL).sqliteStatement
+        insertOutbox = try db.cachedStatement(sql: Self.insertOutboxSQL).sqliteStatement
+        upsertPlacement = try db.cachedStatement(sql: Self.upsertPlacementSQL).sqliteStatement
+    }
+
+    mutating func write(_ request: PendingWrite.Request) throws -> HubWrite? {
+        let id = request.id.value
+        let isDelete = request.op == .del
+        let (oldVersion, wasDeleted) = try current(id)
+        if isDelete && wasDeleted { return nil }
+        let version = oldVersion + 1
+        let now = WallClock.nowMs()
+        let transient = RawSQLite.transient
+        let body = request.body
+
+        sqlite3_reset(upsertContext)
+        sqlite3_bind_text(upsertContext, 1, id, -1, transient)
+        sqlite3_bind_int64(upsertContext, 2, version)
+        sqlite3_bind_int(upsertContext, 3, isDelete ? 1 : 0)
+        RawSQLite.bind(blob: body, to: upsertContext, at: 4)
+        sqlite3_bind_int64(upsertContext, 5, now)
+        try step(upsertContext, Self.upsertContextSQL)
+
+        var seqs: [Region: UInt64] = [:]
+        seqs.reserveCapacity(request.targets.count)
+        for region in request.targets {
+            let seq = try nextSeq(region)
+            sqlite3_reset(insertOutbox)
+            sqlite3_bind_text(insertOutbox, 1, region.name, -1, transient)
+            sqlite3_bind_int64(insertOutbox, 2, seq)
+            sqlite3_bind_text(insertOutbox, 3, id, -1, transient)
+            sqlite3_bind_int64(insertOutbox, 4, version)
+            sqlite3_bind_text(insertOutbox, 5, request.op.rawValue, -1, transient)
+            RawSQLite.bind(blob: body, to: insertOutbox, at: 6)
+            sqlite3_bind_int64(insertOutbox, 7, now)
+            try step(insertOutbox, Self.insertOutboxSQL)
+
+            sqlite3_reset(upsertPlacement)
+            sqlite3_bind_text(upsertPlacement, 1, region.name, -1, transient)
+            sqlite3_bind_text(upsertPlacement, 2, id, -1, transient)
+            sqlite3_bind_int64(upsertPlacement, 3, version)
+            sqlite3_bind_int(upsertPlacement, 4, isDelete ? 1 : 0)
+            sqlite3_bind_int64(upsertPlacement, 5, seq)
+            try step(upsertPlacement, Self.upsertPlacementSQL)
+            seqs[region] = UInt64(seq)
+            written.append(
+                PlacedUpdate(
+                    region: region,
+                    update: ContextUpdate(seq: UInt64(seq), id: request.id, version: version, op: request.op, body: body, hubTimeMs: now)))
+        }
+        return HubWrite(id: request.id, version: version, seqs: seqs)
+    }
+
+    /// Stores the seqs allocated in this transaction in `regions.last_seq`.
+    func finish() throws {
+        guard !lastSeqs.isEmpty else { return }
+        let statement = try db.cachedStatement(sql: Self.storeSeqSQL)
+        for entry in lastSeqs {
+            try statement.execute(arguments: [entry.seq, entry.region.name])
+        }
+    }
+
+    /// The context's current version and tombstone flag; `(0, true)` when it is unknown.
+    private func current(_ id: String) throws -> (Int64, Bool) {
+        sqlite3_reset(select)
+        defer { sqlite3_reset(select) }
+        sqlite3_bind_text(select, 1, id, -1, RawSQLite.transient)
+        switch sqlite3_step(select) {
+        case SQLITE_ROW: return (sqlite3_column_int64(select, 0), sqlite3_column_int64(select, 1) != 0)
+        case SQLITE_DONE: return (0, true)
+        case let rc: throw RawSQLite.error(rc, db, sql: Self.selectSQL)
+        }
+    }
+
+    private mutating func nextSeq(_ region: Region) throws -> Int64 {
+        if let index = lastSeqs.firstIndex(where: { $0.region == region }) {
+            lastSeqs[index].seq += 1
+            return lastSeqs[index].seq
+        }
+        let last = try Int64.fetchOne(db.cachedStatement(sql: HubStore.lastSeqSQL), arguments: [region.name]) ?? 0
+        lastSeqs.append((region, last + 1))
+        return last + 1
+    }
+
+    /// Steps a bound statement and resets it, so it holds nothing between writes.
+    private func step(_ statement: OpaquePointer, _ sql: String) throws {
+        defer { sqlite3_reset(statement) }
+        try RawSQLite.stepDone(statement, db, sql: sql)
+    }
+}
+
+/// A write waiting for a group commit.
+struct PendingWrite: Sendable {
+    struct Request: Sendable {
+        let id: ContextID
+        let op: ContextOp
+        let body: [UInt8]
+        let targets: [Region]
+    }
+    let request: Request
+    let continuation: UnsafeContinuation<HubWrite?, any Error>
+}
+
+/// The outcome of a hub write: the new version, and the `seq` it got in each region.
+public struct HubWrite: Sendable, Equatable {
+    public let id: ContextID
+    public let version: Int64
+    public let seqs: [Region: UInt64]
+}

@@ -1,0 +1,40 @@
+import Foundation
+import GRDB
+import PaneCore
+
+extension HubStore {
+    /// Creates or upgrades the schema.
+    static func migrate(_ pool: DatabasePool) throws {
+        try migrator.migrateRetrying(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE contexts(
+                        id TEXT PRIMARY KEY NOT NULL,
+                        version INTEGER NOT NULL,
+                        deleted INTEGER NOT NULL,
+                        body BLOB NOT NULL,
+                        updated_at INTEGER NOT NULL);
+                    CREATE TABLE regions(name TEXT PRIMARY KEY NOT NULL, last_seq INTEGER NOT NULL);
+                    CREATE TABLE placements(
+                        region TEXT NOT NULL, id TEXT NOT NULL,
+                        version INTEGER NOT NULL, deleted INTEGER NOT NULL, seq INTEGER NOT NULL,
+                        PRIMARY KEY(region, id)) WITHOUT ROWID;
+                    CREATE TABLE outbox(
+                        region TEXT NOT NULL, seq INTEGER NOT NULL,
+                        id TEXT NOT NULL, version INTEGER NOT NULL, op TEXT NOT NULL,
+                        body BLOB NOT NULL, ts INTEGER NOT NULL,
+                        PRIMARY KEY(region, seq)) WITHOUT ROWID;
+                    """)
+        }
+        migrator.registerMigration("v2-published-seq") { db in
+            // Marking a round published is one UPDATE; published rows are deleted later in bulk.
+            try db.execute(sql: "ALTER TABLE regions ADD COLUMN published_seq INTEGER NOT NULL DEFAULT 0")
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import PaneCore
+
+extension HubStore {
+    /// Outbox rows were written without passing through the in-memory tail (a replay, a
+    /// snapshot announcement): the publisher reads `region`'s outbox from the file next time.
+    func outboxWrittenDirectly(_ region: Region) {
+        fresh.withLock { $0.invalidate(region) }
+    }
+
+    /// The updates of `region` right after `after`, up to `limit`, from memory: `[]` when there
+    /// is none, `nil` when memory cannot tell (rows written past the tail, the tail overflowed,
+    /// or it does not start at `after + 1`): then read ``outbox(region:after:limit:)``.
+    public func takeFresh(region: Region, after: UInt64, limit: Int) -> [ContextUpdate]? {
+        fresh.withLock { $0.take(region, after: after, limit: limit) }
+    }
+
+    /// Up to `limit` unpublished updates of `region` with seq above `after`, in `seq` order, and
+    /// the region's last allocated seq, read in one transaction. The in-memory tail of `region`
+    /// is trusted again from here on: rows written past it from now on mark it again.
+    public func outbox(region: Region, after: UInt64 = 0, limit: Int) throws -> (updates: [ContextUpdate], lastSeq: UInt64) {
+        fresh.withLock { $0.revalidate(region) }
+        // Rows confirmed in memory are skipped even before they are persisted.
+        let after = max(after, confirmed.withLock { $0[region] ?? 0 })
+        return try pool.read { db in
+            let sql = """
+                SELECT seq, id, version, op, body, ts FROM outbox
+                WHERE region = ? AND seq > max(?, (SELECT published_seq FROM regions WHERE name = ?))
+                ORDER BY seq LIMIT ?
+                """
+            // Read through the raw SQLite API: no `Row` per row, and the body is copied once,
+            // straight into the update's bytes.
+            let statement = try db.cachedStatement(sql: sql).sqliteStatement
+            sqlite3_reset(statement)
+            defer { sqlite3_reset(statement) }
+            sqlite3_bind_text(statement, 1, region.name, -1, RawSQLite.transient)
+            sqlite3_bind_int64(statement, 2, Int64(bitPattern: after))
+            sqlite3_bind_text(statement, 3, region.name, -1, RawSQLite.transient)
+            sqlite3_bind_int64(statement, 4, Int64(limit))
+            var updates: [ContextUpdate] = []
+            updates.reserveCapacity(min(limit, 4096))
+            while true {
+                let rc = sqlite3_step(statement)
+                if rc == SQLITE_DONE { break }
+                guard rc == SQLITE_ROW else { throw RawSQLite.error(rc, db, sql: sql) }
+                let id = try ContextID(RawSQLite.text(statement, 1))
+                let op = ContextOp(rawValue: RawSQLite.text(statement, 3)) ?? .put
+                let count = Int(sqlite3_column_bytes(statement, 4))
+                let body: [UInt8]
+                if count > 0, let blob = sqlite3_column_blob(statement, 4) {
+                    body = [UInt8](UnsafeRawBufferPointer(start: blob, count: count))
+                } else {
+                    body = []
+                }
+                updates.append(
+                    ContextUpdate(
+                        seq: UInt64(bitPattern: sqlite3_column_int64(statement, 0)), id: id,
+                        version: sqlite3_column_int64(statement, 2), op: op, body: body,
+                        hubTimeMs: sqlite3_column_int64(statement, 5)))
+            }
+            let lastSeq = try Int64.fetchOne(db.cachedStatement(sql: Self.lastSeqSQL), arguments: [region.name]) ?? 0
+            return (updates, UInt64(max(0, lastSeq)))
+        }
+    }
+
+    /// Records that every update of `region` up to `seq` is in its stream.
+    public func markPublished(region: Region, upTo seq: UInt64) {
+        markPublished([(region, seq)])
+    }
+
+    /// Records several regions' published seqs, in memory: ``persistPublished()`` writes them
+    /// to the file a few times a second. A hub that dies before that publishes the unmarked
+    /// rows again on its next start, and recognises each as its own (`Publisher`), so marks
+    /// need not cost a write transaction per publisher round.
+    public func markPublished(_ marks: [(Region, UInt64)]) {
+        confirmed.withLock { confirmed in
+            for (region, seq) in marks where seq > confirmed[region, default: 0] { confirmed[region] = seq }
+        }
+    }
+
+    /// Writes the published seqs confirmed so far to `regions.published_seq` and deletes the
+    /// outbox rows at or below them, in one transaction. Returns the rows deleted.
+    @discardableResult
+    public func persistPublished() throws -> Int {
+        let marks = confirmed.withLock { $0 }
+        guard persisted.withLock({ $0 != marks }) else { return 0 }
+        let deleted = try pool.write { db in
+            let update = try db.cachedStatement(sql: "UPDATE regions SET published_seq = max(published_seq, ?) WHERE name = ?")
+            let delete = try db.cachedStatement(
+                sql: "DELETE FROM outbox WHERE region = ? AND seq <= (SELECT published_seq FROM regions WHERE name = ?)")
+            var deleted = 0
+            for (region, seq) in marks {
+                try update.execute(arguments: [Int64(seq), region.name])
+                try delete.execute(arguments: [region.name, region.name])
+                deleted += db.changesCount
+            }
+            return deleted
+        }
+        persisted.withLock { $0 = marks }
+        return deleted
+    }
+
+    /// Updates not yet published, per region (marks in memory included).
+    public func outboxDepth() throws -> [Region: Int] {
+        let marks = confirmed.withLock { $0 }
+        return try pool.read { db in
+            var result: [Region: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT name, last_seq, published_seq FROM regions") {
+                guard let region = try? Region(row["name"] as String) else { continue }
+                let published = max(row["published_seq"] as Int64, Int64(marks[region] ?? 0))
+                result[region] = Int(row["last_seq"] as Int64 - published)
+            }
+            return result
+        }
+    }
+
+    /// The last seq of `region` confirmed in its stream (marks in memory included).
+    public func publishedSeq(region: Region) throws -> UInt64 {
+        let mark = confirmed.withLock { $0[region] ?? 0 }
+        let stored = try pool.read { db in
+            UInt64(max(0, try Int64.fetchOne(db, sql: "SELECT published_seq FROM regions WHERE name = ?", arguments: [region.name]) ?? 0))
+        }
+        return max(mark, stored)
+    }
+
+    /// The last allocated `seq` of `region`.
+    public func lastSeq(region: Region) throws -> UInt64 {
+        try pool.read { db in
+            UInt64(try Int64.fetchOne(db.cachedStatement(sql: Self.lastSeqSQL), arguments: [region.name]) ?? 0)
+        }
+    }
+}

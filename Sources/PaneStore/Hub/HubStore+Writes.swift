@@ -1,0 +1,149 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import PaneCore
+
+extension HubStore {
+    /// Writes `body` as the next version of `id`, for `regions` (all when `nil`).
+    public func put(id: ContextID, body: [UInt8], regions requested: [Region]? = nil) throws -> HubWrite {
+        let targets = try targets(requested)
+        let result = try pool.writeWithoutTransaction { db in
+            try self.writeOneCommitted(db, PendingWrite.Request(id: id, op: .put, body: body, targets: targets))
+        }
+        doorbell.ring()
+        return result ?? HubWrite(id: id, version: 0, seqs: [:])
+    }
+
+    /// Deletes `id` (a tombstone with the next version); `nil` when it is unknown or already deleted.
+    public func delete(id: ContextID, regions requested: [Region]? = nil) throws -> HubWrite? {
+        let targets = try targets(requested)
+        let result = try pool.writeWithoutTransaction { db in
+            try self.writeOneCommitted(db, PendingWrite.Request(id: id, op: .del, body: [], targets: targets))
+        }
+        if result != nil { doorbell.ring() }
+        return result
+    }
+
+    /// Async forms for request handlers. Concurrent writes are committed together (group
+    /// commit) on GRDB's writer queue: one transaction writes the touched pages to the WAL once
+    /// for the whole group instead of once per write.
+    public func put(id: ContextID, body: [UInt8], regions requested: [Region]? = nil) async throws -> HubWrite {
+        let targets = try targets(requested)
+        let result = try await enqueue(PendingWrite.Request(id: id, op: .put, body: body, targets: targets))
+        return result ?? HubWrite(id: id, version: 0, seqs: [:])
+    }
+
+    public func delete(id: ContextID, regions requested: [Region]? = nil) async throws -> HubWrite? {
+        let targets = try targets(requested)
+        return try await enqueue(PendingWrite.Request(id: id, op: .del, body: [], targets: targets))
+    }
+
+    func enqueue(_ request: PendingWrite.Request) async throws -> HubWrite? {
+        // Unsafe rather than checked: `drain` resumes every queued continuation exactly once, and
+        // the checked form costs an allocation per write on this hot path.
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<HubWrite?, any Error>) in
+            let schedule = pending.withLock { state -> Bool in
+                state.items.append(PendingWrite(request: request, continuation: continuation))
+                if state.scheduled { return false }
+                state.scheduled = true
+                return true
+            }
+            if schedule { pool.asyncWriteWithoutTransaction { db in self.drain(db) } }
+        }
+    }
+
+    /// Commits every queued write in one transaction; if that fails, one by one, so a bad write
+    /// fails alone.
+    func drain(_ db: Database) {
+        let batch = pending.withLock { state -> [PendingWrite] in
+            defer {
+                state.items = []
+                state.scheduled = false
+            }
+            return state.items
+        }
+        guard !batch.isEmpty else { return }
+        var results: [Result<HubWrite?, any Error>] = []
+        results.reserveCapacity(batch.count)
+        do {
+            var written: [PlacedUpdate] = []
+            try db.inTransaction {
+                results.removeAll(keepingCapacity: true)
+                var writer = try GroupWriter(db)
+                for item in batch {
+                    results.append(.success(try writer.write(item.request)))
+                }
+                try writer.finish()
+                written = writer.written
+                return .commit
+            }
+            committed(written)
+        } catch {
+            results = batch.map { item in
+                Result { try self.writeOneCommitted(db, item.request) }
+            }
+        }
+        doorbell.ring()
+        for (item, result) in zip(batch, results) { item.continuation.resume(with: result) }
+    }
+
+    /// One write in a transaction of its own, handed to the publisher after its commit.
+    func writeOneCommitted(_ db: Database, _ request: PendingWrite.Request) throws -> HubWrite? {
+        var result: HubWrite?
+        var written: [PlacedUpdate] = []
+        try db.inTransaction {
+            var writer = try GroupWriter(db)
+            result = try writer.write(request)
+            try writer.finish()
+            written = writer.written
+            return .commit
+        }
+        committed(written)
+        return result
+    }
+
+    /// Hands committed outbox rows to the publisher's in-memory tail. Called on the writer queue
+    /// right after the commit, so the tail is in commit (and so seq) order.
+    func committed(_ written: [PlacedUpdate]) {
+        guard !written.isEmpty else { return }
+        fresh.withLock { $0.append(written) }
+    }
+
+    /// Publishes the current version of each of `ids` to `region` again, with new seqs: how a
+    /// dead letter is replayed (from the hub's truth, never from the stale payload).
+    /// Returns the ids republished and the ids the hub does not know.
+    public func republish(ids: [ContextID], region: Region) async throws -> (republished: [ContextID], missing: [ContextID]) {
+        _ = try targets([region])
+        let result = try await pool.write { db -> ([ContextID], [ContextID]) in
+            var done: [ContextID] = []
+            var missing: [ContextID] = []
+            for id in ids {
+                guard
+                    let row = try Row.fetchOne(
+                        db, sql: "SELECT version, deleted, body, updated_at FROM contexts WHERE id = ?", arguments: [id.value])
+                else {
+                    missing.append(id)
+                    continue
+                }
+                let deleted: Bool = row["deleted"]
+                let seq = try Int64.fetchOne(
+                    db, sql: "UPDATE regions SET last_seq = last_seq + 1 WHERE name = ? RETURNING last_seq", arguments: [region.name]) ?? 0
+                let body: Data = row["body"]
+                try db.execute(
+                    sql: "INSERT INTO outbox(region, seq, id, version, op, body, ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    arguments: [region.name, seq, id.value, row["version"] as Int64, deleted ? "del" : "put", deleted ? Data() : body, row["updated_at"] as Int64])
+                try db.execute(
+                    sql: """
+                        INSERT INTO placements(region, id, version, deleted, seq) VALUES (?, ?, ?, ?, ?)
+                        ON CONFLICT(region, id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted, seq = excluded.seq
+                        """,
+                    arguments: [region.name, id.value, row["version"] as Int64, deleted, seq])
+                done.append(id)
+            }
+            return (done, missing)
+        }
+        outboxWrittenDirectly(region)
+        doorbell.ring()
+        return (result.0, result.1)
+    }
+}

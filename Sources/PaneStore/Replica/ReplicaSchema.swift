@@ -1,0 +1,62 @@
+import Foundation
+import GRDB
+import PaneCore
+
+extension ReplicaStore {
+    /// Creates or upgrades the schema.
+    static func migrate(_ pool: DatabasePool) throws {
+        try migrator.migrateRetrying(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE contexts(
+                        id TEXT PRIMARY KEY NOT NULL,
+                        version INTEGER NOT NULL,
+                        deleted INTEGER NOT NULL,
+                        body BLOB NOT NULL,
+                        hub_ts INTEGER NOT NULL,
+                        applied_ts INTEGER NOT NULL);
+                    CREATE TABLE replica_state(name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);
+                    INSERT INTO replica_state(name, value) VALUES ('max_seq', 0), ('applied', 0);
+                    """)
+        }
+        migrator.registerMigration("v2-stale") { db in
+            // Contexts a dead letter left behind: served with a stale flag until healed.
+            try db.execute(
+                sql: """
+                    CREATE TABLE stale(
+                        id TEXT PRIMARY KEY NOT NULL,
+                        version INTEGER NOT NULL,
+                        reason TEXT NOT NULL,
+                        entry_id TEXT NOT NULL,
+                        marked_at INTEGER NOT NULL);
+                    """)
+        }
+        migrator.registerMigration("v3-resync") { db in
+            // The seq that wrote each row (resync removes only rows written at or below its seq),
+            // the snapshot that last confirmed it, the applied seq ranges (the watermark), and
+            // the replica's resync in flight and finished.
+            try db.execute(
+                sql: """
+                    ALTER TABLE contexts ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE contexts ADD COLUMN synced_epoch INTEGER NOT NULL DEFAULT 0;
+                    CREATE TABLE applied_ranges(lo INTEGER PRIMARY KEY NOT NULL, hi INTEGER NOT NULL);
+                    INSERT INTO applied_ranges(lo, hi) VALUES (0, 0);
+                    CREATE TABLE resync_state(
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        request_id TEXT NOT NULL, reason TEXT NOT NULL, requested_at INTEGER NOT NULL,
+                        bootstrapping INTEGER NOT NULL, epoch INTEGER NOT NULL DEFAULT 0,
+                        chunks_done INTEGER NOT NULL DEFAULT 0, chunks INTEGER NOT NULL DEFAULT 0);
+                    CREATE TABLE resync_log(
+                        epoch INTEGER PRIMARY KEY NOT NULL, request_ids TEXT NOT NULL, reason TEXT NOT NULL,
+                        seq INTEGER NOT NULL, rows INTEGER NOT NULL, removed INTEGER NOT NULL, finished_at INTEGER NOT NULL);
+                    INSERT OR IGNORE INTO replica_state(name, value) VALUES ('digest_at', 0);
+                    """)
+        }
+        return migrator
+    }
+}

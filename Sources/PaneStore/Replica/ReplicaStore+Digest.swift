@@ -1,0 +1,32 @@
+import Foundation
+import GRDB
+import PaneCore
+
+extension ReplicaStore {
+    /// The replica's digest and the watermark it is taken at, in one read transaction.
+    public func digest() throws -> (digest: ContextDigest, position: UInt64) {
+        try pool.read { db in
+            let position = try Self.ranges(db).watermark
+            var digest = ContextDigest()
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, version, deleted FROM contexts")
+            while let row = try rows.next() {
+                digest.add(id: row[0], version: row[1], deleted: row[2])
+            }
+            return (digest, position)
+        }
+    }
+
+    /// Whether this worker should compute the replica's digest now: at most one worker of the
+    /// replica does, every `intervalMs`.
+    public func claimDigestTurn(nowMs: Int64, intervalMs: Int64) throws -> Bool {
+        // Asked every second by every worker: look first (a read never waits on the writer),
+        // and take the write lock only when a turn is due.
+        let last = try pool.read { db in try Int64.fetchOne(db, sql: "SELECT value FROM replica_state WHERE name = 'digest_at'") ?? 0 }
+        guard last <= nowMs - intervalMs else { return false }
+        return try pool.write { db in
+            try db.execute(
+                sql: "UPDATE replica_state SET value = ? WHERE name = 'digest_at' AND value <= ?", arguments: [nowMs, nowMs - intervalMs])
+            return db.changesCount > 0
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import PaneCore
+
+extension ReplicaStore {
+    /// One context, tombstones included, and its stale mark if a dead letter left one.
+    public func read(id: ContextID) async throws -> ReplicaRead {
+        try await pool.read { db in
+            let context = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT id, version, deleted, body, hub_ts FROM contexts WHERE id = ?"),
+                arguments: [id.value]
+            ).map { row in
+                let body: Data = row["body"]
+                return StoredContext(
+                    id: row["id"], version: row["version"], deleted: row["deleted"], body: [UInt8](body),
+                    updatedAtMs: row["hub_ts"])
+            }
+            let stale = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT reason FROM stale WHERE id = ?"), arguments: [id.value])
+            return ReplicaRead(context: context, staleReason: stale)
+        }
+    }
+
+    /// Live (not deleted) ids in order, starting after `after`, limited to `prefix`.
+    public func list(prefix: String, after: String?, limit: Int) async throws -> [(id: String, version: Int64)] {
+        try await pool.read { db in
+            var sql = "SELECT id, version FROM contexts WHERE deleted = 0"
+            var arguments: StatementArguments = []
+            if let after {
+                sql += " AND id > ?"
+                arguments += [after]
+            }
+            if !prefix.isEmpty {
+                sql += " AND id >= ? AND id < ?"
+                arguments += [prefix, Self.upperBound(ofPrefix: prefix)]
+            }
+            sql += " ORDER BY id LIMIT ?"
+            arguments += [limit]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { (id: $0["id"], version: $0["version"]) }
+        }
+    }
+
+    /// The smallest string greater than every string starting with `prefix` (ids are ASCII).
+    static func upperBound(ofPrefix prefix: String) -> String {
+        var bytes = Array(prefix.utf8)
+        bytes[bytes.count - 1] += 1
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The highest `seq` applied so far by any worker of this replica.
+    public func maxSeq() throws -> UInt64 {
+        try pool.read { db in
+            UInt64(try Int64.fetchOne(db, sql: "SELECT value FROM replica_state WHERE name = 'max_seq'") ?? 0)
+        }
+    }
+
+    /// Every context with its version and tombstone flag: what convergence checks compare.
+    public func state() throws -> [ContextID: VersionState] {
+        try pool.read { db in
+            var result: [ContextID: VersionState] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT id, version, deleted FROM contexts") {
+                result[try ContextID(row["id"])] = VersionState(version: row["version"], deleted: row["deleted"])
+            }
+            return result
+        }
+    }
+}
+
+/// A read from the replica: the context (if any) and its stale mark (if any).
+public struct ReplicaRead: Sendable {
+    public let context: StoredContext?
+    /// Why the replica may be behind the hub for this context: a dead-lettered update.
+    public let staleReason: String?
+}

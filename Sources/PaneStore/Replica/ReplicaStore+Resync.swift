@@ -1,0 +1,243 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import PaneCore
+
+/// The replica's side of resync: what the gap detector observes, the one resync in flight
+/// (shared by the replica's workers through the file), snapshot chunks applied under the apply
+/// rule, and the digest anti-entropy compares.
+extension ReplicaStore {
+    /// The resync this replica waits for or applies.
+    public struct ResyncInFlight: Sendable, Equatable {
+        public var requestID: String
+        public var reason: String
+        public var requestedAtMs: Int64
+        public var bootstrapping: Bool
+        public var epoch: Int64
+        public var chunksDone: Int
+        public var chunks: Int
+    }
+
+    /// What the gap detector needs from the file, read in one transaction.
+    public struct ResyncView: Sendable {
+        public var ranges: SeqRanges
+        public var empty: Bool
+        public var stale: [GapDetector.StaleMark]
+        public var inFlight: ResyncInFlight?
+        public var resyncsDone: [String]
+    }
+
+    public func resyncView() throws -> ResyncView {
+        try pool.read { db in
+            let ranges = try Self.ranges(db)
+            let empty = try Bool.fetchOne(db, sql: "SELECT NOT EXISTS(SELECT 1 FROM contexts)") ?? true
+            let stale = try Row.fetchAll(db, sql: "SELECT id, entry_id FROM stale").map { row in
+                GapDetector.StaleMark(seq: StreamEntryCodec.seq(fromEntryID: row["entry_id"]) ?? 0, id: row["id"])
+            }
+            let inFlight = try Self.inFlight(db)
+            let done = try String.fetchAll(db, sql: "SELECT request_ids FROM resync_log ORDER BY epoch DESC LIMIT 10")
+                .flatMap { $0.split(separator: ",").map(String.init) }
+            return ResyncView(ranges: ranges, empty: empty, stale: stale, inFlight: inFlight, resyncsDone: done)
+        }
+    }
+
+    static func ranges(_ db: Database) throws -> SeqRanges {
+        SeqRanges(
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT lo, hi FROM applied_ranges")).map { row in
+                let lo = UInt64(row[0] as Int64)
+                return lo...max(lo, UInt64(row[1] as Int64))
+            })
+    }
+
+    static func inFlight(_ db: Database) throws -> ResyncInFlight? {
+        try Row.fetchOne(db, sql: "SELECT * FROM resync_state WHERE id = 1").map { row in
+            ResyncInFlight(
+                requestID: row["request_id"], reason: row["reason"], requestedAtMs: row["requested_at"], bootstrapping: row["bootstrapping"],
+                epoch: row["epoch"], chunksDone: row["chunks_done"], chunks: row["chunks"])
+        }
+    }
+
+    /// Records a resync request as this replica's one in flight. Returns `false` when another
+    /// worker already has one younger than `timeoutMs`: only one asks.
+    public func beginResync(requestID: String, reason: String, bootstrapping: Bool, nowMs: Int64, timeoutMs: Int64) throws -> Bool {
+        try pool.write { db in
+            if let current = try Self.inFlight(db), nowMs - current.requestedAtMs < timeoutMs { return false }
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO resync_state(id, request_id, reason, requested_at, bootstrapping, epoch, chunks_done, chunks)
+                    VALUES (1, ?, ?, ?, ?, 0, 0, 0)
+                    """,
+                arguments: [requestID, reason, nowMs, bootstrapping])
+            return true
+        }
+    }
+
+    /// Forgets the request in flight (the snapshot it asked for expired, for example), so the
+    /// gap detector asks again.
+    public func abandonResync() throws {
+        try pool.write { db in try db.execute(sql: "DELETE FROM resync_state") }
+    }
+
+    /// Chunks of snapshot `epoch` already applied: where a restarted worker resumes.
+    public func snapshotChunksDone(epoch: Int64) throws -> Int {
+        try pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT chunks_done FROM resync_state WHERE id = 1 AND epoch = ?", arguments: [epoch]) ?? 0
+        }
+    }
+
+    /// Upserts one snapshot row. A stored row that an entry after the snapshot's seq (?9) wrote
+    /// keeps the apply rule (only a greater version replaces it). A stored row written at or
+    /// below that seq is replaced by the snapshot's when they differ, whatever its version: the
+    /// hub's state at that seq is the truth, so a damaged or tampered row is repaired, and a
+    /// healthy one is left exactly as it was. The row is stamped with the snapshot's epoch (?8) either way.
+    static let snapshotUpsertSQL = """
+        INSERT INTO contexts(id, version, deleted, body, hub_ts, applied_ts, seq, synced_epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        ON CONFLICT(id) DO UPDATE SET
+            deleted = CASE WHEN excluded.version > contexts.version OR (contexts.seq <= ?9 AND (excluded.version != contexts.version OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
+                THEN excluded.deleted ELSE contexts.deleted END,
+            body = CASE WHEN excluded.version > contexts.version OR (contexts.seq <= ?9 AND (excluded.version != contexts.version OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
+                THEN excluded.body ELSE contexts.body END,
+            hub_ts = CASE WHEN excluded.version > contexts.version OR (contexts.seq <= ?9 AND (excluded.version != contexts.version OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
+                THEN excluded.hub_ts ELSE contexts.hub_ts END,
+            applied_ts = CASE WHEN excluded.version > contexts.version OR (contexts.seq <= ?9 AND (excluded.version != contexts.version OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
+                THEN excluded.applied_ts ELSE contexts.applied_ts END,
+            seq = CASE WHEN excluded.version > contexts.version OR (contexts.seq <= ?9 AND (excluded.version != contexts.version OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
+                THEN excluded.seq ELSE contexts.seq END,
+            version = CASE WHEN excluded.version > contexts.version OR (contexts.seq <= ?9 AND (excluded.version != contexts.version OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
+                THEN excluded.version ELSE contexts.version END,
+            synced_epoch = excluded.synced_epoch
+        """
+
+    /// Applies chunk `index` of a snapshot in one transaction, with its progress. When the
+    /// transaction fails, rows go one by one and the ones that fail are marked stale, so one bad
+    /// row cannot hold back a resync. Returns the rows that could not be applied.
+    @discardableResult
+    public func applySnapshotChunk(_ rows: [SnapshotRow], announcement: SnapshotAnnouncement, index: Int, requestID: String?) throws -> [(ContextID, String)] {
+        do {
+            try pool.write { db in
+                try Self.upsert(db, rows, epoch: announcement.epoch, seq: announcement.seq)
+                try Self.progress(db, announcement: announcement, chunksDone: index + 1, requestID: requestID)
+            }
+            return []
+        } catch {
+            var failed: [(ContextID, String)] = []
+            for row in rows {
+                do { try pool.write { db in try Self.upsert(db, [row], epoch: announcement.epoch, seq: announcement.seq) } } catch {
+                    failed.append((row.id, "\(error)"))
+                    try supersedeStale(id: row.id, version: row.version, reason: "resync could not apply it: \(error)", epoch: announcement.epoch)
+                }
+            }
+            try pool.write { db in try Self.progress(db, announcement: announcement, chunksDone: index + 1, requestID: requestID) }
+            return failed
+        }
+    }
+
+    /// Binds through the raw SQLite API on GRDB's cached statement, as the apply path does: a
+    /// bootstrap writes a million rows through here.
+    /// Marks a row the snapshot could not write as stale, under the snapshot's epoch. A dead
+    /// letter's mark it replaces is handled: the snapshot now stands for that update, so its seq
+    /// is recorded as applied (the watermark does not stall on it) and the new mark keeps the
+    /// context flagged until a version at or above the hub's reaches it.
+    func supersedeStale(id: ContextID, version: Int64, reason: String, epoch: Int64) throws {
+        try pool.write { db in
+            if let previous = try String.fetchOne(db, sql: "SELECT entry_id FROM stale WHERE id = ?", arguments: [id.value]),
+                let seq = StreamEntryCodec.seq(fromEntryID: previous)
+            {
+                try Self.record(db, seqs: [seq])
+            }
+            try db.execute(
+                sql: """
+                    INSERT INTO stale(id, version, reason, entry_id, marked_at) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET version = max(stale.version, excluded.version),
+                        reason = excluded.reason, entry_id = excluded.entry_id, marked_at = excluded.marked_at
+                    """,
+                arguments: [id.value, version, String(reason.prefix(500)), "resync:\(epoch)", WallClock.nowMs()])
+        }
+    }
+
+    private static func upsert(_ db: Database, _ rows: [SnapshotRow], epoch: Int64, seq: UInt64) throws {
+        let now = WallClock.nowMs()
+        let upsert = try db.cachedStatement(sql: snapshotUpsertSQL)
+        let keep = try db.cachedStatement(sql: "UPDATE contexts SET synced_epoch = ? WHERE id = ?")
+        let raw = upsert.sqliteStatement
+        defer { sqlite3_reset(raw) }
+        for row in rows {
+            if row.bodyMissing {
+                try keep.execute(arguments: [epoch, row.id.value])
+                continue
+            }
+            sqlite3_reset(raw)
+            Self.bindRow(
+                raw, id: row.id.value, version: row.version, deleted: row.deleted, body: row.body, hubTimeMs: row.hubTimeMs,
+                appliedMs: now, seq: row.seq)
+            sqlite3_bind_int64(raw, 8, epoch)
+            sqlite3_bind_int64(raw, 9, Int64(seq))
+            try RawSQLite.stepDone(raw, db, sql: snapshotUpsertSQL)
+        }
+    }
+
+    private static func progress(_ db: Database, announcement: SnapshotAnnouncement, chunksDone: Int, requestID: String?) throws {
+        // The row may belong to a request this snapshot does not answer; keep its id then.
+        try db.execute(
+            sql: """
+                INSERT INTO resync_state(id, request_id, reason, requested_at, bootstrapping, epoch, chunks_done, chunks)
+                VALUES (1, ?, ?, ?, 0, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET epoch = excluded.epoch, chunks_done = excluded.chunks_done, chunks = excluded.chunks
+                """,
+            arguments: [requestID ?? "", announcement.reason, WallClock.nowMs(), announcement.epoch, chunksDone, announcement.chunks])
+    }
+
+    /// What finishing a snapshot did.
+    public struct SnapshotFinish: Sendable {
+        public var removed: Int
+        public var healed: Int
+        public var watermark: UInt64
+    }
+
+    /// Ends a snapshot in one transaction: removes the rows of its buckets that it lacks and that
+    /// no entry after its seq wrote, heals the stale marks of its buckets, raises the watermark
+    /// to its seq (a full snapshot) or records the healed dead letters' seqs (a partial one), and
+    /// records the announcement entry's own seq.
+    public func finishSnapshot(_ announcement: SnapshotAnnouncement, entrySeq: UInt64, rows: Int) throws -> SnapshotFinish {
+        try pool.write { db in
+            let epoch = announcement.epoch
+            let covered = announcement.buckets.map(Set.init)
+            func inScope(_ id: String) -> Bool { covered?.contains(ContextDigest.bucket(of: id)) ?? true }
+            var removed = 0
+            // Rows this snapshot could not write are marked stale with its epoch: they stay.
+            let unconfirmed = "synced_epoch != ? AND seq <= ? AND id NOT IN (SELECT id FROM stale WHERE entry_id = ?)"
+            let arguments: StatementArguments = [epoch, Int64(announcement.seq), "resync:\(epoch)"]
+            if covered == nil {
+                try db.execute(sql: "DELETE FROM contexts WHERE \(unconfirmed)", arguments: arguments)
+                removed = db.changesCount
+            } else {
+                let candidates = try String.fetchAll(db, sql: "SELECT id FROM contexts WHERE \(unconfirmed)", arguments: arguments)
+                for id in candidates where inScope(id) {
+                    try db.execute(sql: "DELETE FROM contexts WHERE id = ?", arguments: [id])
+                    removed += 1
+                }
+            }
+            var healedSeqs: [UInt64] = []
+            for row in try Row.fetchAll(db, sql: "SELECT id, entry_id FROM stale WHERE entry_id != ?", arguments: ["resync:\(epoch)"]) {
+                let id: String = row["id"]
+                guard inScope(id) else { continue }
+                try db.execute(sql: "DELETE FROM stale WHERE id = ?", arguments: [id])
+                if let seq = StreamEntryCodec.seq(fromEntryID: row["entry_id"]) { healedSeqs.append(seq) }
+            }
+            let ranges = try Self.record(db, seqs: healedSeqs + [entrySeq], raiseTo: covered == nil ? announcement.seq : nil)
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO resync_log(epoch, request_ids, reason, seq, rows, removed, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    epoch, announcement.requestIDs.joined(separator: ","), announcement.reason, Int64(announcement.seq), rows, removed,
+                    WallClock.nowMs(),
+                ])
+            try db.execute(sql: "DELETE FROM resync_log WHERE epoch NOT IN (SELECT epoch FROM resync_log ORDER BY epoch DESC LIMIT 50)")
+            if let current = try Self.inFlight(db),
+                announcement.requestIDs.contains(current.requestID) || covered == nil || current.epoch == epoch
+            {
+                try db.execute(sql: "DELETE FROM resync_state")
+            }
+            return SnapshotFinish(removed: removed, healed: healedSeqs.count, watermark: ranges.watermark)
+        }
+    }
+}

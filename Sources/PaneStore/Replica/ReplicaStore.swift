@@ -1,0 +1,34 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import PaneCore
+
+/// A replica's SQLite file: the contexts it serves and its position in the region stream.
+///
+/// Shared by every worker process of the replica (WAL, busy timeout). Writes go through one
+/// transaction per batch; reads use the pool's readers and never wait on a writer.
+public final class ReplicaStore: Sendable {
+    let pool: DatabasePool
+    public let path: String
+
+    public init(path: String) throws {
+        var config = Configuration()
+        // Several worker processes share the file: wait for the writer lock instead of failing.
+        config.busyMode = .timeout(30)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        self.path = path
+        self.pool = try DatabasePool(path: path, configuration: config)
+        try Self.migrate(pool)
+    }
+
+    /// The apply rule in SQL: the row changes only when the incoming version is greater
+    /// (``ApplyRule/decide(incoming:stored:)``). Tombstones keep their version.
+    static let upsertSQL = """
+        INSERT INTO contexts(id, version, deleted, body, hub_ts, applied_ts, seq) VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
+            body = excluded.body, hub_ts = excluded.hub_ts, applied_ts = excluded.applied_ts, seq = excluded.seq
+        WHERE excluded.version > contexts.version
+        """
+}

@@ -20,9 +20,9 @@ public struct Hub: Sendable {
 
     /// The services to run in one `ServiceGroup`. The group starts them in this order and, on
     /// a graceful shutdown, stops them in reverse order, each after the one before has
-    /// finished: HTTP (last here) stops taking writes first, then the resync worker finishes
-    /// its snapshot and announcement, and the publisher (first here) stops last, after it has
-    /// drained its last round.
+    /// finished: HTTP (last here) stops taking writes first, then retention and the resync
+    /// worker finish their round (a snapshot is finished and announced), and the publisher
+    /// (first here) stops last, after it has drained its last round.
     public func services(extraRoutes: (@Sendable (Router<BasicRequestContext>) -> Void)? = nil) -> [any Service] {
         let router = HubHTTP.router(store: store, rules: config.bodyRules)
         extraRoutes?(router)
@@ -30,9 +30,15 @@ public struct Hub: Sendable {
             router: router,
             configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "pane-hub"),
             logger: logger)
+        return loops() + [app]
+    }
+
+    /// The hub's long-running loops without the HTTP server, in start order: the publisher, the
+    /// resync worker (snapshots and anti-entropy) and retention. Tests run these too.
+    public func loops() -> [any Service] {
         let publisher = Publisher(store: store, endpoints: config.endpoints, config: config.publisher, logger: logger)
         let resync = ResyncWorker(store: store, endpoints: config.endpoints, config: config.resync, logger: logger)
         let retention = RetentionWorker(store: store, endpoints: config.endpoints, config: config.resync, logger: logger)
-        return [PublisherService(publisher: publisher), ResyncService(worker: resync), RetentionService(worker: retention), app]
+        return [PublisherService(publisher: publisher), ResyncService(worker: resync), RetentionService(worker: retention)]
     }
 }

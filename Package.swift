@@ -141,13 +141,23 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "PaneCoreTests", dependencies: ["PaneCore"], swiftSettings: strict),
+        // What both process-level test targets share: the environment (Redis, binary, folders,
+        // regions), the in-process hub on `Hub.loops()`, process handles, `eventually`, log capture.
+        .target(
+            name: "PaneTestKit",
+            dependencies: [
+                "PaneCore", "PaneRuntime", "PaneStore", "PaneRedis", "PaneHub", "PaneSpoke", "PaneApp", "PaneLoadtest",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/PaneTestKit",
+            swiftSettings: strict
+        ),
         // Scenario parsing, the verdict, and the smoke scenario against real processes.
         .testTarget(
             name: "PaneLoadtestTests",
             dependencies: [
-                "PaneStore",
-                "PaneRuntime",
-                "PaneLoadtest", "PaneApp", "PaneCore", "PaneSpoke", "PaneHub",
+                "PaneTestKit", "PaneLoadtest", "PaneCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict
@@ -155,7 +165,7 @@ let package = Package(
         .testTarget(
             name: "PaneIntegrationTests",
             dependencies: [
-                "PaneCore", "PaneRuntime", "PaneStore", "PaneRedis", "PaneHub", "PaneSpoke", "PaneApp",
+                "PaneTestKit", "PaneCore", "PaneRuntime", "PaneStore", "PaneRedis", "PaneHub", "PaneSpoke", "PaneApp",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strict

@@ -1,27 +1,8 @@
 import Foundation
-import PaneApp
+import PaneTestKit
 import Testing
 
 @Suite struct CommandLineTests {
-    struct Run {
-        let status: Int32
-        let output: String
-    }
-
-    func pane(_ args: [String], environment: [String: String] = [:]) throws -> Run {
-        try Self.pane(args, environment: environment)
-    }
-
-    /// Runs `pane args…` to completion; stdout and stderr together.
-    static func pane(_ args: [String], environment: [String: String] = [:]) throws -> Run {
-        let dir = try TestEnv.directory("cli")
-        var env = ProcessInfo.processInfo.environment
-        env.merge(environment) { $1 }
-        let child = try ChildProcess(name: "pane", executable: try TestEnv.paneBinary(), arguments: args, logPath: "\(dir)/out.log", environment: env)
-        child.process.waitUntilExit()
-        return Run(status: child.process.terminationStatus, output: try String(contentsOfFile: "\(dir)/out.log", encoding: .utf8))
-    }
-
     /// Each bad flag, variable or file gets a non-zero exit and a message naming it.
     @Test(arguments: [
         (["hub", "--regions", "a", "--http", "nope"], [String: String](), "hub.http"),
@@ -35,26 +16,26 @@ import Testing
         (["hub", "--regions", "a", "--log-level", "loud"], [:], "--log-level"),
         (["dev", "--regions", "0"], [:], "--regions"),
     ])
-    func badInputIsNamed(args: [String], environment: [String: String], mention: String) throws {
-        let run = try pane(args, environment: environment)
+    func badInputIsNamed(args: [String], environment: [String: String], mention: String) async throws {
+        let run = try await PaneCommand.run(args, environment: environment)
         #expect(run.status != 0)
         #expect(run.output.contains(mention), "output: \(run.output)")
     }
 
-    @Test func configFileIsReadAndBadValuesInItAreNamed() throws {
+    @Test func configFileIsReadAndBadValuesInItAreNamed() async throws {
         let dir = try TestEnv.directory("cfg")
         let path = "\(dir)/pane.json"
         try #"{"hub": {"regions": "a,b", "http": "127.0.0.1:notaport"}}"#.write(toFile: path, atomically: true, encoding: .utf8)
-        let run = try pane(["hub", "--config", path])
+        let run = try await PaneCommand.run(["hub", "--config", path])
         #expect(run.status == 2)
         #expect(run.output.contains("hub.http") && run.output.contains("notaport"), "output: \(run.output)")
         try "{not json".write(toFile: path, atomically: true, encoding: .utf8)
-        let broken = try pane(["hub", "--config", path])
+        let broken = try await PaneCommand.run(["hub", "--config", path])
         #expect(broken.status == 2 && broken.output.contains(path), "output: \(broken.output)")
     }
 
-    @Test func helpListsTheSubcommands() throws {
-        let run = try pane(["--help"])
+    @Test func helpListsTheSubcommands() async throws {
+        let run = try await PaneCommand.run(["--help"])
         #expect(run.status == 0)
         for word in ["hub", "spoke", "dev"] { #expect(run.output.contains(word)) }
     }

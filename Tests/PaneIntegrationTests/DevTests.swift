@@ -1,5 +1,6 @@
 import Foundation
 import PaneApp
+import PaneTestKit
 import Testing
 
 #if canImport(Glibc)

@@ -1,11 +1,10 @@
 import Foundation
-import Logging
 import PaneCore
 import PaneHub
 import PaneRedis
 import PaneRuntime
 import PaneStore
-import Synchronization
+import PaneTestKit
 import Testing
 
 /// The hub's side of resync against a real Redis, with no spoke: the tests play the replica
@@ -14,285 +13,264 @@ import Testing
     /// A malformed request is acked and ignored; a full request gets one snapshot whose chunks
     /// hold exactly the hub's placements of the region, announced with the right seq.
     @Test func aRequestGetsASnapshotOfExactlyTheRegionsPlacements() async throws {
-        let (r1, r2) = (try TestEnv.region("snap"), try TestEnv.region("snap2"))
-        defer { HubResyncTests.cleanUp([r1, r2]) }
-        let dir = try TestEnv.directory("hub-snapshot")
-        let hub = try InProcessHub(regions: [r1, r2], dir: dir)
-        defer { hub.stop() }
-        let store = hub.store
-        for i in 0..<300 {
-            let id = try ContextID("tenant/\(i)")
-            let body = Array("{\"n\":\(i),\"pad\":\"\(String(repeating: "x", count: i % 40))\"}".utf8)
-            if i % 7 == 0 {
-                _ = try await store.put(id: id, body: body, regions: [r2])  // not placed in r1
-            } else {
-                _ = try await store.put(id: id, body: body)
-            }
-            if i % 5 == 0 { _ = try await store.delete(id: id) }
-            if i % 11 == 0 { _ = try await store.put(id: id, body: Array("{\"v\":2}".utf8)) }
-        }
-        // A later write that skips r1: r1 keeps version 1, whose body the hub no longer holds.
-        let skipped = try ContextID("skipped/one")
-        _ = try await store.put(id: skipped, body: Array("{\"v\":1}".utf8))
-        _ = try await store.put(id: skipped, body: Array("{\"v\":2}".utf8), regions: [r2])
-        #expect(try await eventually(20) { try hub.drained() })
-        let lastBefore = try store.lastSeq(region: r1)
-
-        let conn = try TestEnv.connection()
-        _ = try conn.xadd(key: Keys.resyncRequests(r1), fields: [(ResyncRequest.field, Array("not json".utf8))])
-        let request = ResyncRequest(requestID: "req-full", replica: "a", reason: "bootstrap", buckets: nil)
-        _ = try conn.xadd(key: Keys.resyncRequests(r1), fields: [(ResyncRequest.field, request.encoded())])
-
         var config = ResyncConfiguration()
         config.chunkRows = 50
-        let resync = try InProcessResync(store: store, regions: [r1, r2], config: config)
-        defer { resync.stop() }
-
-        let found = try await HubResyncTests.announcement(in: r1, requestID: "req-full", conn: conn)
-        let (entrySeq, announcement) = try #require(found)
-        #expect(announcement.seq == lastBefore)
-        #expect(entrySeq == lastBefore + 1)
-        #expect(announcement.replicas == ["a"])
-        #expect(announcement.buckets == nil)
-        #expect(announcement.reason == "bootstrap")
-        #expect(announcement.key == Keys.snapshot(r1, epoch: announcement.epoch))
-
-        let rows = try HubResyncTests.rows(of: announcement, conn: conn)
-        let expected = try store.state(of: r1)
-        #expect(rows.count == expected.count)
-        #expect(announcement.rows == expected.count)
-        #expect(announcement.chunks == (expected.count + 49) / 50)
-        #expect(Dictionary(uniqueKeysWithValues: rows.map { ($0.id, VersionState(version: $0.version, deleted: $0.deleted)) }) == expected)
-        #expect(rows.map(\.id.value) == rows.map(\.id.value).sorted())
-        for row in rows {
-            let current = try #require(try await store.get(id: row.id))
-            if row.id == skipped {
-                #expect(row.bodyMissing && row.body.isEmpty && row.version == 1)
-            } else if row.deleted {
-                #expect(row.body.isEmpty && !row.bodyMissing)
-            } else {
-                #expect(!row.bodyMissing)
-                #expect(row.body == current.body)
-                #expect(row.version == current.version)
-                #expect(row.hubTimeMs == current.updatedAtMs)
+        try await TestScene.withHub("hub-snapshot", regions: ["snap", "snap2"], resync: config) { scene, hub in
+            let (r1, r2) = (scene.regions[0], scene.regions[1])
+            let store = hub.store
+            for i in 0..<300 {
+                let id = try ContextID("tenant/\(i)")
+                let body = Array("{\"n\":\(i),\"pad\":\"\(String(repeating: "x", count: i % 40))\"}".utf8)
+                if i % 7 == 0 {
+                    _ = try await store.put(id: id, body: body, regions: [r2])  // not placed in r1
+                } else {
+                    _ = try await store.put(id: id, body: body)
+                }
+                if i % 5 == 0 { _ = try await store.delete(id: id) }
+                if i % 11 == 0 { _ = try await store.put(id: id, body: Array("{\"v\":2}".utf8)) }
             }
-            #expect(row.seq >= 1 && row.seq <= lastBefore)
+            // A later write that skips r1: r1 keeps version 1, whose body the hub no longer holds.
+            let skipped = try ContextID("skipped/one")
+            _ = try await store.put(id: skipped, body: Array("{\"v\":1}".utf8))
+            _ = try await store.put(id: skipped, body: Array("{\"v\":2}".utf8), regions: [r2])
+            #expect(try await eventually(20) { try hub.drained() })
+            let lastBefore = try store.lastSeq(region: r1)
+
+            // The resync worker is running: it reads these as they come.
+            let conn = try scene.connection()
+            _ = try conn.xadd(key: Keys.resyncRequests(r1), fields: [(ResyncRequest.field, Array("not json".utf8))])
+            let request = ResyncRequest(requestID: "req-full", replica: "a", reason: "bootstrap", buckets: nil)
+            _ = try conn.xadd(key: Keys.resyncRequests(r1), fields: [(ResyncRequest.field, request.encoded())])
+
+            let found = try await HubResyncTests.announcement(in: r1, requestID: "req-full", conn: conn)
+            let (entrySeq, announcement) = try #require(found)
+            #expect(announcement.seq == lastBefore)
+            #expect(entrySeq == lastBefore + 1)
+            #expect(announcement.replicas == ["a"])
+            #expect(announcement.buckets == nil)
+            #expect(announcement.reason == "bootstrap")
+            #expect(announcement.key == Keys.snapshot(r1, epoch: announcement.epoch))
+
+            let rows = try HubResyncTests.rows(of: announcement, conn: conn)
+            let expected = try store.state(of: r1)
+            #expect(rows.count == expected.count)
+            #expect(announcement.rows == expected.count)
+            #expect(announcement.chunks == (expected.count + 49) / 50)
+            #expect(Dictionary(uniqueKeysWithValues: rows.map { ($0.id, VersionState(version: $0.version, deleted: $0.deleted)) }) == expected)
+            #expect(rows.map(\.id.value) == rows.map(\.id.value).sorted())
+            for row in rows {
+                let current = try #require(try await store.get(id: row.id))
+                if row.id == skipped {
+                    #expect(row.bodyMissing && row.body.isEmpty && row.version == 1)
+                } else if row.deleted {
+                    #expect(row.body.isEmpty && !row.bodyMissing)
+                } else {
+                    #expect(!row.bodyMissing)
+                    #expect(row.body == current.body)
+                    #expect(row.version == current.version)
+                    #expect(row.hubTimeMs == current.updatedAtMs)
+                }
+                #expect(row.seq >= 1 && row.seq <= lastBefore)
+            }
+            #expect(!rows.contains { $0.id.value == "tenant/7" })  // placed in r2 only
+            #expect(try conn.command(["TTL", RedisArgument(announcement.key)]).int ?? -1 > 0)
+            // Both requests, the malformed one too, are acked.
+            #expect(
+                try await eventually(5) {
+                    (try conn.command(["XPENDING", RedisArgument(Keys.resyncRequests(r1)), RedisArgument(Keys.hubGroup)]).array?.first?.int ?? -1) == 0
+                })
+            #expect(try HubResyncTests.snapEntries(in: r1, conn: conn).count == 1)
         }
-        #expect(!rows.contains { $0.id.value == "tenant/7" })  // placed in r2 only
-        #expect(try conn.command(["TTL", RedisArgument(announcement.key)]).int ?? -1 > 0)
-        // Both requests, the malformed one too, are acked.
-        #expect(
-            try await eventually(5) {
-                (try conn.command(["XPENDING", RedisArgument(Keys.resyncRequests(r1)), RedisArgument(Keys.hubGroup)]).array?.first?.int ?? -1) == 0
-            })
-        #expect(try HubResyncTests.snapEntries(in: r1, conn: conn).count == 1)
     }
 
     /// Two bucket-limited requests read in one round are served by one snapshot of the union
     /// of their buckets, holding every placement of those buckets and nothing else.
     @Test func bucketRequestsAreCoalescedAndLimited() async throws {
-        let region = try TestEnv.region("buckets")
-        defer { HubResyncTests.cleanUp([region]) }
-        let dir = try TestEnv.directory("hub-buckets")
-        let hub = try InProcessHub(regions: [region], dir: dir)
-        defer { hub.stop() }
-        for i in 0..<2_000 { _ = try await hub.store.put(id: try ContextID("ctx/\(i)"), body: Array("{}".utf8)) }
-        #expect(try await eventually(20) { try hub.drained() })
-        let state = try hub.store.state(of: region)
-        let someBuckets = Array(Set(state.keys.prefix(4).map { ContextDigest.bucket(of: $0.value) })).sorted()
-        let first = Array(someBuckets.prefix(2))
-        let second = Array(someBuckets.dropFirst(1))
+        try await TestScene.withHub("hub-buckets", regions: ["buckets"]) { scene, hub in
+            let region = scene.region
+            for i in 0..<2_000 { _ = try await hub.store.put(id: try ContextID("ctx/\(i)"), body: Array("{}".utf8)) }
+            #expect(try await eventually(20) { try hub.drained() })
+            let state = try hub.store.state(of: region)
+            let someBuckets = Array(Set(state.keys.prefix(4).map { ContextDigest.bucket(of: $0.value) })).sorted()
+            let first = Array(someBuckets.prefix(2))
+            let second = Array(someBuckets.dropFirst(1))
 
-        let conn = try TestEnv.connection()
-        for (name, buckets, replica) in [("req-b1", first, "a"), ("req-b2", second, "b")] {
-            let request = ResyncRequest(requestID: name, replica: replica, reason: "seq-gap", buckets: buckets)
-            _ = try conn.xadd(key: Keys.resyncRequests(region), fields: [(ResyncRequest.field, request.encoded())])
+            let conn = try scene.connection()
+            // Both requests in one transaction: the resync worker, already waiting, reads them in one round.
+            _ = try conn.command(["MULTI"])
+            for (name, buckets, replica) in [("req-b1", first, "a"), ("req-b2", second, "b")] {
+                let request = ResyncRequest(requestID: name, replica: replica, reason: "seq-gap", buckets: buckets)
+                _ = try conn.command([
+                    "XADD", RedisArgument(Keys.resyncRequests(region)), "*", RedisArgument(ResyncRequest.field), RedisArgument(request.encoded()),
+                ])
+            }
+            _ = try conn.command(["EXEC"])
+
+            let (_, announcement) = try #require(try await HubResyncTests.announcement(in: region, requestID: "req-b1", conn: conn))
+            #expect(announcement.requestIDs.sorted() == ["req-b1", "req-b2"])
+            #expect(announcement.buckets == someBuckets)
+            #expect(announcement.replicas == ["a", "b"])
+            let rows = try HubResyncTests.rows(of: announcement, conn: conn)
+            let expected = state.filter { someBuckets.contains(ContextDigest.bucket(of: $0.key.value)) }
+            #expect(!expected.isEmpty)
+            #expect(Dictionary(uniqueKeysWithValues: rows.map { ($0.id, VersionState(version: $0.version, deleted: $0.deleted)) }) == expected)
+            #expect(try HubResyncTests.snapEntries(in: region, conn: conn).count == 1)
         }
-        let resync = try InProcessResync(store: hub.store, regions: [region], config: ResyncConfiguration())
-        defer { resync.stop() }
-
-        let (_, announcement) = try #require(try await HubResyncTests.announcement(in: region, requestID: "req-b1", conn: conn))
-        #expect(announcement.requestIDs.sorted() == ["req-b1", "req-b2"])
-        #expect(announcement.buckets == someBuckets)
-        #expect(announcement.replicas == ["a", "b"])
-        let rows = try HubResyncTests.rows(of: announcement, conn: conn)
-        let expected = state.filter { someBuckets.contains(ContextDigest.bucket(of: $0.key.value)) }
-        #expect(!expected.isEmpty)
-        #expect(Dictionary(uniqueKeysWithValues: rows.map { ($0.id, VersionState(version: $0.version, deleted: $0.deleted)) }) == expected)
-        #expect(try HubResyncTests.snapEntries(in: region, conn: conn).count == 1)
     }
 
     /// A digest from a tampered copy of the hub's state gets a verdict naming exactly the
     /// tampered buckets, and a snapshot of only those buckets for that replica.
     @Test func antiEntropyResendsExactlyTheDifferingBuckets() async throws {
-        let region = try TestEnv.region("digest")
-        defer { HubResyncTests.cleanUp([region]) }
-        let dir = try TestEnv.directory("hub-digest")
-        let hub = try InProcessHub(regions: [region], dir: dir)
-        defer { hub.stop() }
-        for i in 0..<500 { _ = try await hub.store.put(id: try ContextID("d/\(i)"), body: Array("{}".utf8)) }
-        _ = try await hub.store.delete(id: try ContextID("d/3"))
-        #expect(try await eventually(20) { try hub.drained() })
-        var state = try hub.store.state(of: region)
-        let ids = state.keys.sorted { $0.value < $1.value }
-        // Pick three ids in three different buckets: one with another version, one missing, one
-        // with the tombstone flag flipped; plus an id the hub does not have.
-        var tampered: [ContextID] = []
-        var buckets: Set<Int> = []
-        for id in ids where tampered.count < 3 && !buckets.contains(ContextDigest.bucket(of: id.value)) {
-            tampered.append(id)
-            buckets.insert(ContextDigest.bucket(of: id.value))
-        }
-        let (bumped, flipped) = (try #require(state[tampered[0]]), try #require(state[tampered[2]]))
-        state[tampered[0]] = VersionState(version: bumped.version + 1, deleted: bumped.deleted)
-        state[tampered[1]] = nil
-        state[tampered[2]] = VersionState(version: flipped.version, deleted: !flipped.deleted)
-        let stranger = try ContextID("zz/not-on-the-hub")
-        state[stranger] = VersionState(version: 1, deleted: false)
-        buckets.insert(ContextDigest.bucket(of: stranger.value))
-        var digest = ContextDigest()
-        for (id, value) in state { digest.add(id: id.value, version: value.version, deleted: value.deleted) }
-        let report = DigestReport(replica: "a", position: try hub.store.lastSeq(region: region), timeMs: WallClock.nowMs(), digest: digest.encoded)
-
-        let conn = try TestEnv.connection()
-        try conn.command(["HSET", RedisArgument(Keys.replicas(region)), "a:digest", RedisArgument(StatusJSON.encode(report))])
         var config = ResyncConfiguration()
         config.antiEntropyIntervalMs = 300
-        let resync = try InProcessResync(store: hub.store, regions: [region], config: config)
-        defer { resync.stop() }
+        try await TestScene.withHub("hub-digest", regions: ["digest"], resync: config) { scene, hub in
+            let region = scene.region
+            for i in 0..<500 { _ = try await hub.store.put(id: try ContextID("d/\(i)"), body: Array("{}".utf8)) }
+            _ = try await hub.store.delete(id: try ContextID("d/3"))
+            #expect(try await eventually(20) { try hub.drained() })
+            var state = try hub.store.state(of: region)
+            let ids = state.keys.sorted { $0.value < $1.value }
+            // Pick three ids in three different buckets: one with another version, one missing, one
+            // with the tombstone flag flipped; plus an id the hub does not have.
+            var tampered: [ContextID] = []
+            var buckets: Set<Int> = []
+            for id in ids where tampered.count < 3 && !buckets.contains(ContextDigest.bucket(of: id.value)) {
+                tampered.append(id)
+                buckets.insert(ContextDigest.bucket(of: id.value))
+            }
+            let (bumped, flipped) = (try #require(state[tampered[0]]), try #require(state[tampered[2]]))
+            state[tampered[0]] = VersionState(version: bumped.version + 1, deleted: bumped.deleted)
+            state[tampered[1]] = nil
+            state[tampered[2]] = VersionState(version: flipped.version, deleted: !flipped.deleted)
+            let stranger = try ContextID("zz/not-on-the-hub")
+            state[stranger] = VersionState(version: 1, deleted: false)
+            buckets.insert(ContextDigest.bucket(of: stranger.value))
+            var digest = ContextDigest()
+            for (id, value) in state { digest.add(id: id.value, version: value.version, deleted: value.deleted) }
+            let report = DigestReport(replica: "a", position: try hub.store.lastSeq(region: region), timeMs: WallClock.nowMs(), digest: digest.encoded)
 
-        var verdict: DigestVerdict?
-        _ = try await eventually(15) {
-            let text = try conn.command(["HGET", RedisArgument(Keys.replicas(region)), "a:verdict"]).string
-            verdict = StatusJSON.decode(DigestVerdict.self, text)
-            return verdict != nil
-        }
-        let found = try #require(verdict)
-        #expect(found.differing == buckets.sorted())
-        #expect(found.inFlux == 0)
-        #expect(found.position == report.position)
-        let requestID = try #require(found.resyncRequestID)
-        let (_, announcement) = try #require(try await HubResyncTests.announcement(in: region, requestID: requestID, conn: conn))
-        #expect(announcement.buckets == buckets.sorted())
-        #expect(announcement.replicas == ["a"])
-        #expect(announcement.reason == "digest")
-        let rows = try HubResyncTests.rows(of: announcement, conn: conn)
-        let hubState = try hub.store.state(of: region)
-        let expected = hubState.filter { buckets.contains(ContextDigest.bucket(of: $0.key.value)) }
-        #expect(Dictionary(uniqueKeysWithValues: rows.map { ($0.id, VersionState(version: $0.version, deleted: $0.deleted)) }) == expected)
+            let conn = try scene.connection()
+            try conn.command(["HSET", RedisArgument(Keys.replicas(region)), "a:digest", RedisArgument(StatusJSON.encode(report))])
 
-        // The same report is not compared twice; a matching one gets an empty verdict.
-        try await Task.sleep(for: .milliseconds(900))
-        #expect(try HubResyncTests.snapEntries(in: region, conn: conn).count == 1)
-        var good = ContextDigest()
-        for (id, value) in hubState { good.add(id: id.value, version: value.version, deleted: value.deleted) }
-        let fresh = DigestReport(replica: "a", position: try hub.store.lastSeq(region: region), timeMs: WallClock.nowMs() + 1, digest: good.encoded)
-        try conn.command(["HSET", RedisArgument(Keys.replicas(region)), "a:digest", RedisArgument(StatusJSON.encode(fresh))])
-        #expect(
-            try await eventually(10) {
+            var verdict: DigestVerdict?
+            _ = try await eventually(15) {
                 let text = try conn.command(["HGET", RedisArgument(Keys.replicas(region)), "a:verdict"]).string
-                guard let v = StatusJSON.decode(DigestVerdict.self, text) else { return false }
-                return v.position == fresh.position && v.differing.isEmpty && v.resyncRequestID == nil && v.timeMs > found.timeMs
-            })
-        #expect(try HubResyncTests.snapEntries(in: region, conn: conn).count == 1)
+                verdict = StatusJSON.decode(DigestVerdict.self, text)
+                return verdict != nil
+            }
+            let found = try #require(verdict)
+            #expect(found.differing == buckets.sorted())
+            #expect(found.inFlux == 0)
+            #expect(found.position == report.position)
+            let requestID = try #require(found.resyncRequestID)
+            let (_, announcement) = try #require(try await HubResyncTests.announcement(in: region, requestID: requestID, conn: conn))
+            #expect(announcement.buckets == buckets.sorted())
+            #expect(announcement.replicas == ["a"])
+            #expect(announcement.reason == "digest")
+            let rows = try HubResyncTests.rows(of: announcement, conn: conn)
+            let hubState = try hub.store.state(of: region)
+            let expected = hubState.filter { buckets.contains(ContextDigest.bucket(of: $0.key.value)) }
+            #expect(Dictionary(uniqueKeysWithValues: rows.map { ($0.id, VersionState(version: $0.version, deleted: $0.deleted)) }) == expected)
+
+            // The same report is not compared twice; a matching one gets an empty verdict.
+            try await Task.sleep(for: .milliseconds(900))
+            #expect(try HubResyncTests.snapEntries(in: region, conn: conn).count == 1)
+            var good = ContextDigest()
+            for (id, value) in hubState { good.add(id: id.value, version: value.version, deleted: value.deleted) }
+            let fresh = DigestReport(replica: "a", position: try hub.store.lastSeq(region: region), timeMs: WallClock.nowMs() + 1, digest: good.encoded)
+            try conn.command(["HSET", RedisArgument(Keys.replicas(region)), "a:digest", RedisArgument(StatusJSON.encode(fresh))])
+            #expect(
+                try await eventually(10) {
+                    let text = try conn.command(["HGET", RedisArgument(Keys.replicas(region)), "a:verdict"]).string
+                    guard let v = StatusJSON.decode(DigestVerdict.self, text) else { return false }
+                    return v.position == fresh.position && v.differing.isEmpty && v.resyncRequestID == nil && v.timeMs > found.timeMs
+                })
+            #expect(try HubResyncTests.snapEntries(in: region, conn: conn).count == 1)
+        }
     }
 
     /// A live replica at watermark W holds the stream at MINID W+1 and no further; without
     /// heartbeats only the caps trim; past the entry cap the stream is trimmed anyway.
     @Test func retentionTrimsBehindLiveReplicasUpToTheCaps() async throws {
-        let (held, capped, unwatched) = (try TestEnv.region("ret-held"), try TestEnv.region("ret-cap"), try TestEnv.region("ret-none"))
-        let regions = [held, capped, unwatched]
-        defer { HubResyncTests.cleanUp(regions) }
-        let dir = try TestEnv.directory("hub-retention")
-        let hub = try InProcessHub(regions: regions, dir: dir)
-        defer { hub.stop() }
-        for i in 0..<100 { _ = try await hub.store.put(id: try ContextID("r/\(i)"), body: Array("{}".utf8)) }
-        #expect(try await eventually(20) { try hub.drained() })
+        try await TestScene.run("hub-retention", regions: ["ret-held", "ret-cap", "ret-none"]) { scene in
+            let (held, capped, unwatched) = (scene.regions[0], scene.regions[1], scene.regions[2])
+            // The heartbeats are there before the hubs start, so every retention round sees them.
+            let conn = try scene.connection()
+            for region in [held, capped] {
+                let beat = ReplicaHeartbeat(
+                    replica: "a", consumer: "test", watermark: 40, highest: 40, timeMs: WallClock.nowMs(), resync: nil, resyncsDone: [])
+                try conn.command(["HSET", RedisArgument(Keys.replicas(region)), "a", RedisArgument(StatusJSON.encode(beat))])
+            }
+            // A dead replica (old heartbeat) holds nothing back.
+            let dead = ReplicaHeartbeat(replica: "old", consumer: "test", watermark: 2, highest: 2, timeMs: 1, resync: nil, resyncsDone: [])
+            try conn.command(["HSET", RedisArgument(Keys.replicas(held)), "old", RedisArgument(StatusJSON.encode(dead))])
 
-        let conn = try TestEnv.connection()
-        for region in [held, capped] {
-            let beat = ReplicaHeartbeat(
-                replica: "a", consumer: "test", watermark: 40, highest: 40, timeMs: WallClock.nowMs(), resync: nil, resyncsDone: [])
-            try conn.command(["HSET", RedisArgument(Keys.replicas(region)), "a", RedisArgument(StatusJSON.encode(beat))])
+            // Two hubs, one per entry cap: 1,000 for `held` and `unwatched`, 30 for `capped`.
+            var config = ResyncConfiguration()
+            config.retentionIntervalMs = 100
+            config.retentionMaxEntries = 1_000
+            var cappedConfig = config
+            cappedConfig.retentionMaxEntries = 30
+            let logs = LogCapture()
+            let wide = try InProcessHub(
+                regions: [held, unwatched], dir: scene.directory, database: scene.path("hub-wide.sqlite"), resync: config, logger: logs.logger)
+            let narrow = try InProcessHub(
+                regions: [capped], dir: scene.directory, database: scene.path("hub-capped.sqlite"), resync: cappedConfig, logger: logs.logger)
+            try await wide.run { wide in
+                try await narrow.run { narrow in
+                    for i in 0..<100 {
+                        for hub in [wide, narrow] { _ = try await hub.store.put(id: try ContextID("r/\(i)"), body: Array("{}".utf8)) }
+                    }
+                    #expect(try await eventually(20) { try wide.drained() && narrow.drained() })
+
+                    func first(_ region: Region) throws -> UInt64? { try HubResyncTests.firstSeq(in: region, conn: conn) }
+                    #expect(try await eventually(10) { try first(held) == 41 })
+                    #expect(try await eventually(10) { try first(capped) == 71 })
+                    try await Task.sleep(for: .milliseconds(600))
+                    #expect(try first(held) == 41)
+                    #expect(try conn.xlen(key: Keys.updates(held)) == 60)
+                    #expect(try first(capped) == 71)
+                    #expect(try first(unwatched) == 1)
+                    #expect(try conn.xlen(key: Keys.updates(unwatched)) == 100)
+                    #expect(logs.messages.contains { $0.level == .warning && $0.text.contains("will resync") && $0.metadata.contains("replicas=a") })
+
+                    // The replica moves on: the stream follows it.
+                    let beat = ReplicaHeartbeat(
+                        replica: "a", consumer: "test", watermark: 90, highest: 95, timeMs: WallClock.nowMs(), resync: nil, resyncsDone: [])
+                    try conn.command(["HSET", RedisArgument(Keys.replicas(held)), "a", RedisArgument(StatusJSON.encode(beat))])
+                    #expect(try await eventually(10) { try first(held) == 91 })
+                }
+            }
         }
-        // A dead replica (old heartbeat) holds nothing back.
-        let dead = ReplicaHeartbeat(replica: "old", consumer: "test", watermark: 2, highest: 2, timeMs: 1, resync: nil, resyncsDone: [])
-        try conn.command(["HSET", RedisArgument(Keys.replicas(held)), "old", RedisArgument(StatusJSON.encode(dead))])
-
-        var config = ResyncConfiguration()
-        config.retentionIntervalMs = 100
-        config.retentionMaxEntries = 1_000
-        let logs = LogCapture()
-        let resync = try InProcessResync(store: hub.store, regions: [held, unwatched], config: config, logger: logs.logger)
-        var cappedConfig = config
-        cappedConfig.retentionMaxEntries = 30
-        let cappedResync = try InProcessResync(store: hub.store, regions: [capped], config: cappedConfig, logger: logs.logger)
-        defer {
-            resync.stop()
-            cappedResync.stop()
-        }
-
-        func first(_ region: Region) throws -> UInt64? {
-            try conn.xrange(key: Keys.updates(region), count: 1).first.flatMap { StreamEntryCodec.seq(fromEntryID: $0.id) }
-        }
-        #expect(try await eventually(10) { try first(held) == 41 })
-        #expect(try await eventually(10) { try first(capped) == 71 })
-        try await Task.sleep(for: .milliseconds(600))
-        #expect(try first(held) == 41)
-        #expect(try conn.xlen(key: Keys.updates(held)) == 60)
-        #expect(try first(capped) == 71)
-        #expect(try first(unwatched) == 1)
-        #expect(try conn.xlen(key: Keys.updates(unwatched)) == 100)
-        #expect(logs.messages.contains { $0.level == .warning && $0.text.contains("will resync") && $0.metadata.contains("replicas=a") })
-
-        // The replica moves on: the stream follows it.
-        let beat = ReplicaHeartbeat(replica: "a", consumer: "test", watermark: 90, highest: 95, timeMs: WallClock.nowMs(), resync: nil, resyncsDone: [])
-        try conn.command(["HSET", RedisArgument(Keys.replicas(held)), "a", RedisArgument(StatusJSON.encode(beat))])
-        #expect(try await eventually(10) { try first(held) == 91 })
     }
 
     /// A region stream that vanishes (FLUSHALL, a Redis restart without persistence) is
     /// reported once, and the request stream's group is made again so requests still work.
     @Test func lostStreamDataIsReportedAndRequestsStillWork() async throws {
-        let region = try TestEnv.region("lost")
-        defer { HubResyncTests.cleanUp([region]) }
-        let dir = try TestEnv.directory("hub-lost")
-        let hub = try InProcessHub(regions: [region], dir: dir)
-        defer { hub.stop() }
-        for i in 0..<10 { _ = try await hub.store.put(id: try ContextID("l/\(i)"), body: Array("{}".utf8)) }
-        #expect(try await eventually(20) { try hub.drained() })
         var config = ResyncConfiguration()
         config.retentionIntervalMs = 100
         let logs = LogCapture()
-        let resync = try InProcessResync(store: hub.store, regions: [region], config: config, logger: logs.logger)
-        defer { resync.stop() }
-        let conn = try TestEnv.connection()
-        #expect(try await eventually(5) { try conn.command(["EXISTS", RedisArgument(Keys.resyncRequests(region))]).int == 1 })
+        try await TestScene.withHub("hub-lost", regions: ["lost"], resync: config, logger: logs.logger) { scene, hub in
+            let region = scene.region
+            for i in 0..<10 { _ = try await hub.store.put(id: try ContextID("l/\(i)"), body: Array("{}".utf8)) }
+            #expect(try await eventually(20) { try hub.drained() })
+            let conn = try scene.connection()
+            #expect(try await eventually(5) { try conn.command(["EXISTS", RedisArgument(Keys.resyncRequests(region))]).int == 1 })
 
-        try conn.command(["DEL", RedisArgument(Keys.updates(region)), RedisArgument(Keys.resyncRequests(region))])
-        #expect(await eventually(5) { logs.messages.contains { $0.level == .error && $0.text.hasPrefix("region stream lost data") } })
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(logs.messages.filter { $0.text.hasPrefix("region stream lost data") }.count == 1)
+            try conn.command(["DEL", RedisArgument(Keys.updates(region)), RedisArgument(Keys.resyncRequests(region))])
+            #expect(await eventually(5) { logs.messages.contains { $0.level == .error && $0.text.hasPrefix("region stream lost data") } })
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(logs.messages.filter { $0.text.hasPrefix("region stream lost data") }.count == 1)
 
-        let request = ResyncRequest(requestID: "after-loss", replica: nil, reason: "lost", buckets: nil)
-        _ = try conn.xadd(key: Keys.resyncRequests(region), fields: [(ResyncRequest.field, request.encoded())])
-        let (_, announcement) = try #require(try await HubResyncTests.announcement(in: region, requestID: "after-loss", conn: conn))
-        #expect(announcement.replicas == nil)
-        #expect(announcement.rows == 10)
+            let request = ResyncRequest(requestID: "after-loss", replica: nil, reason: "lost", buckets: nil)
+            _ = try conn.xadd(key: Keys.resyncRequests(region), fields: [(ResyncRequest.field, request.encoded())])
+            let (_, announcement) = try #require(try await HubResyncTests.announcement(in: region, requestID: "after-loss", conn: conn))
+            #expect(announcement.replicas == nil)
+            #expect(announcement.rows == 10)
+        }
     }
 
     // MARK: Helpers
-
-    static func cleanUp(_ regions: [Region]) {
-        TestEnv.cleanUp(regions)
-        guard let conn = try? TestEnv.connection() else { return }
-        for region in regions {
-            let snapshots = (try? conn.command(["KEYS", RedisArgument("pane:{\(region.name)}:snapshot:*")]).array) ?? []
-            var keys = [Keys.replicas(region), Keys.resyncRequests(region)].map { RedisArgument($0) }
-            keys += snapshots.compactMap(\.string).map { RedisArgument($0) }
-            _ = try? conn.command(["DEL"] + keys)
-        }
-    }
 
     /// Every `snap` entry of the region stream, with its seq.
     static func snapEntries(in region: Region, conn: RedisConnection) throws -> [(UInt64, SnapshotAnnouncement)] {
@@ -302,6 +280,11 @@ import Testing
             else { return nil }
             return (update.seq, try SnapshotAnnouncement.decode(update.body))
         }
+    }
+
+    /// The seq of the stream's first entry.
+    static func firstSeq(in region: Region, conn: RedisConnection) throws -> UInt64? {
+        try conn.xrange(key: Keys.updates(region), count: 1).first.flatMap { StreamEntryCodec.seq(fromEntryID: $0.id) }
     }
 
     /// Waits for the announcement answering `requestID`.
@@ -319,72 +302,5 @@ import Testing
         let chunks = try conn.command(["LRANGE", RedisArgument(announcement.key), "0", "-1"]).array ?? []
         #expect(chunks.count == announcement.chunks)
         return try chunks.flatMap { try SnapshotChunkCodec.decode($0.bytes ?? []) }
-    }
-}
-
-/// A ``ResyncWorker`` in the test process, on a thread of its own.
-final class InProcessResync: @unchecked Sendable {
-    let stopFlag = StopFlag()
-    let done = DispatchSemaphore(value: 0)
-
-    init(store: HubStore, regions: [Region], config: ResyncConfiguration, logger: Logger = TestEnv.logger) throws {
-        let redis = try TestEnv.redis()
-        var config = config
-        config.consumer = "hub-test-\(UUID().uuidString.prefix(8))"
-        let worker = ResyncWorker(
-            store: store, endpoints: Dictionary(uniqueKeysWithValues: regions.map { ($0, redis) }), config: config, logger: logger)
-        let retention = RetentionWorker(
-            store: store, endpoints: Dictionary(uniqueKeysWithValues: regions.map { ($0, redis) }), config: config, logger: logger)
-        let flag = stopFlag
-        let done = self.done
-        Thread {
-            worker.runBlocking(stop: flag)
-            done.signal()
-        }.start()
-        Thread {
-            retention.runBlocking(stop: flag)
-            done.signal()
-        }.start()
-    }
-
-    func stop() {
-        stopFlag.stop()
-        done.wait()
-        done.wait()
-    }
-}
-
-/// Keeps every log message, for tests that check what was logged.
-final class LogCapture: Sendable {
-    struct Message: Sendable {
-        let level: Logger.Level
-        let text: String
-        let metadata: String
-    }
-
-    private let storage = Mutex<[Message]>([])
-
-    var messages: [Message] { storage.withLock { $0 } }
-
-    var logger: Logger {
-        Logger(label: "pane.test.capture") { _ in Handler(capture: self) }
-    }
-
-    func append(_ message: Message) { storage.withLock { $0.append(message) } }
-
-    struct Handler: LogHandler {
-        let capture: LogCapture
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .info
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let text = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            capture.append(Message(level: event.level, text: "\(event.message)", metadata: text))
-        }
     }
 }

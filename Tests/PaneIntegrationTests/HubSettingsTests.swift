@@ -2,6 +2,7 @@ import Foundation
 import PaneApp
 import PaneCore
 import PaneHub
+import PaneTestKit
 import Testing
 
 /// The hub's settings as the configuration layers read them.

@@ -3,6 +3,7 @@ import PaneCore
 import PaneHub
 import PaneRedis
 import PaneStore
+import PaneTestKit
 import Testing
 
 /// The publisher's two sources, the outbox table and the in-memory tail of just-committed rows,
@@ -11,39 +12,40 @@ import Testing
     /// A backlog larger than the tail (so the table is read, batch after batch) while writes keep
     /// coming through both write paths and a dead-letter replay writes around the tail.
     @Test func backlogLiveWritesAndReplaysArePublishedOnceInOrder() async throws {
-        let (r1, r2) = (try TestEnv.region("pub-a"), try TestEnv.region("pub-b"))
-        defer { HubResyncTests.cleanUp([r1, r2]) }
-        let dir = try TestEnv.directory("publisher-sources")
-        let store = try HubStore(path: "\(dir)/hub.sqlite", regions: [r1, r2])
-        let body = Array("{\"pad\":\"\(String(repeating: "x", count: 40))\"}".utf8)
-        // The backlog: written before the publisher starts, more than the tail holds.
-        let backlog = OutboxTail.capacity + 2_500
-        for i in 0..<backlog { try Self.putBlocking(store, "ctx-\(i % 3_000)", body) }
+        try await TestScene.run("publisher-sources", regions: ["pub-a", "pub-b"]) { scene in
+            let (r1, r2) = (scene.regions[0], scene.regions[1])
+            var config = PublisherConfiguration()
+            config.batchSize = 700
+            let hub = try scene.hub(publisher: config)
+            let store = hub.store
+            let body = Array("{\"pad\":\"\(String(repeating: "x", count: 40))\"}".utf8)
+            // The backlog: written before the publisher starts, more than the tail holds.
+            let backlog = OutboxTail.capacity + 2_500
+            for i in 0..<backlog { try Self.putBlocking(store, "ctx-\(i % 3_000)", body) }
 
-        var config = PublisherConfiguration()
-        config.batchSize = 700
-        let hub = try InProcessHub(store: store, regions: [r1, r2], publisher: config)
-        defer { hub.stop() }
-        // Live writes while the backlog drains: group-committed, one by one, and replays.
-        async let grouped: Void = {
-            for i in 0..<2_000 { _ = try await store.put(id: try ContextID("live-\(i % 500)"), body: body) }
-        }()
-        for i in 0..<1_000 {
-            try Self.putBlocking(store, "sync-\(i % 200)", body, regions: [r2])
-            if i % 250 == 0 { _ = try await store.republish(ids: [try ContextID("ctx-\(i)")], region: r1) }
-        }
-        try await grouped
-        #expect(try await eventually(60) { try hub.drained() })
+            try await hub.run { hub in
+                // Live writes while the backlog drains: group-committed, one by one, and replays.
+                async let grouped: Void = {
+                    for i in 0..<2_000 { _ = try await store.put(id: try ContextID("live-\(i % 500)"), body: body) }
+                }()
+                for i in 0..<1_000 {
+                    try Self.putBlocking(store, "sync-\(i % 200)", body, regions: [r2])
+                    if i % 250 == 0 { _ = try await store.republish(ids: [try ContextID("ctx-\(i)")], region: r1) }
+                }
+                try await grouped
+                #expect(try await eventually(60) { try hub.drained() })
 
-        let conn = try TestEnv.connection()
-        for region in [r1, r2] {
-            let last = try store.lastSeq(region: region)
-            let ids = try conn.xrange(key: Keys.updates(region)).map(\.id)
-            #expect(ids.count == Int(last), "\(region)")
-            #expect(ids == (1...last).map { "\($0)-0" }, "\(region): every seq once, in order")
+                let conn = try scene.connection()
+                for region in [r1, r2] {
+                    let last = try store.lastSeq(region: region)
+                    let ids = try conn.xrange(key: Keys.updates(region)).map(\.id)
+                    #expect(ids.count == Int(last), "\(region)")
+                    #expect(ids == (1...last).map { "\($0)-0" }, "\(region): every seq once, in order")
+                }
+                #expect(try store.lastSeq(region: r1) == UInt64(backlog + 2_000 + 4))
+                #expect(try store.lastSeq(region: r2) == UInt64(backlog + 2_000 + 1_000))
+            }
         }
-        #expect(try store.lastSeq(region: r1) == UInt64(backlog + 2_000 + 4))
-        #expect(try store.lastSeq(region: r2) == UInt64(backlog + 2_000 + 1_000))
     }
 
     /// The blocking write path (one transaction per write), which async code would not pick.

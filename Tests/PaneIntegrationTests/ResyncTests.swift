@@ -7,6 +7,7 @@ import PaneRedis
 import PaneRuntime
 import PaneSpoke
 import PaneStore
+import PaneTestKit
 import Testing
 
 /// Issue 4: every replica converges to the hub by itself, whatever it missed.
@@ -40,204 +41,161 @@ import Testing
         }
     }
 
-    /// Runs `pane` off the cooperative pool: an admin resync waits for seconds.
-    static func pane(_ args: [String]) async throws -> CommandLineTests.Run {
-        try await BlockingThread.value(name: "test-pane") { try CommandLineTests.pane(args) }
-    }
-
     static func snapshotEntries(_ conn: RedisConnection, _ region: Region) throws -> [SnapshotAnnouncement] {
-        try conn.xrange(key: Keys.updates(region)).compactMap { entry in
-            guard let fields = entry.fields, let update = try? StreamEntryCodec.decode(entryID: entry.id, fields: fields, rules: BodyRules()),
-                update.op == .snap
-            else { return nil }
-            return try SnapshotAnnouncement.decode(update.body)
-        }
+        try HubResyncTests.snapEntries(in: region, conn: conn).map(\.1)
     }
 
     @Test func replicaTrimmedWhileAwayResyncsAndConverges() async throws {
-        let dir = try TestEnv.directory("trimmed")
-        let region = try TestEnv.region("trim")
-        defer { TestEnv.cleanUp([region]) }
-        let hub = try InProcessHub(regions: [region], dir: dir, resync: Self.quickResync())
-        defer { hub.stop() }
-        let db = "\(dir)/replica.sqlite"
-        let first = try SpokeProcess.start(region: region, replica: "a", db: db, dir: dir)
-        try await Self.write(hub.store, count: 500, ids: 200)
-        #expect(try await converges(hub: hub.store, region: region, db: db, alive: [first]))
-        first.child.stop()
-        let position = try ReplicaStore(path: db).appliedRanges().watermark
+        try await TestScene.withHub("trimmed", regions: ["trim"], resync: Self.quickResync()) { scene, hub in
+            let region = scene.region
+            let first = try scene.spoke("a")
+            let db = first.db
+            try await Self.write(hub.store, count: 500, ids: 200)
+            try await scene.expectConverges(hub, first)
+            first.child.stop()
+            let position = try ReplicaStore(path: db).appliedRanges().watermark
 
-        try await Self.write(hub.store, count: 10_000, ids: 3_000, offset: 500)
-        #expect(try await eventually(60) { try hub.drained() })
-        let conn = try TestEnv.connection()
-        let top = try hub.store.lastSeq(region: region)
-        _ = try conn.xtrim(key: Keys.updates(region), strategy: "MINID", threshold: "\(top - 50)-0", approximate: false)
-        let firstLeft = try conn.xrange(key: Keys.updates(region), count: 1).first.flatMap { StreamEntryCodec.seq(fromEntryID: $0.id) } ?? 0
-        #expect(firstLeft > position + 1, "the stream must start past the replica's position")
+            try await Self.write(hub.store, count: 10_000, ids: 3_000, offset: 500)
+            #expect(try await eventually(60) { try hub.drained() })
+            let conn = try scene.connection()
+            let top = try hub.store.lastSeq(region: region)
+            _ = try conn.xtrim(key: Keys.updates(region), strategy: "MINID", threshold: "\(top - 50)-0", approximate: false)
+            let firstLeft = try HubResyncTests.firstSeq(in: region, conn: conn) ?? 0
+            #expect(firstLeft > position + 1, "the stream must start past the replica's position")
 
-        let second = try SpokeProcess.start(region: region, replica: "a", db: db, dir: dir)
-        defer { second.child.stop() }
-        let ok = try await converges(hub: hub.store, region: region, db: db, alive: [second], seconds: 90)
-        #expect(ok, "\(describeDifference(hub.store, region, db))")
-        #expect(second.log().contains("gap detected") && second.log().contains("reason=trimmed"), "\(second.log().suffix(1500))")
-        #expect(try await eventually(30) { try ReplicaStore(path: db).appliedRanges().watermark >= top })
+            let second = try scene.spoke("a")
+            try await scene.expectConverges(hub, second, seconds: 90)
+            #expect(second.log().contains("gap detected") && second.log().contains("reason=trimmed"), "\(second.log().suffix(1500))")
+            #expect(try await eventually(30) { try ReplicaStore(path: db).appliedRanges().watermark >= top })
+        }
     }
 
     @Test func redisLosingItsDataIsDetectedAndEveryReplicaConverges() async throws {
-        let dir = try TestEnv.directory("flush")
-        let redis = try RedisServerProcess(directory: dir)
+        let redis = try RedisServerProcess(directory: try TestEnv.directory("flush-redis"))
         defer { redis.stop() }
-        let regions = [try TestEnv.region("flusha"), try TestEnv.region("flushb")]
-        let hub = try InProcessHub(regions: regions, dir: dir, redis: redis.endpoint, resync: Self.quickResync())
-        defer { hub.stop() }
-        var spokes: [(Region, SpokeProcess)] = []
-        for region in regions {
-            for replica in ["a", "b"] {
-                spokes.append((region, try SpokeProcess.start(region: region, replica: replica, db: "\(dir)/\(region.name)-\(replica).sqlite", dir: dir, redis: redis.endpoint)))
+        try await TestScene.withHub("flush", regions: ["flusha", "flushb"], redis: redis.endpoint, resync: Self.quickResync()) { scene, hub in
+            var spokes: [SpokeProcess] = []
+            for region in scene.regions {
+                for replica in ["a", "b"] { spokes.append(try scene.spoke(replica, region: region)) }
             }
-        }
-        defer { spokes.forEach { $0.1.child.stop() } }
-        try await Self.write(hub.store, count: 3_000, ids: 800)
-        #expect(try await eventually(60) { try hub.drained() })
-        let conn = try RedisConnection(endpoint: redis.endpoint)
-        _ = try conn.command(["FLUSHALL"])
-        // Writes go on after the loss; the replicas must still end equal to the hub.
-        try await Self.write(hub.store, count: 2_000, ids: 800, offset: 3_000)
-        for (region, spoke) in spokes {
-            let ok = try await converges(hub: hub.store, region: region, db: spoke.db, alive: spokes.map(\.1), seconds: 90)
-            #expect(ok, "\(region)/\(spoke.db): \(describeDifference(hub.store, region, spoke.db))")
-        }
-        for (_, spoke) in spokes {
-            let log = spoke.log()
-            #expect(log.contains("is gone") || log.contains("gap detected"), "every replica should notice the loss: \(log.suffix(600))")
+            try await Self.write(hub.store, count: 3_000, ids: 800)
+            #expect(try await eventually(60) { try hub.drained() })
+            _ = try scene.connection().command(["FLUSHALL"])
+            // Writes go on after the loss; the replicas must still end equal to the hub.
+            try await Self.write(hub.store, count: 2_000, ids: 800, offset: 3_000)
+            for spoke in spokes {
+                try await scene.expectConverges(hub, spoke, alive: spokes, seconds: 90)
+            }
+            for spoke in spokes {
+                let log = spoke.log()
+                #expect(log.contains("is gone") || log.contains("gap detected"), "every replica should notice the loss: \(log.suffix(600))")
+            }
         }
     }
 
     @Test func lateReplicaBootstrapsFromASnapshotWhileWritesContinue() async throws {
-        let dir = try TestEnv.directory("late")
-        let region = try TestEnv.region("late")
-        defer { TestEnv.cleanUp([region]) }
-        let hub = try InProcessHub(regions: [region], dir: dir, resync: Self.quickResync())
-        defer { hub.stop() }
-        let dbA = "\(dir)/a.sqlite"
-        let a = try SpokeProcess.start(region: region, replica: "a", db: dbA, dir: dir)
-        defer { a.child.stop() }
-        try await Self.write(hub.store, count: 50_000, ids: 20_000)
-        #expect(try await eventually(120) { try hub.drained() })
-        // Retention trims what replica a applied, so the stream no longer starts at seq 1.
-        let conn = try TestEnv.connection()
-        #expect(try await eventually(60) {
-            (try conn.xrange(key: Keys.updates(region), count: 1).first.flatMap { StreamEntryCodec.seq(fromEntryID: $0.id) } ?? 0) > 1
-        })
-        let writes = Task { try await Self.write(hub.store, count: 5_000, ids: 20_000, offset: 50_000) }
-        let dbB = "\(dir)/b.sqlite"
-        let b = try SpokeProcess.start(region: region, replica: "b", db: dbB, dir: dir)
-        defer { b.child.stop() }
-        try await writes.value
-        #expect(try await eventually(60) { try hub.drained() })
-        let ok = try await converges(hub: hub.store, region: region, db: dbB, alive: [a, b], seconds: 120)
-        #expect(ok, "\(describeDifference(hub.store, region, dbB))")
-        #expect(b.log().contains("applying a snapshot"))
-        #expect(b.log().contains("reason=bootstrap"))
-        #expect(try await converges(hub: hub.store, region: region, db: dbA, alive: [a, b]))
+        try await TestScene.withHub("late", resync: Self.quickResync()) { scene, hub in
+            let a = try scene.spoke("a")
+            try await Self.write(hub.store, count: 50_000, ids: 20_000)
+            #expect(try await eventually(120) { try hub.drained() })
+            // Retention trims what replica a applied, so the stream no longer starts at seq 1.
+            let conn = try scene.connection()
+            #expect(try await eventually(60) { (try HubResyncTests.firstSeq(in: scene.region, conn: conn) ?? 0) > 1 })
+            let writes = Task { try await Self.write(hub.store, count: 5_000, ids: 20_000, offset: 50_000) }
+            let b = try scene.spoke("b")
+            try await writes.value
+            #expect(try await eventually(60) { try hub.drained() })
+            try await scene.expectConverges(hub, b, alive: [a, b], seconds: 120)
+            #expect(b.log().contains("applying a snapshot"))
+            #expect(b.log().contains("reason=bootstrap"))
+            try await scene.expectConverges(hub, a, alive: [a, b])
+        }
     }
 
     @Test func tamperedDatabaseIsRepairedByAntiEntropyResendingOnlyItsBuckets() async throws {
-        let dir = try TestEnv.directory("tamper")
-        let region = try TestEnv.region("tamper")
-        defer { TestEnv.cleanUp([region]) }
-        let hub = try InProcessHub(regions: [region], dir: dir, resync: Self.quickResync(antiEntropyMs: 300))
-        defer { hub.stop() }
-        let db = "\(dir)/replica.sqlite"
-        let spoke = try SpokeProcess.start(region: region, replica: "a", db: db, dir: dir, extra: ["--digest-interval-ms", "300"])
-        defer { spoke.child.stop() }
-        try await Self.write(hub.store, count: 4_000, ids: 3_000)
-        #expect(try await converges(hub: hub.store, region: region, db: db, alive: [spoke]))
-        let conn = try TestEnv.connection()
-        // Healthy: the hub's verdict says the digests agree, and no digest snapshot is sent.
-        #expect(try await eventually(30) {
-            let verdict = StatusJSON.decode(DigestVerdict.self, try conn.command(["HGET", RedisArgument(Keys.replicas(region)), "a:verdict"]).string)
-            return verdict?.differing.isEmpty == true
-        })
-        #expect(try Self.snapshotEntries(conn, region).filter { $0.reason.contains("digest") }.isEmpty)
+        try await TestScene.withHub("tamper", resync: Self.quickResync(antiEntropyMs: 300)) { scene, hub in
+            let region = scene.region
+            let spoke = try scene.spoke("a", extra: ["--digest-interval-ms", "300"])
+            let db = spoke.db
+            try await Self.write(hub.store, count: 4_000, ids: 3_000)
+            try await scene.expectConverges(hub, spoke)
+            let conn = try scene.connection()
+            // Healthy: the hub's verdict says the digests agree, and no digest snapshot is sent.
+            #expect(try await eventually(30) {
+                let verdict = StatusJSON.decode(DigestVerdict.self, try conn.command(["HGET", RedisArgument(Keys.replicas(region)), "a:verdict"]).string)
+                return verdict?.differing.isEmpty == true
+            })
+            #expect(try Self.snapshotEntries(conn, region).filter { $0.reason.contains("digest") }.isEmpty)
 
-        // Two live contexts in different buckets.
-        let live = try hub.store.state(of: region).filter { !$0.value.deleted }.keys.map(\.value).sorted()
-        let tamperedID = try #require(live.first)
-        let deletedID = try #require(live.first { ContextDigest.bucket(of: $0) != ContextDigest.bucket(of: tamperedID) })
-        try tamper(db, "UPDATE contexts SET version = version + 7 WHERE id = ?", tamperedID)
-        try tamper(db, "DELETE FROM contexts WHERE id = ?", deletedID)
-        let buckets = Set([ContextDigest.bucket(of: tamperedID), ContextDigest.bucket(of: deletedID)])
-        let expectedRows = try hub.store.state(of: region).keys.filter { buckets.contains(ContextDigest.bucket(of: $0.value)) }.count
+            // Two live contexts in different buckets.
+            let live = try hub.store.state(of: region).filter { !$0.value.deleted }.keys.map(\.value).sorted()
+            let tamperedID = try #require(live.first)
+            let deletedID = try #require(live.first { ContextDigest.bucket(of: $0) != ContextDigest.bucket(of: tamperedID) })
+            try tamper(db, "UPDATE contexts SET version = version + 7 WHERE id = ?", tamperedID)
+            try tamper(db, "DELETE FROM contexts WHERE id = ?", deletedID)
+            let buckets = Set([ContextDigest.bucket(of: tamperedID), ContextDigest.bucket(of: deletedID)])
+            let expectedRows = try hub.store.state(of: region).keys.filter { buckets.contains(ContextDigest.bucket(of: $0.value)) }.count
 
-        let ok = try await converges(hub: hub.store, region: region, db: db, alive: [spoke], seconds: 60)
-        #expect(ok, "\(describeDifference(hub.store, region, db))")
-        let digestSnapshots = try Self.snapshotEntries(conn, region).filter { $0.reason.contains("digest") }
-        #expect(digestSnapshots.count >= 1)
-        if let sent = digestSnapshots.first {
-            #expect(Set(sent.buckets ?? []) == buckets)
-            #expect(sent.rows == expectedRows, "only the contexts of the differing buckets are sent")
+            try await scene.expectConverges(hub, spoke, seconds: 60)
+            let digestSnapshots = try Self.snapshotEntries(conn, region).filter { $0.reason.contains("digest") }
+            #expect(digestSnapshots.count >= 1)
+            if let sent = digestSnapshots.first {
+                #expect(Set(sent.buckets ?? []) == buckets)
+                #expect(sent.rows == expectedRows, "only the contexts of the differing buckets are sent")
+            }
         }
     }
 
     @Test func killedInTheMiddleOfAResyncFinishesOnRestartWithoutGoingBack() async throws {
-        let dir = try TestEnv.directory("midresync")
-        let region = try TestEnv.region("midrs")
-        defer { TestEnv.cleanUp([region]) }
-        let hub = try InProcessHub(regions: [region], dir: dir, resync: Self.quickResync())
-        defer { hub.stop() }
-        let db = "\(dir)/replica.sqlite"
-        let slow = ["PANE_FAULT_SNAPSHOT_CHUNK_DELAY_MS": "300"]
-        let first = try SpokeProcess.start(region: region, replica: "a", db: db, dir: dir, environment: slow)
-        try await Self.write(hub.store, count: 12_000, ids: 10_000)
-        #expect(try await converges(hub: hub.store, region: region, db: db, alive: [first]))
-        // Tamper so that the resync has something to repair, then force a full one.
-        let replica = try ReplicaStore(path: db)
-        try tamper(db, "DELETE FROM contexts WHERE id = ?", "c77")
-        let admin = ResyncAdmin(region: region, redis: try TestEnv.redis())
-        let request = try await BlockingThread.value(name: "test") { try admin.request(replica: "a", contexts: []) }
-        #expect(try await eventually(60, poll: 0.02) {
-            let view = try replica.resyncView()
-            return (view.inFlight?.chunksDone ?? 0) >= 1 && (view.inFlight?.chunksDone ?? 0) < (view.inFlight?.chunks ?? 0)
-        })
-        let before = try replica.state()
-        first.child.crash()
-        try await Self.write(hub.store, count: 500, ids: 10_000, offset: 12_000)
+        try await TestScene.withHub("midresync", regions: ["midrs"], resync: Self.quickResync()) { scene, hub in
+            let slow = ["PANE_FAULT_SNAPSHOT_CHUNK_DELAY_MS": "300"]
+            let first = try scene.spoke("a", environment: slow)
+            let db = first.db
+            try await Self.write(hub.store, count: 12_000, ids: 10_000)
+            try await scene.expectConverges(hub, first)
+            // Tamper so that the resync has something to repair, then force a full one.
+            let replica = try ReplicaStore(path: db)
+            try tamper(db, "DELETE FROM contexts WHERE id = ?", "c77")
+            let admin = ResyncAdmin(region: scene.region, redis: scene.redis)
+            let request = try await BlockingThread.value(name: "test") { try admin.request(replica: "a", contexts: []) }
+            #expect(try await eventually(60, poll: 0.02) {
+                let view = try replica.resyncView()
+                return (view.inFlight?.chunksDone ?? 0) >= 1 && (view.inFlight?.chunksDone ?? 0) < (view.inFlight?.chunks ?? 0)
+            })
+            let before = try replica.state()
+            first.child.crash()
+            try await Self.write(hub.store, count: 500, ids: 10_000, offset: 12_000)
 
-        let second = try SpokeProcess.start(region: region, replica: "a", db: db, dir: dir)
-        defer { second.child.stop() }
-        let ok = try await converges(hub: hub.store, region: region, db: db, alive: [second], seconds: 90)
-        #expect(ok, "\(describeDifference(hub.store, region, db))")
-        #expect(try await eventually(30) { try replica.resyncView().resyncsDone.contains(request) })
-        #expect(second.log().contains("resuming a snapshot"))
-        let after = try replica.state()
-        let regressed = before.filter { id, state in (after[id]?.version ?? 0) < state.version }
-        #expect(regressed.isEmpty, "versions went back: \(regressed.prefix(5))")
+            let second = try scene.spoke("a")
+            try await scene.expectConverges(hub, second, seconds: 90)
+            #expect(try await eventually(30) { try replica.resyncView().resyncsDone.contains(request) })
+            #expect(second.log().contains("resuming a snapshot"))
+            let after = try replica.state()
+            let regressed = before.filter { id, state in (after[id]?.version ?? 0) < state.version }
+            #expect(regressed.isEmpty, "versions went back: \(regressed.prefix(5))")
+        }
     }
 
     @Test func adminResyncOnAHealthyReplicaChangesNothing() async throws {
-        let dir = try TestEnv.directory("adminresync")
-        let region = try TestEnv.region("adrs")
-        defer { TestEnv.cleanUp([region]) }
-        let hub = try InProcessHub(regions: [region], dir: dir, resync: Self.quickResync())
-        defer { hub.stop() }
-        let db = "\(dir)/replica.sqlite"
-        let spoke = try SpokeProcess.start(region: region, replica: "a", db: db, dir: dir)
-        defer { spoke.child.stop() }
-        try await Self.write(hub.store, count: 2_000, ids: 700)
-        #expect(try await converges(hub: hub.store, region: region, db: db, alive: [spoke]))
-        let before = try rows(db)
-        let run = try await Self.pane(["admin", "resync", "--redis", try TestEnv.redis().description, "--region", region.name, "--replica", "a", "--timeout-seconds", "60"])
-        #expect(run.status == 0, "\(run.output)")
-        #expect(run.output.contains("resync done"))
-        #expect(try rows(db) == before, "a resync of a healthy replica must not change a row")
-        // Bad arguments are named.
-        let bad = try await Self.pane(["admin", "resync", "--redis", try TestEnv.redis().description, "--region", region.name, "--replica", "nobody"])
-        #expect(bad.status == 1)
-        #expect(bad.output.contains("replica 'nobody'"))
-        let badContext = try await Self.pane(["admin", "resync", "--redis", try TestEnv.redis().description, "--region", region.name, "--context", "has space"])
-        #expect(badContext.status == 2)
-        #expect(badContext.output.contains("has space"))
+        try await TestScene.withHub("adminresync", regions: ["adrs"], resync: Self.quickResync()) { scene, hub in
+            let (region, redis) = (scene.region, scene.redis.description)
+            let spoke = try scene.spoke("a")
+            try await Self.write(hub.store, count: 2_000, ids: 700)
+            try await scene.expectConverges(hub, spoke)
+            let before = try rows(spoke.db)
+            let run = try await PaneCommand.run(
+                ["admin", "resync", "--redis", redis, "--region", region.name, "--replica", "a", "--timeout-seconds", "60"])
+            #expect(run.status == 0, "\(run.output)")
+            #expect(run.output.contains("resync done"))
+            #expect(try rows(spoke.db) == before, "a resync of a healthy replica must not change a row")
+            // Bad arguments are named.
+            let bad = try await PaneCommand.run(["admin", "resync", "--redis", redis, "--region", region.name, "--replica", "nobody"])
+            #expect(bad.status == 1)
+            #expect(bad.output.contains("replica 'nobody'"))
+            let badContext = try await PaneCommand.run(["admin", "resync", "--redis", redis, "--region", region.name, "--context", "has space"])
+            #expect(badContext.status == 2)
+            #expect(badContext.output.contains("has space"))
+        }
     }
 }
 
@@ -256,10 +214,4 @@ func rows(_ path: String) throws -> [String] {
     return try queue.read { db in
         try Row.fetchAll(db, sql: "SELECT id, version, deleted, hex(body) AS body, hub_ts, applied_ts, seq FROM contexts ORDER BY id").map { "\($0)" }
     }
-}
-
-/// The difference between the hub's state of `region` and the replica at `db`, for messages.
-func describeDifference(_ hub: HubStore, _ region: Region, _ db: String) -> String {
-    guard let expected = try? hub.state(of: region), let actual = try? ReplicaStore(path: db).state() else { return "(cannot read the states)" }
-    return difference(expected, actual)
 }

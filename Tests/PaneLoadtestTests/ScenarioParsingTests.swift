@@ -1,5 +1,6 @@
 import Foundation
 import PaneCore
+import PaneTestKit
 import Testing
 
 @testable import PaneLoadtest
@@ -82,7 +83,7 @@ import Testing
     }
 
     @Test func shippedScenariosParse() throws {
-        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../loadtest/scenarios").standardized.path
+        let folder = TestEnv.scenarioFolder
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".json") }.sorted()
         #expect(files.contains("smoke.json"))
         for file in files {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import PaneCore
+import PaneTestKit
 import Testing
 
 @testable import PaneLoadtest
@@ -8,25 +9,10 @@ import Testing
 /// Runs scenarios against real processes: the `pane` binary (PANE_BIN, or .build/debug/pane)
 /// and a private redis-server that the runner starts itself.
 @Suite(.serialized) struct ScenarioRunTests {
-    struct Missing: Error, CustomStringConvertible { let description: String }
-
-    static func paneBinary() throws -> String {
-        if let path = ProcessInfo.processInfo.environment["PANE_BIN"] { return path }
-        let guess = FileManager.default.currentDirectoryPath + "/.build/debug/pane"
-        guard FileManager.default.isExecutableFile(atPath: guess) else {
-            throw Missing(description: "pane binary not found: set PANE_BIN or run `bash ops/test.sh`")
-        }
-        return guess
-    }
-
-    static var scenarioFolder: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../loadtest/scenarios").standardized.path
-    }
-
     @Test func smokePasses() throws {
-        let scenario = try Scenario.load(path: "\(Self.scenarioFolder)/smoke.json")
+        let scenario = try Scenario.load(path: "\(TestEnv.scenarioFolder)/smoke.json")
         let started = Date()
-        let runner = ScenarioRunner(scenario: scenario, paneBinary: try Self.paneBinary()) { _ in }
+        let runner = ScenarioRunner(scenario: scenario, paneBinary: try TestEnv.paneBinary()) { _ in }
         runner.showProgress = false
         let report = try runner.run()
         let seconds = Date().timeIntervalSince(started)
@@ -50,20 +36,20 @@ import Testing
     @Test func tamperedReplicaFails() throws {
         var scenario = Scenario(name: "tamper", regions: [try Region("r01")], replicasPerRegion: 2, contexts: 50, writeRate: .perSecond(500), totalWrites: 300)
         scenario.quiescenceSeconds = 20
-        let runner = ScenarioRunner(scenario: scenario, paneBinary: try Self.paneBinary()) { _ in }
+        let runner = ScenarioRunner(scenario: scenario, paneBinary: try TestEnv.paneBinary()) { _ in }
         runner.showProgress = false
-        let deleted = Deleted()
+        let deleted = Locked((label: "", id: ""))
         runner.afterQuiescence = { files in
             guard let file = files.last else { return }
             let db = try DatabaseQueue(path: file.path)
             let id = try db.write { db in
                 try String.fetchOne(db, sql: "DELETE FROM contexts WHERE id = (SELECT min(id) FROM contexts) RETURNING id")
             }
-            deleted.set(file.label, id ?? "")
+            deleted.value = (file.label, id ?? "")
         }
         let report = try runner.run()
         defer { try? FileManager.default.removeItem(atPath: runner.workDirectory) }
-        let (label, id) = deleted.get()
+        let (label, id) = deleted.value
         #expect(!id.isEmpty)
         #expect(report.verdict == "FAIL")
         #expect(!report.converged)
@@ -73,12 +59,4 @@ import Testing
         #expect(report.differences.first?.found == nil)
         #expect(report.markdown.contains("## Why FAIL"))
     }
-}
-
-/// What the tamper hook deleted, handed back to the test.
-final class Deleted: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = ("", "")
-    func set(_ label: String, _ id: String) { lock.withLock { value = (label, id) } }
-    func get() -> (String, String) { lock.withLock { value } }
 }

@@ -1,0 +1,39 @@
+import Foundation
+import PaneApp
+import PaneCore
+import PaneRedis
+
+/// A `pane spoke` process, its log in the test's folder.
+public struct SpokeProcess: Sendable {
+    public let child: ChildProcess
+    public let region: Region
+    public let replica: String
+    public let port: Int
+    public let db: String
+
+    /// Starts `pane spoke` for `replica` of `region` with its replica file at `db`, on a free port,
+    /// logging at info to `dir/spoke-<region>-<replica>-<port>.log`.
+    public static func start(
+        region: Region, replica: String, db: String, dir: String, consumer: String? = nil, extra: [String] = [],
+        environment: [String: String] = [:], redis: RedisEndpoint? = nil
+    ) throws -> SpokeProcess {
+        let port = LocalPorts.free()
+        var args = [
+            "spoke", "--redis", try (redis ?? TestEnv.redis()).description, "--region", region.name, "--replica", replica,
+            "--db", db, "--http", "127.0.0.1:\(port)", "--log-level", "info", "--block-ms", "200",
+        ]
+        if let consumer { args += ["--consumer", consumer] }
+        args += extra
+        var env = ProcessInfo.processInfo.environment
+        env.merge(environment) { $1 }
+        let child = try ChildProcess(
+            name: "spoke", executable: try TestEnv.paneBinary(), arguments: args,
+            logPath: "\(dir)/spoke-\(region.name)-\(replica)-\(port).log", environment: env)
+        return SpokeProcess(child: child, region: region, replica: replica, port: port, db: db)
+    }
+
+    /// An HTTP client for the spoke's read API.
+    public func probe() -> HTTPProbe { HTTPProbe(port: port, timeoutMs: 5_000) }
+
+    public func log() -> String { (try? String(contentsOfFile: child.logPath, encoding: .utf8)) ?? "" }
+}

@@ -11,7 +11,7 @@ import Testing
 public final class TestScene: Sendable {
     public let directory: String
     public let regions: [Region]
-    /// The Redis the scene's spokes and hubs use unless told otherwise: the test run's.
+    /// The Redis of the scene's regions, spokes and hubs: the test run's, unless ``run(_:regions:redis:_:)`` was given another.
     public let redis: RedisEndpoint
     private let spokes = Locked<[SpokeProcess]>([])
 

@@ -41,11 +41,10 @@ public enum PaneHTTP {
         return try ContextID(decoded)
     }
 
-    /// The first value of query parameter `name`, percent-decoded.
+    /// The first value of query parameter `name`. Hummingbird has already percent-decoded it
+    /// (a value with bad escapes stays as sent); decoding again would turn `p%2541` into `pA`.
     public static func query(_ request: Request, _ name: String) -> String? {
-        request.uri.queryParameters.get(name).flatMap { value in
-            value.utf8.contains(UInt8(ascii: "%")) ? (value.removingPercentEncoding ?? value) : value
-        }
+        request.uri.queryParameters.get(name)
     }
 }
 

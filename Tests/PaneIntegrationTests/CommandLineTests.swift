@@ -1,5 +1,7 @@
 import Foundation
 import PaneApp
+import PaneCore
+import PaneRedis
 import Testing
 
 @Suite struct CommandLineTests {
@@ -51,6 +53,22 @@ import Testing
         try "{not json".write(toFile: path, atomically: true, encoding: .utf8)
         let broken = try pane(["hub", "--config", path])
         #expect(broken.status == 2 && broken.output.contains(path), "output: \(broken.output)")
+    }
+
+    /// An admin command about a region that has no stream exits 2 and names the regions that do,
+    /// instead of reporting "no dead letters" for a mistyped name.
+    @Test(arguments: [
+        ["dlq", "list"], ["dlq", "show", "1-0"], ["dlq", "purge", "--older-than", "1d"], ["resync", "--timeout-seconds", "1"],
+    ])
+    func adminRefusesARegionWithoutAStream(command: [String]) throws {
+        let known = try TestEnv.region("cli-known")
+        let missing = try TestEnv.region("cli-missing")
+        defer { TestEnv.cleanUp([known, missing]) }
+        _ = try TestEnv.connection().xadd(key: Keys.updates(known), id: "1-0", fields: [("probe", Array("1".utf8))])
+        let run = try pane(["admin"] + command + ["--region", missing.name, "--redis", try TestEnv.redis().description])
+        #expect(run.status == 2, "output: \(run.output)")
+        #expect(run.output.contains("region '\(missing.name)' has no stream"), "output: \(run.output)")
+        #expect(run.output.contains(known.name), "output: \(run.output)")
     }
 
     @Test func helpListsTheSubcommands() throws {

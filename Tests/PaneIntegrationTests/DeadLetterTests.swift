@@ -326,6 +326,8 @@ import Testing
         defer { TestEnv.cleanUp([region]) }
         let conn = try TestEnv.connection()
         let dlq = Keys.deadLetters(region)
+        // The region has a stream, so it stays known after its dead letters are purged.
+        try conn.xadd(key: Keys.updates(region), id: "1-0", fields: [("probe", Array("1".utf8))])
         for i in 0..<3 {
             try conn.xadd(key: dlq, fields: [
                 ("ctx", Array("c\(i)".utf8)), ("ver", Array("1".utf8)), ("dlq-reason", Array("badVersion: test \(i)".utf8)),

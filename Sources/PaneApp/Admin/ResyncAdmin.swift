@@ -27,8 +27,7 @@ public struct ResyncAdmin: Sendable {
         let conn = try connect()
         if let replica {
             guard try heartbeats(conn)[replica] != nil else {
-                throw DeadLetterAdmin.Failure(
-                    "replica '\(replica)' has never sent a heartbeat to \(Keys.replicas(region)); is a `pane spoke --region \(region.name) --replica \(replica)` running?")
+                throw AdminError.unknownReplica(replica, region: region)
             }
         }
         let id = "admin-\(WallClock.nowMs())-\(UInt32.random(in: 0...UInt32.max))"
@@ -81,5 +80,5 @@ public struct ResyncAdmin: Sendable {
         return result
     }
 
-    func connect() throws -> RedisConnection { try DeadLetterAdmin.connect(to: redis) }
+    func connect() throws -> RedisConnection { try AdminRedis.connect(to: redis, region: region) }
 }

@@ -40,7 +40,7 @@ public struct StatusReport: Sendable, Codable {
 
     /// Reads the status of `regions` from the Redis at `redis`.
     public static func collect(regions: [Region], redis: RedisEndpoint) throws -> StatusReport {
-        let conn = try DeadLetterAdmin.connect(to: redis)
+        let conn = try AdminRedis.connect(to: redis)
         var result: [RegionStatus] = []
         for region in regions {
             let key = Keys.updates(region)
@@ -81,7 +81,7 @@ public struct StatusReport: Sendable, Codable {
 
     /// Regions that have a stream in this Redis (`pane:{R}:updates`), found with SCAN.
     public static func discoverRegions(redis: RedisEndpoint) throws -> [Region] {
-        let conn = try DeadLetterAdmin.connect(to: redis)
+        let conn = try AdminRedis.connect(to: redis)
         var cursor = "0"
         var found = Set<Region>()
         repeat {

@@ -53,10 +53,6 @@ public struct BootstrapBenchmark: Sendable {
         public var secondsToRepair: Double
     }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     public func run(log: (String) -> Void) throws -> Report {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pane-bootstrap-\(getpid())").path
         try? FileManager.default.removeItem(atPath: dir)
@@ -98,8 +94,8 @@ public struct BootstrapBenchmark: Sendable {
         var lastLog = Date()
         while true {
             if let beat = try heartbeat(conn, region), beat.watermark > lastSeq { break }
-            guard spoke.isRunning, hub.isRunning else { throw Failure(description: "a process exited; see \(dir)") }
-            guard Date().timeIntervalSince(started) < 600 else { throw Failure(description: "no bootstrap within 600 s") }
+            guard spoke.isRunning, hub.isRunning else { throw LoadtestError.processExited("a process", log: dir) }
+            guard Date().timeIntervalSince(started) < 600 else { throw LoadtestError.timedOut("no bootstrap within 600 s") }
             if Date().timeIntervalSince(lastLog) >= 5 {
                 lastLog = Date()
                 let progress = try heartbeat(conn, region)?.resync
@@ -168,7 +164,7 @@ public struct BootstrapBenchmark: Sendable {
             }
             Thread.sleep(forTimeInterval: 0.1)
         }
-        guard let verdict else { throw Failure(description: "no anti-entropy verdict within 120 s") }
+        guard let verdict else { throw LoadtestError.timedOut("no anti-entropy verdict within 120 s") }
         var sent = 0
         var bytes = digestBytes
         if !verdict.differing.isEmpty {
@@ -187,7 +183,7 @@ public struct BootstrapBenchmark: Sendable {
                 }
                 if announcement == nil { Thread.sleep(forTimeInterval: 0.1) }
             }
-            guard let announcement else { throw Failure(description: "no snapshot announced for the differing buckets") }
+            guard let announcement else { throw LoadtestError.timedOut("no snapshot announced for the differing buckets") }
             sent = announcement.rows
             for chunk in try conn.command(["LRANGE", RedisArgument(announcement.key), "0", "-1"]).array ?? [] {
                 bytes += chunk.bytes?.count ?? 0
@@ -238,7 +234,7 @@ public struct BootstrapBenchmark: Sendable {
     @discardableResult
     static func withDatabase(_ path: String, _ body: (OpaquePointer) -> Int) throws -> Int {
         var db: OpaquePointer?
-        guard sqlite3_open(path, &db) == SQLITE_OK, let db else { throw Failure(description: "cannot open \(path)") }
+        guard sqlite3_open(path, &db) == SQLITE_OK, let db else { throw LoadtestError.sqlite("cannot open \(path)") }
         defer { sqlite3_close(db) }
         sqlite3_busy_timeout(db, 10_000)
         return body(db)

@@ -2,7 +2,7 @@ import Foundation
 import PaneRedis
 
 /// A private `redis-server` on a free loopback port, with its files in its own folder.
-public final class RedisServerProcess: @unchecked Sendable {
+public final class RedisServerProcess: Sendable {
     public let endpoint: RedisEndpoint
     public let directory: String
     let child: ChildProcess

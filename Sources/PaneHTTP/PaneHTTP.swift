@@ -47,33 +47,3 @@ public enum PaneHTTP {
         request.uri.queryParameters.get(name)
     }
 }
-
-/// Turns thrown ``ValidationError``s into 400 responses that name the input, and logs the rest.
-public struct ValidationErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    public init() {}
-
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch let error as ValidationError {
-            return PaneHTTP.error(.badRequest, error.description)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            return PaneHTTP.error(.badRequest, "request body is over the size limit")
-        }
-    }
-}
-
-extension HTTPField.Name {
-    /// The highest region seq the replica has applied.
-    public static let paneReplicaSeq = pane("Replica-Seq")
-    /// Milliseconds since the worker last read from the region stream, or `never`.
-    public static let paneContactAge = pane("Contact-Age-Ms")
-    /// Present (`1`) when a dead-lettered update may have left this context behind the hub.
-    public static let paneStale = pane("Stale")
-
-    /// `Pane-<suffix>`. The suffixes above are letters and dashes, always valid tokens, so the
-    /// fallback is never taken; it exists only to avoid a force-unwrap.
-    private static func pane(_ suffix: String) -> HTTPField.Name {
-        HTTPField.Name("Pane-\(suffix)") ?? .server
-    }
-}

@@ -233,7 +233,7 @@ import Testing
         #expect(try rows(db) == before, "a resync of a healthy replica must not change a row")
         // Bad arguments are named.
         let bad = try await Self.pane(["admin", "resync", "--redis", try TestEnv.redis().description, "--region", region.name, "--replica", "nobody"])
-        #expect(bad.status == 1)
+        #expect(bad.status == 2, "a replica that does not exist is bad input")
         #expect(bad.output.contains("replica 'nobody'"))
         let badContext = try await Self.pane(["admin", "resync", "--redis", try TestEnv.redis().description, "--region", region.name, "--context", "has space"])
         #expect(badContext.status == 2)

@@ -13,7 +13,7 @@ import PaneStore
 /// Runs one scenario against real processes: starts redis-server, the hub and the spokes,
 /// drives the writes, injects the faults, waits for quiescence, compares every replica with
 /// the hub, and builds the report.
-public final class ScenarioRunner: @unchecked Sendable {
+public final class ScenarioRunner {
     public let scenario: Scenario
     /// The `pane` executable.
     public let paneBinary: String

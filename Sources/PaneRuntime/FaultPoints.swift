@@ -92,6 +92,11 @@ public struct FaultPoints: Sendable {
 /// The failure ``FaultPoints/failLoop`` injects: fatal, so the loop stops at once.
 public struct InjectedFault: ClassifiedError, CustomStringConvertible {
     public let loop: FaultPoints.Loop
+
+    public init(loop: FaultPoints.Loop) {
+        self.loop = loop
+    }
+
     public var failureKind: FailureKind { .fatal }
     public var description: String { "injected failure (PANE_FAULT_FAIL_LOOP=\(loop.rawValue))" }
 }

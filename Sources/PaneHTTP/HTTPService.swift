@@ -42,5 +42,6 @@ public struct ListenError: Error, CustomStringConvertible {
         self.underlying = underlying
     }
 
-    public var description: String { "cannot listen on \(host):\(port): \(underlying)" }
+    /// Terse, for logs; `FailureMessage` (PaneApp) words the line the process prints.
+    public var description: String { "ListenError(\(host):\(port)): \(underlying)" }
 }

@@ -63,5 +63,6 @@ public struct LoopFailure: Error, CustomStringConvertible {
         self.underlying = underlying
     }
 
-    public var description: String { "the \(loop) stopped: \(underlying)" }
+    /// Terse, for logs; `FailureMessage` (PaneApp) words the line the process prints.
+    public var description: String { "LoopFailure(\(loop)): \(underlying)" }
 }

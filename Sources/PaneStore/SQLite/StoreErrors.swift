@@ -43,7 +43,6 @@ public struct StoreOpenError: Error, CustomStringConvertible {
         self.underlying = underlying
     }
 
-    public var description: String {
-        "cannot open the \(database) database \(path): \(StoreErrors.reason(underlying) ?? "\(underlying)")"
-    }
+    /// Terse, for logs; `FailureMessage` (PaneApp) words the line the process prints.
+    public var description: String { "StoreOpenError(\(database) \(path)): \(underlying)" }
 }

@@ -71,6 +71,8 @@ let package = Package(
                 "PaneCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -101,7 +103,7 @@ let package = Package(
         .target(
             name: "PaneApp",
             dependencies: [
-                "PaneCore", "PaneRuntime", "PaneStore", "PaneRedis", "PaneHub", "PaneSpoke",
+                "PaneCore", "PaneRuntime", "PaneStore", "PaneRedis", "PaneHTTP", "PaneHub", "PaneSpoke",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -338,11 +338,11 @@ final class InProcessResync: @unchecked Sendable {
         let flag = stopFlag
         let done = self.done
         Thread {
-            worker.runBlocking(stop: flag)
+            do { try worker.runBlocking(stop: flag) } catch { TestEnv.logger.error("worker failed: \(error)") }
             done.signal()
         }.start()
         Thread {
-            retention.runBlocking(stop: flag)
+            do { try retention.runBlocking(stop: flag) } catch { TestEnv.logger.error("retention failed: \(error)") }
             done.signal()
         }.start()
     }

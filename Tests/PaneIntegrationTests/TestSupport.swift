@@ -103,7 +103,7 @@ final class InProcessHub: @unchecked Sendable {
         let flag = stopFlag
         let done = self.done
         Thread {
-            publisher.runBlocking(stop: flag)
+            do { try publisher.runBlocking(stop: flag) } catch { TestEnv.logger.error("publisher failed: \(error)") }
             done.signal()
         }.start()
         threads = resync == nil ? 1 : 3
@@ -111,12 +111,12 @@ final class InProcessHub: @unchecked Sendable {
             resync.consumer = "hub-test-\(UUID().uuidString.prefix(8))"
             let worker = ResyncWorker(store: store, endpoints: endpoints, config: resync, logger: TestEnv.logger)
             Thread {
-                worker.runBlocking(stop: flag)
+                do { try worker.runBlocking(stop: flag) } catch { TestEnv.logger.error("worker failed: \(error)") }
                 done.signal()
             }.start()
             let retention = RetentionWorker(store: store, endpoints: endpoints, config: resync, logger: TestEnv.logger)
             Thread {
-                retention.runBlocking(stop: flag)
+                do { try retention.runBlocking(stop: flag) } catch { TestEnv.logger.error("retention failed: \(error)") }
                 done.signal()
             }.start()
         }

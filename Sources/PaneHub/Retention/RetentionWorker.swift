@@ -14,12 +14,16 @@ public final class RetentionWorker: Sendable {
     let endpoints: [Region: RedisEndpoint]
     let config: ResyncConfiguration
     let logger: Logger
+    let faults: FaultPoints
 
-    public init(store: HubStore, endpoints: [Region: RedisEndpoint], config: ResyncConfiguration, logger: Logger) {
+    public init(
+        store: HubStore, endpoints: [Region: RedisEndpoint], config: ResyncConfiguration, logger: Logger, faults: FaultPoints = .active
+    ) {
         self.store = store
         self.endpoints = endpoints
         self.config = config
         self.logger = logger
+        self.faults = faults
     }
 
     /// One Redis endpoint, the regions it serves, and what the worker remembers about them.
@@ -39,22 +43,34 @@ public final class RetentionWorker: Sendable {
     }
 
     /// Runs a round every ``ResyncConfiguration/retentionIntervalMs`` until `stop` is set.
-    public func runBlocking(stop: StopFlag) {
+    ///
+    /// Redis errors are retried at the next round. Other failures count in a
+    /// ``FailureStreak``; when it says stop, the worker throws (``RetriesExhausted``).
+    public func runBlocking(stop: StopFlag) throws {
         let lanes = RedisEndpoint.lanes(store.regions, endpoints).map { endpoint, regions in
             Lane(client: RedisClient(endpoint: endpoint, readTimeoutMs: 5_000, logger: logger), regions: regions)
         }
+        defer {
+            lanes.forEach { $0.client.close() }
+            logger.info("retention service stopped")
+        }
+        let started = ContinuousClock.now
+        var failures = FailureStreak()
         logger.info("retention service started", metadata: ["regions": "\(store.regions.map(\.name).joined(separator: ","))"])
         while !stop.isStopped {
+            try faults.failIfDue(.retention, started: started)
             for lane in lanes where !stop.isStopped {
-                do { try maintain(lane) } catch {
+                do {
+                    try maintain(lane)
+                    failures.succeeded()
+                } catch {
                     lane.client.close()
+                    try failures.record(error)
                     logger.warning("retention round failed; will retry", metadata: ["redis": "\(lane.client.endpoint)", "error": "\(error)"])
                 }
             }
             stop.sleep(ms: config.retentionIntervalMs)
         }
-        lanes.forEach { $0.client.close() }
-        logger.info("retention service stopped")
     }
 
     /// For each region of the lane: notices lost stream data, trims the stream as far as

@@ -55,8 +55,11 @@ public struct Limits: Sendable {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let redis = try RedisServerProcess(directory: "\(dir)/redis")
         defer { redis.stop() }
-        var logger = Logger(label: "pane.limits")
-        logger.logLevel = .error
+        let logger: Logger = {
+            var logger = Logger(label: "pane.limits")
+            logger.logLevel = .error
+            return logger
+        }()
         log("redis-server \(redis.endpoint); \(writes) writes of \(bodyBytes)-byte bodies to \(regions) regions")
 
         let xaddRequests = writes * regions
@@ -95,7 +98,7 @@ public struct Limits: Sendable {
         start = DispatchTime.now()
         let publisherThread = Thread {
             nameCurrentThread("bench-publish")
-            publisher.runBlocking(stop: stop)
+            do { try publisher.runBlocking(stop: stop) } catch { logger.error("publisher failed", metadata: ["error": "\(error)"]) }
             publisherDone.signal()
         }
         publisherThread.name = "bench-publish"
@@ -119,7 +122,7 @@ public struct Limits: Sendable {
         start = DispatchTime.now()
         let workerThread = Thread {
             nameCurrentThread("bench-apply")
-            worker.runBlocking(stop: workerStop)
+            do { try worker.runBlocking(stop: workerStop) } catch { logger.error("worker failed", metadata: ["error": "\(error)"]) }
             workerDone.signal()
         }
         workerThread.name = "bench-apply"

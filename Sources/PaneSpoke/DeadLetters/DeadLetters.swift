@@ -14,11 +14,8 @@ struct DeadLetters {
     let replica: ReplicaName
     let consumer: String
     let logger: Logger
-
-    /// Test hooks (environment): `PANE_FAULT_EXIT_BEFORE_EXEC=1` exits after MULTI/XADD/XACK
-    /// but before EXEC; `PANE_FAULT_EXIT_AFTER_EXEC=1` exits right after EXEC.
-    let exitBeforeExec = ProcessInfo.processInfo.environment["PANE_FAULT_EXIT_BEFORE_EXEC"] == "1"
-    let exitAfterExec = ProcessInfo.processInfo.environment["PANE_FAULT_EXIT_AFTER_EXEC"] == "1"
+    /// The fault points of the move: ``FaultPoints/exitBeforeExec`` and ``FaultPoints/exitAfterExec``.
+    var faults: FaultPoints = .active
 
     /// The dead-letter fields for `entry`.
     func fields(for entry: StreamEntry, failure: DeliveryPolicy.Failure, reason: String, deliveries: Int) -> [(String, [UInt8])] {
@@ -39,10 +36,9 @@ struct DeadLetters {
         buffer.append(["MULTI"])
         buffer.append(RedisConnection.xaddArguments(key: Keys.deadLetters(region), id: "*", fields: fields(for: entry, failure: failure, reason: reason, deliveries: deliveries)))
         buffer.append(["XACK", RedisArgument(Keys.updates(region)), RedisArgument(replica.group), RedisArgument(entry.id)])
-        if exitBeforeExec {
+        if faults.exitBeforeExec {
             try connection.send(buffer)
-            logger.critical("test hook: exiting between MULTI and EXEC")
-            exit(87)
+            FaultPoints.exit(.beforeExec, logger: logger, "exiting between MULTI and EXEC")
         }
         buffer.append(["EXEC"])
         let replies = try connection.pipeline(buffer)
@@ -52,9 +48,8 @@ struct DeadLetters {
         if let failed = results.first(where: \.isError) {
             throw RedisError(.server, "dead-letter transaction failed: \(failed)", command: "EXEC")
         }
-        if exitAfterExec {
-            logger.critical("test hook: exiting right after EXEC")
-            exit(88)
+        if faults.exitAfterExec {
+            FaultPoints.exit(.afterExec, logger: logger, "exiting right after EXEC")
         }
         Counter(label: "pane_spoke_dead_letters_total", dimensions: [("region", region.name), ("replica", replica.name), ("kind", failure.kind)]).increment()
         logger.error(

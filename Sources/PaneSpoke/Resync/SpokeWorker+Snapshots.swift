@@ -8,10 +8,6 @@ import PaneStore
 
 /// Applying a snapshot announced for this replica, chunk by chunk, resuming after a crash.
 extension SpokeWorker {
-    /// Test hook (`PANE_FAULT_SNAPSHOT_CHUNK_DELAY_MS`): pause after each snapshot chunk, so a
-    /// test can kill the worker in the middle of a resync.
-    static let chunkDelayMs = ProcessInfo.processInfo.environment["PANE_FAULT_SNAPSHOT_CHUNK_DELAY_MS"].flatMap { Int($0) }
-
     /// Applies a snapshot announced for this replica, from the first chunk not yet applied.
     /// Redis errors propagate (the announcement stays pending and is retried); a snapshot that
     /// is gone or unreadable is given up, and the gap detector asks again.
@@ -61,7 +57,7 @@ extension SpokeWorker {
                 client.close()  // the next chunk's reply is unread; the retry starts on a new connection
                 throw error
             }
-            if let delay = Self.chunkDelayMs { Thread.sleep(forTimeInterval: Double(delay) / 1000) }
+            if let delay = faults.snapshotChunkDelayMs { Thread.sleep(forTimeInterval: Double(delay) / 1000) }
             if Date().timeIntervalSince(lastLog) >= 5 {
                 lastLog = Date()
                 logger.notice("snapshot progress", metadata: ["epoch": "\(announcement.epoch)", "chunk": "\(index + 1)", "chunks": "\(announcement.chunks)"])

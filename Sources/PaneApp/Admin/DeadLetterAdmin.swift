@@ -52,7 +52,7 @@ public struct DeadLetterAdmin: Sendable {
         }
     }
 
-    var key: String { Keys.deadLetters(region) }
+    var key: StreamKey { region.keys.deadLetters }
 
     private func connect() throws -> RedisConnection { try Self.connect(to: redis) }
 
@@ -122,7 +122,7 @@ public struct DeadLetterAdmin: Sendable {
         }
         guard let olderThanMs else { throw Failure("name a dead letter with --id or an age with --older-than") }
         let cutoff = max(0, WallClock.nowMs() - olderThanMs)
-        return try conn.xtrim(key: key, strategy: "MINID", threshold: "\(cutoff)-0", approximate: false)
+        return try conn.xtrim(key: key, to: .minID("\(cutoff)-0"), approximate: false)
     }
 
     /// Stream ids are `<ms>-<n>`.

@@ -136,7 +136,7 @@ public final class Publisher: Sendable {
                 let count = batches.reduce(0) { $0 + $1.1.count }
                 var commands = RedisCommandBuffer(reservingCapacity: count * 400)
                 for (region, rows) in batches {
-                    let key = Keys.updates(region)
+                    let key = region.keys.updates
                     for update in rows { appendXadd(to: &commands, key: key, update: update) }
                 }
                 try lane.client.run { conn throws(RedisError) in try conn.send(commands) }
@@ -156,11 +156,11 @@ public final class Publisher: Sendable {
             exit(86)
         }
         guard let previous else { return next != nil }
-        let replies = try lane.client.run { conn throws(RedisError) in try conn.receive(previous.count, command: "XADD") }
+        let replies = try lane.client.run { conn throws(RedisError) in try conn.receive(previous.count) }
         if let current = lane.inflight, replies.contains(where: \.isError) {
             // A refusal needs XRANGE on this connection: read the next round's replies first so
             // the connection is idle, then confirm both rounds in order.
-            let currentReplies = try lane.client.run { conn throws(RedisError) in try conn.receive(current.count, command: "XADD") }
+            let currentReplies = try lane.client.run { conn throws(RedisError) in try conn.receive(current.count) }
             lane.inflight = nil
             try confirm(previous, replies: replies, client: lane.client)
             try confirm(current, replies: currentReplies, client: lane.client)

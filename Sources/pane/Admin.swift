@@ -173,7 +173,7 @@ struct DeadLetterCommands: AsyncParsableCommand {
             let letters: [DeadLetterAdmin.Letter]
             do { letters = try await BlockingThread.value(name: "pane-admin") { try admin.list(limit: limit) } } catch { throw adminFailure(error) }
             if options.json { return try printJSON(letters) }
-            if letters.isEmpty { return print("no dead letters in \(Keys.deadLetters(region))") }
+            if letters.isEmpty { return print("no dead letters in \(region.keys.deadLetters)") }
             print(table(
                 ["ID", "ENTRY", "CONTEXT", "VER", "KIND", "REPLICA", "DELIVERIES", "REASON"],
                 letters.map { [$0.id, $0.entryID, $0.ctx ?? "-", $0.version ?? "-", $0.kind, $0.replica, String($0.deliveries), String($0.reason.prefix(80))] }))
@@ -256,7 +256,7 @@ struct DeadLetterCommands: AsyncParsableCommand {
             let removed: Int
             do { removed = try await BlockingThread.value(name: "pane-admin") { try admin.purge(id: id, olderThanMs: age) } } catch { throw adminFailure(error) }
             if options.json { return try printJSON(["purged": removed]) }
-            print("purged \(removed) dead letters from \(Keys.deadLetters(region))")
+            print("purged \(removed) dead letters from \(region.keys.deadLetters)")
         }
     }
 }

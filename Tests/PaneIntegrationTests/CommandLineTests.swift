@@ -64,7 +64,7 @@ import Testing
         let known = try TestEnv.region("cli-known")
         let missing = try TestEnv.region("cli-missing")
         defer { TestEnv.cleanUp([known, missing]) }
-        _ = try TestEnv.connection().xadd(key: Keys.updates(known), id: "1-0", fields: [("probe", Array("1".utf8))])
+        _ = try TestEnv.connection().xadd(key: known.keys.updates, id: "1-0", fields: [("probe", Array("1".utf8))])
         let run = try pane(["admin"] + command + ["--region", missing.name, "--redis", try TestEnv.redis().description])
         #expect(run.status == 2, "output: \(run.output)")
         #expect(run.output.contains("region '\(missing.name)' has no stream"), "output: \(run.output)")

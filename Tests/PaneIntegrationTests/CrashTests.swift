@@ -42,7 +42,7 @@ import Testing
         #expect(ok, "\(diff)")
         #expect(seqAtCrash < 10_000, "the crash came too late to prove anything")
         #expect(try replica.maxSeq() == 10_000)
-        let groups = try TestEnv.connection().xinfoGroups(key: Keys.updates(region))
+        let groups = try TestEnv.connection().xinfoGroups(key: region.keys.updates)
         #expect(groups.first?["pending"]?.int == 0)
     }
 
@@ -73,7 +73,7 @@ import Testing
         #expect(crashing.process.terminationStatus == 86, "the hub did not take the crash hook: \(crashLog.suffix(500))")
         let conn = try TestEnv.connection()
         for region in regions {
-            #expect(try conn.xlen(key: Keys.updates(region)) == 500)
+            #expect(try conn.xlen(key: region.keys.updates) == 500)
         }
         let store = try HubStore(path: db, regions: regions)
         #expect(try store.outboxDepth()[regions[0]] == 3_000, "the crash must leave the outbox unmarked")
@@ -84,7 +84,7 @@ import Testing
         defer { restarted.stop() }
         #expect(try await eventually(60) { try store.outboxDepth().values.allSatisfy { $0 == 0 } })
         for region in regions {
-            let entries = try conn.xrange(key: Keys.updates(region))
+            let entries = try conn.xrange(key: region.keys.updates)
             #expect(entries.count == 3_000)
             #expect(entries.map(\.id) == (1...3_000).map { "\($0)-0" })
             let rules = BodyRules()
@@ -110,12 +110,12 @@ import Testing
         _ = try await hub.store.put(id: try ContextID("before"), body: Array("1".utf8))
         #expect(try await eventually(10) { try hub.drained() })
         let conn = try TestEnv.connection()
-        let foreignID = try conn.xadd(key: Keys.updates(region), id: "*", fields: [("ctx", Array("intruder".utf8))])
+        let foreignID = try conn.xadd(key: region.keys.updates, id: "*", fields: [("ctx", Array("intruder".utf8))])
         _ = try await hub.store.put(id: try ContextID("after"), body: Array("2".utf8))
         #expect(try await eventually(10) { try hub.drained() })
-        let ids = try conn.xrange(key: Keys.updates(region)).map(\.id)
+        let ids = try conn.xrange(key: region.keys.updates).map(\.id)
         #expect(ids == ["1-0", "2-0"])
-        let dead = try conn.xrange(key: Keys.deadLetters(region))
+        let dead = try conn.xrange(key: region.keys.deadLetters)
         #expect(dead.count == 1)
         let original = dead.first?.fields?.first { $0.0 == "original-id" }.map { String(decoding: $0.1, as: UTF8.self) }
         #expect(original == foreignID)
@@ -132,17 +132,17 @@ import Testing
         _ = try await hub.store.put(id: try ContextID("before"), body: Array("1".utf8))
         #expect(try await eventually(10) { try hub.drained() })
         let conn = try TestEnv.connection()
-        _ = try conn.xadd(key: Keys.updates(region), id: "2-0", fields: [("ctx", Array("intruder".utf8))])
+        _ = try conn.xadd(key: region.keys.updates, id: "2-0", fields: [("ctx", Array("intruder".utf8))])
         // One write first: alone in its round, its seq 2 is refused, the intruder moved, and 2-0 placed.
         _ = try await hub.store.put(id: try ContextID("after0"), body: Array("0".utf8))
         #expect(try await eventually(10) { try hub.drained() })
         for i in 1..<5 { _ = try await hub.store.put(id: try ContextID("after\(i)"), body: Array("\(i)".utf8)) }
         #expect(try await eventually(10) { try hub.drained() })
-        let entries = try conn.xrange(key: Keys.updates(region))
+        let entries = try conn.xrange(key: region.keys.updates)
         #expect(entries.map(\.id) == (1...6).map { "\($0)-0" })
         let second = try #require(entries.dropFirst().first?.fields)
         #expect(second.contains { $0.0 == "ctx" && $0.1 == Array("after0".utf8) })
-        let dead = try conn.xrange(key: Keys.deadLetters(region))
+        let dead = try conn.xrange(key: region.keys.deadLetters)
         #expect(dead.count == 1)
     }
 }

@@ -56,7 +56,7 @@ import Testing
         let region = try TestEnv.region("poison")
         defer { TestEnv.cleanUp([region]) }
         let conn = try TestEnv.connection()
-        let writer = StreamWriter(conn: conn, key: Keys.updates(region))
+        let writer = StreamWriter(conn: conn, key: region.keys.updates)
         var expected: [ContextID: VersionState] = [:]
         var poisonAt: [String: Poison] = [:]
         var seq: UInt64 = 0
@@ -85,11 +85,11 @@ import Testing
         defer { for worker in workers { worker.child.stop() } }
         let replica = try ReplicaStore(path: db)
         let converged = try await eventually(60, poll: 0.2) {
-            try replica.state() == expected && conn.xlen(key: Keys.deadLetters(region)) >= poisonAt.count + 1
+            try replica.state() == expected && conn.xlen(key: region.keys.deadLetters) >= poisonAt.count + 1
         }
         let diff = difference(expected, try replica.state())
         #expect(converged, "\(diff)")
-        let letters = try conn.xrange(key: Keys.deadLetters(region))
+        let letters = try conn.xrange(key: region.keys.deadLetters)
         #expect(letters.count == poisonAt.count + 1)
         var seen: [String: Int] = [:]
         for letter in letters {
@@ -139,8 +139,8 @@ import Testing
         #expect(try hub.request("PUT", "/v1/contexts/bad", body: Array("{\"v\":2}".utf8)).status == 200)
         #expect(try hub.request("PUT", "/v1/contexts/good", body: Array("{\"v\":1}".utf8)).status == 200)
         let conn = try TestEnv.connection()
-        #expect(try await eventually(30) { try conn.xlen(key: Keys.deadLetters(region)) == 1 })
-        let letter = try #require(try conn.xrange(key: Keys.deadLetters(region)).first)
+        #expect(try await eventually(30) { try conn.xlen(key: region.keys.deadLetters) == 1 })
+        let letter = try #require(try conn.xrange(key: region.keys.deadLetters).first)
         let fields = Dictionary((letter.fields ?? []).map { ($0.0, String(decoding: $0.1, as: UTF8.self)) }) { a, _ in a }
         #expect(fields["dlq-kind"] == "transient")
         #expect(fields["dlq-deliveries"] == "3")
@@ -162,7 +162,7 @@ import Testing
         #expect(await eventually(20) { (try? spoke.probe().get("/v1/contexts/bad").text.contains("\"version\":2")) == true })
         let healed = try spoke.probe().get("/v1/contexts/bad")
         #expect(!healed.text.contains("stale") && healed.header("pane-stale") == nil)
-        #expect(try conn.xlen(key: Keys.deadLetters(region)) == 0)
+        #expect(try conn.xlen(key: region.keys.deadLetters) == 0)
     }
 
     /// Two workers share a replica; one is killed with -9 while it holds pending entries. The
@@ -192,14 +192,14 @@ import Testing
             region: region, replica: "a", db: db, dir: dir, extra: ["--max-deliveries", "2", "--batch-size", "100"])
         defer { spoke.child.stop() }
         let conn = try TestEnv.connection()
-        #expect(try await eventually(30) { try conn.xlen(key: Keys.deadLetters(region)) == 1 }, "\(spoke.log().suffix(1500))")
-        let letter = try #require(try conn.xrange(key: Keys.deadLetters(region)).first)
+        #expect(try await eventually(30) { try conn.xlen(key: region.keys.deadLetters) == 1 }, "\(spoke.log().suffix(1500))")
+        let letter = try #require(try conn.xrange(key: region.keys.deadLetters).first)
         let fields = Dictionary((letter.fields ?? []).map { ($0.0, String(decoding: $0.1, as: UTF8.self)) }) { a, _ in a }
         #expect(fields["dlq-kind"] == "transient")
         #expect(fields["ctx"] == "bad")
         #expect(try await eventually(30) { try replica.state().count == 1_499 })
         #expect(try replica.state()[try ContextID("bad")] == nil)
-        #expect(try await eventually(30) { try conn.xpending(key: Keys.updates(region), group: "replica:a", count: 10).isEmpty })
+        #expect(try await eventually(30) { try conn.xpending(key: region.keys.updates, group: .replica(ReplicaName("a")), count: 10).isEmpty })
         #expect(spoke.log().contains("applying its entries one by one"))
     }
 
@@ -208,7 +208,7 @@ import Testing
         let region = try TestEnv.region("takeover")
         defer { TestEnv.cleanUp([region]) }
         let conn = try TestEnv.connection()
-        let writer = StreamWriter(conn: conn, key: Keys.updates(region))
+        let writer = StreamWriter(conn: conn, key: region.keys.updates)
         var expected: [ContextID: VersionState] = [:]
         for seq in UInt64(1)...2_000 {
             try writer.add(seq, try writer.valid(seq))
@@ -221,11 +221,11 @@ import Testing
             environment: ["PANE_FAULT_STALL_AFTER_READ": "1"])
         defer { doomed.child.stop(signal: SIGKILL) }
         let key = writer.key
-        #expect(await eventually(20) { ((try? conn.xpending(key: key, group: "replica:a", count: 10, consumer: "doomed").count) ?? 0) > 0 })
+        #expect(await eventually(20) { ((try? conn.xpending(key: key, group: .replica(ReplicaName("a")), count: 10, consumer: ConsumerName("doomed")).count) ?? 0) > 0 })
         let survivor = try SpokeProcess.start(
             region: region, replica: "a", db: db, dir: dir, consumer: "survivor", extra: ["--claim-idle-ms", "\(claimIdleMs)"])
         defer { survivor.child.stop() }
-        let held = try conn.xpending(key: key, group: "replica:a", count: 5_000, consumer: "doomed").count
+        let held = try conn.xpending(key: key, group: .replica(ReplicaName("a")), count: 5_000, consumer: ConsumerName("doomed")).count
         #expect(held >= 500, "the stalled worker must hold at least one batch")
         doomed.child.crash()
         let killedAt = Date()
@@ -238,7 +238,7 @@ import Testing
         // The idle time, one maintenance poll (1 s) and applying the entries; generous, because
         // the suite runs many processes at once on two cores. The printed figure is the measure.
         #expect(takeover < Double(claimIdleMs) / 1000 + 8, "took \(takeover) s")
-        #expect(try conn.xpending(key: key, group: "replica:a", count: 10).isEmpty)
+        #expect(try conn.xpending(key: key, group: .replica(ReplicaName("a")), count: 10).isEmpty)
         #expect(survivor.log().contains("took over entries another consumer left pending"))
     }
 
@@ -250,7 +250,7 @@ import Testing
         let region = try TestEnv.region("atomic")
         defer { TestEnv.cleanUp([region]) }
         let conn = try TestEnv.connection()
-        let writer = StreamWriter(conn: conn, key: Keys.updates(region))
+        let writer = StreamWriter(conn: conn, key: region.keys.updates)
         try writer.add(1, try writer.valid(1))
         try writer.add(2, try writer.valid(2).map { $0.0 == "ver" ? ($0.0, Array("x".utf8)) : $0 })
         try writer.add(3, try writer.valid(3))
@@ -259,17 +259,17 @@ import Testing
         defer { first.child.stop(signal: SIGKILL) }
         first.child.process.waitUntilExit()
         #expect(first.child.process.terminationStatus == exitCode, "\(first.log().suffix(400))")
-        let dlq = Keys.deadLetters(region)
+        let dlq = region.keys.deadLetters
         if hook == "PANE_FAULT_EXIT_BEFORE_EXEC" {
             #expect(try conn.xlen(key: dlq) == 0)
-            #expect(try conn.xpending(key: writer.key, group: "replica:a", count: 10).map(\.id).contains("2-0"))
+            #expect(try conn.xpending(key: writer.key, group: .replica(ReplicaName("a")), count: 10).map(\.id).contains("2-0"))
         } else {
             #expect(try conn.xlen(key: dlq) == 1)
         }
         let second = try SpokeProcess.start(region: region, replica: "a", db: db, dir: dir, consumer: "w")
         defer { second.child.stop() }
         let replica = try ReplicaStore(path: db)
-        #expect(try await eventually(20) { try replica.state().count == 2 && conn.xpending(key: writer.key, group: "replica:a", count: 10).isEmpty })
+        #expect(try await eventually(20) { try replica.state().count == 2 && conn.xpending(key: writer.key, group: .replica(ReplicaName("a")), count: 10).isEmpty })
         #expect(try conn.xlen(key: dlq) == 1)
         try? await Task.sleep(for: .milliseconds(300))
         #expect(try conn.xlen(key: dlq) == 1)
@@ -282,14 +282,14 @@ import Testing
         let region = try TestEnv.region("janitor")
         defer { TestEnv.cleanUp([region]) }
         let conn = try TestEnv.connection()
-        let key = Keys.updates(region)
-        try conn.xgroupCreate(key: key, group: "replica:a")
-        try conn.command(["XGROUP", "CREATECONSUMER", RedisArgument(key), "replica:a", "ghost"])
+        let key = region.keys.updates
+        try conn.xgroupCreate(key: key, group: .replica(ReplicaName("a")))
+        try conn.xgroupCreateConsumer(key: key, group: .replica(ReplicaName("a")), consumer: ConsumerName("ghost"))
         let worker = try SpokeProcess.start(
             region: region, replica: "a", db: "\(dir)/a.sqlite", dir: dir, consumer: "live", extra: ["--consumer-idle-ms", "1000"])
         defer { worker.child.stop() }
         let gone = try await eventually(15) {
-            let names = try conn.xinfoConsumers(key: key, group: "replica:a").compactMap { $0["name"]?.string }
+            let names = try conn.xinfoConsumers(key: key, group: .replica(ReplicaName("a"))).compactMap { $0["name"]?.string }
             return names.contains("live") && !names.contains("ghost")
         }
         #expect(gone)
@@ -301,11 +301,11 @@ import Testing
         let region = try TestEnv.region("status")
         defer { TestEnv.cleanUp([region]) }
         let conn = try TestEnv.connection()
-        let writer = StreamWriter(conn: conn, key: Keys.updates(region))
+        let writer = StreamWriter(conn: conn, key: region.keys.updates)
         for seq in UInt64(1)...10 { try writer.add(seq, try writer.valid(seq)) }
-        try conn.xgroupCreate(key: writer.key, group: "replica:a")
-        _ = try conn.xreadgroup(key: writer.key, group: "replica:a", consumer: "w1", count: 4, blockMs: nil)
-        try conn.xadd(key: Keys.deadLetters(region), fields: [("ctx", Array("x".utf8))])
+        try conn.xgroupCreate(key: writer.key, group: .replica(ReplicaName("a")))
+        _ = try conn.xreadgroup(key: writer.key, group: .replica(ReplicaName("a")), consumer: ConsumerName("w1"), count: 4, blockMs: nil)
+        try conn.xadd(key: region.keys.deadLetters, fields: [("ctx", Array("x".utf8))])
         let redis = try TestEnv.redis().description
         let run = try CommandLineTests.pane(["admin", "status", "--regions", region.name, "--redis", redis, "--json"])
         #expect(run.status == 0, "\(run.output)")
@@ -325,9 +325,9 @@ import Testing
         let region = try TestEnv.region("admin")
         defer { TestEnv.cleanUp([region]) }
         let conn = try TestEnv.connection()
-        let dlq = Keys.deadLetters(region)
+        let dlq = region.keys.deadLetters
         // The region has a stream, so it stays known after its dead letters are purged.
-        try conn.xadd(key: Keys.updates(region), id: "1-0", fields: [("probe", Array("1".utf8))])
+        try conn.xadd(key: region.keys.updates, id: "1-0", fields: [("probe", Array("1".utf8))])
         for i in 0..<3 {
             try conn.xadd(key: dlq, fields: [
                 ("ctx", Array("c\(i)".utf8)), ("ver", Array("1".utf8)), ("dlq-reason", Array("badVersion: test \(i)".utf8)),

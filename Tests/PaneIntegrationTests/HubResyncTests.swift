@@ -39,9 +39,9 @@ import Testing
         let lastBefore = try store.lastSeq(region: r1)
 
         let conn = try TestEnv.connection()
-        _ = try conn.xadd(key: Keys.resyncRequests(r1), fields: [(ResyncRequest.field, Array("not json".utf8))])
+        _ = try conn.xadd(key: r1.keys.resyncRequests, fields: [(ResyncRequest.field, Array("not json".utf8))])
         let request = ResyncRequest(requestID: "req-full", replica: "a", reason: "bootstrap", buckets: nil)
-        _ = try conn.xadd(key: Keys.resyncRequests(r1), fields: [(ResyncRequest.field, request.encoded())])
+        _ = try conn.xadd(key: r1.keys.resyncRequests, fields: [(ResyncRequest.field, request.encoded())])
 
         var config = ResyncConfiguration()
         config.chunkRows = 50
@@ -55,7 +55,7 @@ import Testing
         #expect(announcement.replicas == ["a"])
         #expect(announcement.buckets == nil)
         #expect(announcement.reason == "bootstrap")
-        #expect(announcement.key == Keys.snapshot(r1, epoch: announcement.epoch))
+        #expect(announcement.listKey == r1.keys.snapshot(epoch: announcement.epoch))
 
         let rows = try HubResyncTests.rows(of: announcement, conn: conn)
         let expected = try store.state(of: r1)
@@ -79,11 +79,11 @@ import Testing
             #expect(row.seq >= 1 && row.seq <= lastBefore)
         }
         #expect(!rows.contains { $0.id.value == "tenant/7" })  // placed in r2 only
-        #expect(try conn.command(["TTL", RedisArgument(announcement.key)]).int ?? -1 > 0)
+        #expect(try conn.ttl(key: announcement.listKey) > 0)
         // Both requests, the malformed one too, are acked.
         #expect(
             try await eventually(5) {
-                (try conn.command(["XPENDING", RedisArgument(Keys.resyncRequests(r1)), RedisArgument(Keys.hubGroup)]).array?.first?.int ?? -1) == 0
+                try conn.xpendingSummary(key: r1.keys.resyncRequests, group: .hub).count == 0
             })
         #expect(try HubResyncTests.snapEntries(in: r1, conn: conn).count == 1)
     }
@@ -106,7 +106,7 @@ import Testing
         let conn = try TestEnv.connection()
         for (name, buckets, replica) in [("req-b1", first, "a"), ("req-b2", second, "b")] {
             let request = ResyncRequest(requestID: name, replica: replica, reason: "seq-gap", buckets: buckets)
-            _ = try conn.xadd(key: Keys.resyncRequests(region), fields: [(ResyncRequest.field, request.encoded())])
+            _ = try conn.xadd(key: region.keys.resyncRequests, fields: [(ResyncRequest.field, request.encoded())])
         }
         let resync = try InProcessResync(store: hub.store, regions: [region], config: ResyncConfiguration())
         defer { resync.stop() }
@@ -155,7 +155,7 @@ import Testing
         let report = DigestReport(replica: "a", position: try hub.store.lastSeq(region: region), timeMs: WallClock.nowMs(), digest: digest.encoded)
 
         let conn = try TestEnv.connection()
-        try conn.command(["HSET", RedisArgument(Keys.replicas(region)), "a:digest", RedisArgument(StatusJSON.encode(report))])
+        try conn.hset(key: region.keys.replicas, field: "a:digest", value: StatusJSON.encode(report))
         var config = ResyncConfiguration()
         config.antiEntropyIntervalMs = 300
         let resync = try InProcessResync(store: hub.store, regions: [region], config: config)
@@ -163,7 +163,7 @@ import Testing
 
         var verdict: DigestVerdict?
         _ = try await eventually(15) {
-            let text = try conn.command(["HGET", RedisArgument(Keys.replicas(region)), "a:verdict"]).string
+            let text = try conn.hget(key: region.keys.replicas, field: "a:verdict")
             verdict = StatusJSON.decode(DigestVerdict.self, text)
             return verdict != nil
         }
@@ -187,10 +187,10 @@ import Testing
         var good = ContextDigest()
         for (id, value) in hubState { good.add(id: id.value, version: value.version, deleted: value.deleted) }
         let fresh = DigestReport(replica: "a", position: try hub.store.lastSeq(region: region), timeMs: WallClock.nowMs() + 1, digest: good.encoded)
-        try conn.command(["HSET", RedisArgument(Keys.replicas(region)), "a:digest", RedisArgument(StatusJSON.encode(fresh))])
+        try conn.hset(key: region.keys.replicas, field: "a:digest", value: StatusJSON.encode(fresh))
         #expect(
             try await eventually(10) {
-                let text = try conn.command(["HGET", RedisArgument(Keys.replicas(region)), "a:verdict"]).string
+                let text = try conn.hget(key: region.keys.replicas, field: "a:verdict")
                 guard let v = StatusJSON.decode(DigestVerdict.self, text) else { return false }
                 return v.position == fresh.position && v.differing.isEmpty && v.resyncRequestID == nil && v.timeMs > found.timeMs
             })
@@ -213,11 +213,11 @@ import Testing
         for region in [held, capped] {
             let beat = ReplicaHeartbeat(
                 replica: "a", consumer: "test", watermark: 40, highest: 40, timeMs: WallClock.nowMs(), resync: nil, resyncsDone: [])
-            try conn.command(["HSET", RedisArgument(Keys.replicas(region)), "a", RedisArgument(StatusJSON.encode(beat))])
+            try conn.hset(key: region.keys.replicas, field: "a", value: StatusJSON.encode(beat))
         }
         // A dead replica (old heartbeat) holds nothing back.
         let dead = ReplicaHeartbeat(replica: "old", consumer: "test", watermark: 2, highest: 2, timeMs: 1, resync: nil, resyncsDone: [])
-        try conn.command(["HSET", RedisArgument(Keys.replicas(held)), "old", RedisArgument(StatusJSON.encode(dead))])
+        try conn.hset(key: held.keys.replicas, field: "old", value: StatusJSON.encode(dead))
 
         var config = ResyncConfiguration()
         config.retentionIntervalMs = 100
@@ -233,21 +233,21 @@ import Testing
         }
 
         func first(_ region: Region) throws -> UInt64? {
-            try conn.xrange(key: Keys.updates(region), count: 1).first.flatMap { StreamEntryCodec.seq(fromEntryID: $0.id) }
+            try conn.xrange(key: region.keys.updates, count: 1).first.flatMap { StreamEntryCodec.seq(fromEntryID: $0.id) }
         }
         #expect(try await eventually(10) { try first(held) == 41 })
         #expect(try await eventually(10) { try first(capped) == 71 })
         try await Task.sleep(for: .milliseconds(600))
         #expect(try first(held) == 41)
-        #expect(try conn.xlen(key: Keys.updates(held)) == 60)
+        #expect(try conn.xlen(key: held.keys.updates) == 60)
         #expect(try first(capped) == 71)
         #expect(try first(unwatched) == 1)
-        #expect(try conn.xlen(key: Keys.updates(unwatched)) == 100)
+        #expect(try conn.xlen(key: unwatched.keys.updates) == 100)
         #expect(logs.messages.contains { $0.level == .warning && $0.text.contains("will resync") && $0.metadata.contains("replicas=a") })
 
         // The replica moves on: the stream follows it.
         let beat = ReplicaHeartbeat(replica: "a", consumer: "test", watermark: 90, highest: 95, timeMs: WallClock.nowMs(), resync: nil, resyncsDone: [])
-        try conn.command(["HSET", RedisArgument(Keys.replicas(held)), "a", RedisArgument(StatusJSON.encode(beat))])
+        try conn.hset(key: held.keys.replicas, field: "a", value: StatusJSON.encode(beat))
         #expect(try await eventually(10) { try first(held) == 91 })
     }
 
@@ -267,15 +267,15 @@ import Testing
         let resync = try InProcessResync(store: hub.store, regions: [region], config: config, logger: logs.logger)
         defer { resync.stop() }
         let conn = try TestEnv.connection()
-        #expect(try await eventually(5) { try conn.command(["EXISTS", RedisArgument(Keys.resyncRequests(region))]).int == 1 })
+        #expect(try await eventually(5) { try conn.exists([region.keys.resyncRequests]) == 1 })
 
-        try conn.command(["DEL", RedisArgument(Keys.updates(region)), RedisArgument(Keys.resyncRequests(region))])
+        try conn.del([region.keys.updates, region.keys.resyncRequests])
         #expect(await eventually(5) { logs.messages.contains { $0.level == .error && $0.text.hasPrefix("region stream lost data") } })
         try await Task.sleep(for: .milliseconds(500))
         #expect(logs.messages.filter { $0.text.hasPrefix("region stream lost data") }.count == 1)
 
         let request = ResyncRequest(requestID: "after-loss", replica: nil, reason: "lost", buckets: nil)
-        _ = try conn.xadd(key: Keys.resyncRequests(region), fields: [(ResyncRequest.field, request.encoded())])
+        _ = try conn.xadd(key: region.keys.resyncRequests, fields: [(ResyncRequest.field, request.encoded())])
         let (_, announcement) = try #require(try await HubResyncTests.announcement(in: region, requestID: "after-loss", conn: conn))
         #expect(announcement.replicas == nil)
         #expect(announcement.rows == 10)
@@ -287,16 +287,14 @@ import Testing
         TestEnv.cleanUp(regions)
         guard let conn = try? TestEnv.connection() else { return }
         for region in regions {
-            let snapshots = (try? conn.command(["KEYS", RedisArgument("pane:{\(region.name)}:snapshot:*")]).array) ?? []
-            var keys = [Keys.replicas(region), Keys.resyncRequests(region)].map { RedisArgument($0) }
-            keys += snapshots.compactMap(\.string).map { RedisArgument($0) }
-            _ = try? conn.command(["DEL"] + keys)
+            let snapshots = (try? conn.keys(matching: region.keys.snapshots)) ?? []
+            _ = try? conn.del([region.keys.replicas, region.keys.resyncRequests] + snapshots)
         }
     }
 
     /// Every `snap` entry of the region stream, with its seq.
     static func snapEntries(in region: Region, conn: RedisConnection) throws -> [(UInt64, SnapshotAnnouncement)] {
-        try conn.xrange(key: Keys.updates(region)).compactMap { entry in
+        try conn.xrange(key: region.keys.updates).compactMap { entry in
             guard let fields = entry.fields,
                 let update = try? StreamEntryCodec.decode(entryID: entry.id, fields: fields, rules: BodyRules()), update.op == .snap
             else { return nil }
@@ -316,9 +314,9 @@ import Testing
 
     /// The decoded rows of a snapshot, in chunk order.
     static func rows(of announcement: SnapshotAnnouncement, conn: RedisConnection) throws -> [SnapshotRow] {
-        let chunks = try conn.command(["LRANGE", RedisArgument(announcement.key), "0", "-1"]).array ?? []
+        let chunks = try conn.lrange(key: announcement.listKey)
         #expect(chunks.count == announcement.chunks)
-        return try chunks.flatMap { try SnapshotChunkCodec.decode($0.bytes ?? []) }
+        return try chunks.flatMap { try SnapshotChunkCodec.decode($0) }
     }
 }
 

@@ -9,7 +9,7 @@ import Testing
 /// Plays the hub: writes entries straight into a region stream with the codec.
 struct StreamWriter {
     let conn: RedisConnection
-    let key: String
+    let key: StreamKey
 
     func valid(_ seq: UInt64, id: String? = nil, version: Int64 = 1, body: String = "{}") throws -> [(String, [UInt8])] {
         StreamEntryCodec.encode(
@@ -29,7 +29,7 @@ struct StreamWriter {
         let region = try TestEnv.region("malformed")
         defer { TestEnv.cleanUp([region]) }
         let conn = try TestEnv.connection()
-        let writer = StreamWriter(conn: conn, key: Keys.updates(region))
+        let writer = StreamWriter(conn: conn, key: region.keys.updates)
         for seq in UInt64(1)...3 { try writer.add(seq, try writer.valid(seq)) }
         var broken = try writer.valid(4)
         broken[1] = ("ver", Array("not-a-number".utf8))
@@ -44,8 +44,8 @@ struct StreamWriter {
         #expect(try await eventually(20) { try replica.state().count == 8 })
         #expect(try replica.state()[try ContextID("m4")] == nil)
         #expect(spoke.child.isRunning)
-        #expect(try await eventually(10) { try conn.xlen(key: Keys.deadLetters(region)) == 1 })
-        let letter = try #require(try conn.xrange(key: Keys.deadLetters(region)).first)
+        #expect(try await eventually(10) { try conn.xlen(key: region.keys.deadLetters) == 1 })
+        let letter = try #require(try conn.xrange(key: region.keys.deadLetters).first)
         let fields = Dictionary((letter.fields ?? []).map { ($0.0, String(decoding: $0.1, as: UTF8.self)) }) { a, _ in a }
         #expect(fields["dlq-entry-id"] == "4-0")
         #expect(fields["dlq-kind"] == "permanent")
@@ -54,8 +54,8 @@ struct StreamWriter {
         #expect(try replica.staleContexts()[try ContextID("m4")] != nil)
         let stale = try spoke.probe().get("/v1/contexts/m4")
         #expect(stale.status == 404 && stale.header("pane-stale") == "1" && stale.text.contains("\"stale\":true"))
-        let pending = try conn.command(["XPENDING", RedisArgument(Keys.updates(region)), "replica:a"]).array
-        #expect(pending?.first?.int == 0)
+        let pending = try conn.xpendingSummary(key: region.keys.updates, group: .replica(ReplicaName("a")))
+        #expect(pending.count == 0)
         #expect(spoke.log().contains("entry moved to the dead-letter stream"))
     }
 }

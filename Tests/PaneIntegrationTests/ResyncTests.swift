@@ -46,7 +46,7 @@ import Testing
     }
 
     static func snapshotEntries(_ conn: RedisConnection, _ region: Region) throws -> [SnapshotAnnouncement] {
-        try conn.xrange(key: Keys.updates(region)).compactMap { entry in
+        try conn.xrange(key: region.keys.updates).compactMap { entry in
             guard let fields = entry.fields, let update = try? StreamEntryCodec.decode(entryID: entry.id, fields: fields, rules: BodyRules()),
                 update.op == .snap
             else { return nil }
@@ -71,8 +71,8 @@ import Testing
         #expect(try await eventually(60) { try hub.drained() })
         let conn = try TestEnv.connection()
         let top = try hub.store.lastSeq(region: region)
-        _ = try conn.xtrim(key: Keys.updates(region), strategy: "MINID", threshold: "\(top - 50)-0", approximate: false)
-        let firstLeft = try conn.xrange(key: Keys.updates(region), count: 1).first.flatMap { StreamEntryCodec.seq(fromEntryID: $0.id) } ?? 0
+        _ = try conn.xtrim(key: region.keys.updates, to: .minID("\(top - 50)-0"), approximate: false)
+        let firstLeft = try conn.xrange(key: region.keys.updates, count: 1).first.flatMap { StreamEntryCodec.seq(fromEntryID: $0.id) } ?? 0
         #expect(firstLeft > position + 1, "the stream must start past the replica's position")
 
         let second = try SpokeProcess.start(region: region, replica: "a", db: db, dir: dir)
@@ -100,7 +100,7 @@ import Testing
         try await Self.write(hub.store, count: 3_000, ids: 800)
         #expect(try await eventually(60) { try hub.drained() })
         let conn = try RedisConnection(endpoint: redis.endpoint)
-        _ = try conn.command(["FLUSHALL"])
+        try conn.flushall()
         // Writes go on after the loss; the replicas must still end equal to the hub.
         try await Self.write(hub.store, count: 2_000, ids: 800, offset: 3_000)
         for (region, spoke) in spokes {
@@ -127,7 +127,7 @@ import Testing
         // Retention trims what replica a applied, so the stream no longer starts at seq 1.
         let conn = try TestEnv.connection()
         #expect(try await eventually(60) {
-            (try conn.xrange(key: Keys.updates(region), count: 1).first.flatMap { StreamEntryCodec.seq(fromEntryID: $0.id) } ?? 0) > 1
+            (try conn.xrange(key: region.keys.updates, count: 1).first.flatMap { StreamEntryCodec.seq(fromEntryID: $0.id) } ?? 0) > 1
         })
         let writes = Task { try await Self.write(hub.store, count: 5_000, ids: 20_000, offset: 50_000) }
         let dbB = "\(dir)/b.sqlite"
@@ -156,7 +156,7 @@ import Testing
         let conn = try TestEnv.connection()
         // Healthy: the hub's verdict says the digests agree, and no digest snapshot is sent.
         #expect(try await eventually(30) {
-            let verdict = StatusJSON.decode(DigestVerdict.self, try conn.command(["HGET", RedisArgument(Keys.replicas(region)), "a:verdict"]).string)
+            let verdict = StatusJSON.decode(DigestVerdict.self, try conn.hget(key: region.keys.replicas, field: "a:verdict"))
             return verdict?.differing.isEmpty == true
         })
         #expect(try Self.snapshotEntries(conn, region).filter { $0.reason.contains("digest") }.isEmpty)

@@ -31,10 +31,10 @@ public struct AdminError: Error, Sendable, CustomStringConvertible {
 
     public static func unknownRegion(_ region: Region, redis: RedisEndpoint, existing: [Region]) -> AdminError {
         let known = existing.isEmpty ? "no region has a stream there" : "regions with a stream: \(existing.map(\.name).joined(separator: ", "))"
-        return AdminError(.badInput, "region '\(region.name)' has no stream (\(Keys.updates(region))) in \(redis); \(known)")
+        return AdminError(.badInput, "region '\(region.name)' has no stream (\(region.keys.updates)) in \(redis); \(known)")
     }
 
-    public static func noDeadLetter(_ id: String, in key: String) -> AdminError {
+    public static func noDeadLetter(_ id: String, in key: StreamKey) -> AdminError {
         AdminError(.badInput, "no dead letter \(id) in \(key)")
     }
 
@@ -63,7 +63,7 @@ public struct AdminError: Error, Sendable, CustomStringConvertible {
     public static func unknownReplica(_ replica: String, region: Region) -> AdminError {
         AdminError(
             .badInput,
-            "replica '\(replica)' has never sent a heartbeat to \(Keys.replicas(region)); is a `pane spoke --region \(region.name) --replica \(replica)` running?"
+            "replica '\(replica)' has never sent a heartbeat to \(region.keys.replicas); is a `pane spoke --region \(region.name) --replica \(replica)` running?"
         )
     }
 

@@ -15,7 +15,7 @@ public enum AdminRedis {
     /// regions that do have a stream): a mistyped region must not read as a healthy, empty one.
     public static func connect(to redis: RedisEndpoint, region: Region) throws -> RedisConnection {
         let conn = try connect(to: redis)
-        if try conn.xinfoStream(key: Keys.updates(region)) != nil || conn.xlen(key: Keys.deadLetters(region)) > 0 { return conn }
+        if try conn.xinfoStream(key: region.keys.updates) != nil || conn.xlen(key: region.keys.deadLetters) > 0 { return conn }
         throw AdminError.unknownRegion(region, redis: redis, existing: try StatusReport.discoverRegions(redis: redis))
     }
 }

@@ -47,7 +47,7 @@ public struct DeadLetterAdmin: Sendable {
         }
     }
 
-    var key: String { Keys.deadLetters(region) }
+    var key: StreamKey { region.keys.deadLetters }
 
     private func connect() throws -> RedisConnection { try AdminRedis.connect(to: redis, region: region) }
 
@@ -110,7 +110,7 @@ public struct DeadLetterAdmin: Sendable {
         }
         guard let olderThanMs else { throw AdminError.missingSelector }
         let cutoff = max(0, WallClock.nowMs() - olderThanMs)
-        return try conn.xtrim(key: key, strategy: "MINID", threshold: "\(cutoff)-0", approximate: false)
+        return try conn.xtrim(key: key, to: .minID("\(cutoff)-0"), approximate: false)
     }
 
     /// Stream ids are `<ms>-<n>`.

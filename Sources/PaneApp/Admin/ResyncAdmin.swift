@@ -33,8 +33,7 @@ public struct ResyncAdmin: Sendable {
         let id = "admin-\(WallClock.nowMs())-\(UInt32.random(in: 0...UInt32.max))"
         let buckets = contexts.isEmpty ? nil : contexts.map { ContextDigest.bucket(of: $0.value) }
         let request = ResyncRequest(requestID: id, replica: replica, reason: "admin", buckets: buckets)
-        _ = try conn.command(
-            ["XADD", RedisArgument(Keys.resyncRequests(region)), "MAXLEN", "~", "10000", "*", RedisArgument(ResyncRequest.field), RedisArgument(request.encoded())])
+        try conn.xadd(key: region.keys.resyncRequests, maxLength: 10_000, fields: [(ResyncRequest.field, request.encoded())])
         return id
     }
 
@@ -72,7 +71,7 @@ public struct ResyncAdmin: Sendable {
     }
 
     func heartbeats(_ conn: RedisConnection) throws -> [String: ReplicaHeartbeat] {
-        let map = try conn.command(["HGETALL", RedisArgument(Keys.replicas(region))]).fieldMap
+        let map = try conn.hgetall(key: region.keys.replicas)
         var result: [String: ReplicaHeartbeat] = [:]
         for (field, value) in map where !field.contains(":") {
             if let beat = StatusJSON.decode(ReplicaHeartbeat.self, value.string) { result[field] = beat }

@@ -49,7 +49,7 @@ public final class RedisServerProcess: Sendable {
         for _ in 0..<200 {
             if !child.isRunning { return false }
             if let conn = try? RedisConnection(endpoint: endpoint, connectTimeoutMs: 200, readTimeoutMs: 500),
-                (try? conn.command(["PING"])) != nil
+                (try? conn.ping()) != nil
             {
                 return true
             }

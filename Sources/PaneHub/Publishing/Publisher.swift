@@ -155,7 +155,7 @@ public final class Publisher: Sendable {
                 let count = batches.reduce(0) { $0 + $1.1.count }
                 var commands = RedisCommandBuffer(reservingCapacity: count * 400)
                 for (region, rows) in batches {
-                    let key = Keys.updates(region)
+                    let key = region.keys.updates
                     for update in rows { appendXadd(to: &commands, key: key, update: update) }
                 }
                 try lane.client.run { conn throws(RedisError) in try conn.send(commands) }
@@ -174,11 +174,11 @@ public final class Publisher: Sendable {
             FaultPoints.exit(.afterXadds, logger: logger, "exiting after XADD, before marking the outbox", metadata: ["xadds": "\(xadds)"])
         }
         guard let previous else { return next != nil }
-        let replies = try lane.client.run { conn throws(RedisError) in try conn.receive(previous.count, command: "XADD") }
+        let replies = try lane.client.run { conn throws(RedisError) in try conn.receive(previous.count) }
         if let current = lane.inflight, replies.contains(where: \.isError) {
             // A refusal needs XRANGE on this connection: read the next round's replies first so
             // the connection is idle, then confirm both rounds in order.
-            let currentReplies = try lane.client.run { conn throws(RedisError) in try conn.receive(current.count, command: "XADD") }
+            let currentReplies = try lane.client.run { conn throws(RedisError) in try conn.receive(current.count) }
             lane.inflight = nil
             try confirm(previous, replies: replies, client: lane.client)
             try confirm(current, replies: currentReplies, client: lane.client)

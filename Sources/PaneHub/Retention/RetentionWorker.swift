@@ -80,7 +80,7 @@ public final class RetentionWorker: Sendable {
         let maxAgeMs = Int64(config.retentionMaxAgeSeconds) * 1000
         lane.rounds += 1
         for region in lane.regions {
-            let key = Keys.updates(region)
+            let key = region.keys.updates
             let published = try store.publishedSeq(region: region)
             var samples = lane.samples[region] ?? []
             samples.append((now, published))
@@ -105,8 +105,7 @@ public final class RetentionWorker: Sendable {
             if let info { try trim(region: region, info: info, published: published, samples: samples, now: now, client: lane.client) }
             if lane.rounds % 12 == 1 {
                 try lane.client.run { conn throws(RedisError) in
-                    _ = try conn.xtrim(
-                        key: Keys.resyncRequests(region), strategy: "MAXLEN", threshold: String(config.requestStreamMaxLength))
+                    _ = try conn.xtrim(key: region.keys.resyncRequests, to: .maxLength(config.requestStreamMaxLength))
                 }
             }
         }
@@ -116,11 +115,11 @@ public final class RetentionWorker: Sendable {
         region: Region, info: [String: RESPValue], published: UInt64, samples: [(timeMs: Int64, seq: UInt64)], now: Int64,
         client: RedisClient
     ) throws {
-        let key = Keys.updates(region)
+        let key = region.keys.updates
         guard let firstID = info["first-entry"]?.array?.first?.string, let lastID = info["last-entry"]?.array?.first?.string,
             let first = StreamEntryCodec.seq(fromEntryID: firstID), let top = StreamEntryCodec.seq(fromEntryID: lastID)
         else { return }  // empty, or a foreign entry the publisher deals with
-        let heartbeats = try client.run { conn throws(RedisError) in try conn.command(["HGETALL", RedisArgument(Keys.replicas(region))]) }.fieldMap
+        let heartbeats = try client.run { conn throws(RedisError) in try conn.hgetall(key: region.keys.replicas) }
         var live: [String: UInt64] = [:]
         for (field, value) in heartbeats where !field.contains(":") {
             guard let beat = StatusJSON.decode(ReplicaHeartbeat.self, value.string) else { continue }
@@ -132,7 +131,7 @@ public final class RetentionWorker: Sendable {
             ageCutSeq: ageCut)
         guard let cut = decision.minID else { return }
         let trimmed = try client.run { conn throws(RedisError) in
-            try conn.xtrim(key: key, strategy: "MINID", threshold: StreamEntryCodec.entryID(seq: cut), approximate: false)
+            try conn.xtrim(key: key, to: .minID(StreamEntryCodec.entryID(seq: cut)), approximate: false)
         }
         guard trimmed > 0 else { return }
         Counter(label: "pane_hub_trimmed_entries_total", dimensions: [("region", region.name)]).increment(by: trimmed)

@@ -70,8 +70,8 @@ public struct BootstrapBenchmark: Sendable {
         let lastSeq = try fillHub(path: hubDB, region: region, log: log)
         // The stream exists and is at the hub's last seq, but holds nothing: as if trimmed.
         let conn = try RedisConnection(endpoint: redis.endpoint)
-        _ = try conn.command(["XADD", RedisArgument(Keys.updates(region)), RedisArgument("\(lastSeq)-0"), "x", "1"])
-        _ = try conn.command(["XTRIM", RedisArgument(Keys.updates(region)), "MAXLEN", "0"])
+        try conn.xadd(key: region.keys.updates, id: "\(lastSeq)-0", fields: [("x", Array("1".utf8))])
+        try conn.xtrim(key: region.keys.updates, to: .maxLength(0), approximate: false)
 
         let hubPort = LocalPorts.free()
         let hub = try ChildProcess(
@@ -153,9 +153,9 @@ public struct BootstrapBenchmark: Sendable {
         var verdict: DigestVerdict?
         while Date().timeIntervalSince(started) < 120 {
             // A digest taken after the damage, and the hub's verdict on it.
-            if let report = StatusJSON.decode(DigestReport.self, try conn.command(["HGET", RedisArgument(Keys.replicas(region)), "a:digest"]).string),
+            if let report = StatusJSON.decode(DigestReport.self, try conn.hget(key: region.keys.replicas, field: "a:digest")),
                 report.timeMs > since,
-                let v = StatusJSON.decode(DigestVerdict.self, try conn.command(["HGET", RedisArgument(Keys.replicas(region)), "a:verdict"]).string),
+                let v = StatusJSON.decode(DigestVerdict.self, try conn.hget(key: region.keys.replicas, field: "a:verdict")),
                 v.timeMs > report.timeMs
             {
                 digestBytes = StatusJSON.encode(report).utf8.count
@@ -171,7 +171,7 @@ public struct BootstrapBenchmark: Sendable {
             // Find the snapshot the hub announced for these buckets, and measure it.
             var announcement: SnapshotAnnouncement?
             while announcement == nil && Date().timeIntervalSince(started) < 120 {
-                let entries = try conn.xrevrange(key: Keys.updates(region), count: 50)
+                let entries = try conn.xrevrange(key: region.keys.updates, count: 50)
                 for entry in entries {
                     guard let fields = entry.fields,
                         let update = try? StreamEntryCodec.decode(entryID: entry.id, fields: fields, rules: BodyRules(maxBytes: Int.max)),
@@ -185,8 +185,8 @@ public struct BootstrapBenchmark: Sendable {
             }
             guard let announcement else { throw LoadtestError.timedOut("no snapshot announced for the differing buckets") }
             sent = announcement.rows
-            for chunk in try conn.command(["LRANGE", RedisArgument(announcement.key), "0", "-1"]).array ?? [] {
-                bytes += chunk.bytes?.count ?? 0
+            for chunk in try conn.lrange(key: announcement.listKey) {
+                bytes += chunk.count
             }
         }
         // Wait until the replica holds the damaged rows again.
@@ -199,7 +199,7 @@ public struct BootstrapBenchmark: Sendable {
     }
 
     private func heartbeat(_ conn: RedisConnection, _ region: Region) throws -> ReplicaHeartbeat? {
-        StatusJSON.decode(ReplicaHeartbeat.self, try conn.command(["HGET", RedisArgument(Keys.replicas(region)), "a"]).string)
+        StatusJSON.decode(ReplicaHeartbeat.self, try conn.hget(key: region.keys.replicas, field: "a"))
     }
 
     /// The `seconds=` figure of the spoke's "snapshot applied" line.

@@ -68,7 +68,7 @@ public struct Limits: Sendable {
         let xadd50 = try RedisBenchmarkBaseline.xaddRate(endpoint: redis.endpoint, requests: xaddRequests, clients: 50, pipeline: 100, bodyBytes: bodyBytes)
         log(String(format: "redis-benchmark XADD -c 50 -P 100:  %10.0f /s", xadd50))
         let conn = try RedisConnection(endpoint: redis.endpoint)
-        try conn.command(["DEL", "pane:bench:{xadd-1}", "pane:bench:{xadd-50}"])
+        try conn.del([RedisBenchmarkBaseline.key(clients: 1), RedisBenchmarkBaseline.key(clients: 50)])
 
         let raw = try RawSQLiteBaseline.upsertRate(path: "\(dir)/raw.sqlite", rows: writes, bodyBytes: bodyBytes, batch: batch)
         log(String(format: "raw SQLite upsert (batch %d):      %10.0f rows/s", batch, raw))

@@ -14,7 +14,7 @@ public enum RedisBenchmarkBaseline {
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = [
             "-h", endpoint.host, "-p", String(endpoint.port), "-c", String(clients), "-P", String(pipeline), "-n", String(requests),
-            "--csv", "XADD", "pane:bench:{xadd-\(clients)}", "*", "body", String(repeating: "x", count: bodyBytes),
+            "--csv", "XADD", key(clients: clients).rawValue, "*", "body", String(repeating: "x", count: bodyBytes),
         ]
         let pipe = Pipe()
         process.standardOutput = pipe
@@ -30,4 +30,7 @@ public enum RedisBenchmarkBaseline {
         }
         throw LoadtestError.unreadableOutput("redis-benchmark", text)
     }
+
+    /// The stream the run with `clients` clients writes to (not a Pane key: delete it after).
+    public static func key(clients: Int) -> StreamKey { StreamKey("pane:bench:{xadd-\(clients)}") }
 }

@@ -53,7 +53,7 @@ final class ManagedRedis: @unchecked Sendable {
         for _ in 0..<400 {
             if !child.isRunning { return false }
             if let conn = try? RedisConnection(endpoint: endpoint, connectTimeoutMs: 200, readTimeoutMs: 1_000),
-                (try? conn.command(["PING"])) != nil
+                (try? conn.ping()) != nil
             {
                 return true
             }
@@ -76,7 +76,7 @@ final class ManagedRedis: @unchecked Sendable {
         }
         guard let current else { return }
         if let conn = try? RedisConnection(endpoint: endpoint, connectTimeoutMs: 500, readTimeoutMs: 30_000) {
-            _ = try? conn.command(["SHUTDOWN"])
+            try? conn.shutdown()
             conn.close()
         }
         ProcessControl.stop(current, timeout: 30)

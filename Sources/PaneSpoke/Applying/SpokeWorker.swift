@@ -39,8 +39,9 @@ public final class SpokeWorker: Sendable {
 
     /// The fault points this worker honours (``FaultPoints``).
     let faults: FaultPoints
-    var key: String { Keys.updates(config.region) }
-    var group: String { config.replica.group }
+    var key: StreamKey { config.region.keys.updates }
+    var group: ConsumerGroup { config.replica.consumerGroup }
+    var consumer: ConsumerName { ConsumerName(config.consumer) }
 
     /// Mutable loop state, owned by the worker thread.
     final class Loop {
@@ -105,21 +106,19 @@ public final class SpokeWorker: Sendable {
                 if loop.prefetched {
                     loop.prefetched = false
                     entries = try reader.run { conn throws(RedisError) in
-                        try conn.receiveEntries(command: "XREADGROUP")
+                        try conn.receiveEntries()
                     }
                 } else {
                     entries = try reader.run { conn throws(RedisError) in
                         try conn.xreadgroup(
-                            key: key, group: group, consumer: config.consumer, count: config.batchSize,
+                            key: key, group: group, consumer: consumer, count: config.batchSize,
                             blockMs: reading == nil ? config.blockMs : nil, id: reading ?? ">")
                     }
                 }
                 if reading == nil && entries.count == config.batchSize && !stop.isStopped {
                     // A full batch: more is likely waiting. Ask for it now, without BLOCK.
                     var ahead = RedisCommandBuffer()
-                    ahead.append(
-                        RedisConnection.xreadgroupArguments(
-                            key: key, group: group, consumer: config.consumer, count: config.batchSize, blockMs: nil))
+                    ahead.xreadgroup(key: key, group: group, consumer: consumer, count: config.batchSize, blockMs: nil)
                     try reader.run { conn throws(RedisError) in try conn.send(ahead) }
                     loop.prefetched = true
                 }

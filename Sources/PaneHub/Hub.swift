@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import PaneCore
+import PaneHTTP
 import PaneRedis
 import PaneRuntime
 import PaneStore
@@ -12,10 +13,16 @@ public struct Hub: Sendable {
     public let store: HubStore
     let logger: Logger
 
-    public init(config: HubConfiguration, logger: Logger) throws {
+    /// Opens (creating and migrating) the hub's SQLite file; throws a ``StoreOpenError`` naming
+    /// the path when it cannot.
+    public init(config: HubConfiguration, logger: Logger) throws(StoreOpenError) {
         self.config = config
         self.logger = logger
-        self.store = try HubStore(path: config.databasePath, regions: config.regions)
+        do {
+            self.store = try HubStore(path: config.databasePath, regions: config.regions)
+        } catch {
+            throw StoreOpenError(database: "hub", path: config.databasePath, underlying: error)
+        }
     }
 
     /// The services to run in one `ServiceGroup`. The group starts them in this order and, on
@@ -23,22 +30,29 @@ public struct Hub: Sendable {
     /// finished: HTTP (last here) stops taking writes first, then retention and the resync
     /// worker finish their round (a snapshot is finished and announced), and the publisher
     /// (first here) stops last, after it has drained its last round.
+    ///
+    /// When one service fails (the HTTP server cannot listen, a loop gives up), the group cancels
+    /// the others, which stop at once, and rethrows the failure: a `ListenError` or a
+    /// `LoopFailure`.
     public func services(extraRoutes: (@Sendable (Router<BasicRequestContext>) -> Void)? = nil) -> [any Service] {
         let router = HubHTTP.router(store: store, rules: config.bodyRules)
         extraRoutes?(router)
-        let app = Application(
-            router: router,
-            configuration: .init(address: .hostname(config.httpHost, port: config.httpPort), serverName: "pane-hub"),
-            logger: logger)
-        return loops() + [app]
+        let http = HTTPService(router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-hub", logger: logger)
+        return loops() + [http]
     }
 
     /// The hub's long-running loops without the HTTP server, in start order: the publisher, the
-    /// resync worker (snapshots and anti-entropy) and retention. Tests run these too.
+    /// resync worker (snapshots and anti-entropy) and retention. Each is a `BlockingService`
+    /// (a thread of its own). Tests run these too.
     public func loops() -> [any Service] {
         let publisher = Publisher(store: store, endpoints: config.endpoints, config: config.publisher, logger: logger)
         let resync = ResyncWorker(store: store, endpoints: config.endpoints, config: config.resync, logger: logger)
         let retention = RetentionWorker(store: store, endpoints: config.endpoints, config: config.resync, logger: logger)
-        return [PublisherService(publisher: publisher), ResyncService(worker: resync), RetentionService(worker: retention)]
+        let doorbell = store.doorbell
+        return [
+            BlockingService("publisher", thread: "pane-publisher", wake: { doorbell.ring() }) { try publisher.runBlocking(stop: $0) },
+            BlockingService("resync worker", thread: "pane-resync") { try resync.runBlocking(stop: $0) },
+            BlockingService("retention worker", thread: "pane-retention") { try retention.runBlocking(stop: $0) },
+        ]
     }
 }

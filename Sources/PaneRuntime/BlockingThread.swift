@@ -51,6 +51,7 @@ extension BlockingThread {
                 nameCurrentThread(name)
                 do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
             }
+            thread.name = name
             thread.stackSize = 1 << 20
             thread.start()
         }

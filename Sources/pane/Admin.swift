@@ -82,7 +82,7 @@ extension Pane.Admin {
                 outcome = try await BlockingThread.value(name: "pane-admin") {
                     let targets = try replicaName.map { [$0] } ?? admin.liveReplicas()
                     guard !targets.isEmpty else {
-                        throw DeadLetterAdmin.Failure("no replica of \(region.name) sent a heartbeat in the last minute; nothing to resync")
+                        throw AdminError.noLiveReplica(region)
                     }
                     let request = try admin.request(replica: replicaName, contexts: ids)
                     if !json { print("asked the hub for a resync of \(region.name) (request \(request)); waiting for \(targets.joined(separator: ", "))") }
@@ -97,7 +97,7 @@ extension Pane.Admin {
                 try printJSON(Output(request: outcome.request, replicas: outcome.replicas, unfinished: outcome.unfinished))
             }
             if !outcome.unfinished.isEmpty {
-                throw adminFailure(DeadLetterAdmin.Failure("timed out after \(timeoutSeconds) s waiting for \(outcome.unfinished.joined(separator: ", "))"))
+                throw adminFailure(AdminError.timedOut(seconds: timeoutSeconds, waitingFor: outcome.unfinished))
             }
             if !json { print("resync done") }
         }
@@ -130,10 +130,11 @@ struct AdminOptions: ParsableArguments {
     }
 }
 
-/// Prints a failure of an admin command and exits 1.
+/// Prints a failure of an admin command; exits 2 when the command named something that does not
+/// exist or is malformed, 1 otherwise.
 func adminFailure(_ error: any Error) -> ExitCode {
     FileHandle.standardError.write(Data("pane admin: \(error)\n".utf8))
-    return ExitCode(1)
+    return ExitCode((error as? AdminError)?.exitCode ?? 1)
 }
 
 func printJSON<T: Encodable>(_ value: T) throws {
@@ -172,7 +173,7 @@ struct DeadLetterCommands: AsyncParsableCommand {
             let letters: [DeadLetterAdmin.Letter]
             do { letters = try await BlockingThread.value(name: "pane-admin") { try admin.list(limit: limit) } } catch { throw adminFailure(error) }
             if options.json { return try printJSON(letters) }
-            if letters.isEmpty { return print("no dead letters in \(Keys.deadLetters(region))") }
+            if letters.isEmpty { return print("no dead letters in \(region.keys.deadLetters)") }
             print(table(
                 ["ID", "ENTRY", "CONTEXT", "VER", "KIND", "REPLICA", "DELIVERIES", "REASON"],
                 letters.map { [$0.id, $0.entryID, $0.ctx ?? "-", $0.version ?? "-", $0.kind, $0.replica, String($0.deliveries), String($0.reason.prefix(80))] }))
@@ -255,7 +256,7 @@ struct DeadLetterCommands: AsyncParsableCommand {
             let removed: Int
             do { removed = try await BlockingThread.value(name: "pane-admin") { try admin.purge(id: id, olderThanMs: age) } } catch { throw adminFailure(error) }
             if options.json { return try printJSON(["purged": removed]) }
-            print("purged \(removed) dead letters from \(Keys.deadLetters(region))")
+            print("purged \(removed) dead letters from \(region.keys.deadLetters)")
         }
     }
 }

@@ -68,16 +68,25 @@ struct CommonOptions: ParsableArguments {
     }
 }
 
+/// Bad configuration or flags: one line naming the input, exit 2.
 func fail(_ error: PaneCore.ValidationError) -> ExitCode {
     FileHandle.standardError.write(Data("pane: \(error)\n".utf8))
     return ExitCode(2)
 }
 
-/// Runs services until SIGTERM or SIGINT, then shuts them down gracefully.
+/// A service could not start or stopped on its own: one line naming what failed
+/// (``FailureMessage``), exit 1.
+func fail(running error: any Error) -> ExitCode {
+    FileHandle.standardError.write(Data("pane: \(FailureMessage.line(for: error))\n".utf8))
+    return ExitCode(1)
+}
+
+/// Runs services until SIGTERM or SIGINT, then shuts them down gracefully (exit 0). When one
+/// fails, the group cancels the others, and the process says which failed and exits 1.
 func runServices(_ services: [any Service], logger: Logger) async throws {
     let group = ServiceGroup(
         configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-    try await group.run()
+    do { try await group.run() } catch { throw fail(running: error) }
 }
 
 extension Pane {
@@ -125,7 +134,8 @@ extension Pane {
             let config: HubConfiguration
             do { config = try HubConfiguration.load(from: source) } catch { throw fail(error) }
             let logger = Observability.bootstrap(level: (try? source.string(SettingKey.logLevel)) ?? "info", label: "pane.hub")
-            let hub = try PaneHub.Hub(config: config, logger: logger)
+            let hub: PaneHub.Hub
+            do { hub = try PaneHub.Hub(config: config, logger: logger) } catch { throw fail(running: error) }
             logger.info(
                 "hub starting",
                 metadata: [
@@ -204,7 +214,8 @@ extension Pane {
             let config: SpokeConfiguration
             do { config = try SpokeConfiguration.load(from: source) } catch { throw fail(error) }
             let logger = Observability.bootstrap(level: (try? source.string(SettingKey.logLevel)) ?? "info", label: "pane.spoke")
-            let spoke = try PaneSpoke.Spoke(config: config, logger: logger)
+            let spoke: PaneSpoke.Spoke
+            do { spoke = try PaneSpoke.Spoke(config: config, logger: logger) } catch { throw fail(running: error) }
             logger.info(
                 "spoke starting",
                 metadata: [
@@ -236,7 +247,7 @@ extension Pane {
 
         func run() async throws {
             let logger = Observability.bootstrap(level: logLevel, label: "pane.dev")
-            try await DevEnvironment(regionCount: regions, logLevel: logLevel).run(logger: logger)
+            do { try await DevEnvironment(regionCount: regions, logLevel: logLevel).run(logger: logger) } catch { throw fail(running: error) }
         }
     }
 }

@@ -1,4 +1,6 @@
 import Foundation
+import PaneCore
+import PaneRedis
 import PaneTestKit
 import Testing
 
@@ -32,6 +34,22 @@ import Testing
         try "{not json".write(toFile: path, atomically: true, encoding: .utf8)
         let broken = try await PaneCommand.run(["hub", "--config", path])
         #expect(broken.status == 2 && broken.output.contains(path), "output: \(broken.output)")
+    }
+
+    /// An admin command about a region that has no stream exits 2 and names the regions that do,
+    /// instead of reporting "no dead letters" for a mistyped name.
+    @Test(arguments: [
+        ["dlq", "list"], ["dlq", "show", "1-0"], ["dlq", "purge", "--older-than", "1d"], ["resync", "--timeout-seconds", "1"],
+    ])
+    func adminRefusesARegionWithoutAStream(command: [String]) async throws {
+        let known = try TestEnv.region("cli-known")
+        let missing = try TestEnv.region("cli-missing")
+        defer { TestEnv.cleanUp([known, missing]) }
+        _ = try TestEnv.connection().xadd(key: known.keys.updates, id: "1-0", fields: [("probe", Array("1".utf8))])
+        let run = try await PaneCommand.run(["admin"] + command + ["--region", missing.name, "--redis", try TestEnv.redis().description])
+        #expect(run.status == 2, "output: \(run.output)")
+        #expect(run.output.contains("region '\(missing.name)' has no stream"), "output: \(run.output)")
+        #expect(run.output.contains(known.name), "output: \(run.output)")
     }
 
     @Test func helpListsTheSubcommands() async throws {

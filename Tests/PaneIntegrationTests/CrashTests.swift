@@ -35,7 +35,7 @@ import Testing
             try await scene.expectConverges(hub, second)
             #expect(seqAtCrash < 10_000, "the crash came too late to prove anything")
             #expect(try replica.maxSeq() == 10_000)
-            let groups = try scene.connection().xinfoGroups(key: Keys.updates(scene.region))
+            let groups = try scene.connection().xinfoGroups(key: scene.region.keys.updates)
             #expect(groups.first?["pending"]?.int == 0)
         }
     }
@@ -63,7 +63,7 @@ import Testing
             #expect(crashing.child.process.terminationStatus == 86, "the hub did not take the crash hook: \(crashing.log().suffix(500))")
             let conn = try scene.connection()
             for region in regions {
-                #expect(try conn.xlen(key: Keys.updates(region)) == 500)
+                #expect(try conn.xlen(key: region.keys.updates) == 500)
             }
             let store = try HubStore(path: db, regions: regions)
             #expect(try store.outboxDepth()[regions[0]] == 3_000, "the crash must leave the outbox unmarked")
@@ -72,7 +72,7 @@ import Testing
             defer { restarted.child.stop() }
             #expect(try await eventually(60) { try store.outboxDepth().values.allSatisfy { $0 == 0 } })
             for region in regions {
-                let entries = try conn.xrange(key: Keys.updates(region))
+                let entries = try conn.xrange(key: region.keys.updates)
                 #expect(entries.count == 3_000)
                 #expect(entries.map(\.id) == (1...3_000).map { "\($0)-0" })
                 let rules = BodyRules()
@@ -92,12 +92,12 @@ import Testing
     @Test func foreignEntryIsMovedAsideAndPublishingGoesOn() async throws {
         try await Self.withPublishedHub("conflict") { scene, hub, conn in
             let region = scene.region
-            let foreignID = try conn.xadd(key: Keys.updates(region), id: "*", fields: [("ctx", Array("intruder".utf8))])
+            let foreignID = try conn.xadd(key: region.keys.updates, id: "*", fields: [("ctx", Array("intruder".utf8))])
             _ = try await hub.store.put(id: try ContextID("after"), body: Array("2".utf8))
             #expect(try await eventually(10) { try hub.drained() })
-            let ids = try conn.xrange(key: Keys.updates(region)).map(\.id)
+            let ids = try conn.xrange(key: region.keys.updates).map(\.id)
             #expect(ids == ["1-0", "2-0"])
-            let dead = try conn.xrange(key: Keys.deadLetters(region))
+            let dead = try conn.xrange(key: region.keys.deadLetters)
             #expect(dead.count == 1)
             let original = dead.first?.fields?.first { $0.0 == "original-id" }.map { String(decoding: $0.1, as: UTF8.self) }
             #expect(original == foreignID)
@@ -109,17 +109,17 @@ import Testing
     @Test func foreignEntryAtTheNextSeqIsMovedAsideAndPublishingGoesOn() async throws {
         try await Self.withPublishedHub("conflict-seq") { scene, hub, conn in
             let region = scene.region
-            _ = try conn.xadd(key: Keys.updates(region), id: "2-0", fields: [("ctx", Array("intruder".utf8))])
+            _ = try conn.xadd(key: region.keys.updates, id: "2-0", fields: [("ctx", Array("intruder".utf8))])
             // One write first: alone in its round, its seq 2 is refused, the intruder moved, and 2-0 placed.
             _ = try await hub.store.put(id: try ContextID("after0"), body: Array("0".utf8))
             #expect(try await eventually(10) { try hub.drained() })
             for i in 1..<5 { _ = try await hub.store.put(id: try ContextID("after\(i)"), body: Array("\(i)".utf8)) }
             #expect(try await eventually(10) { try hub.drained() })
-            let entries = try conn.xrange(key: Keys.updates(region))
+            let entries = try conn.xrange(key: region.keys.updates)
             #expect(entries.map(\.id) == (1...6).map { "\($0)-0" })
             let second = try #require(entries.dropFirst().first?.fields)
             #expect(second.contains { $0.0 == "ctx" && $0.1 == Array("after0".utf8) })
-            let dead = try conn.xrange(key: Keys.deadLetters(region))
+            let dead = try conn.xrange(key: region.keys.deadLetters)
             #expect(dead.count == 1)
         }
     }

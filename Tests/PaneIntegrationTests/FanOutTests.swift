@@ -44,10 +44,10 @@ import Testing
             print("fan-out: 20,000 writes x 3 regions applied everywhere \(Int(Date().timeIntervalSince(started) * 1000)) ms after the last publish")
             // Both workers of replica a took part, and the group has nothing left pending.
             let conn = try scene.connection()
-            let groups = try conn.xinfoGroups(key: Keys.updates(regions[0]))
+            let groups = try conn.xinfoGroups(key: regions[0].keys.updates)
             #expect(groups.count == 2)
             #expect(groups.allSatisfy { $0["pending"]?.int == 0 })
-            let consumers = try conn.command(["XINFO", "CONSUMERS", RedisArgument(Keys.updates(regions[0])), "replica:a"]).array ?? []
+            let consumers = try conn.xinfoConsumers(key: regions[0].keys.updates, group: .replica(ReplicaName("a")))
             #expect(consumers.count == 2)
             for spoke in spokes {
                 #expect(spoke.child.stop() == 0, "a spoke did not exit 0 on SIGTERM: \(spoke.log().suffix(500))")

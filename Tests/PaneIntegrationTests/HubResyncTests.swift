@@ -38,9 +38,9 @@ import Testing
 
             // The resync worker is running: it reads these as they come.
             let conn = try scene.connection()
-            _ = try conn.xadd(key: Keys.resyncRequests(r1), fields: [(ResyncRequest.field, Array("not json".utf8))])
+            _ = try conn.xadd(key: r1.keys.resyncRequests, fields: [(ResyncRequest.field, Array("not json".utf8))])
             let request = ResyncRequest(requestID: "req-full", replica: "a", reason: "bootstrap", buckets: nil)
-            _ = try conn.xadd(key: Keys.resyncRequests(r1), fields: [(ResyncRequest.field, request.encoded())])
+            _ = try conn.xadd(key: r1.keys.resyncRequests, fields: [(ResyncRequest.field, request.encoded())])
 
             let found = try await HubResyncTests.announcement(in: r1, requestID: "req-full", conn: conn)
             let (entrySeq, announcement) = try #require(found)
@@ -49,7 +49,7 @@ import Testing
             #expect(announcement.replicas == ["a"])
             #expect(announcement.buckets == nil)
             #expect(announcement.reason == "bootstrap")
-            #expect(announcement.key == Keys.snapshot(r1, epoch: announcement.epoch))
+            #expect(announcement.listKey == r1.keys.snapshot(epoch: announcement.epoch))
 
             let rows = try HubResyncTests.rows(of: announcement, conn: conn)
             let expected = try store.state(of: r1)
@@ -73,11 +73,11 @@ import Testing
                 #expect(row.seq >= 1 && row.seq <= lastBefore)
             }
             #expect(!rows.contains { $0.id.value == "tenant/7" })  // placed in r2 only
-            #expect(try conn.command(["TTL", RedisArgument(announcement.key)]).int ?? -1 > 0)
+            #expect(try conn.ttl(key: announcement.listKey) > 0)
             // Both requests, the malformed one too, are acked.
             #expect(
                 try await eventually(5) {
-                    (try conn.command(["XPENDING", RedisArgument(Keys.resyncRequests(r1)), RedisArgument(Keys.hubGroup)]).array?.first?.int ?? -1) == 0
+                    try conn.xpendingSummary(key: r1.keys.resyncRequests, group: .hub).count == 0
                 })
             #expect(try HubResyncTests.snapEntries(in: r1, conn: conn).count == 1)
         }
@@ -97,14 +97,12 @@ import Testing
 
             let conn = try scene.connection()
             // Both requests in one transaction: the resync worker, already waiting, reads them in one round.
-            _ = try conn.command(["MULTI"])
-            for (name, buckets, replica) in [("req-b1", first, "a"), ("req-b2", second, "b")] {
-                let request = ResyncRequest(requestID: name, replica: replica, reason: "seq-gap", buckets: buckets)
-                _ = try conn.command([
-                    "XADD", RedisArgument(Keys.resyncRequests(region)), "*", RedisArgument(ResyncRequest.field), RedisArgument(request.encoded()),
-                ])
+            _ = try conn.transaction { queue in
+                for (name, buckets, replica) in [("req-b1", first, "a"), ("req-b2", second, "b")] {
+                    let request = ResyncRequest(requestID: name, replica: replica, reason: "seq-gap", buckets: buckets)
+                    queue.xadd(key: region.keys.resyncRequests, fields: [(ResyncRequest.field, request.encoded())])
+                }
             }
-            _ = try conn.command(["EXEC"])
 
             let (_, announcement) = try #require(try await HubResyncTests.announcement(in: region, requestID: "req-b1", conn: conn))
             #expect(announcement.requestIDs.sorted() == ["req-b1", "req-b2"])
@@ -150,11 +148,11 @@ import Testing
             let report = DigestReport(replica: "a", position: try hub.store.lastSeq(region: region), timeMs: WallClock.nowMs(), digest: digest.encoded)
 
             let conn = try scene.connection()
-            try conn.command(["HSET", RedisArgument(Keys.replicas(region)), "a:digest", RedisArgument(StatusJSON.encode(report))])
+            _ = try conn.hset(key: region.keys.replicas, field: "a:digest", value: StatusJSON.encode(report))
 
             var verdict: DigestVerdict?
             _ = try await eventually(15) {
-                let text = try conn.command(["HGET", RedisArgument(Keys.replicas(region)), "a:verdict"]).string
+                let text = try conn.hget(key: region.keys.replicas, field: "a:verdict")
                 verdict = StatusJSON.decode(DigestVerdict.self, text)
                 return verdict != nil
             }
@@ -178,10 +176,10 @@ import Testing
             var good = ContextDigest()
             for (id, value) in hubState { good.add(id: id.value, version: value.version, deleted: value.deleted) }
             let fresh = DigestReport(replica: "a", position: try hub.store.lastSeq(region: region), timeMs: WallClock.nowMs() + 1, digest: good.encoded)
-            try conn.command(["HSET", RedisArgument(Keys.replicas(region)), "a:digest", RedisArgument(StatusJSON.encode(fresh))])
+            _ = try conn.hset(key: region.keys.replicas, field: "a:digest", value: StatusJSON.encode(fresh))
             #expect(
                 try await eventually(10) {
-                    let text = try conn.command(["HGET", RedisArgument(Keys.replicas(region)), "a:verdict"]).string
+                    let text = try conn.hget(key: region.keys.replicas, field: "a:verdict")
                     guard let v = StatusJSON.decode(DigestVerdict.self, text) else { return false }
                     return v.position == fresh.position && v.differing.isEmpty && v.resyncRequestID == nil && v.timeMs > found.timeMs
                 })
@@ -199,11 +197,11 @@ import Testing
             for region in [held, capped] {
                 let beat = ReplicaHeartbeat(
                     replica: "a", consumer: "test", watermark: 40, highest: 40, timeMs: WallClock.nowMs(), resync: nil, resyncsDone: [])
-                try conn.command(["HSET", RedisArgument(Keys.replicas(region)), "a", RedisArgument(StatusJSON.encode(beat))])
+                _ = try conn.hset(key: region.keys.replicas, field: "a", value: StatusJSON.encode(beat))
             }
             // A dead replica (old heartbeat) holds nothing back.
             let dead = ReplicaHeartbeat(replica: "old", consumer: "test", watermark: 2, highest: 2, timeMs: 1, resync: nil, resyncsDone: [])
-            try conn.command(["HSET", RedisArgument(Keys.replicas(held)), "old", RedisArgument(StatusJSON.encode(dead))])
+            _ = try conn.hset(key: held.keys.replicas, field: "old", value: StatusJSON.encode(dead))
 
             // Two hubs, one per entry cap: 1,000 for `held` and `unwatched`, 30 for `capped`.
             var config = ResyncConfiguration()
@@ -228,16 +226,16 @@ import Testing
                     #expect(try await eventually(10) { try first(capped) == 71 })
                     try await Task.sleep(for: .milliseconds(600))
                     #expect(try first(held) == 41)
-                    #expect(try conn.xlen(key: Keys.updates(held)) == 60)
+                    #expect(try conn.xlen(key: held.keys.updates) == 60)
                     #expect(try first(capped) == 71)
                     #expect(try first(unwatched) == 1)
-                    #expect(try conn.xlen(key: Keys.updates(unwatched)) == 100)
+                    #expect(try conn.xlen(key: unwatched.keys.updates) == 100)
                     #expect(logs.messages.contains { $0.level == .warning && $0.text.contains("will resync") && $0.metadata.contains("replicas=a") })
 
                     // The replica moves on: the stream follows it.
                     let beat = ReplicaHeartbeat(
                         replica: "a", consumer: "test", watermark: 90, highest: 95, timeMs: WallClock.nowMs(), resync: nil, resyncsDone: [])
-                    try conn.command(["HSET", RedisArgument(Keys.replicas(held)), "a", RedisArgument(StatusJSON.encode(beat))])
+                    _ = try conn.hset(key: held.keys.replicas, field: "a", value: StatusJSON.encode(beat))
                     #expect(try await eventually(10) { try first(held) == 91 })
                 }
             }
@@ -255,15 +253,15 @@ import Testing
             for i in 0..<10 { _ = try await hub.store.put(id: try ContextID("l/\(i)"), body: Array("{}".utf8)) }
             #expect(try await eventually(20) { try hub.drained() })
             let conn = try scene.connection()
-            #expect(try await eventually(5) { try conn.command(["EXISTS", RedisArgument(Keys.resyncRequests(region))]).int == 1 })
+            #expect(try await eventually(5) { try conn.exists([region.keys.resyncRequests]) == 1 })
 
-            try conn.command(["DEL", RedisArgument(Keys.updates(region)), RedisArgument(Keys.resyncRequests(region))])
+            _ = try conn.del([region.keys.updates, region.keys.resyncRequests])
             #expect(await eventually(5) { logs.messages.contains { $0.level == .error && $0.text.hasPrefix("region stream lost data") } })
             try await Task.sleep(for: .milliseconds(500))
             #expect(logs.messages.filter { $0.text.hasPrefix("region stream lost data") }.count == 1)
 
             let request = ResyncRequest(requestID: "after-loss", replica: nil, reason: "lost", buckets: nil)
-            _ = try conn.xadd(key: Keys.resyncRequests(region), fields: [(ResyncRequest.field, request.encoded())])
+            _ = try conn.xadd(key: region.keys.resyncRequests, fields: [(ResyncRequest.field, request.encoded())])
             let (_, announcement) = try #require(try await HubResyncTests.announcement(in: region, requestID: "after-loss", conn: conn))
             #expect(announcement.replicas == nil)
             #expect(announcement.rows == 10)
@@ -274,7 +272,7 @@ import Testing
 
     /// Every `snap` entry of the region stream, with its seq.
     static func snapEntries(in region: Region, conn: RedisConnection) throws -> [(UInt64, SnapshotAnnouncement)] {
-        try conn.xrange(key: Keys.updates(region)).compactMap { entry in
+        try conn.xrange(key: region.keys.updates).compactMap { entry in
             guard let fields = entry.fields,
                 let update = try? StreamEntryCodec.decode(entryID: entry.id, fields: fields, rules: BodyRules()), update.op == .snap
             else { return nil }
@@ -284,7 +282,7 @@ import Testing
 
     /// The seq of the stream's first entry.
     static func firstSeq(in region: Region, conn: RedisConnection) throws -> UInt64? {
-        try conn.xrange(key: Keys.updates(region), count: 1).first.flatMap { StreamEntryCodec.seq(fromEntryID: $0.id) }
+        try conn.xrange(key: region.keys.updates, count: 1).first.flatMap { StreamEntryCodec.seq(fromEntryID: $0.id) }
     }
 
     /// Waits for the announcement answering `requestID`.
@@ -299,8 +297,8 @@ import Testing
 
     /// The decoded rows of a snapshot, in chunk order.
     static func rows(of announcement: SnapshotAnnouncement, conn: RedisConnection) throws -> [SnapshotRow] {
-        let chunks = try conn.command(["LRANGE", RedisArgument(announcement.key), "0", "-1"]).array ?? []
+        let chunks = try conn.lrange(key: announcement.listKey)
         #expect(chunks.count == announcement.chunks)
-        return try chunks.flatMap { try SnapshotChunkCodec.decode($0.bytes ?? []) }
+        return try chunks.flatMap { try SnapshotChunkCodec.decode($0) }
     }
 }

@@ -35,8 +35,8 @@ import Testing
             #expect(try replica.staleContexts()[try ContextID("m4")] != nil)
             let stale = try spoke.probe().get("/v1/contexts/m4")
             #expect(stale.status == 404 && stale.header("pane-stale") == "1" && stale.text.contains("\"stale\":true"))
-            let pending = try conn.command(["XPENDING", RedisArgument(Keys.updates(region)), "replica:a"]).array
-            #expect(pending?.first?.int == 0)
+            let pending = try conn.xpendingSummary(key: region.keys.updates, group: .replica(ReplicaName("a")))
+            #expect(pending.count == 0)
             #expect(spoke.log().contains("entry moved to the dead-letter stream"))
         }
     }

@@ -38,7 +38,7 @@ import Testing
                 let conn = try scene.connection()
                 for region in [r1, r2] {
                     let last = try store.lastSeq(region: region)
-                    let ids = try conn.xrange(key: Keys.updates(region)).map(\.id)
+                    let ids = try conn.xrange(key: region.keys.updates).map(\.id)
                     #expect(ids.count == Int(last), "\(region)")
                     #expect(ids == (1...last).map { "\($0)-0" }, "\(region): every seq once, in order")
                 }

@@ -26,6 +26,7 @@ import Testing
             }
             for i in 1...5 { #expect(try put("a%2F\(i)", #"{"i":\#(i)}"#).status == 200) }
             #expect(try put("b%2F1", "[true]").status == 200)
+            #expect(try put("p%2541x", "1").text == #"{"id":"p%41x","version":1}"#)
             let v3 = try put("a%2F1", #"{"i":"latest"}"#)
             #expect(v3.status == 200)
             #expect(v3.text == #"{"id":"a/1","version":2}"#)
@@ -51,6 +52,8 @@ import Testing
             #expect(try probe.get("/v1/contexts?prefix=a/&limit=2&after=a/2").text == #"{"items":[{"id":"a/4","version":1},{"id":"a/5","version":1}],"next":"a/5"}"#)
             #expect(try probe.get("/v1/contexts?prefix=a/&limit=2&after=a/5").text == #"{"items":[],"next":null}"#)
             #expect(try probe.get("/v1/contexts").text.contains(#"{"id":"b/1","version":1}"#))
+            // Query values are percent-decoded once: `p%2541` is the prefix `p%41`, not `pA`.
+            #expect(try probe.get("/v1/contexts?prefix=p%2541").text == #"{"items":[{"id":"p%41x","version":1}],"next":null}"#)
 
             // Bad input: a clear 400 that names the input; nothing accepted is lost.
             let badLimit = try probe.get("/v1/contexts?limit=0")

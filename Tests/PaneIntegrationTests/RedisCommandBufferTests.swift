@@ -5,10 +5,7 @@ import Testing
 @Suite struct RedisCommandBufferTests {
     @Test func encodesEveryKindOfArgumentAsRESP() {
         var buffer = RedisCommandBuffer()
-        buffer.begin(arguments: 9)
-        buffer.argument("XADD")
-        buffer.argument("pane:{r}:updates")
-        buffer.argument(4711, suffix: "-0")
+        buffer.beginXadd(key: StreamKey("pane:{r}:updates"), seq: 4711, suffix: "-0", fieldCount: 3)
         buffer.argument("")
         buffer.argument([UInt8]([0, 13, 10, 255]))
         buffer.argument("héllo".utf8)

@@ -59,7 +59,7 @@ import Testing
             #expect(try await eventually(60) { try hub.drained() })
             let conn = try scene.connection()
             let top = try hub.store.lastSeq(region: region)
-            _ = try conn.xtrim(key: Keys.updates(region), strategy: "MINID", threshold: "\(top - 50)-0", approximate: false)
+            _ = try conn.xtrim(key: region.keys.updates, to: .minID("\(top - 50)-0"), approximate: false)
             let firstLeft = try HubResyncTests.firstSeq(in: region, conn: conn) ?? 0
             #expect(firstLeft > position + 1, "the stream must start past the replica's position")
 
@@ -80,7 +80,7 @@ import Testing
             }
             try await Self.write(hub.store, count: 3_000, ids: 800)
             #expect(try await eventually(60) { try hub.drained() })
-            _ = try scene.connection().command(["FLUSHALL"])
+            try scene.connection().flushall()
             // Writes go on after the loss; the replicas must still end equal to the hub.
             try await Self.write(hub.store, count: 2_000, ids: 800, offset: 3_000)
             for spoke in spokes {
@@ -122,7 +122,7 @@ import Testing
             let conn = try scene.connection()
             // Healthy: the hub's verdict says the digests agree, and no digest snapshot is sent.
             #expect(try await eventually(30) {
-                let verdict = StatusJSON.decode(DigestVerdict.self, try conn.command(["HGET", RedisArgument(Keys.replicas(region)), "a:verdict"]).string)
+                let verdict = StatusJSON.decode(DigestVerdict.self, try conn.hget(key: region.keys.replicas, field: "a:verdict"))
                 return verdict?.differing.isEmpty == true
             })
             #expect(try Self.snapshotEntries(conn, region).filter { $0.reason.contains("digest") }.isEmpty)
@@ -190,7 +190,7 @@ import Testing
             #expect(try rows(spoke.db) == before, "a resync of a healthy replica must not change a row")
             // Bad arguments are named.
             let bad = try await PaneCommand.run(["admin", "resync", "--redis", redis, "--region", region.name, "--replica", "nobody"])
-            #expect(bad.status == 1)
+            #expect(bad.status == 2, "a replica that does not exist is bad input")
             #expect(bad.output.contains("replica 'nobody'"))
             let badContext = try await PaneCommand.run(["admin", "resync", "--redis", redis, "--region", region.name, "--context", "has space"])
             #expect(badContext.status == 2)

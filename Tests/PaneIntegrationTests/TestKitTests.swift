@@ -18,17 +18,17 @@ import Testing
                 _ = try await hub.store.put(id: try ContextID("one"), body: Array("{}".utf8))
                 #expect(try await eventually(10) { try hub.drained() })
                 let request = ResyncRequest(requestID: "kit", replica: nil, reason: "kit", buckets: nil)
-                _ = try conn.xadd(key: Keys.resyncRequests(scene.region), fields: [(ResyncRequest.field, request.encoded())])
+                _ = try conn.xadd(key: scene.region.keys.resyncRequests, fields: [(ResyncRequest.field, request.encoded())])
                 let answered = try await HubResyncTests.announcement(in: scene.region, requestID: "kit", conn: conn)
                 #expect(answered?.1.rows == 1)
                 #expect(try await eventually(10) { try hub.drained() })
             }
-            let published = try conn.xlen(key: Keys.updates(scene.region))
+            let published = try conn.xlen(key: scene.region.keys.updates)
             #expect(published == 2)
             _ = try await hub.store.put(id: try ContextID("two"), body: Array("{}".utf8))
             try await Task.sleep(for: .milliseconds(500))
             #expect(try !hub.drained())
-            #expect(try conn.xlen(key: Keys.updates(scene.region)) == published)
+            #expect(try conn.xlen(key: scene.region.keys.updates) == published)
         }
     }
 
@@ -43,14 +43,14 @@ import Testing
                 let spoke = try scene.spoke("a")
                 left.value = (spoke, scene.region)
                 #expect(await eventually(20) { (try? spoke.probe().get("/readyz").status) == 200 })
-                let keys = [Keys.updates(scene.region), Keys.replicas(scene.region)].map { RedisArgument($0) }
-                #expect(try await eventually(20) { try conn.command(["EXISTS"] + keys).int == 2 })
+                let keys: [any RedisKeyName] = [scene.region.keys.updates, scene.region.keys.replicas]
+                #expect(try await eventually(20) { try conn.exists(keys) == 2 })
                 throw Planned()
             }
         }
         let (spoke, region) = try #require(left.value)
         #expect(!spoke.child.isRunning)
-        let keys = [Keys.updates(region), Keys.replicas(region)].map { RedisArgument($0) }
-        #expect(try conn.command(["EXISTS"] + keys).int == 0)
+        let keys: [any RedisKeyName] = [region.keys.updates, region.keys.replicas]
+        #expect(try conn.exists(keys) == 0)
     }
 }

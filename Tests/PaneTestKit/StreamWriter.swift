@@ -4,12 +4,12 @@ import PaneRedis
 /// Plays the hub: writes entries straight into a region stream with the codec.
 public struct StreamWriter {
     public let conn: RedisConnection
-    public let key: String
+    public let key: StreamKey
 
     /// A writer of `region`'s stream on the test run's Redis.
     public init(region: Region, conn: RedisConnection? = nil) throws {
         self.conn = try conn ?? TestEnv.connection()
-        key = Keys.updates(region)
+        key = region.keys.updates
     }
 
     /// The fields of a valid put of `id` (default `m<seq>`).

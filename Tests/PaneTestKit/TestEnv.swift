@@ -60,11 +60,8 @@ public enum TestEnv {
     public static func cleanUp(_ regions: [Region], redis: RedisEndpoint? = nil) {
         guard let conn = try? RedisConnection(endpoint: redis ?? TestEnv.redis()) else { return }
         for region in regions {
-            let snapshots = (try? conn.command(["KEYS", RedisArgument("pane:{\(region.name)}:snapshot:*")]).array) ?? []
-            var keys = [Keys.updates(region), Keys.deadLetters(region), Keys.replicas(region), Keys.resyncRequests(region)]
-                .map { RedisArgument($0) }
-            keys += snapshots.compactMap(\.string).map { RedisArgument($0) }
-            _ = try? conn.command(["DEL"] + keys)
+            let snapshots = (try? conn.keys(matching: region.keys.snapshots)) ?? []
+            _ = try? conn.del(region.keys.all + snapshots)
         }
     }
 }

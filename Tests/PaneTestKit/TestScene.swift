@@ -100,7 +100,7 @@ public final class TestScene: Sendable {
     /// The entries of `region`'s (default: the first region's) dead-letter stream, each as its
     /// fields in text (the first of a repeated field).
     public func deadLetters(region: Region? = nil) throws -> [[String: String]] {
-        try connection().xrange(key: Keys.deadLetters(region ?? self.region)).map { letter in
+        try connection().xrange(key: (region ?? self.region).keys.deadLetters).map { letter in
             Dictionary((letter.fields ?? []).map { ($0.0, String(decoding: $0.1, as: UTF8.self)) }) { first, _ in first }
         }
     }
@@ -108,7 +108,7 @@ public final class TestScene: Sendable {
     /// ``deadLetters(region:)`` once the stream holds `count` entries or `seconds` have passed.
     public func deadLetters(count: Int, seconds: Double, region: Region? = nil) async throws -> [[String: String]] {
         let conn = try connection()
-        let key = Keys.deadLetters(region ?? self.region)
+        let key = (region ?? self.region).keys.deadLetters
         _ = try await eventually(seconds) { try conn.xlen(key: key) == count }
         return try deadLetters(region: region)
     }

@@ -13,11 +13,6 @@ public struct DeadLetterAdmin: Sendable {
         self.redis = redis
     }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-        public init(_ description: String) { self.description = description }
-    }
-
     /// One dead letter, with the fields people look for first.
     public struct Letter: Sendable, Codable {
         public let id: String
@@ -52,16 +47,9 @@ public struct DeadLetterAdmin: Sendable {
         }
     }
 
-    var key: String { Keys.deadLetters(region) }
+    var key: StreamKey { region.keys.deadLetters }
 
-    private func connect() throws -> RedisConnection { try Self.connect(to: redis) }
-
-    /// Opens a connection for an admin command; failing, names the Redis it could not reach.
-    static func connect(to redis: RedisEndpoint) throws -> RedisConnection {
-        do { return try RedisConnection(endpoint: redis) } catch {
-            throw Failure("cannot reach Redis at \(redis): \(error.message)")
-        }
-    }
+    private func connect() throws -> RedisConnection { try AdminRedis.connect(to: redis, region: region) }
 
     /// The oldest `limit` dead letters.
     public func list(limit: Int) throws -> [Letter] {
@@ -72,7 +60,7 @@ public struct DeadLetterAdmin: Sendable {
     public func show(id: String) throws -> Letter {
         try Self.validate(id: id)
         guard let entry = try connect().xrange(key: key, start: id, end: id).first else {
-            throw Failure("no dead letter \(id) in \(key)")
+            throw AdminError.noDeadLetter(id, in: key)
         }
         return Letter(entry)
     }
@@ -86,7 +74,7 @@ public struct DeadLetterAdmin: Sendable {
             for id in ids {
                 try Self.validate(id: id)
                 guard let entry = try conn.xrange(key: key, start: id, end: id).first else {
-                    throw Failure("no dead letter \(id) in \(key)")
+                    throw AdminError.noDeadLetter(id, in: key)
                 }
                 letters.append(Letter(entry))
             }
@@ -103,9 +91,9 @@ public struct DeadLetterAdmin: Sendable {
             reply = try HTTPProbe(host: hub.host, port: hub.port, timeoutMs: 10_000)
                 .request("POST", "/v1/regions/\(region.name)/republish", body: Array(body.utf8))
         } catch {
-            throw Failure("cannot reach the hub at \(hub.host):\(hub.port): \(error)")
+            throw AdminError.hubUnreachable(host: hub.host, port: hub.port, error)
         }
-        guard reply.status == 200 else { throw Failure("the hub refused the replay (\(reply.status)): \(reply.text)") }
+        guard reply.status == 200 else { throw AdminError.hubRefused(status: reply.status, reply.text) }
         let missing = (try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any])?["missing"] as? [String] ?? []
         try conn.xdel(key: key, ids: replayable.map(\.id))
         return (replayable, skipped, missing)
@@ -117,19 +105,19 @@ public struct DeadLetterAdmin: Sendable {
         if let id {
             try Self.validate(id: id)
             let removed = try conn.xdel(key: key, ids: [id])
-            guard removed > 0 else { throw Failure("no dead letter \(id) in \(key)") }
+            guard removed > 0 else { throw AdminError.noDeadLetter(id, in: key) }
             return removed
         }
-        guard let olderThanMs else { throw Failure("name a dead letter with --id or an age with --older-than") }
+        guard let olderThanMs else { throw AdminError.missingSelector }
         let cutoff = max(0, WallClock.nowMs() - olderThanMs)
-        return try conn.xtrim(key: key, strategy: "MINID", threshold: "\(cutoff)-0", approximate: false)
+        return try conn.xtrim(key: key, to: .minID("\(cutoff)-0"), approximate: false)
     }
 
     /// Stream ids are `<ms>-<n>`.
     static func validate(id: String) throws {
         let parts = id.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) else {
-            throw Failure("'\(id)' is not a stream entry id (<ms>-<n>, as `pane admin dlq list` shows)")
+            throw AdminError.badEntryID(id)
         }
     }
 
@@ -137,7 +125,7 @@ public struct DeadLetterAdmin: Sendable {
     public static func duration(_ text: String) throws -> Int64 {
         let units: [Character: Int64] = ["s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000]
         guard let unit = text.last, let scale = units[unit], let value = Int64(text.dropLast()), value >= 0 else {
-            throw Failure("'\(text)' is not a duration: use a number and s, m, h or d, for example 12h")
+            throw AdminError.badDuration(text)
         }
         return value * scale
     }

@@ -27,15 +27,13 @@ public struct ResyncAdmin: Sendable {
         let conn = try connect()
         if let replica {
             guard try heartbeats(conn)[replica] != nil else {
-                throw DeadLetterAdmin.Failure(
-                    "replica '\(replica)' has never sent a heartbeat to \(Keys.replicas(region)); is a `pane spoke --region \(region.name) --replica \(replica)` running?")
+                throw AdminError.unknownReplica(replica, region: region)
             }
         }
         let id = "admin-\(WallClock.nowMs())-\(UInt32.random(in: 0...UInt32.max))"
         let buckets = contexts.isEmpty ? nil : contexts.map { ContextDigest.bucket(of: $0.value) }
         let request = ResyncRequest(requestID: id, replica: replica, reason: "admin", buckets: buckets)
-        _ = try conn.command(
-            ["XADD", RedisArgument(Keys.resyncRequests(region)), "MAXLEN", "~", "10000", "*", RedisArgument(ResyncRequest.field), RedisArgument(request.encoded())])
+        try conn.xadd(key: region.keys.resyncRequests, maxLength: 10_000, fields: [(ResyncRequest.field, request.encoded())])
         return id
     }
 
@@ -73,7 +71,7 @@ public struct ResyncAdmin: Sendable {
     }
 
     func heartbeats(_ conn: RedisConnection) throws -> [String: ReplicaHeartbeat] {
-        let map = try conn.command(["HGETALL", RedisArgument(Keys.replicas(region))]).fieldMap
+        let map = try conn.hgetall(key: region.keys.replicas)
         var result: [String: ReplicaHeartbeat] = [:]
         for (field, value) in map where !field.contains(":") {
             if let beat = StatusJSON.decode(ReplicaHeartbeat.self, value.string) { result[field] = beat }
@@ -81,5 +79,5 @@ public struct ResyncAdmin: Sendable {
         return result
     }
 
-    func connect() throws -> RedisConnection { try DeadLetterAdmin.connect(to: redis) }
+    func connect() throws -> RedisConnection { try AdminRedis.connect(to: redis, region: region) }
 }

@@ -40,23 +40,23 @@ public struct StatusReport: Sendable, Codable {
 
     /// Reads the status of `regions` from the Redis at `redis`.
     public static func collect(regions: [Region], redis: RedisEndpoint) throws -> StatusReport {
-        let conn = try DeadLetterAdmin.connect(to: redis)
+        let conn = try AdminRedis.connect(to: redis)
         var result: [RegionStatus] = []
         for region in regions {
-            let key = Keys.updates(region)
+            let key = region.keys.updates
             let info = try conn.xinfoStream(key: key)
             func seq(_ value: RESPValue?) -> UInt64? {
                 value?.array?.first?.string.flatMap(StreamEntryCodec.seq(fromEntryID:))
             }
-            let memory = (try? conn.command(["MEMORY", "USAGE", RedisArgument(key)]))?.int.map(Int.init)
-            let beats = try conn.command(["HGETALL", RedisArgument(Keys.replicas(region))]).fieldMap
+            let memory = try? conn.memoryUsage(key: key)
+            let beats = try conn.hgetall(key: region.keys.replicas)
             let now = WallClock.nowMs()
             var replicas: [Replica] = []
             for group in try conn.xinfoGroups(key: key) {
-                guard let name = group["name"]?.string else { continue }
+                guard let name = group["name"]?.string.map(ConsumerGroup.init(rawValue:)) else { continue }
                 let consumers = (try? conn.xinfoConsumers(key: key, group: name)) ?? []
                 let lastContact = consumers.compactMap { $0["idle"]?.int }.min()
-                let replicaName = name.hasPrefix("replica:") ? String(name.dropFirst("replica:".count)) : name
+                let replicaName = name.replicaName?.name ?? name.rawValue
                 let beat = StatusJSON.decode(ReplicaHeartbeat.self, beats[replicaName]?.string)
                 let verdict = StatusJSON.decode(DigestVerdict.self, beats["\(replicaName):verdict"]?.string)
                 let resync = beat?.resync.map { $0.state == "applying" ? "applying \($0.chunksDone)/\($0.chunks)" : "requested (\($0.reason))" }
@@ -74,26 +74,16 @@ public struct StatusReport: Sendable, Codable {
                 RegionStatus(
                     region: region.name, length: Int(info?["length"]?.int ?? 0), firstSeq: seq(info?["first-entry"]),
                     lastSeq: seq(info?["last-entry"]), memoryBytes: memory,
-                    deadLetters: try conn.xlen(key: Keys.deadLetters(region)), replicas: replicas))
+                    deadLetters: try conn.xlen(key: region.keys.deadLetters), replicas: replicas))
         }
         return StatusReport(regions: result)
     }
 
     /// Regions that have a stream in this Redis (`pane:{R}:updates`), found with SCAN.
     public static func discoverRegions(redis: RedisEndpoint) throws -> [Region] {
-        let conn = try DeadLetterAdmin.connect(to: redis)
-        var cursor = "0"
-        var found = Set<Region>()
-        repeat {
-            let reply = try conn.command(["SCAN", RedisArgument(cursor), "MATCH", "pane:{*}:updates", "COUNT", "1000"])
-            guard let parts = reply.array, parts.count == 2, let next = parts[0].string else { break }
-            cursor = next
-            for key in parts[1].array ?? [] {
-                guard let text = key.string, let open = text.firstIndex(of: "{"), let close = text.firstIndex(of: "}") else { continue }
-                if let region = try? Region(String(text[text.index(after: open)..<close])) { found.insert(region) }
-            }
-        } while cursor != "0"
-        return found.sorted()
+        let conn = try AdminRedis.connect(to: redis)
+        let keys = try conn.scanAll(match: RegionKeys.everyRegionStream)
+        return Set(keys.compactMap { RegionKeys.region(ofStream: $0) }).sorted()
     }
 
     /// The human table: one line per replica, region figures on its first line.

@@ -37,8 +37,6 @@ public enum SettingKey {
     public static let dlqMaxAgeSeconds = "dlq.maxAgeSeconds"  // default 604800 (7 days)
     public static let bodyMaxBytes = "body.maxBytes"  // default 1048576
     public static let logLevel = "log.level"  // default info
-    /// Test hook only: the hub exits right after this many XADDs, before marking its outbox.
-    public static let faultExitAfterXadds = "fault.exitAfterXadds"
 }
 
 extension HubConfiguration {
@@ -73,8 +71,6 @@ extension HubConfiguration {
         config.resync.replicaTimeoutMs = try source.int(SettingKey.replicaTimeoutMs, default: config.resync.replicaTimeoutMs, range: 1_000...(30 * 86_400_000))
         config.resync.retentionIntervalMs = try source.int(
             SettingKey.retentionIntervalMs, default: config.resync.retentionIntervalMs, range: 100...3_600_000)
-        let exitAfter = try source.int(SettingKey.faultExitAfterXadds, default: 0, range: 0...Int(Int32.max))
-        if exitAfter > 0 { config.publisher.exitAfterXadds = exitAfter }
         return config
     }
 }

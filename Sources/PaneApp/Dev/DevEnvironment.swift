@@ -5,7 +5,6 @@ import PaneHub
 import PaneRedis
 import PaneRuntime
 import ServiceLifecycle
-import Synchronization
 
 /// `pane dev`: a private redis-server, a hub (in this process) and spokes (child processes), with
 /// sample contexts and a ticker, so one command shows the whole system working.
@@ -79,12 +78,6 @@ public struct DevEnvironment: Sendable {
     ]
 }
 
-final class ResultBox: Sendable {
-    private let value = Mutex<[String]>([])
-    func set(_ parts: [String]) { value.withLock { $0 = parts } }
-    func get() -> [String] { value.withLock { $0 } }
-}
-
 struct DevSpoke: Sendable {
     let region: Region
     let replica: String
@@ -94,6 +87,9 @@ struct DevSpoke: Sendable {
 
 /// Prints the URLs, then writes `demo/clock` every two seconds and reads it back from every
 /// spoke, printing one line per tick: updates flowing, reads answering.
+///
+/// It has nothing to finish: graceful shutdown and cancellation (another service failed) both
+/// stop it at once.
 struct DevTicker: Service {
     let hub: Hub
     let spokes: [DevSpoke]
@@ -101,42 +97,51 @@ struct DevTicker: Service {
     let logDir: String
 
     func run() async throws {
-        await waitUntilReady()
+        do {
+            try await cancelWhenGracefulShutdown { try await self.tick() }
+        } catch is CancellationError {
+            // Shut down or cancelled: nothing to finish.
+        }
+    }
+
+    private func tick() async throws {
+        try await waitUntilReady()
         printBanner()
         var tick = 0
-        while !Task.isShuttingDownGracefully {
+        while true {
             tick += 1
             let body = #"{"tick":\#(tick),"at":"\#(Date())"}"#
             let write = try await hub.store.put(id: try ContextID("demo/clock"), body: Array(body.utf8))
-            try? await Task.sleep(for: .milliseconds(250))
-            let parts = await readEverySpoke()
+            try await Task.sleep(for: .milliseconds(250))
+            let parts = try await readEverySpoke()
             say("tick \(tick): hub wrote demo/clock v\(write.version) -> " + parts.joined(separator: ", "))
-            try? await Task.sleep(for: .seconds(2))
+            try await Task.sleep(for: .seconds(2))
         }
     }
 
     /// Reads `demo/clock` from every spoke, on a thread of its own (the probe blocks).
-    private func readEverySpoke() async -> [String] {
+    private func readEverySpoke() async throws -> [String] {
         let spokes = self.spokes
-        let result = ResultBox()
-        await BlockingThread.run(name: "pane-dev-probe") {
-            var parts: [String] = []
-            for spoke in spokes {
+        return try await BlockingThread.value(name: "pane-dev-probe") {
+            spokes.map { spoke in
                 let reply = try? HTTPProbe(port: spoke.port, timeoutMs: 1_000).get("/v1/contexts/demo%2Fclock")
                 let version = reply?.text.firstMatch(of: /"version":(\d+)/).map { String($0.1) } ?? "-"
                 let state = spoke.child.isRunning ? "v\(version)" : "DOWN"
-                parts.append("\(spoke.region)/\(spoke.replica) \(state)")
+                return "\(spoke.region)/\(spoke.replica) \(state)"
             }
-            result.set(parts)
         }
-        return result.get()
     }
 
-    private func waitUntilReady() async {
+    /// Waits up to 20 s until every spoke answers `/readyz` with 200; the probes run on a thread
+    /// of their own.
+    private func waitUntilReady() async throws {
+        let spokes = self.spokes
         for _ in 0..<200 {
-            let ready = spokes.allSatisfy { (try? HTTPProbe(port: $0.port, timeoutMs: 500).get("/readyz").status) == 200 }
-            if ready || Task.isShuttingDownGracefully { return }
-            try? await Task.sleep(for: .milliseconds(100))
+            let ready = try await BlockingThread.value(name: "pane-dev-probe") {
+                spokes.allSatisfy { (try? HTTPProbe(port: $0.port, timeoutMs: 500).get("/readyz").status) == 200 }
+            }
+            if ready { return }
+            try await Task.sleep(for: .milliseconds(100))
         }
         say("pane dev: some spokes are not ready yet; see the logs in \(logDir)")
     }

@@ -5,7 +5,7 @@ import Foundation
 #endif
 
 /// A child process started by `pane dev`, the load-test runner or a test, with its output in a log file.
-public final class ChildProcess: @unchecked Sendable {
+public final class ChildProcess: Sendable {
     public let name: String
     public let process: Process
     public let logPath: String

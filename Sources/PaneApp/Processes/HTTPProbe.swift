@@ -6,7 +6,7 @@ import Foundation
 
 /// A small blocking HTTP/1.1 client with keep-alive, for `pane dev`, the load-test driver and
 /// tests. It speaks only what Pane's servers send: `Content-Length` bodies.
-public final class HTTPProbe: @unchecked Sendable {
+public final class HTTPProbe {
     public struct Reply: Sendable {
         public let status: Int
         public let headers: [String: String]
@@ -14,10 +14,6 @@ public final class HTTPProbe: @unchecked Sendable {
         public var text: String { String(decoding: body, as: UTF8.self) }
         /// A header by case-insensitive name.
         public func header(_ name: String) -> String? { headers[name.lowercased()] }
-    }
-
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
     }
 
     let host: String
@@ -63,7 +59,7 @@ public final class HTTPProbe: @unchecked Sendable {
         buffer.removeFirst(headerEnd + 4)
         var lines = headText.components(separatedBy: "\r\n")
         let statusLine = lines.removeFirst().split(separator: " ")
-        guard statusLine.count >= 2, let status = Int(statusLine[1]) else { throw Failure(description: "bad status line") }
+        guard statusLine.count >= 2, let status = Int(statusLine[1]) else { throw HTTPProbeError( "bad status line") }
         var fields: [String: String] = [:]
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { continue }
@@ -79,7 +75,7 @@ public final class HTTPProbe: @unchecked Sendable {
 
     private func connect() throws {
         let sock = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard sock >= 0 else { throw Failure(description: "socket() failed") }
+        guard sock >= 0 else { throw HTTPProbeError( "socket() failed") }
         var tv = timeval(tv_sec: timeoutMs / 1000, tv_usec: (timeoutMs % 1000) * 1000)
         setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -94,7 +90,7 @@ public final class HTTPProbe: @unchecked Sendable {
         }
         guard rc == 0 else {
             Glibc.close(sock)
-            throw Failure(description: "cannot connect to \(host):\(port): \(String(cString: strerror(errno)))")
+            throw HTTPProbeError( "cannot connect to \(host):\(port): \(String(cString: strerror(errno)))")
         }
         fd = sock
     }
@@ -103,7 +99,7 @@ public final class HTTPProbe: @unchecked Sendable {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { throw Failure(description: "send failed: \(String(cString: strerror(errno)))") }
+            guard n > 0 else { throw HTTPProbeError( "send failed: \(String(cString: strerror(errno)))") }
             offset += n
         }
     }
@@ -111,7 +107,7 @@ public final class HTTPProbe: @unchecked Sendable {
     private func fill() throws {
         var chunk = [UInt8](repeating: 0, count: 65_536)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-        guard n > 0 else { throw Failure(description: n == 0 ? "connection closed" : "recv failed: \(String(cString: strerror(errno)))") }
+        guard n > 0 else { throw HTTPProbeError( n == 0 ? "connection closed" : "recv failed: \(String(cString: strerror(errno)))") }
         buffer.append(contentsOf: chunk[0..<n])
     }
 

@@ -2,7 +2,7 @@ import Foundation
 import PaneRedis
 
 /// A private `redis-server` on a free loopback port, with its files in its own folder.
-public final class RedisServerProcess: @unchecked Sendable {
+public final class RedisServerProcess: Sendable {
     public let endpoint: RedisEndpoint
     public let directory: String
     let child: ChildProcess
@@ -49,7 +49,7 @@ public final class RedisServerProcess: @unchecked Sendable {
         for _ in 0..<200 {
             if !child.isRunning { return false }
             if let conn = try? RedisConnection(endpoint: endpoint, connectTimeoutMs: 200, readTimeoutMs: 500),
-                (try? conn.command(["PING"])) != nil
+                (try? conn.ping()) != nil
             {
                 return true
             }

@@ -2,9 +2,11 @@
 ///
 /// - A **permanent** failure (the entry cannot be decoded or validated) goes to the dead-letter
 ///   stream at once: retrying cannot fix it.
-/// - A **transient** failure (SQLite busy or full, Redis timing out, or any error thrown while
-///   applying: a worker bug) is retried with backoff and not acked, until the entry has been
-///   delivered `maxDeliveries` times (XPENDING's counter); then it goes to the dead-letter stream.
+/// - A **transient** failure (SQLite busy, a trigger refusing the row, Redis timing out, or any
+///   error thrown while applying: a worker bug) is retried with backoff and not acked, until the
+///   entry has been delivered `maxDeliveries` times (XPENDING's counter); then it goes to the
+///   dead-letter stream. A replica file that is unusable (read-only, corrupt, disk full) is no
+///   entry's fault: the worker does not bring it here, it stops instead.
 public struct DeliveryPolicy: Sendable, Equatable {
     /// Deliveries after which a transiently failing entry is dead-lettered (default 5).
     public var maxDeliveries: Int
@@ -59,23 +61,5 @@ public struct DeliveryPolicy: Sendable, Equatable {
             let exponent = min(max(deliveries - 1, 0), 16)
             return .retry(afterMs: min(maxBackoffMs, initialBackoffMs << exponent))
         }
-    }
-}
-
-/// Which consumers of a group to remove: idle longer than the threshold, nothing pending, not us.
-public enum ConsumerJanitor {
-    public struct Consumer: Sendable, Equatable {
-        public let name: String
-        public let pending: Int
-        public let idleMs: Int64
-        public init(name: String, pending: Int, idleMs: Int64) {
-            self.name = name
-            self.pending = pending
-            self.idleMs = idleMs
-        }
-    }
-
-    public static func removable(_ consumers: [Consumer], me: String, idleThresholdMs: Int64) -> [String] {
-        consumers.filter { $0.name != me && $0.pending == 0 && $0.idleMs >= idleThresholdMs }.map(\.name)
     }
 }

@@ -11,8 +11,8 @@ extension ResyncWorker {
     /// verdicts, and resends the buckets that really differ to the replica that reported them.
     func antiEntropy(_ lane: Lane, state: inout State) throws {
         for region in lane.regions {
-            let key = Keys.replicas(region)
-            let hash = try lane.client.run { conn throws(RedisError) in try conn.command(["HGETALL", RedisArgument(key)]) }.fieldMap
+            let key = region.keys.replicas
+            let hash = try lane.client.run { conn throws(RedisError) in try conn.hgetall(key: key) }
             var hub: (digest: ContextDigest, maxSeq: [UInt64], seq: UInt64)?
             for (field, value) in hash.sorted(by: { $0.key < $1.key }) where field.hasSuffix(":digest") {
                 let replica = String(field.dropLast(":digest".count))
@@ -38,7 +38,7 @@ extension ResyncWorker {
                 Gauge(label: "pane_hub_digest_mismatch_buckets", dimensions: [("region", region.name), ("replica", replica)])
                     .record(outcome.differing.count)
                 _ = try lane.client.run { conn throws(RedisError) in
-                    try conn.command(["HSET", RedisArgument(key), RedisArgument("\(replica):verdict"), RedisArgument(StatusJSON.encode(verdict))])
+                    try conn.hset(key: key, field: "\(replica):verdict", value: StatusJSON.encode(verdict))
                 }
                 if let requestID {
                     Counter(label: "pane_hub_digest_mismatches_total", dimensions: [("region", region.name)]).increment()

@@ -9,11 +9,9 @@ import PaneStore
 extension Publisher {
     /// `XADD key <seq>-0 ctx … sum …`, encoded straight into the pipeline buffer. No MAXLEN:
     /// the ``ResyncWorker`` trims each stream behind its live replicas (retention).
-    func appendXadd(to buffer: inout RedisCommandBuffer, key: String, update: ContextUpdate) {
-        buffer.begin(arguments: 3 + StreamEntryCodec.fieldCount * 2)
-        buffer.argument("XADD")
-        buffer.argument(key)
-        buffer.argument(Int(truncatingIfNeeded: update.seq), suffix: StreamEntryCodec.entryIDSuffix)
+    func appendXadd(to buffer: inout RedisCommandBuffer, key: StreamKey, update: ContextUpdate) {
+        buffer.beginXadd(
+            key: key, seq: Int(truncatingIfNeeded: update.seq), suffix: StreamEntryCodec.entryIDSuffix, fieldCount: StreamEntryCodec.fieldCount)
         var sink = BufferSink(buffer: buffer)
         buffer = RedisCommandBuffer()  // hand the storage over without a copy
         StreamEntryCodec.encode(update, into: &sink)

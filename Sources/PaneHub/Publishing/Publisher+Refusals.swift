@@ -8,11 +8,9 @@ import PaneStore
 
 extension Publisher {
     func outcome(of reply: RESPValue, region: Region, update: ContextUpdate, client: RedisClient) throws -> Outcome {
-        guard case .error(let message) = reply else { return .published }
-        guard message.contains("equal or smaller than the target stream top item") else {
-            throw RedisError(.server, message, command: "XADD")
-        }
-        let key = Keys.updates(region)
+        guard case .failure(let refusal) = RedisConnection.xaddReply(reply) else { return .published }
+        guard refusal.isIDNotAboveStreamTop else { throw refusal }
+        let key = region.keys.updates
         let id = StreamEntryCodec.entryID(seq: update.seq)
         let existing = try client.run { conn throws(RedisError) in try conn.xrange(key: key, start: id, end: id) }
         if let entry = existing.first, let fields = entry.fields,
@@ -30,10 +28,15 @@ extension Publisher {
         // A foreign entry at our very id is moved aside too; then the XADD is tried once more.
         let atOurID = existing.first.map { [$0] } ?? []
         try recoverFromForeignEntries(region: region, ownSeq: update.seq, also: atOurID, client: client)
-        let retry = try client.run { conn throws(RedisError) in
-            try conn.pipeline([RedisConnection.xaddArguments(key: key, id: id, fields: StreamEntryCodec.encode(update))])[0]
+        let retried = try client.run { conn throws(RedisError) in
+            do throws(RedisError) {
+                try conn.xadd(key: key, id: id, fields: StreamEntryCodec.encode(update))
+                return true
+            } catch where error.kind == .server {
+                return false
+            }
         }
-        if !retry.isError { return .published }
+        if retried { return .published }
         if !atOurID.isEmpty {
             // Our own later entries already sit above this id: it can never be placed. Skip it;
             // the replicas see the missing seq as a gap and resync.
@@ -50,27 +53,25 @@ extension Publisher {
     /// the dead-letter stream, deletes them, and sets the stream's last id back to its top entry,
     /// so the next round can go on.
     func recoverFromForeignEntries(region: Region, ownSeq: UInt64, also: [StreamEntry] = [], client: RedisClient) throws {
-        let key = Keys.updates(region)
+        let key = region.keys.updates
         let lastAllocated = try store.lastSeq(region: region)
         let start = "(\(lastAllocated)-0"
         let foreign = try also + client.run { conn throws(RedisError) in try conn.xrange(key: key, start: start, end: "+", count: 1000) }
         guard !foreign.isEmpty else { return }
         try client.run { conn throws(RedisError) in
-            var commands: [[RedisArgument]] = [["MULTI"]]
+            var transaction = RedisTransaction()
             for entry in foreign {
                 var fields = entry.fields ?? []
                 fields.append(("error", Array("foreign entry: not written by the hub; its id lifted the stream top".utf8)))
                 fields.append(("original-id", Array(entry.id.utf8)))
                 fields.append(("time", Array(String(WallClock.nowMs()).utf8)))
-                commands.append(RedisConnection.xaddArguments(key: Keys.deadLetters(region), id: "*", fields: fields))
-                commands.append(["XDEL", RedisArgument(key), RedisArgument(entry.id)])
+                transaction.commands.xadd(key: region.keys.deadLetters, fields: fields)
+                transaction.commands.xdel(key: key, ids: [entry.id])
             }
-            commands.append(["EXEC"])
-            let replies = try conn.pipeline(commands)
-            if case .error(let message) = replies.last ?? .null { throw RedisError(.server, message, command: "EXEC") }
+            try conn.exec(transaction)
             // The last id a hub entry can have is the last seq it published; lowering it lets XADD go on.
             let top = try conn.xrevrange(key: key, count: 1).first?.id ?? "0-0"
-            try conn.command(["XSETID", RedisArgument(key), RedisArgument(top)])
+            try conn.xsetid(key: key, lastID: top)
         }
         logger.error(
             "moved foreign entries to the dead-letter stream and reset the stream's last id",

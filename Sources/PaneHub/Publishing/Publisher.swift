@@ -16,31 +16,52 @@ public final class Publisher: Sendable {
     let endpoints: [Region: RedisEndpoint]
     let config: PublisherConfiguration
     let logger: Logger
+    let faults: FaultPoints
 
-    public init(store: HubStore, endpoints: [Region: RedisEndpoint], config: PublisherConfiguration, logger: Logger) {
+    public init(
+        store: HubStore, endpoints: [Region: RedisEndpoint], config: PublisherConfiguration, logger: Logger,
+        faults: FaultPoints = .active
+    ) {
         self.store = store
         self.endpoints = endpoints
         self.config = config
         self.logger = logger
+        self.faults = faults
     }
 
     /// Runs until `stop` is set. Then it publishes what is left in the outbox (the HTTP server
     /// has stopped taking writes by then) and confirms the rounds in flight; if Redis fails
     /// during that drain, it stops at once and the rest waits in the outbox for the next start.
-    public func runBlocking(stop: StopFlag) {
+    ///
+    /// Redis errors are retried for as long as they last. Other failures of a round, or of
+    /// recording the marks, count in a ``FailureStreak``; when it says stop, the publisher
+    /// records what it can and throws (``RetriesExhausted``).
+    public func runBlocking(stop: StopFlag) throws {
         let lanes = RedisEndpoint.lanes(store.regions, endpoints).map { endpoint, regions in
             Lane(client: RedisClient(endpoint: endpoint, logger: logger), regions: regions)
         }
+        defer {
+            do { try store.persistPublished() } catch {
+                logger.warning("could not record the published seqs; the next start re-sends them", metadata: ["error": "\(error)"])
+            }
+            lanes.forEach { $0.client.close() }
+            logger.info("publisher stopped")
+        }
+        let started = ContinuousClock.now
         var xadds = 0
-        var lastPersist = ContinuousClock.now
+        var lastPersist = started
         let persistInterval = Duration.milliseconds(config.persistIntervalMs)
+        var rounds = FailureStreak()
+        var marks = FailureStreak()
         logger.info("publisher started", metadata: ["regions": "\(store.regions.map(\.name).joined(separator: ","))"])
         var draining = true
         while !stop.isStopped || draining || lanes.contains(where: { $0.inflight != nil }) {
+            try faults.failIfDue(.publisher, started: started)
             var busy = false
             for lane in lanes {
                 do {
                     busy = try step(lane, xadds: &xadds, sending: !stop.isStopped || draining) || busy
+                    rounds.succeeded()
                 } catch {
                     if stop.isStopped { draining = false }
                     // Replies still in flight are unread: drop the connection and start again from
@@ -50,28 +71,26 @@ public final class Publisher: Sendable {
                     if error is PublishReset {
                         continue
                     }
+                    try rounds.record(error)
                     logger.warning("publish round failed; will retry", metadata: ["redis": "\(lane.client.endpoint)", "error": "\(error)"])
                     stop.sleep(ms: 100)
                 }
             }
             if !busy && stop.isStopped { draining = false }
             if ContinuousClock.now - lastPersist >= persistInterval {
-                persist()
+                do {
+                    // The confirmed marks, and the deletion of the published outbox rows.
+                    try store.persistPublished()
+                    marks.succeeded()
+                } catch {
+                    try marks.record(error)
+                    logger.warning("could not record the published seqs; will retry", metadata: ["error": "\(error)"])
+                }
                 lastPersist = .now
             }
             if !busy && !stop.isStopped {
                 store.doorbell.wait(ms: config.idleWaitMs)
             }
-        }
-        persist()
-        lanes.forEach { $0.client.close() }
-        logger.info("publisher stopped")
-    }
-
-    /// Writes the confirmed marks and deletes the published outbox rows.
-    func persist() {
-        do { try store.persistPublished() } catch {
-            logger.warning("could not record the published seqs; will retry", metadata: ["error": "\(error)"])
         }
     }
 
@@ -136,7 +155,7 @@ public final class Publisher: Sendable {
                 let count = batches.reduce(0) { $0 + $1.1.count }
                 var commands = RedisCommandBuffer(reservingCapacity: count * 400)
                 for (region, rows) in batches {
-                    let key = Keys.updates(region)
+                    let key = region.keys.updates
                     for update in rows { appendXadd(to: &commands, key: key, update: update) }
                 }
                 try lane.client.run { conn throws(RedisError) in try conn.send(commands) }
@@ -147,20 +166,19 @@ public final class Publisher: Sendable {
         }
         let previous = lane.inflight
         lane.inflight = next
-        if let limit = config.exitAfterXadds, xadds >= limit {
-            // Test hook: wait until Redis has every XADD we sent, then die before marking any.
+        if let limit = faults.exitAfterXadds, xadds >= limit {
+            // Fault point: wait until Redis has every XADD we sent, then die before marking any.
             for round in [previous, next].compactMap({ $0 }) {
                 _ = try lane.client.run { conn throws(RedisError) in try conn.receive(round.count) }
             }
-            logger.critical("test hook: exiting after XADD, before marking the outbox", metadata: ["xadds": "\(xadds)"])
-            exit(86)
+            FaultPoints.exit(.afterXadds, logger: logger, "exiting after XADD, before marking the outbox", metadata: ["xadds": "\(xadds)"])
         }
         guard let previous else { return next != nil }
-        let replies = try lane.client.run { conn throws(RedisError) in try conn.receive(previous.count, command: "XADD") }
+        let replies = try lane.client.run { conn throws(RedisError) in try conn.receive(previous.count) }
         if let current = lane.inflight, replies.contains(where: \.isError) {
             // A refusal needs XRANGE on this connection: read the next round's replies first so
             // the connection is idle, then confirm both rounds in order.
-            let currentReplies = try lane.client.run { conn throws(RedisError) in try conn.receive(current.count, command: "XADD") }
+            let currentReplies = try lane.client.run { conn throws(RedisError) in try conn.receive(current.count) }
             lane.inflight = nil
             try confirm(previous, replies: replies, client: lane.client)
             try confirm(current, replies: currentReplies, client: lane.client)

@@ -11,9 +11,6 @@ public struct PublisherConfiguration: Sendable {
     /// published outbox rows deleted): one write transaction per interval instead of one per
     /// round. A crash re-sends at most this much, which the publisher recognises as its own.
     public var persistIntervalMs: Int = 200
-    /// Test hook: exit the process (code 86) right after this many XADDs, before marking the
-    /// outbox, to prove that re-publishing after a crash duplicates nothing.
-    public var exitAfterXadds: Int? = nil
 
     public init() {}
 }

@@ -17,7 +17,7 @@ extension ResyncWorker {
             requests.contains { $0.replica == nil } ? nil : Array(Set(requests.compactMap(\.replica))).sorted()
         let reason = Array(Set(requests.map(\.reason))).sorted().joined(separator: ",")
         let epoch = state.nextEpoch()
-        let key = Keys.snapshot(region, epoch: epoch)
+        let key = region.keys.snapshot(epoch: epoch)
         let ttl = config.snapshotTtlSeconds
         var bytes = 0
         var unread = 0
@@ -27,29 +27,29 @@ extension ResyncWorker {
                 let chunk = SnapshotChunkCodec.encode(rows)
                 bytes += chunk.count
                 var commands = RedisCommandBuffer(reservingCapacity: chunk.count + 128)
-                commands.append(["RPUSH", RedisArgument(key), RedisArgument(chunk)])
+                commands.rpush(key: key, value: chunk)
                 // The expiry goes on with the first chunk, so a hub that dies mid-snapshot leaves nothing behind for long.
-                if unread == 0 { commands.append(["EXPIRE", RedisArgument(key), RedisArgument(ttl)]) }
+                if unread == 0 { commands.expire(key: key, seconds: ttl) }
                 // One chunk in flight: Redis stores chunk k while SQLite reads chunk k+1.
                 let previous = unread
                 try client.run { conn throws(RedisError) in
                     try conn.send(commands)
-                    if previous > 0 { try Self.check(conn.receive(previous, command: "RPUSH")) }
+                    if previous > 0 { try conn.confirm(previous) }
                 }
                 unread = commands.count
             }
             let last = unread
             try client.run { conn throws(RedisError) in
-                if last > 0 { try Self.check(conn.receive(last, command: "RPUSH")) }
-                if summary.chunks > 0 { try conn.command(["EXPIRE", RedisArgument(key), RedisArgument(ttl)]) }
+                if last > 0 { try conn.confirm(last) }
+                if summary.chunks > 0 { try conn.expire(key: key, seconds: ttl) }
             }
         } catch {
             client.close()
-            _ = try? client.run { conn throws(RedisError) in try conn.command(["DEL", RedisArgument(key)]) }
+            _ = try? client.run { conn throws(RedisError) in try conn.del([key]) }
             throw error
         }
         let announcement = SnapshotAnnouncement(
-            key: key, epoch: epoch, seq: summary.seq, chunks: summary.chunks, rows: summary.rows, replicas: replicas, buckets: buckets,
+            key: key.rawValue, epoch: epoch, seq: summary.seq, chunks: summary.chunks, rows: summary.rows, replicas: replicas, buckets: buckets,
             requestIDs: requests.map(\.requestID), reason: reason)
         let entrySeq = try store.announce(region: region, announcement: announcement)
         let seconds = Date().timeIntervalSince(started)
@@ -65,11 +65,5 @@ extension ResyncWorker {
                 "buckets": "\(buckets.map { String($0.count) } ?? "all")", "requests": "\(requests.count)",
             ])
         return announcement
-    }
-
-    static func check(_ replies: [RESPValue]) throws(RedisError) {
-        for reply in replies {
-            if case .error(let message) = reply { throw RedisError(.server, message, command: "RPUSH") }
-        }
     }
 }

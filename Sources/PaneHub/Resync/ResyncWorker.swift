@@ -22,29 +22,47 @@ public final class ResyncWorker: Sendable {
     let endpoints: [Region: RedisEndpoint]
     let config: ResyncConfiguration
     let logger: Logger
+    let faults: FaultPoints
 
-    public init(store: HubStore, endpoints: [Region: RedisEndpoint], config: ResyncConfiguration, logger: Logger) {
+    public init(
+        store: HubStore, endpoints: [Region: RedisEndpoint], config: ResyncConfiguration, logger: Logger, faults: FaultPoints = .active
+    ) {
         self.store = store
         self.endpoints = endpoints
         self.config = config
         self.logger = logger
+        self.faults = faults
     }
 
     /// Runs until `stop` is set; a snapshot in progress is finished and announced first.
-    public func runBlocking(stop: StopFlag) {
+    ///
+    /// Redis errors are retried for as long as they last. Other failures of serving requests,
+    /// or of anti-entropy, count in a ``FailureStreak`` each; when one says stop, the worker
+    /// throws (``RetriesExhausted``).
+    public func runBlocking(stop: StopFlag) throws {
         let lanes = RedisEndpoint.lanes(store.regions, endpoints).map { endpoint, regions in
             Lane(client: RedisClient(endpoint: endpoint, readTimeoutMs: config.blockMs + 5_000, logger: logger), regions: regions)
         }
+        defer {
+            lanes.forEach { $0.client.close() }
+            logger.info("resync service stopped")
+        }
+        let started = ContinuousClock.now
         var state = State()
+        var requests = FailureStreak()
+        var comparisons = FailureStreak()
         let blockMs = max(10, config.blockMs / max(1, lanes.count))
         var nextAntiEntropy = WallClock.nowMs() + Int64(config.antiEntropyIntervalMs)
         logger.info("resync service started", metadata: ["regions": "\(store.regions.map(\.name).joined(separator: ","))"])
         while !stop.isStopped {
+            try faults.failIfDue(.resync, started: started)
             for lane in lanes where !stop.isStopped {
                 do {
                     try serveRequests(lane, blockMs: blockMs, state: &state)
+                    requests.succeeded()
                 } catch {
                     lane.reset()
+                    try requests.record(error)
                     logger.warning(
                         "resync round failed; will retry", metadata: ["redis": "\(lane.client.endpoint)", "error": "\(error)"])
                     stop.sleep(ms: 200)
@@ -54,15 +72,17 @@ public final class ResyncWorker: Sendable {
             if now >= nextAntiEntropy && !stop.isStopped {
                 nextAntiEntropy = now + Int64(config.antiEntropyIntervalMs)
                 for lane in lanes {
-                    do { try antiEntropy(lane, state: &state) } catch {
+                    do {
+                        try antiEntropy(lane, state: &state)
+                        comparisons.succeeded()
+                    } catch {
                         lane.client.close()
+                        try comparisons.record(error)
                         logger.warning("anti-entropy round failed; will retry", metadata: ["redis": "\(lane.client.endpoint)", "error": "\(error)"])
                     }
                 }
             }
         }
-        lanes.forEach { $0.client.close() }
-        logger.info("resync service stopped")
     }
 
     /// One Redis endpoint and the regions it serves.

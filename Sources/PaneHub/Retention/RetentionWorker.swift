@@ -14,12 +14,16 @@ public final class RetentionWorker: Sendable {
     let endpoints: [Region: RedisEndpoint]
     let config: ResyncConfiguration
     let logger: Logger
+    let faults: FaultPoints
 
-    public init(store: HubStore, endpoints: [Region: RedisEndpoint], config: ResyncConfiguration, logger: Logger) {
+    public init(
+        store: HubStore, endpoints: [Region: RedisEndpoint], config: ResyncConfiguration, logger: Logger, faults: FaultPoints = .active
+    ) {
         self.store = store
         self.endpoints = endpoints
         self.config = config
         self.logger = logger
+        self.faults = faults
     }
 
     /// One Redis endpoint, the regions it serves, and what the worker remembers about them.
@@ -39,22 +43,34 @@ public final class RetentionWorker: Sendable {
     }
 
     /// Runs a round every ``ResyncConfiguration/retentionIntervalMs`` until `stop` is set.
-    public func runBlocking(stop: StopFlag) {
+    ///
+    /// Redis errors are retried at the next round. Other failures count in a
+    /// ``FailureStreak``; when it says stop, the worker throws (``RetriesExhausted``).
+    public func runBlocking(stop: StopFlag) throws {
         let lanes = RedisEndpoint.lanes(store.regions, endpoints).map { endpoint, regions in
             Lane(client: RedisClient(endpoint: endpoint, readTimeoutMs: 5_000, logger: logger), regions: regions)
         }
+        defer {
+            lanes.forEach { $0.client.close() }
+            logger.info("retention service stopped")
+        }
+        let started = ContinuousClock.now
+        var failures = FailureStreak()
         logger.info("retention service started", metadata: ["regions": "\(store.regions.map(\.name).joined(separator: ","))"])
         while !stop.isStopped {
+            try faults.failIfDue(.retention, started: started)
             for lane in lanes where !stop.isStopped {
-                do { try maintain(lane) } catch {
+                do {
+                    try maintain(lane)
+                    failures.succeeded()
+                } catch {
                     lane.client.close()
+                    try failures.record(error)
                     logger.warning("retention round failed; will retry", metadata: ["redis": "\(lane.client.endpoint)", "error": "\(error)"])
                 }
             }
             stop.sleep(ms: config.retentionIntervalMs)
         }
-        lanes.forEach { $0.client.close() }
-        logger.info("retention service stopped")
     }
 
     /// For each region of the lane: notices lost stream data, trims the stream as far as
@@ -64,7 +80,7 @@ public final class RetentionWorker: Sendable {
         let maxAgeMs = Int64(config.retentionMaxAgeSeconds) * 1000
         lane.rounds += 1
         for region in lane.regions {
-            let key = Keys.updates(region)
+            let key = region.keys.updates
             let published = try store.publishedSeq(region: region)
             var samples = lane.samples[region] ?? []
             samples.append((now, published))
@@ -89,8 +105,7 @@ public final class RetentionWorker: Sendable {
             if let info { try trim(region: region, info: info, published: published, samples: samples, now: now, client: lane.client) }
             if lane.rounds % 12 == 1 {
                 try lane.client.run { conn throws(RedisError) in
-                    _ = try conn.xtrim(
-                        key: Keys.resyncRequests(region), strategy: "MAXLEN", threshold: String(config.requestStreamMaxLength))
+                    _ = try conn.xtrim(key: region.keys.resyncRequests, to: .maxLength(config.requestStreamMaxLength))
                 }
             }
         }
@@ -100,11 +115,11 @@ public final class RetentionWorker: Sendable {
         region: Region, info: [String: RESPValue], published: UInt64, samples: [(timeMs: Int64, seq: UInt64)], now: Int64,
         client: RedisClient
     ) throws {
-        let key = Keys.updates(region)
+        let key = region.keys.updates
         guard let firstID = info["first-entry"]?.array?.first?.string, let lastID = info["last-entry"]?.array?.first?.string,
             let first = StreamEntryCodec.seq(fromEntryID: firstID), let top = StreamEntryCodec.seq(fromEntryID: lastID)
         else { return }  // empty, or a foreign entry the publisher deals with
-        let heartbeats = try client.run { conn throws(RedisError) in try conn.command(["HGETALL", RedisArgument(Keys.replicas(region))]) }.fieldMap
+        let heartbeats = try client.run { conn throws(RedisError) in try conn.hgetall(key: region.keys.replicas) }
         var live: [String: UInt64] = [:]
         for (field, value) in heartbeats where !field.contains(":") {
             guard let beat = StatusJSON.decode(ReplicaHeartbeat.self, value.string) else { continue }
@@ -116,7 +131,7 @@ public final class RetentionWorker: Sendable {
             ageCutSeq: ageCut)
         guard let cut = decision.minID else { return }
         let trimmed = try client.run { conn throws(RedisError) in
-            try conn.xtrim(key: key, strategy: "MINID", threshold: StreamEntryCodec.entryID(seq: cut), approximate: false)
+            try conn.xtrim(key: key, to: .minID(StreamEntryCodec.entryID(seq: cut)), approximate: false)
         }
         guard trimmed > 0 else { return }
         Counter(label: "pane_hub_trimmed_entries_total", dimensions: [("region", region.name)]).increment(by: trimmed)

@@ -3,8 +3,9 @@ import Logging
 import PaneRuntime
 
 /// A connection that re-makes itself: each ``run(_:)`` uses the live connection or connects
-/// anew, waiting with backoff after failures. Blocking, like ``RedisConnection``.
-public final class RedisClient: @unchecked Sendable {
+/// anew, waiting with backoff after failures. Blocking, and not `Sendable`, like
+/// ``RedisConnection``: a long-running loop creates its clients on its own thread.
+public final class RedisClient {
     public let endpoint: RedisEndpoint
     public let readTimeoutMs: Int
     private var connection: RedisConnection?

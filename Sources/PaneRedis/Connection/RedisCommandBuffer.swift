@@ -4,12 +4,17 @@ import PaneCore
 ///
 /// Encoding here, instead of handing hiredis an argv per command, saves one array and one copy
 /// per argument; the publisher sends thousands of XADDs per round.
+///
+/// Fill it with the pipelined methods of the command families (`buffer.xadd(…)`,
+/// `buffer.hset(…)`, … in `Commands/`), then hand it to ``RedisConnection/pipeline(_:)-(RedisCommandBuffer)``
+/// or ``RedisConnection/send(_:)``. ``begin(arguments:)`` and the `argument` methods are for
+/// encoders that stream a command's arguments themselves (``beginXadd(key:seq:suffix:fieldCount:)``).
 public struct RedisCommandBuffer: Sendable {
     public private(set) var bytes: [UInt8] = []
     /// How many commands the buffer holds, so many replies to read.
     public private(set) var count = 0
     /// The first command's name, for error messages.
-    public private(set) var firstCommand: String?
+    public internal(set) var firstCommand: String?
 
     public init(reservingCapacity capacity: Int = 0) {
         bytes.reserveCapacity(capacity)
@@ -58,7 +63,17 @@ public struct RedisCommandBuffer: Sendable {
         argument(Int(truncatingIfNeeded: value))
     }
 
-    /// A whole command from arguments.
+    /// A key argument.
+    public mutating func argument(_ key: some RedisKeyName) { argument(key.rawValue) }
+
+    /// Starts a command of `arguments` arguments after its name; append exactly that many next.
+    mutating func command(_ name: StaticString, arguments: Int) {
+        begin(arguments: 1 + arguments)
+        if firstCommand == nil { firstCommand = name.description }
+        name.withUTF8Buffer { argument(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// A whole command from arguments: the escape hatch, like ``RedisConnection/command(_:)``.
     public mutating func append(_ args: [RedisArgument]) {
         begin(arguments: args.count)
         for (i, arg) in args.enumerated() {

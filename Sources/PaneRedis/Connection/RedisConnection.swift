@@ -5,11 +5,19 @@ import Logging
 ///
 /// Every call blocks the calling thread, so a connection belongs to a thread of its own
 /// (see ``BlockingThread``), never to Swift's cooperative pool or a NIO event loop.
-/// It is not thread-safe: one owner at a time. After an error whose
+/// It is not thread-safe, and so not `Sendable`: create it on the thread that uses it, or hand
+/// it over whole (`sending`) and keep no reference. After an error whose
 /// ``RedisError/breaksConnection`` is true, the connection is closed and must be replaced.
-public final class RedisConnection: @unchecked Sendable {
+///
+/// Talk to it through the typed command families in `Commands/` (``xadd(key:id:maxLength:fields:)``,
+/// ``hgetall(key:)``, ``transaction(_:)``, …). ``command(_:)`` and ``pipeline(_:)-([[RedisArgument]])``
+/// take raw arguments: the escape hatch for tests that forge entries and for admin repair,
+/// not for commands the families cover.
+public final class RedisConnection {
     public let endpoint: RedisEndpoint
     private var context: UnsafeMutablePointer<redisContext>?
+    /// The first command of the last buffer sent, named by errors of replies read later.
+    private var lastSent: String?
 
     /// Connects within `connectTimeoutMs`; later reads and writes time out after `readTimeoutMs`.
     /// Keep any `BLOCK` argument below `readTimeoutMs`.
@@ -30,7 +38,7 @@ public final class RedisConnection: @unchecked Sendable {
         }
         self.context = ctx
         if endpoint.database != 0 {
-            _ = try command(["SELECT", RedisArgument(endpoint.database)])
+            try select(endpoint.database)
         }
     }
 
@@ -46,6 +54,9 @@ public final class RedisConnection: @unchecked Sendable {
 
     /// Sends one command (`redisCommandArgv`) and waits for its reply. An error reply throws
     /// ``RedisError/Kind/server``.
+    ///
+    /// The escape hatch: for commands no family in `Commands/` covers, for tests that write
+    /// foreign or forged entries, and for admin repair. Production code calls the typed methods.
     @discardableResult
     public func command(_ args: [RedisArgument]) throws(RedisError) -> RESPValue {
         guard let ctx = context else { throw RedisError(.io, "connection to \(endpoint) is closed") }
@@ -61,7 +72,7 @@ public final class RedisConnection: @unchecked Sendable {
 
     /// Sends one command whose reply is a streams reply (`XREADGROUP`, `XREAD`) and converts it
     /// straight into entries, without building ``RESPValue``s on the way: the worker's hot path.
-    public func streamsCommand(_ args: [RedisArgument]) throws(RedisError) -> [StreamEntry] {
+    func streamsCommand(_ args: [RedisArgument]) throws(RedisError) -> [StreamEntry] {
         guard let ctx = context else { throw RedisError(.io, "connection to \(endpoint) is closed") }
         let raw = Self.withArgv(args) { argc, argv, lens in cpane_command_argv(ctx, argc, argv, lens) }
         guard let reply = raw else { throw failure(ctx, command: args.first?.text) }
@@ -69,8 +80,10 @@ public final class RedisConnection: @unchecked Sendable {
         return try Self.entries(fromStreamsReply: reply, command: args.first?.text ?? "XREADGROUP")
     }
 
-    /// Reads the reply of a streams command sent ahead with ``send(_:)``, straight into entries.
-    public func receiveEntries(command: String) throws(RedisError) -> [StreamEntry] {
+    /// Reads the reply of a streams command sent ahead with ``send(_:)`` (a pipelined
+    /// ``RedisCommandBuffer/xreadgroup(key:group:consumer:count:blockMs:id:)``), straight into entries.
+    public func receiveEntries() throws(RedisError) -> [StreamEntry] {
+        let command = lastSent ?? "XREADGROUP"
         guard let ctx = context else { throw RedisError(.io, "connection to \(endpoint) is closed") }
         var raw: UnsafeMutablePointer<redisReply>?
         guard cpane_get_reply(ctx, &raw) == REDIS_OK, let reply = raw else { throw failure(ctx, command: command) }
@@ -137,6 +150,7 @@ public final class RedisConnection: @unchecked Sendable {
 
     /// Sends every command before reading any reply, then returns the replies in order.
     /// Error replies stay in the result as ``RESPValue/error(_:)``; I/O errors throw.
+    /// Raw arguments, like ``command(_:)``: prefer a ``RedisCommandBuffer`` filled by the families.
     public func pipeline(_ commands: [[RedisArgument]]) throws(RedisError) -> [RESPValue] {
         var buffer = RedisCommandBuffer()
         for args in commands { buffer.append(args) }
@@ -161,14 +175,17 @@ public final class RedisConnection: @unchecked Sendable {
             }
         }
         if status != REDIS_OK { throw failure(ctx, command: buffer.firstCommand) }
+        lastSent = buffer.firstCommand
         var done: Int32 = 0
         while done == 0 {
             if redisBufferWrite(ctx, &done) != REDIS_OK { throw failure(ctx, command: buffer.firstCommand) }
         }
     }
 
-    /// Reads `count` replies of commands sent earlier, in order.
+    /// Reads `count` replies of commands sent earlier, in order. Error replies stay in the
+    /// result; errors name `command`, by default the first command of the last buffer sent.
     public func receive(_ count: Int, command: String? = nil) throws(RedisError) -> [RESPValue] {
+        let command = command ?? lastSent
         guard let ctx = context else { throw RedisError(.io, "connection to \(endpoint) is closed") }
         var replies: [RESPValue] = []
         replies.reserveCapacity(count)
@@ -181,6 +198,18 @@ public final class RedisConnection: @unchecked Sendable {
             freeReplyObject(reply)
         }
         return replies
+    }
+
+    /// Reads `count` replies of commands sent earlier and throws the first error reply among
+    /// them as ``RedisError/Kind/server`` (after reading them all, so the connection stays usable).
+    public func confirm(_ count: Int) throws(RedisError) {
+        let replies = try receive(count)
+        if let message = replies.lazy.compactMap({ reply -> String? in
+            if case .error(let message) = reply { return message }
+            return nil
+        }).first {
+            throw RedisError(.server, message, command: lastSent)
+        }
     }
 
     private func failure(_ ctx: UnsafeMutablePointer<redisContext>, command: String?) -> RedisError {

@@ -1,3 +1,5 @@
+import PaneRuntime
+
 /// A failure talking to Redis. Keeps what hiredis or the server said, and the command.
 public struct RedisError: Error, Sendable, CustomStringConvertible {
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
@@ -37,4 +39,10 @@ public struct RedisError: Error, Sendable, CustomStringConvertible {
         if let command { return "redis \(kind) error in \(command): \(message)" }
         return "redis \(kind) error: \(message)"
     }
+}
+
+extension RedisError: ClassifiedError {
+    /// Transient: a loop retries Redis errors with backoff for as long as they last (Redis may
+    /// come back, a failover may finish, an operator may fix an ACL).
+    public var failureKind: FailureKind { .transient }
 }

@@ -24,8 +24,7 @@ extension SpokeWorker {
                 let report = DigestReport(replica: config.replica.name, position: position, timeMs: WallClock.nowMs(), digest: digest.encoded)
                 let conn = try RedisConnection(endpoint: config.redis)
                 defer { conn.close() }
-                _ = try conn.command(
-                    ["HSET", RedisArgument(Keys.replicas(config.region)), RedisArgument("\(config.replica.name):digest"), RedisArgument(StatusJSON.encode(report))])
+                try conn.hset(key: config.region.keys.replicas, field: "\(config.replica.name):digest", value: StatusJSON.encode(report))
                 logger.debug(
                     "published the replica's digest", metadata: ["position": "\(position)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
             } catch {

@@ -70,7 +70,9 @@ extension SpokeWorker {
 
     /// Records a batch's apply and returns the ids to ack. If its transaction failed, applies the
     /// entries one by one, so every good entry still lands; the failing ones follow the delivery
-    /// policy.
+    /// policy. A failure meaning the file is unusable (``StoreErrors/leavesFileUnusable(_:)``)
+    /// is no entry's fault: it is thrown, nothing is acked or dead-lettered, and the worker's
+    /// failure streak decides whether to retry or stop.
     func conclude(
         _ good: [(entry: StreamEntry, update: ContextUpdate)], _ outcome: Result<ApplyResult, any Error>, deliveries: [String: Int],
         loop: Loop, client: RedisClient, deadLetters: DeadLetters, latencyLog: LatencyLog?
@@ -79,6 +81,8 @@ extension SpokeWorker {
         case .success(let result):
             finish(result, applied: good.map(\.update), latencyLog: latencyLog)
             return good.map(\.entry.id)
+        case .failure(let error) where StoreErrors.leavesFileUnusable(error):
+            throw error
         case .failure(let error):
             logger.warning("batch failed; applying its entries one by one", metadata: ["entries": "\(good.count)", "error": "\(error)"])
             var done: [String] = []

@@ -12,7 +12,7 @@ extension SpokeWorker {
     func maintain(loop: Loop, client: RedisClient, deadLetters: DeadLetters, latencyLog: LatencyLog?) throws {
         let claim = try client.run { conn throws(RedisError) in
             try conn.xautoclaim(
-                key: key, group: group, consumer: config.consumer, minIdleMs: config.claimIdleMs, start: loop.claimCursor,
+                key: key, group: group, consumer: consumer, minIdleMs: config.claimIdleMs, start: loop.claimCursor,
                 count: config.batchSize)
         }
         loop.claimCursor = claim.next
@@ -48,7 +48,7 @@ extension SpokeWorker {
             return ConsumerJanitor.Consumer(name: name, pending: Int(pending), idleMs: idle)
         }
         for name in ConsumerJanitor.removable(consumers, me: config.consumer, idleThresholdMs: Int64(config.consumerIdleMs)) {
-            try client.run { conn throws(RedisError) in _ = try conn.xgroupDelConsumer(key: key, group: group, consumer: name) }
+            try client.run { conn throws(RedisError) in _ = try conn.xgroupDelConsumer(key: key, group: group, consumer: ConsumerName(name)) }
             logger.notice("removed an idle consumer with nothing pending", metadata: ["consumer": "\(name)"])
         }
     }

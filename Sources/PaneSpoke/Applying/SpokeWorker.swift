@@ -29,17 +29,19 @@ public final class SpokeWorker: Sendable {
     /// Runs the SQLite apply of a full batch while the worker thread reads the next one.
     let applier = DispatchQueue(label: "pane-apply")
 
-    public init(config: SpokeConfiguration, store: ReplicaStore, status: SpokeStatus, logger: Logger) {
+    public init(config: SpokeConfiguration, store: ReplicaStore, status: SpokeStatus, logger: Logger, faults: FaultPoints = .active) {
         self.config = config
         self.store = store
         self.status = status
         self.logger = logger
+        self.faults = faults
     }
 
-    var key: String { Keys.updates(config.region) }
-    /// Test hook (`PANE_FAULT_STALL_AFTER_READ=1`): read one batch, then hang, holding it pending.
-    let stallAfterRead = ProcessInfo.processInfo.environment["PANE_FAULT_STALL_AFTER_READ"] == "1"
-    var group: String { config.replica.group }
+    /// The fault points this worker honours (``FaultPoints``).
+    let faults: FaultPoints
+    var key: StreamKey { config.region.keys.updates }
+    var group: ConsumerGroup { config.replica.consumerGroup }
+    var consumer: ConsumerName { ConsumerName(config.consumer) }
 
     /// Mutable loop state, owned by the worker thread.
     final class Loop {
@@ -63,7 +65,11 @@ public final class SpokeWorker: Sendable {
     }
 
     /// Runs until `stop` is set; the batch in progress is applied and acked first.
-    public func runBlocking(stop: StopFlag) {
+    ///
+    /// Redis errors are retried with backoff for as long as they last. Other failures of a step
+    /// count in a ``FailureStreak``; when it says stop, the worker settles what it can and throws
+    /// (``RetriesExhausted``). Nothing unacked is lost: it stays pending for the next start.
+    public func runBlocking(stop: StopFlag) throws {
         // Two connections: the reader fetches the next batch while the control connection acks,
         // dead-letters and claims, so Redis prepares batch k+1 while SQLite applies batch k.
         let reader = RedisClient(endpoint: config.redis, readTimeoutMs: config.blockMs + 5_000, logger: logger)
@@ -73,13 +79,16 @@ public final class SpokeWorker: Sendable {
             client.close()
         }
         let loop = Loop(gaps: config.gaps)
+        let started = ContinuousClock.now
         var backoff = Backoff(initialMs: 100, maxMs: 5_000)
-        let deadLetters = DeadLetters(region: config.region, replica: config.replica, consumer: config.consumer, logger: logger)
+        var failures = FailureStreak()
+        let deadLetters = DeadLetters(region: config.region, replica: config.replica, consumer: config.consumer, logger: logger, faults: faults)
         let latencyLog = config.latencyLogPath.flatMap { LatencyLog(path: $0, logger: logger) }
         logger.info("worker started", metadata: ["stream": "\(key)", "group": "\(group)", "consumer": "\(config.consumer)"])
 
         while !stop.isStopped {
             do {
+                try faults.failIfDue(.worker, started: started)
                 if !loop.groupReady {
                     let created = try client.run { conn throws(RedisError) in
                         try conn.xgroupCreate(key: key, group: group, startID: "0")
@@ -97,21 +106,19 @@ public final class SpokeWorker: Sendable {
                 if loop.prefetched {
                     loop.prefetched = false
                     entries = try reader.run { conn throws(RedisError) in
-                        try conn.receiveEntries(command: "XREADGROUP")
+                        try conn.receiveEntries()
                     }
                 } else {
                     entries = try reader.run { conn throws(RedisError) in
                         try conn.xreadgroup(
-                            key: key, group: group, consumer: config.consumer, count: config.batchSize,
+                            key: key, group: group, consumer: consumer, count: config.batchSize,
                             blockMs: reading == nil ? config.blockMs : nil, id: reading ?? ">")
                     }
                 }
                 if reading == nil && entries.count == config.batchSize && !stop.isStopped {
                     // A full batch: more is likely waiting. Ask for it now, without BLOCK.
                     var ahead = RedisCommandBuffer()
-                    ahead.append(
-                        RedisConnection.xreadgroupArguments(
-                            key: key, group: group, consumer: config.consumer, count: config.batchSize, blockMs: nil))
+                    ahead.xreadgroup(key: key, group: group, consumer: consumer, count: config.batchSize, blockMs: nil)
                     try reader.run { conn throws(RedisError) in try conn.send(ahead) }
                     loop.prefetched = true
                 }
@@ -128,12 +135,13 @@ public final class SpokeWorker: Sendable {
                 if entries.isEmpty {
                     try settle(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
                     if reading != nil { loop.pendingCursor = nil }
+                    failures.succeeded()
                     retryFromPendingIfDue(loop, reader: reader, stop: stop)
                     continue
                 }
                 if reading != nil, let last = entries.last { loop.pendingCursor = last.id }
-                if stallAfterRead {
-                    // Test hook: hold the entries pending until the process is killed.
+                if faults.stallAfterRead {
+                    // Fault point: hold the entries pending until the process is killed.
                     logger.critical("test hook: stalling with entries pending", metadata: ["entries": "\(entries.count)"])
                     while true { Thread.sleep(forTimeInterval: 1) }
                 }
@@ -142,6 +150,7 @@ public final class SpokeWorker: Sendable {
                 try process(
                     entries, deliveries: deliveries, loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog,
                     pipelined: loop.prefetched)
+                failures.succeeded()
                 retryFromPendingIfDue(loop, reader: reader, stop: stop)
             } catch let error as RedisError {
                 discardPrefetch(loop, reader: reader)
@@ -159,7 +168,9 @@ public final class SpokeWorker: Sendable {
             } catch {
                 discardPrefetch(loop, reader: reader)
                 settleAfterError(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
-                // Unexpected: nothing was acked, so re-read our pending list after a pause.
+                // Nothing was acked: what was read stays pending for the retry or the next start.
+                try failures.record(error)
+                // Unexpected: re-read our pending list after a pause.
                 let delay = backoff.next()
                 logger.error("worker step failed; entries stay pending and will be retried", metadata: ["error": "\(error)", "retryInMs": "\(delay)"])
                 loop.pendingCursor = "0"

@@ -14,11 +14,8 @@ struct DeadLetters {
     let replica: ReplicaName
     let consumer: String
     let logger: Logger
-
-    /// Test hooks (environment): `PANE_FAULT_EXIT_BEFORE_EXEC=1` exits after MULTI/XADD/XACK
-    /// but before EXEC; `PANE_FAULT_EXIT_AFTER_EXEC=1` exits right after EXEC.
-    let exitBeforeExec = ProcessInfo.processInfo.environment["PANE_FAULT_EXIT_BEFORE_EXEC"] == "1"
-    let exitAfterExec = ProcessInfo.processInfo.environment["PANE_FAULT_EXIT_AFTER_EXEC"] == "1"
+    /// The fault points of the move: ``FaultPoints/exitBeforeExec`` and ``FaultPoints/exitAfterExec``.
+    var faults: FaultPoints = .active
 
     /// The dead-letter fields for `entry`.
     func fields(for entry: StreamEntry, failure: DeliveryPolicy.Failure, reason: String, deliveries: Int) -> [(String, [UInt8])] {
@@ -35,26 +32,16 @@ struct DeadLetters {
 
     /// Adds the dead letter and acks the original atomically.
     func move(_ entry: StreamEntry, failure: DeliveryPolicy.Failure, reason: String, deliveries: Int, connection: RedisConnection) throws(RedisError) {
-        var buffer = RedisCommandBuffer()
-        buffer.append(["MULTI"])
-        buffer.append(RedisConnection.xaddArguments(key: Keys.deadLetters(region), id: "*", fields: fields(for: entry, failure: failure, reason: reason, deliveries: deliveries)))
-        buffer.append(["XACK", RedisArgument(Keys.updates(region)), RedisArgument(replica.group), RedisArgument(entry.id)])
-        if exitBeforeExec {
-            try connection.send(buffer)
-            logger.critical("test hook: exiting between MULTI and EXEC")
-            exit(87)
+        var transaction = RedisTransaction()
+        transaction.commands.xadd(key: region.keys.deadLetters, fields: fields(for: entry, failure: failure, reason: reason, deliveries: deliveries))
+        transaction.commands.xack(key: region.keys.updates, group: replica.consumerGroup, ids: [entry.id])
+        if faults.exitBeforeExec {
+            try connection.send(transaction.commands)
+            FaultPoints.exit(.beforeExec, logger: logger, "exiting between MULTI and EXEC")
         }
-        buffer.append(["EXEC"])
-        let replies = try connection.pipeline(buffer)
-        guard let exec = replies.last, let results = exec.array, results.count == 2 else {
-            throw RedisError(.server, "dead-letter transaction failed: \(replies.last.map { "\($0)" } ?? "no reply")", command: "EXEC")
-        }
-        if let failed = results.first(where: \.isError) {
-            throw RedisError(.server, "dead-letter transaction failed: \(failed)", command: "EXEC")
-        }
-        if exitAfterExec {
-            logger.critical("test hook: exiting right after EXEC")
-            exit(88)
+        try connection.exec(transaction)
+        if faults.exitAfterExec {
+            FaultPoints.exit(.afterExec, logger: logger, "exiting right after EXEC")
         }
         Counter(label: "pane_spoke_dead_letters_total", dimensions: [("region", region.name), ("replica", replica.name), ("kind", failure.kind)]).increment()
         logger.error(
@@ -64,9 +51,9 @@ struct DeadLetters {
 
     /// Trims the dead-letter stream by length and age; never silently.
     func trim(maxLength: Int, maxAgeMs: Int64, connection: RedisConnection) throws(RedisError) {
-        let key = Keys.deadLetters(region)
-        var removed = try connection.xtrim(key: key, strategy: "MAXLEN", threshold: String(maxLength))
-        removed += try connection.xtrim(key: key, strategy: "MINID", threshold: "\(max(0, WallClock.nowMs() - maxAgeMs))-0")
+        let key = region.keys.deadLetters
+        var removed = try connection.xtrim(key: key, to: .maxLength(maxLength))
+        removed += try connection.xtrim(key: key, to: .minID("\(max(0, WallClock.nowMs() - maxAgeMs))-0"))
         if removed > 0 {
             Counter(label: "pane_spoke_dead_letters_trimmed_total", dimensions: [("region", region.name)]).increment(by: removed)
             logger.warning(

@@ -46,7 +46,7 @@ extension SpokeWorker {
     func deliveryCounts(_ entries: [StreamEntry], client: RedisClient) throws -> [String: Int] {
         guard let first = entries.first?.id, let last = entries.last?.id else { return [:] }
         let rows = try client.run { conn throws(RedisError) in
-            try conn.xpending(key: key, group: group, start: first, end: last, count: entries.count + 10, consumer: config.consumer)
+            try conn.xpending(key: key, group: group, start: first, end: last, count: entries.count + 10, consumer: consumer)
         }
         return Dictionary(rows.map { ($0.id, $0.deliveries) }, uniquingKeysWith: max)
     }

@@ -24,14 +24,12 @@ extension SpokeWorker {
                     chunks: $0.chunks, bootstrapping: $0.bootstrapping)
             }, resyncsDone: view.resyncsDone)
         let next = StreamEntryCodec.entryID(seq: watermark + 1)
-        let replies = try client.run { conn throws(RedisError) in
-            try conn.pipeline([
-                ["XINFO", "STREAM", RedisArgument(key)],
-                ["XINFO", "GROUPS", RedisArgument(key)],
-                ["XPENDING", RedisArgument(key), RedisArgument(group), RedisArgument(next), RedisArgument(next), "1"],
-                ["HSET", RedisArgument(Keys.replicas(config.region)), RedisArgument(config.replica.name), RedisArgument(StatusJSON.encode(heartbeat))],
-            ])
-        }
+        var commands = RedisCommandBuffer()
+        commands.xinfoStream(key: key)
+        commands.xinfoGroups(key: key)
+        commands.xpending(key: key, group: group, start: next, end: next, count: 1)
+        commands.hset(key: config.region.keys.replicas, field: config.replica.name, value: StatusJSON.encode(heartbeat))
+        let replies = try client.run { conn throws(RedisError) in try conn.pipeline(commands) }
         var stream: GapDetector.StreamView?
         if !replies[0].isError {
             let info = replies[0].fieldMap
@@ -40,7 +38,7 @@ extension SpokeWorker {
                 length: Int(info["length"]?.int ?? 0), firstSeq: first,
                 topSeq: info["last-generated-id"]?.string.flatMap(Self.seqPart) ?? 0)
         }
-        let groupInfo = replies[1].array?.map(\.fieldMap).first { $0["name"]?.string == group }
+        let groupInfo = replies[1].array?.map(\.fieldMap).first { $0["name"]?.string == group.rawValue }
         let delivered = groupInfo?["last-delivered-id"]?.string.flatMap(Self.seqPart)
         let observation = GapDetector.Observation(
             nowMs: now, watermark: watermark, databaseEmpty: view.empty, stream: stream, groupLastDelivered: delivered,
@@ -56,8 +54,7 @@ extension SpokeWorker {
         else { return }
         let request = ResyncRequest(requestID: requestID, replica: config.replica.name, reason: reason.rawValue, buckets: buckets)
         _ = try client.run { conn throws(RedisError) in
-            try conn.command(
-                ["XADD", RedisArgument(Keys.resyncRequests(config.region)), "MAXLEN", "~", "10000", "*", RedisArgument(ResyncRequest.field), RedisArgument(request.encoded())])
+            try conn.xadd(key: config.region.keys.resyncRequests, maxLength: 10_000, fields: [(ResyncRequest.field, request.encoded())])
         }
         if bootstrapping { status.setBootstrapping(true) }
         Counter(label: "pane_spoke_resync_requests_total", dimensions: labels + [("reason", reason.rawValue)]).increment()

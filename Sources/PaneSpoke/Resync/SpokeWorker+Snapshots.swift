@@ -8,10 +8,6 @@ import PaneStore
 
 /// Applying a snapshot announced for this replica, chunk by chunk, resuming after a crash.
 extension SpokeWorker {
-    /// Test hook (`PANE_FAULT_SNAPSHOT_CHUNK_DELAY_MS`): pause after each snapshot chunk, so a
-    /// test can kill the worker in the middle of a resync.
-    static let chunkDelayMs = ProcessInfo.processInfo.environment["PANE_FAULT_SNAPSHOT_CHUNK_DELAY_MS"].flatMap { Int($0) }
-
     /// Applies a snapshot announced for this replica, from the first chunk not yet applied.
     /// Redis errors propagate (the announcement stays pending and is retried); a snapshot that
     /// is gone or unreadable is given up, and the gap detector asks again.
@@ -35,13 +31,13 @@ extension SpokeWorker {
         // while SQLite writes.
         func request(_ index: Int) throws {
             var command = RedisCommandBuffer()
-            command.append(["LINDEX", RedisArgument(announcement.key), RedisArgument(index)])
+            command.lindex(key: announcement.listKey, index: index)
             try client.run { conn throws(RedisError) in try conn.send(command) }
         }
         let end = max(first, announcement.chunks)
         if first < end { try request(first) }
         for index in first..<end {
-            let reply = try client.run { conn throws(RedisError) in try conn.receive(1, command: "LINDEX")[0] }
+            let reply = try client.run { conn throws(RedisError) in try conn.receive(1)[0] }
             if index + 1 < end { try request(index + 1) }
             let rows: [SnapshotRow]
             do {
@@ -61,7 +57,7 @@ extension SpokeWorker {
                 client.close()  // the next chunk's reply is unread; the retry starts on a new connection
                 throw error
             }
-            if let delay = Self.chunkDelayMs { Thread.sleep(forTimeInterval: Double(delay) / 1000) }
+            if let delay = faults.snapshotChunkDelayMs { Thread.sleep(forTimeInterval: Double(delay) / 1000) }
             if Date().timeIntervalSince(lastLog) >= 5 {
                 lastLog = Date()
                 logger.notice("snapshot progress", metadata: ["epoch": "\(announcement.epoch)", "chunk": "\(index + 1)", "chunks": "\(announcement.chunks)"])
@@ -84,11 +80,11 @@ extension SpokeWorker {
     /// group's last delivered id up to it when the group lags behind.
     func skipGroupAhead(to seq: UInt64, client: RedisClient) throws {
         let groups = try client.run { conn throws(RedisError) in try conn.xinfoGroups(key: key) }
-        guard let info = groups.first(where: { $0["name"]?.string == group }),
+        guard let info = groups.first(where: { $0["name"]?.string == group.rawValue }),
             let delivered = info["last-delivered-id"]?.string.flatMap(Self.seqPart), delivered < seq
         else { return }
         _ = try client.run { conn throws(RedisError) in
-            try conn.command(["XGROUP", "SETID", RedisArgument(key), RedisArgument(group), RedisArgument(StreamEntryCodec.entryID(seq: seq))])
+            try conn.xgroupSetID(key: key, group: group, id: StreamEntryCodec.entryID(seq: seq))
         }
         logger.info("moved the group past the snapshot", metadata: ["from": "\(delivered)", "to": "\(seq)"])
     }

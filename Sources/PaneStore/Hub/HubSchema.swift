@@ -2,12 +2,8 @@ import Foundation
 import GRDB
 import PaneCore
 
-extension HubStore {
-    /// Creates or upgrades the schema.
-    static func migrate(_ pool: DatabasePool) throws {
-        try migrator.migrateRetrying(pool)
-    }
-
+/// The tables of the hub file and their migrations, in order; GRDB records which ran.
+enum HubSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in

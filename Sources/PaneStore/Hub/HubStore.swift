@@ -44,7 +44,7 @@ public final class HubStore: Sendable {
         }
         self.pool = try DatabasePool(path: path, configuration: config)
         self.regions = regions
-        try Self.migrate(pool)
+        try HubSchema.migrator.migrateRetrying(pool)
         try pool.write { db in
             for region in regions {
                 try db.execute(sql: "INSERT OR IGNORE INTO regions(name, last_seq) VALUES (?, 0)", arguments: [region.name])

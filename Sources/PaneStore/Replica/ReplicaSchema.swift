@@ -2,12 +2,8 @@ import Foundation
 import GRDB
 import PaneCore
 
-extension ReplicaStore {
-    /// Creates or upgrades the schema.
-    static func migrate(_ pool: DatabasePool) throws {
-        try migrator.migrateRetrying(pool)
-    }
-
+/// The tables of the replica file and their migrations, in order; GRDB records which ran.
+enum ReplicaSchema {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in

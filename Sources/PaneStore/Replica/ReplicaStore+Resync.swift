@@ -90,23 +90,19 @@ extension ReplicaStore {
     /// below that seq is replaced by the snapshot's when they differ, whatever its version: the
     /// hub's state at that seq is the truth, so a damaged or tampered row is repaired, and a
     /// healthy one is left exactly as it was. The row is stamped with the snapshot's epoch (?8) either way.
-    static let snapshotUpsertSQL = """
-        INSERT INTO contexts(id, version, deleted, body, hub_ts, applied_ts, seq, synced_epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-        ON CONFLICT(id) DO UPDATE SET
-            deleted = CASE WHEN excluded.version > contexts.version OR (contexts.seq <= ?9 AND (excluded.version != contexts.version OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
-                THEN excluded.deleted ELSE contexts.deleted END,
-            body = CASE WHEN excluded.version > contexts.version OR (contexts.seq <= ?9 AND (excluded.version != contexts.version OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
-                THEN excluded.body ELSE contexts.body END,
-            hub_ts = CASE WHEN excluded.version > contexts.version OR (contexts.seq <= ?9 AND (excluded.version != contexts.version OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
-                THEN excluded.hub_ts ELSE contexts.hub_ts END,
-            applied_ts = CASE WHEN excluded.version > contexts.version OR (contexts.seq <= ?9 AND (excluded.version != contexts.version OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
-                THEN excluded.applied_ts ELSE contexts.applied_ts END,
-            seq = CASE WHEN excluded.version > contexts.version OR (contexts.seq <= ?9 AND (excluded.version != contexts.version OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
-                THEN excluded.seq ELSE contexts.seq END,
-            version = CASE WHEN excluded.version > contexts.version OR (contexts.seq <= ?9 AND (excluded.version != contexts.version OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
-                THEN excluded.version ELSE contexts.version END,
-            synced_epoch = excluded.synced_epoch
-        """
+    static let snapshotUpsertSQL: String = {
+        let wins = """
+            excluded.version > contexts.version OR (contexts.seq <= ?9 AND (excluded.version != contexts.version \
+            OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
+            """
+        // SQLite evaluates every SET expression against the row as it was, so the order is free.
+        let columns = ["deleted", "body", "hub_ts", "applied_ts", "seq", "version"]
+            .map { "\($0) = CASE WHEN \(wins) THEN excluded.\($0) ELSE contexts.\($0) END" }
+        return """
+            INSERT INTO contexts(id, version, deleted, body, hub_ts, applied_ts, seq, synced_epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            ON CONFLICT(id) DO UPDATE SET \(columns.joined(separator: ", ")), synced_epoch = excluded.synced_epoch
+            """
+    }()
 
     /// Applies chunk `index` of a snapshot in one transaction, with its progress. When the
     /// transaction fails, rows go one by one and the ones that fail are marked stale, so one bad

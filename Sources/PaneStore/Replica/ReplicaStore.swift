@@ -20,7 +20,7 @@ public final class ReplicaStore: Sendable {
         }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: config)
-        try Self.migrate(pool)
+        try ReplicaSchema.migrator.migrateRetrying(pool)
     }
 
     /// The apply rule in SQL: the row changes only when the incoming version is greater

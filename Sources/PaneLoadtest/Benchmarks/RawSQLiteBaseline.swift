@@ -4,16 +4,15 @@ import GRDBSQLite
 /// The machine's own bound for the apply path: the same version-gated upsert as a replica,
 /// through the raw SQLite C API (no GRDB), batched in transactions, WAL, synchronous=NORMAL.
 public enum RawSQLiteBaseline {
-    public struct Failure: Error, CustomStringConvertible { public let description: String }
 
     /// Upserts `rows` rows of `bodyBytes` bytes in transactions of `batch`; returns rows per second.
     public static func upsertRate(path: String, rows: Int, bodyBytes: Int, batch: Int) throws -> Double {
         var db: OpaquePointer?
-        guard sqlite3_open(path, &db) == SQLITE_OK, let db else { throw Failure(description: "cannot open \(path)") }
+        guard sqlite3_open(path, &db) == SQLITE_OK, let db else { throw LoadtestError.sqlite("cannot open \(path)") }
         defer { sqlite3_close(db) }
         func exec(_ sql: String) throws {
             guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else {
-                throw Failure(description: "\(sql): \(String(cString: sqlite3_errmsg(db)))")
+                throw LoadtestError.sqlite("\(sql): \(String(cString: sqlite3_errmsg(db)))")
             }
         }
         try exec("PRAGMA journal_mode = WAL")
@@ -29,7 +28,7 @@ public enum RawSQLiteBaseline {
             """
         var statement: OpaquePointer?
         guard sqlite3_prepare_v2(db, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
-            throw Failure(description: String(cString: sqlite3_errmsg(db)))
+            throw LoadtestError.sqlite(String(cString: sqlite3_errmsg(db)))
         }
         defer { sqlite3_finalize(statement) }
         let body = [UInt8](repeating: UInt8(ascii: "x"), count: bodyBytes)
@@ -45,7 +44,7 @@ public enum RawSQLiteBaseline {
                 _ = body.withUnsafeBytes { sqlite3_bind_blob(statement, 3, $0.baseAddress, Int32(bodyBytes), transient) }
                 sqlite3_bind_int64(statement, 4, 1)
                 sqlite3_bind_int64(statement, 5, 1)
-                guard sqlite3_step(statement) == SQLITE_DONE else { throw Failure(description: String(cString: sqlite3_errmsg(db))) }
+                guard sqlite3_step(statement) == SQLITE_DONE else { throw LoadtestError.sqlite(String(cString: sqlite3_errmsg(db))) }
                 sqlite3_reset(statement)
                 i += 1
             }

@@ -53,10 +53,6 @@ public struct BootstrapBenchmark: Sendable {
         public var secondsToRepair: Double
     }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     public func run(log: (String) -> Void) throws -> Report {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pane-bootstrap-\(getpid())").path
         try? FileManager.default.removeItem(atPath: dir)
@@ -74,8 +70,8 @@ public struct BootstrapBenchmark: Sendable {
         let lastSeq = try fillHub(path: hubDB, region: region, log: log)
         // The stream exists and is at the hub's last seq, but holds nothing: as if trimmed.
         let conn = try RedisConnection(endpoint: redis.endpoint)
-        _ = try conn.command(["XADD", RedisArgument(Keys.updates(region)), RedisArgument("\(lastSeq)-0"), "x", "1"])
-        _ = try conn.command(["XTRIM", RedisArgument(Keys.updates(region)), "MAXLEN", "0"])
+        try conn.xadd(key: region.keys.updates, id: "\(lastSeq)-0", fields: [("x", Array("1".utf8))])
+        try conn.xtrim(key: region.keys.updates, to: .maxLength(0), approximate: false)
 
         let hubPort = LocalPorts.free()
         let hub = try ChildProcess(
@@ -98,8 +94,8 @@ public struct BootstrapBenchmark: Sendable {
         var lastLog = Date()
         while true {
             if let beat = try heartbeat(conn, region), beat.watermark > lastSeq { break }
-            guard spoke.isRunning, hub.isRunning else { throw Failure(description: "a process exited; see \(dir)") }
-            guard Date().timeIntervalSince(started) < 600 else { throw Failure(description: "no bootstrap within 600 s") }
+            guard spoke.isRunning, hub.isRunning else { throw LoadtestError.processExited("a process", log: dir) }
+            guard Date().timeIntervalSince(started) < 600 else { throw LoadtestError.timedOut("no bootstrap within 600 s") }
             if Date().timeIntervalSince(lastLog) >= 5 {
                 lastLog = Date()
                 let progress = try heartbeat(conn, region)?.resync
@@ -157,9 +153,9 @@ public struct BootstrapBenchmark: Sendable {
         var verdict: DigestVerdict?
         while Date().timeIntervalSince(started) < 120 {
             // A digest taken after the damage, and the hub's verdict on it.
-            if let report = StatusJSON.decode(DigestReport.self, try conn.command(["HGET", RedisArgument(Keys.replicas(region)), "a:digest"]).string),
+            if let report = StatusJSON.decode(DigestReport.self, try conn.hget(key: region.keys.replicas, field: "a:digest")),
                 report.timeMs > since,
-                let v = StatusJSON.decode(DigestVerdict.self, try conn.command(["HGET", RedisArgument(Keys.replicas(region)), "a:verdict"]).string),
+                let v = StatusJSON.decode(DigestVerdict.self, try conn.hget(key: region.keys.replicas, field: "a:verdict")),
                 v.timeMs > report.timeMs
             {
                 digestBytes = StatusJSON.encode(report).utf8.count
@@ -168,14 +164,14 @@ public struct BootstrapBenchmark: Sendable {
             }
             Thread.sleep(forTimeInterval: 0.1)
         }
-        guard let verdict else { throw Failure(description: "no anti-entropy verdict within 120 s") }
+        guard let verdict else { throw LoadtestError.timedOut("no anti-entropy verdict within 120 s") }
         var sent = 0
         var bytes = digestBytes
         if !verdict.differing.isEmpty {
             // Find the snapshot the hub announced for these buckets, and measure it.
             var announcement: SnapshotAnnouncement?
             while announcement == nil && Date().timeIntervalSince(started) < 120 {
-                let entries = try conn.xrevrange(key: Keys.updates(region), count: 50)
+                let entries = try conn.xrevrange(key: region.keys.updates, count: 50)
                 for entry in entries {
                     guard let fields = entry.fields,
                         let update = try? StreamEntryCodec.decode(entryID: entry.id, fields: fields, rules: BodyRules(maxBytes: Int.max)),
@@ -187,10 +183,10 @@ public struct BootstrapBenchmark: Sendable {
                 }
                 if announcement == nil { Thread.sleep(forTimeInterval: 0.1) }
             }
-            guard let announcement else { throw Failure(description: "no snapshot announced for the differing buckets") }
+            guard let announcement else { throw LoadtestError.timedOut("no snapshot announced for the differing buckets") }
             sent = announcement.rows
-            for chunk in try conn.command(["LRANGE", RedisArgument(announcement.key), "0", "-1"]).array ?? [] {
-                bytes += chunk.bytes?.count ?? 0
+            for chunk in try conn.lrange(key: announcement.listKey) {
+                bytes += chunk.count
             }
         }
         // Wait until the replica holds the damaged rows again.
@@ -203,7 +199,7 @@ public struct BootstrapBenchmark: Sendable {
     }
 
     private func heartbeat(_ conn: RedisConnection, _ region: Region) throws -> ReplicaHeartbeat? {
-        StatusJSON.decode(ReplicaHeartbeat.self, try conn.command(["HGET", RedisArgument(Keys.replicas(region)), "a"]).string)
+        StatusJSON.decode(ReplicaHeartbeat.self, try conn.hget(key: region.keys.replicas, field: "a"))
     }
 
     /// The `seconds=` figure of the spoke's "snapshot applied" line.
@@ -238,7 +234,7 @@ public struct BootstrapBenchmark: Sendable {
     @discardableResult
     static func withDatabase(_ path: String, _ body: (OpaquePointer) -> Int) throws -> Int {
         var db: OpaquePointer?
-        guard sqlite3_open(path, &db) == SQLITE_OK, let db else { throw Failure(description: "cannot open \(path)") }
+        guard sqlite3_open(path, &db) == SQLITE_OK, let db else { throw LoadtestError.sqlite("cannot open \(path)") }
         defer { sqlite3_close(db) }
         sqlite3_busy_timeout(db, 10_000)
         return body(db)

@@ -15,11 +15,10 @@ final class ManagedRedis: @unchecked Sendable {
     private let lock = NSLock()
     private var child: ChildProcess?
 
-    struct Failure: Error, CustomStringConvertible { let description: String }
 
     init(directory: String) throws {
         guard let binary = RedisServerProcess.findBinary() else {
-            throw Failure(description: "redis-server not found. Install it with: apt-get update && apt-get install -y redis-server")
+            throw LoadtestError.toolMissing("redis-server", package: "redis-server")
         }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         self.binary = binary
@@ -34,7 +33,7 @@ final class ManagedRedis: @unchecked Sendable {
             }
             ProcessControl.stop(child, signal: SIGKILL)
         }
-        guard let started else { throw Failure(description: "redis-server did not start; see \(directory)/redis.log") }
+        guard let started else { throw LoadtestError.notAnswering("redis-server", what: "PING", seconds: 5, log: "\(directory)/redis.log") }
         child = started.0
         endpoint = RedisEndpoint(host: "127.0.0.1", port: started.1)
     }
@@ -54,7 +53,7 @@ final class ManagedRedis: @unchecked Sendable {
         for _ in 0..<400 {
             if !child.isRunning { return false }
             if let conn = try? RedisConnection(endpoint: endpoint, connectTimeoutMs: 200, readTimeoutMs: 1_000),
-                (try? conn.command(["PING"])) != nil
+                (try? conn.ping()) != nil
             {
                 return true
             }
@@ -77,7 +76,7 @@ final class ManagedRedis: @unchecked Sendable {
         }
         guard let current else { return }
         if let conn = try? RedisConnection(endpoint: endpoint, connectTimeoutMs: 500, readTimeoutMs: 30_000) {
-            _ = try? conn.command(["SHUTDOWN"])
+            try? conn.shutdown()
             conn.close()
         }
         ProcessControl.stop(current, timeout: 30)
@@ -94,6 +93,6 @@ final class ManagedRedis: @unchecked Sendable {
             ProcessControl.stop(child, signal: SIGKILL)
             usleep(250_000)  // the port may still be held by the old process's sockets
         }
-        throw Failure(description: "redis-server did not restart on port \(endpoint.port); see \(directory)/redis.log")
+        throw LoadtestError.notAnswering("redis-server", what: "PING on port \(endpoint.port) after a restart", seconds: 5, log: "\(directory)/redis.log")
     }
 }

@@ -55,8 +55,11 @@ public struct Limits: Sendable {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let redis = try RedisServerProcess(directory: "\(dir)/redis")
         defer { redis.stop() }
-        var logger = Logger(label: "pane.limits")
-        logger.logLevel = .error
+        let logger: Logger = {
+            var logger = Logger(label: "pane.limits")
+            logger.logLevel = .error
+            return logger
+        }()
         log("redis-server \(redis.endpoint); \(writes) writes of \(bodyBytes)-byte bodies to \(regions) regions")
 
         let xaddRequests = writes * regions
@@ -65,7 +68,7 @@ public struct Limits: Sendable {
         let xadd50 = try RedisBenchmarkBaseline.xaddRate(endpoint: redis.endpoint, requests: xaddRequests, clients: 50, pipeline: 100, bodyBytes: bodyBytes)
         log(String(format: "redis-benchmark XADD -c 50 -P 100:  %10.0f /s", xadd50))
         let conn = try RedisConnection(endpoint: redis.endpoint)
-        try conn.command(["DEL", "pane:bench:{xadd-1}", "pane:bench:{xadd-50}"])
+        try conn.del([RedisBenchmarkBaseline.key(clients: 1), RedisBenchmarkBaseline.key(clients: 50)])
 
         let raw = try RawSQLiteBaseline.upsertRate(path: "\(dir)/raw.sqlite", rows: writes, bodyBytes: bodyBytes, batch: batch)
         log(String(format: "raw SQLite upsert (batch %d):      %10.0f rows/s", batch, raw))
@@ -95,7 +98,7 @@ public struct Limits: Sendable {
         start = DispatchTime.now()
         let publisherThread = Thread {
             nameCurrentThread("bench-publish")
-            publisher.runBlocking(stop: stop)
+            do { try publisher.runBlocking(stop: stop) } catch { logger.error("publisher failed", metadata: ["error": "\(error)"]) }
             publisherDone.signal()
         }
         publisherThread.name = "bench-publish"
@@ -119,7 +122,7 @@ public struct Limits: Sendable {
         start = DispatchTime.now()
         let workerThread = Thread {
             nameCurrentThread("bench-apply")
-            worker.runBlocking(stop: workerStop)
+            do { try worker.runBlocking(stop: workerStop) } catch { logger.error("worker failed", metadata: ["error": "\(error)"]) }
             workerDone.signal()
         }
         workerThread.name = "bench-apply"

@@ -26,7 +26,6 @@ final class Sampler: @unchecked Sendable {
     private let lock = NSLock()
     private var samples: [Int: Sample] = [:]
     private var tracker = ResourceTracker()
-    private var redisConnection: RedisConnection?
     private(set) var redisMaxMemory = 0
     private(set) var lags: [String: Int] = [:]
 
@@ -44,13 +43,15 @@ final class Sampler: @unchecked Sendable {
 
     func run(start: DispatchTime, stop: StopSignal) {
         var tick = 1
+        // Created and used on this thread only: a connection is not Sendable.
+        var redisConnection: RedisConnection?
         let tty = isatty(2) != 0
         while !stop.isStopped {
             let due = Double(tick)
             while WriteDriver.seconds(since: start) < due && !stop.isStopped { usleep(20_000) }
             if stop.isStopped { break }
             collector.poll()
-            let sample = takeSample()
+            let sample = takeSample(&redisConnection)
             lock.withLock { samples[tick - 1] = sample }
             if showProgress && (tty || tick % 5 == 0) {
                 let line = progressLine(elapsed: WriteDriver.seconds(since: start), lag: sample.lag)
@@ -61,11 +62,11 @@ final class Sampler: @unchecked Sendable {
         redisConnection?.close()
     }
 
-    private func takeSample() -> Sample {
+    private func takeSample(_ redisConnection: inout RedisConnection?) -> Sample {
         var sample = Sample()
         if redisConnection == nil { redisConnection = try? RedisConnection(endpoint: cluster.redis.endpoint, connectTimeoutMs: 200, readTimeoutMs: 1_000) }
         if let conn = redisConnection {
-            if let info = try? conn.command(["INFO", "memory"]).string {
+            if let info = try? conn.info("memory") {
                 for line in info.split(separator: "\r\n") where line.hasPrefix("used_memory:") {
                     sample.redisMemory = Int(line.dropFirst("used_memory:".count)) ?? 0
                 }

@@ -18,7 +18,6 @@ final class Cluster: @unchecked Sendable {
     private let lock = NSLock()
     private var hub: ChildProcess?
 
-    struct Failure: Error, CustomStringConvertible { let description: String }
 
     /// Starts everything and waits until the hub answers and every worker is ready.
     init(scenario: Scenario, binary: String, directory: String, log: (String) -> Void) throws {
@@ -75,11 +74,11 @@ final class Cluster: @unchecked Sendable {
         lock.withLock { hub = child }
         let probe = HTTPProbe(port: hubPort, timeoutMs: 1_000)
         for _ in 0..<600 {
-            if !child.isRunning { throw Failure(description: "pane hub exited at start; see \(directory)/hub.log") }
+            if !child.isRunning { throw LoadtestError.processExited("pane hub", log: "\(directory)/hub.log") }
             if (try? probe.get("/healthz"))?.status == 200 { return }
             usleep(20_000)
         }
-        throw Failure(description: "pane hub did not answer /healthz on port \(hubPort); see \(directory)/hub.log")
+        throw LoadtestError.notAnswering("pane hub", what: "/healthz on port \(hubPort)", seconds: 12, log: "\(directory)/hub.log")
     }
 
     /// SIGTERM to the hub: it finishes its publish round and exits.
@@ -96,11 +95,11 @@ final class Cluster: @unchecked Sendable {
         let probe = HTTPProbe(port: worker.httpPort, timeoutMs: 1_000)
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if !worker.isRunning { throw Failure(description: "\(worker.name) exited; see \(worker.logPath)") }
+            if !worker.isRunning { throw LoadtestError.processExited(worker.name, log: worker.logPath) }
             if (try? probe.get(path))?.status == 200 { return }
             usleep(20_000)
         }
-        throw Failure(description: "\(worker.name) did not answer \(path) within \(Int(seconds)) s; see \(worker.logPath)")
+        throw LoadtestError.notAnswering(worker.name, what: path, seconds: Int(seconds), log: worker.logPath)
     }
 
     /// Replica labels with their SQLite files, in scenario order.

@@ -13,7 +13,7 @@ import PaneStore
 /// Runs one scenario against real processes: starts redis-server, the hub and the spokes,
 /// drives the writes, injects the faults, waits for quiescence, compares every replica with
 /// the hub, and builds the report.
-public final class ScenarioRunner: @unchecked Sendable {
+public final class ScenarioRunner {
     public let scenario: Scenario
     /// The `pane` executable.
     public let paneBinary: String
@@ -187,11 +187,9 @@ public final class ScenarioRunner: @unchecked Sendable {
         for attempt in 0..<10 {
             result = []
             for file in cluster.replicaFiles {
-                let key = Keys.updates(try Region(file.region))
-                let reply = try conn.command(["XPENDING", RedisArgument(key), RedisArgument(ReplicaName(file.replica).group), "-", "+", "10000"])
-                for item in reply.array ?? [] {
-                    guard let fields = item.array, fields.count >= 2, let id = fields[0].string else { continue }
-                    result.append((file.label, id, fields[1].string ?? ""))
+                let key = try Region(file.region).keys.updates
+                for row in try conn.xpending(key: key, group: ReplicaName(file.replica).consumerGroup, count: 10_000) {
+                    result.append((file.label, row.id, row.consumer))
                 }
             }
             let stale = result.filter { StreamEntryCodec.seq(fromEntryID: $0.id) != nil }
@@ -208,7 +206,7 @@ public final class ScenarioRunner: @unchecked Sendable {
         var count = 0
         var ids: [String: Set<ContextID>] = [:]
         for region in scenario.regions {
-            let entries = try conn.xrange(key: Keys.deadLetters(region))
+            let entries = try conn.xrange(key: region.keys.deadLetters)
             count += entries.count
             for entry in entries {
                 guard let ctx = entry.fields?.first(where: { $0.0 == "ctx" })?.1,

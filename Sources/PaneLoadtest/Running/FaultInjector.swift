@@ -85,7 +85,7 @@ final class FaultInjector: @unchecked Sendable {
         let region = scenario.regions[Int(rng.next() % UInt64(scenario.regions.count))]
         let conn = try RedisConnection(endpoint: cluster.redis.endpoint)
         defer { conn.close() }
-        let key = Keys.updates(region)
+        let key = region.keys.updates
         var added = 0
         var attempts = 0
         while added < count && attempts < 100 {
@@ -115,10 +115,10 @@ final class FaultInjector: @unchecked Sendable {
         usleep(useconds_t(pause * 1e6))
         let conn = try RedisConnection(endpoint: cluster.redis.endpoint)
         defer { conn.close() }
-        let key = Keys.updates(try Region(target.region))
+        let key = try Region(target.region).keys.updates
         let before = try conn.xlen(key: key)
         if let top = try conn.xrevrange(key: key, count: 1).first?.id {
-            _ = try conn.command(["XTRIM", RedisArgument(key), "MINID", RedisArgument(top)])
+            try conn.xtrim(key: key, to: .minID(top), approximate: false)
         }
         let after = try conn.xlen(key: key)
         for worker in workers { try worker.start(binary: cluster.binary) }

@@ -41,40 +41,9 @@ public enum PaneHTTP {
         return try ContextID(decoded)
     }
 
-    /// The first value of query parameter `name`, percent-decoded.
+    /// The first value of query parameter `name`. Hummingbird has already percent-decoded it
+    /// (a value with bad escapes stays as sent); decoding again would turn `p%2541` into `pA`.
     public static func query(_ request: Request, _ name: String) -> String? {
-        request.uri.queryParameters.get(name).flatMap { value in
-            value.utf8.contains(UInt8(ascii: "%")) ? (value.removingPercentEncoding ?? value) : value
-        }
-    }
-}
-
-/// Turns thrown ``ValidationError``s into 400 responses that name the input, and logs the rest.
-public struct ValidationErrorMiddleware<Context: RequestContext>: RouterMiddleware {
-    public init() {}
-
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch let error as ValidationError {
-            return PaneHTTP.error(.badRequest, error.description)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            return PaneHTTP.error(.badRequest, "request body is over the size limit")
-        }
-    }
-}
-
-extension HTTPField.Name {
-    /// The highest region seq the replica has applied.
-    public static let paneReplicaSeq = pane("Replica-Seq")
-    /// Milliseconds since the worker last read from the region stream, or `never`.
-    public static let paneContactAge = pane("Contact-Age-Ms")
-    /// Present (`1`) when a dead-lettered update may have left this context behind the hub.
-    public static let paneStale = pane("Stale")
-
-    /// `Pane-<suffix>`. The suffixes above are letters and dashes, always valid tokens, so the
-    /// fallback is never taken; it exists only to avoid a force-unwrap.
-    private static func pane(_ suffix: String) -> HTTPField.Name {
-        HTTPField.Name("Pane-\(suffix)") ?? .server
+        request.uri.queryParameters.get(name)
     }
 }

@@ -1,0 +1,61 @@
+import Foundation
+
+/// The binary form of a snapshot chunk: a list of rows, each
+/// `u16 idLength, id, i64 version, u8 flags, i64 hubTimeMs, u64 seq, u32 bodyLength, body`
+/// (little-endian; flags bit 0 = deleted, bit 1 = body missing).
+public enum SnapshotChunkCodec {
+    public static func encode(_ rows: [SnapshotRow]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(rows.reduce(0) { $0 + 31 + $1.id.value.utf8.count + $1.body.count })
+        func put<T: FixedWidthInteger>(_ value: T) {
+            withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
+        }
+        for row in rows {
+            let id = Array(row.id.value.utf8)
+            put(UInt16(id.count))
+            out.append(contentsOf: id)
+            put(row.version)
+            put(UInt8((row.deleted ? 1 : 0) | (row.bodyMissing ? 2 : 0)))
+            put(row.hubTimeMs)
+            put(row.seq)
+            put(UInt32(row.body.count))
+            out.append(contentsOf: row.body)
+        }
+        return out
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(EntryError) -> [SnapshotRow] {
+        var rows: [SnapshotRow] = []
+        var index = 0
+        func take(_ count: Int) throws(EntryError) -> ArraySlice<UInt8> {
+            guard count >= 0, index + count <= bytes.count else {
+                throw EntryError(.badBody, field: "chunk", detail: "snapshot chunk ends in the middle of a row (byte \(index) of \(bytes.count))")
+            }
+            defer { index += count }
+            return bytes[index..<(index + count)]
+        }
+        func int<T: FixedWidthInteger>(_: T.Type) throws(EntryError) -> T {
+            let slice = try take(MemoryLayout<T>.size)
+            var value: T = 0
+            for (shift, byte) in slice.enumerated() { value |= T(truncatingIfNeeded: byte) << (shift * 8) }
+            return value
+        }
+        while index < bytes.count {
+            let idLength = Int(try int(UInt16.self))
+            let idText = String(decoding: try take(idLength), as: UTF8.self)
+            let id: ContextID
+            do { id = try ContextID(idText) } catch {
+                throw EntryError(.badContextID, field: "chunk", detail: error.description)
+            }
+            let version = try int(Int64.self)
+            let flags = try int(UInt8.self)
+            let ts = try int(Int64.self)
+            let seq = try int(UInt64.self)
+            let bodyLength = Int(try int(UInt32.self))
+            let body = Array(try take(bodyLength))
+            rows.append(
+                SnapshotRow(id: id, version: version, deleted: flags & 1 != 0, body: body, hubTimeMs: ts, seq: seq, bodyMissing: flags & 2 != 0))
+        }
+        return rows
+    }
+}

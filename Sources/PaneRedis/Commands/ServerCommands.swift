@@ -1,0 +1,62 @@
+/// Connection and server commands (https://redis.io/docs/latest/commands/?group=server,connection).
+extension RedisConnection {
+    /// `PING`; returns when the server answered `PONG`. https://redis.io/docs/latest/commands/ping/
+    public func ping() throws(RedisError) {
+        let reply = try command(["PING"])
+        guard reply.string == "PONG" else { throw RedisError(.protocolViolation, "PING answered \(reply)", command: "PING") }
+    }
+
+    /// `SELECT index`: switches this connection to another database.
+    /// https://redis.io/docs/latest/commands/select/
+    public func select(_ database: Int) throws(RedisError) {
+        try command(["SELECT", RedisArgument(database)])
+    }
+
+    /// `INFO [section]`: the server's `name:value` report, as text.
+    /// https://redis.io/docs/latest/commands/info/
+    public func info(_ section: String? = nil) throws(RedisError) -> String {
+        var args: [RedisArgument] = ["INFO"]
+        if let section { args.append(RedisArgument(section)) }
+        return try command(args).string ?? ""
+    }
+
+    /// `CONFIG GET parameter` (a glob): the matching parameters and their values.
+    /// https://redis.io/docs/latest/commands/config-get/
+    public func configGet(_ parameter: String) throws(RedisError) -> [String: String] {
+        try command(["CONFIG", "GET", RedisArgument(parameter)]).fieldMap.compactMapValues(\.string)
+    }
+
+    /// `CONFIG SET parameter value`. https://redis.io/docs/latest/commands/config-set/
+    public func configSet(_ parameter: String, _ value: String) throws(RedisError) {
+        try command(["CONFIG", "SET", RedisArgument(parameter), RedisArgument(value)])
+    }
+
+    /// `FLUSHALL`: deletes every key of every database. https://redis.io/docs/latest/commands/flushall/
+    public func flushall() throws(RedisError) {
+        try command(["FLUSHALL"])
+    }
+
+    /// `DBSIZE`: how many keys the current database holds. https://redis.io/docs/latest/commands/dbsize/
+    public func dbsize() throws(RedisError) -> Int {
+        Int(try command(["DBSIZE"]).int ?? 0)
+    }
+
+    /// `MEMORY USAGE key`: bytes the key and its value take; nil when the key does not exist.
+    /// https://redis.io/docs/latest/commands/memory-usage/
+    public func memoryUsage(key: some RedisKeyName) throws(RedisError) -> Int? {
+        try command(["MEMORY", "USAGE", RedisArgument(key)]).int.map(Int.init)
+    }
+
+    /// `SHUTDOWN [NOSAVE|SAVE]`: the server persists as configured (or as `save` says) and exits.
+    /// Returns once the server closed the connection; the connection is closed then.
+    /// https://redis.io/docs/latest/commands/shutdown/
+    public func shutdown(save: Bool? = nil) throws(RedisError) {
+        var args: [RedisArgument] = ["SHUTDOWN"]
+        if let save { args.append(save ? "SAVE" : "NOSAVE") }
+        do {
+            try command(args)
+        } catch where error.kind == .io {
+            return  // the server is gone: what SHUTDOWN asked for
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import PaneCore
+
+/// Every Redis key of one region, named in this one place.
+///
+/// Each key is `pane:{R}:<what>`. The region name in braces is the key's hash tag: Redis Cluster
+/// hashes only the tag, so every key of a region lands on the same slot, and multi-key commands
+/// and MULTI/EXEC over them stay legal on a cluster. Region names (`a-z`, `0-9`, `-`, `_`, `.`)
+/// hold no brace and no glob character, so the tag and the patterns below are exact.
+///
+/// The formats are on disk in every Redis that Pane has written to: change none of them.
+public struct RegionKeys: Hashable, Sendable {
+    public let region: Region
+
+    public init(_ region: Region) { self.region = region }
+
+    /// `{R}`: the hash tag every key of the region carries.
+    public var hashTag: String { "{\(region.name)}" }
+
+    /// `pane:{R}:updates`: the region stream. Entry ids are `<seq>-0`.
+    public var updates: StreamKey { StreamKey("pane:{\(region.name)}:updates") }
+    /// `pane:{R}:dlq`: the region's dead letters.
+    public var deadLetters: StreamKey { StreamKey("pane:{\(region.name)}:dlq") }
+    /// `pane:{R}:resync`: resync requests from the region's replicas and admins to the hub,
+    /// read through the group ``ConsumerGroup/hub``.
+    public var resyncRequests: StreamKey { StreamKey("pane:{\(region.name)}:resync") }
+    /// `pane:{R}:replicas`: per replica its heartbeat (`<replica>`), digest report
+    /// (`<replica>:digest`) and the hub's verdict on it (`<replica>:verdict`).
+    public var replicas: HashKey { HashKey("pane:{\(region.name)}:replicas") }
+    /// `pane:{R}:snapshot:<epoch>`: one resync snapshot, a list of chunks with an expiry.
+    public func snapshot(epoch: Int64) -> ListKey { ListKey("pane:{\(region.name)}:snapshot:\(epoch)") }
+    /// `pane:{R}:snapshot:*`: every snapshot of the region.
+    public var snapshots: KeyPattern { KeyPattern("pane:{\(region.name)}:snapshot:*") }
+
+    /// The region's keys of fixed name (snapshots excluded: find them with ``snapshots``).
+    public var all: [any RedisKeyName] { [updates, deadLetters, resyncRequests, replicas] }
+
+    /// `pane:{*}:updates`: the stream of every region.
+    public static let everyRegionStream = KeyPattern("pane:{*}:updates")
+
+    /// The region whose stream `key` is, or nil when `key` is not a `pane:{R}:updates` key.
+    public static func region(ofStream key: some RedisKeyName) -> Region? {
+        let text = key.rawValue
+        let head = "pane:{"
+        let tail = "}:updates"
+        guard text.hasPrefix(head), text.hasSuffix(tail), text.utf8.count > head.utf8.count + tail.utf8.count else { return nil }
+        return try? Region(String(text.dropFirst(head.count).dropLast(tail.count)))
+    }
+}
+
+extension Region {
+    /// The region's Redis keys.
+    public var keys: RegionKeys { RegionKeys(self) }
+}
+
+extension SnapshotAnnouncement {
+    /// The list holding the announced snapshot's chunks (``RegionKeys/snapshot(epoch:)`` as the
+    /// hub wrote it into the announcement).
+    public var listKey: ListKey { ListKey(key) }
+}

@@ -1,0 +1,10 @@
+/// The name of a key that holds a stream (XADD, XRANGE, XREADGROUP, consumer groups …).
+///
+/// Pane's keys come from RegionKeys; build one from a string only for a key Pane does not
+/// own (a benchmark's, one read off the wire).
+public struct StreamKey: RedisKeyName, RawRepresentable {
+    public let rawValue: String
+
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+}

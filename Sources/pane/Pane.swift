@@ -82,11 +82,20 @@ func fail(running error: any Error) -> ExitCode {
 }
 
 /// Runs services until SIGTERM or SIGINT, then shuts them down gracefully (exit 0). When one
-/// fails, the group cancels the others, and the process says which failed and exits 1.
+/// fails, the group cancels the others, and the process says which failed and exits 1, within
+/// ``ExitDeadline/seconds`` even if another service does not stop.
 func runServices(_ services: [any Service], logger: Logger) async throws {
+    let deadline = ExitDeadline(logger: logger)
     let group = ServiceGroup(
-        configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-    do { try await group.run() } catch { throw fail(running: error) }
+        configuration: .init(
+            services: services.map(deadline.watching), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    do {
+        try await group.run()
+    } catch {
+        // The deadline may be printing the line already: then it also exits.
+        guard deadline.claimExit() else { throw ExitCode(1) }
+        throw fail(running: error)
+    }
 }
 
 extension Pane {

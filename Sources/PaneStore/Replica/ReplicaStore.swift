@@ -19,8 +19,7 @@ public final class ReplicaStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         self.path = path
-        self.pool = try DatabasePool(path: path, configuration: config)
-        try ReplicaSchema.migrator.migrateRetrying(pool)
+        self.pool = try DatabasePool.openMigrated(path: path, configuration: config, migrator: ReplicaSchema.migrator)
     }
 
     /// The apply rule in SQL: the row changes only when the incoming version is greater

@@ -10,6 +10,8 @@ import PaneCore
 public final class ReplicaStore: Sendable {
     let pool: DatabasePool
     public let path: String
+    /// The HTTP API's reads, on read-only connections of their own.
+    let reader: ReplicaReader
 
     public init(path: String) throws {
         var config = Configuration()
@@ -20,6 +22,7 @@ public final class ReplicaStore: Sendable {
         }
         self.path = path
         self.pool = try DatabasePool.openMigrated(path: path, configuration: config, migrator: ReplicaSchema.migrator)
+        self.reader = ReplicaReader(path: path)
     }
 
     /// The apply rule in SQL: the row changes only when the incoming version is greater

@@ -21,10 +21,9 @@ public enum TokenFile {
         var tokens: [(role: Role, token: String)] = []
         var firstLine: [String: Int] = [:]
         var number = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for line in lines(text) {
             number += 1
-            let line = rawLine.last == "\r" ? rawLine.dropLast() : rawLine
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            let fields = line.split(whereSeparator: isBlank)
             if fields.isEmpty || fields[0].hasPrefix("#") { continue }
             guard fields.count == 2 else { throw TokenFileError(line: number, .malformed(fields: fields.count)) }
             guard let role = Role(rawValue: String(fields[0])) else { throw TokenFileError(line: number, .unknownRole) }
@@ -42,15 +41,24 @@ public enum TokenFile {
     /// line that is not blank or a `#` comment, trimmed.
     public static func single(_ text: String) throws(TokenFileError) -> String {
         var number = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        for line in lines(text) {
             number += 1
-            let fields = rawLine.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+            let fields = line.split(whereSeparator: isBlank)
             if fields.isEmpty || fields[0].hasPrefix("#") { continue }
             guard fields.count == 1 else { throw TokenFileError(line: number, .malformed(fields: fields.count)) }
             guard isToken(fields[0]) else { throw TokenFileError(line: number, .badCharacters) }
             return String(fields[0])
         }
         throw TokenFileError(line: number, .empty)
+    }
+
+    /// The lines of `text`, ended by LF or CRLF (one `Character` in Swift).
+    private static func lines(_ text: String) -> [Substring] {
+        text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+    }
+
+    private static func isBlank(_ character: Character) -> Bool {
+        character == " " || character == "\t" || character == "\r"
     }
 
     /// RFC 6750 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.

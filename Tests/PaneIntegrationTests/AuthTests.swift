@@ -1,6 +1,8 @@
 import Foundation
 import PaneApp
 import PaneCore
+import PaneHub
+import PaneSpoke
 import PaneRedis
 import PaneTestKit
 import Testing
@@ -341,5 +343,69 @@ import Testing
                 #expect(!output.contains(tokens.admin) && !output.contains(tokens.write))
             }
         }
+    }
+}
+
+/// The settings behind tokens: `hub.tokensFile`/`spoke.tokensFile`, `…insecureNoAuth` from
+/// flags, environment and file, and the secure-by-default rule, without a process.
+@Suite struct AuthSettingsTests {
+    static func hub(flags: [String: String] = [:], environment: [String: String] = [:], file: String? = nil) async throws -> HubConfiguration {
+        var path: String? = nil
+        if let file {
+            path = "\(try TestEnv.directory("auth-settings"))/pane.json"
+            try file.write(toFile: path ?? "", atomically: true, encoding: .utf8)
+        }
+        var flags = flags
+        flags["hub.regions"] = "a"
+        let source = try await ConfigSource.load(flags: flags, configFile: path, environment: environment)
+        return try HubConfiguration.load(from: source)
+    }
+
+    static func spoke(flags: [String: String] = [:], environment: [String: String] = [:]) async throws -> SpokeConfiguration {
+        var flags = flags
+        flags["spoke.region"] = "a"
+        return try SpokeConfiguration.load(from: try await ConfigSource.load(flags: flags, configFile: nil, environment: environment))
+    }
+
+    @Test(arguments: ["127.0.0.1:7400", "localhost:7400", "127.0.0.2:7400", "[::1]:7400"])
+    func loopbackNeedsNoTokens(address: String) async throws {
+        let config = try await Self.hub(flags: ["hub.http": address])
+        #expect(config.tokensFile == nil && !config.insecureNoAuth)
+        #expect(try await Self.spoke(flags: ["spoke.http": address]).tokensFile == nil)
+        // The defaults are loopback too.
+        #expect(try await Self.hub().httpHost == "127.0.0.1")
+    }
+
+    @Test(arguments: ["0.0.0.0:7400", "10.1.2.3:7400", "[::]:7400", "pane.example.com:7400"])
+    func anotherAddressNeedsTokensOrInsecureNoAuth(address: String) async throws {
+        do {
+            _ = try await Self.hub(flags: ["hub.http": address])
+            Issue.record("the hub accepted \(address) without tokens")
+        } catch let error as ValidationError {
+            #expect(error.input == "setting hub.tokensFile")
+            #expect(error.reason.contains(String(address)) && error.reason.contains("PANE_HUB_TOKENS_FILE"), "\(error)")
+        }
+        do {
+            _ = try await Self.spoke(flags: ["spoke.http": address])
+            Issue.record("the spoke accepted \(address) without tokens")
+        } catch let error as ValidationError {
+            #expect(error.input == "setting spoke.tokensFile")
+        }
+        #expect(try await Self.hub(flags: ["hub.http": address, "hub.tokensFile": "/etc/pane/hub.tokens"]).tokensFile == "/etc/pane/hub.tokens")
+        #expect(try await Self.hub(flags: ["hub.http": address], environment: ["PANE_HUB_INSECURE_NO_AUTH": "true"]).insecureNoAuth)
+        #expect(try await Self.hub(flags: ["hub.http": address], environment: ["PANE_HUB_TOKENS_FILE": "/t"]).tokensFile == "/t")
+        #expect(try await Self.spoke(flags: ["spoke.http": address], environment: ["PANE_SPOKE_INSECURE_NO_AUTH": "1"]).insecureNoAuth)
+        #expect(try await Self.hub(file: #"{"hub": {"http": "\#(address)", "insecureNoAuth": true}}"#).insecureNoAuth)
+        #expect(try await Self.hub(file: #"{"hub": {"http": "\#(address)", "tokensFile": "/etc/t"}}"#).tokensFile == "/etc/t")
+    }
+
+    @Test func aBadBooleanIsNamed() async throws {
+        await #expect(throws: ValidationError.self) { try await Self.hub(environment: ["PANE_HUB_INSECURE_NO_AUTH": "maybe"]) }
+        do {
+            _ = try await Self.hub(environment: ["PANE_HUB_INSECURE_NO_AUTH": "maybe"])
+        } catch let error as ValidationError {
+            #expect(error.input == "setting hub.insecureNoAuth" && error.value == "maybe")
+        }
+        #expect(try await Self.hub(environment: ["PANE_HUB_INSECURE_NO_AUTH": "false"]).insecureNoAuth == false)
     }
 }

@@ -52,6 +52,7 @@ import Testing
             let tokens = Tokens()
             let file = scene.path("tokens")
             try Self.write("# hub tokens\n\n" + tokens.file, to: file)
+            #expect(chmod(file, 0o644) == 0)
             let hub = try HubProcess.start(regions: scene.regions, dir: scene.directory, extra: ["--tokens-file", file])
             defer { hub.child.stop() }
             #expect(await hub.ready(), "\(hub.log().suffix(800))")
@@ -103,6 +104,8 @@ import Testing
             let log = hub.log()
             for token in tokens.all { #expect(!log.contains(token), "the log holds a token") }
             #expect(log.contains("tokens loaded"), "\(log.suffix(800))")
+            // Other users may read the file (0644): the hub says so.
+            #expect(log.contains("other users may read or write the tokens file"), "\(log.suffix(800))")
         }
     }
 
@@ -111,6 +114,7 @@ import Testing
             let tokens = Tokens()
             let file = scene.path("tokens")
             try Self.write(tokens.file, to: file)
+            #expect(chmod(file, 0o600) == 0)
             _ = try await hub.store.put(id: try ContextID("tenant/a"), body: Array("{\"v\":1}".utf8))
             let spoke = try scene.spoke("a", extra: ["--tokens-file", file])
             let port = spoke.port
@@ -137,6 +141,7 @@ import Testing
             #expect(reply.text.contains("\"version\":1") && reply.header("pane-replica-seq") != nil)
             let log = spoke.log()
             for token in tokens.all { #expect(!log.contains(token), "the log holds a token") }
+            #expect(log.contains("tokens loaded") && !log.contains("other users may"), "\(log.suffix(800))")
         }
     }
 

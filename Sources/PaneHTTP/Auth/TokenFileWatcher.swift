@@ -47,6 +47,7 @@ public final class TokenFileWatcher: Service, Sendable, CustomStringConvertible 
         state = Mutex(State(tokens: tokens, stamp: stamp))
         if tokens.isEmpty { logger.warning("the tokens file has no tokens: every request but /healthz and /readyz is refused", metadata: ["file": "\(path)"]) }
         logger.info("tokens loaded", metadata: ["file": "\(path)", "tokens": "\(tokens.summary)"])
+        warnIfShared(stamp)
         startChecks(everyMs: checkEveryMs)
     }
 
@@ -84,6 +85,7 @@ public final class TokenFileWatcher: Service, Sendable, CustomStringConvertible 
             let tokens = try Self.read(path)
             state.withLock { $0.tokens = tokens }
             logger.notice("tokens reloaded", metadata: ["file": "\(path)", "reason": "\(reason)", "tokens": "\(tokens.summary)"])
+            warnIfShared(stamp)
             return true
         } catch {
             logger.error(
@@ -91,6 +93,14 @@ public final class TokenFileWatcher: Service, Sendable, CustomStringConvertible 
                 metadata: ["file": "\(path)", "reason": "\(reason)", "error": "\(error.reason)"])
             return false
         }
+    }
+
+    /// Other users can read the file: the tokens are as secret as its permissions.
+    private func warnIfShared(_ stamp: FileStamp?) {
+        guard let stamp, stamp.mode & 0o077 != 0 else { return }
+        logger.warning(
+            "other users may read or write the tokens file: chmod 600 it",
+            metadata: ["file": "\(path)", "mode": "\(String(stamp.mode & 0o777, radix: 8))"])
     }
 
     private func startChecks(everyMs: Int) {
@@ -130,6 +140,12 @@ struct FileStamp: Equatable, Sendable {
     let nanoseconds: Int
     let size: Int64
     let inode: UInt64
+    /// The permission bits, for the warning; not part of a version.
+    let mode: UInt32
+
+    static func == (a: FileStamp, b: FileStamp) -> Bool {
+        a.seconds == b.seconds && a.nanoseconds == b.nanoseconds && a.size == b.size && a.inode == b.inode
+    }
 
     /// `nil` when the file cannot be stat'ed.
     init?(path: String) {
@@ -139,6 +155,7 @@ struct FileStamp: Equatable, Sendable {
         nanoseconds = info.st_mtim.tv_nsec
         size = Int64(info.st_size)
         inode = UInt64(info.st_ino)
+        mode = UInt32(info.st_mode)
     }
 }
 

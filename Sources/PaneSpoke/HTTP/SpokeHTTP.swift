@@ -12,11 +12,15 @@ import PaneHTTP
 ///
 /// Every context response carries `Pane-Replica-Seq` (the highest region seq the replica has
 /// applied) and `Pane-Contact-Age-Ms` (how long since this worker last heard from the stream).
+///
+/// With `tokens`, every route but `/healthz` and `/readyz` needs a bearer token whose role
+/// allows it (``AuthMiddleware``): `read` for the reads.
 public enum SpokeHTTP {
     public static let maxPageSize = 1_000
 
-    public static func router(store: ReplicaStore, status: SpokeStatus) -> Router<BasicRequestContext> {
+    public static func router(store: ReplicaStore, status: SpokeStatus, tokens: TokenFileWatcher? = nil) -> Router<BasicRequestContext> {
         let router = Router()
+        if let tokens { router.add(middleware: AuthMiddleware(tokens: tokens)) }
         router.add(middleware: ValidationErrorMiddleware())
         router.get("/healthz") { _, _ in PaneHTTP.json("{\"status\":\"ok\"}") }
         router.get("/readyz") { _, _ -> Response in

@@ -77,6 +77,9 @@ struct ReadsCommand: ParsableCommand {
     @Option(help: "The pane binary (default: the one next to pane-loadtest).")
     var pane: String?
 
+    @Flag(help: "Run without a tokens file (for a pane binary from before tokens).")
+    var withoutTokens = false
+
     @Option(help: "Write reads.json and reads.md into this folder.")
     var out: String?
 
@@ -87,7 +90,7 @@ struct ReadsCommand: ParsableCommand {
     }
 
     func run() throws {
-        let benchmark = ReadBenchmark(paneBinary: pane ?? ScenarioRunner.siblingPaneBinary(), seconds: seconds, rounds: rounds, connections: connections)
+        let benchmark = ReadBenchmark(paneBinary: pane ?? ScenarioRunner.siblingPaneBinary(), seconds: seconds, rounds: rounds, connections: connections, tokens: !withoutTokens)
         try Self.measure(benchmark, out: out)
     }
 

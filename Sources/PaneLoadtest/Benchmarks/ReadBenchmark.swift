@@ -1,23 +1,29 @@
 import Foundation
 import PaneApp
+import PaneCore
 import PaneRedis
 
 /// The read path against its own bound: a real `pane spoke` (with a `pane hub` and a private
 /// redis-server behind it) serves `GET /healthz`, a point read and a list page to Debian's `wrk`,
 /// one route after the other, in rounds. `/healthz` is the HTTP server with nothing behind it,
-/// so the point read's share of its rate is what the read itself costs.
+/// so the point read's share of its rate is what the read itself costs. Both processes run with
+/// a tokens file, as in production: the reads carry a `read` token (`/healthz` needs none).
 public struct ReadBenchmark: Sendable {
     public var paneBinary: String
     /// Seconds of load per route and round.
     public var seconds: Int
     public var rounds: Int
     public var connections: Int
+    /// Runs the processes with a tokens file and sends a `read` token; off for a `pane` binary
+    /// from before tokens existed (an A/B against an older build).
+    public var tokens: Bool
 
-    public init(paneBinary: String, seconds: Int = 5, rounds: Int = 3, connections: Int = 16) {
+    public init(paneBinary: String, seconds: Int = 5, rounds: Int = 3, connections: Int = 16, tokens: Bool = true) {
         self.paneBinary = paneBinary
         self.seconds = seconds
         self.rounds = rounds
         self.connections = connections
+        self.tokens = tokens
     }
 
     /// One route's figures: the median of the rounds' rates and the latencies of that round.
@@ -36,6 +42,7 @@ public struct ReadBenchmark: Sendable {
         public var paneBinary: String
         public var seconds: Int
         public var connections: Int
+        public var tokens: Bool
         public var healthz: Route
         public var pointRead: Route
         public var list: Route
@@ -53,6 +60,9 @@ public struct ReadBenchmark: Sendable {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let redis = try RedisServerProcess(directory: "\(dir)/redis")
         defer { redis.stop() }
+        let tokens = try GeneratedTokens.create(at: "\(dir)/tokens")
+        let tokenFlags = self.tokens ? ["--tokens-file", tokens.path] : []
+        let read = self.tokens ? tokens.token(.read) : nil
         let hubPort = LocalPorts.free()
         let spokePort = LocalPorts.free()
         let hub = try ChildProcess(
@@ -60,17 +70,17 @@ public struct ReadBenchmark: Sendable {
             arguments: [
                 "hub", "--redis", redis.endpoint.description, "--regions", "reads", "--db", "\(dir)/hub.sqlite",
                 "--http", "127.0.0.1:\(hubPort)", "--log-level", "warning",
-            ], logPath: "\(dir)/hub.log")
+            ] + tokenFlags, logPath: "\(dir)/hub.log")
         defer { _ = hub.stop() }
         let spoke = try ChildProcess(
             name: "spoke", executable: paneBinary,
             arguments: [
                 "spoke", "--redis", redis.endpoint.description, "--region", "reads", "--replica", "a", "--db", "\(dir)/a.sqlite",
                 "--http", "127.0.0.1:\(spokePort)", "--log-level", "warning",
-            ], logPath: "\(dir)/spoke.log")
+            ] + tokenFlags, logPath: "\(dir)/spoke.log")
         defer { _ = spoke.stop() }
         try Self.waitFor("the hub's /healthz", child: hub) { try HTTPProbe(port: hubPort, timeoutMs: 500).get("/healthz").status == 200 }
-        let writer = HTTPProbe(port: hubPort)
+        let writer = HTTPProbe(port: hubPort, token: self.tokens ? tokens.token(.write) : nil)
         defer { writer.close() }
         let put = try writer.request("PUT", Self.contextPath, body: Array(Self.contextBody.utf8))
         guard put.status == 200 else { throw LoadtestError.unreadableOutput("the hub's PUT", put.text) }
@@ -78,19 +88,20 @@ public struct ReadBenchmark: Sendable {
             _ = try writer.request("PUT", "/v1/contexts/tenant%2Facme%2Fitem-\(i)", body: Array("{\"i\":\(i)}".utf8))
         }
         try Self.waitFor("the spoke's copy of the contexts", child: spoke) {
-            let probe = HTTPProbe(port: spokePort, timeoutMs: 500)
+            let probe = HTTPProbe(port: spokePort, timeoutMs: 500, token: read)
             return try probe.get(Self.contextPath).status == 200 && probe.get("/v1/contexts/tenant%2Facme%2Fitem-99").status == 200
         }
-        let probe = HTTPProbe(port: spokePort)
+        let probe = HTTPProbe(port: spokePort, token: read)
         defer { probe.close() }
         let sizes = try [Self.contextPath, Self.listPath, "/healthz"].map { try probe.get($0).body.count }
-        log("pane spoke on 127.0.0.1:\(spokePort) (\(paneBinary)); wrk -t1 -c\(connections) -d\(seconds)s, \(rounds) rounds")
+        log("pane spoke on 127.0.0.1:\(spokePort) (\(paneBinary)); wrk -t1 -c\(connections) -d\(seconds)s, \(rounds) rounds, \(self.tokens ? "with a read token" : "without tokens")")
 
         var results: [String: [WrkResult]] = [:]
         let routes = ["/healthz", Self.contextPath, Self.listPath]
         for round in 1...rounds {
             for path in routes {
-                let result = try Self.runWrk(wrk, url: "http://127.0.0.1:\(spokePort)\(path)", seconds: seconds, connections: connections)
+                let result = try Self.runWrk(
+                    wrk, url: "http://127.0.0.1:\(spokePort)\(path)", token: read, seconds: seconds, connections: connections)
                 results[path, default: []].append(result)
                 log("round \(round) \(path.padding(toLength: 45, withPad: " ", startingAt: 0))" + String(format: " %9.0f req/s  p50 %.3f ms  p99 %.3f ms", result.rate, result.p50Ms, result.p99Ms))
             }
@@ -102,7 +113,7 @@ public struct ReadBenchmark: Sendable {
             return Route(path: path, answerBytes: bytes, requestsPerSecond: median.rate, p50Ms: median.p50Ms, p99Ms: median.p99Ms, rounds: all.map(\.rate))
         }
         return Report(
-            date: ISO8601DateFormatter().string(from: Date()), paneBinary: paneBinary, seconds: seconds, connections: connections,
+            date: ISO8601DateFormatter().string(from: Date()), paneBinary: paneBinary, seconds: seconds, connections: connections, tokens: self.tokens,
             healthz: route("/healthz", bytes: sizes[2]), pointRead: route(Self.contextPath, bytes: sizes[0]), list: route(Self.listPath, bytes: sizes[1]))
     }
 
@@ -129,10 +140,10 @@ public struct ReadBenchmark: Sendable {
         var p99Ms: Double
     }
 
-    static func runWrk(_ binary: String, url: String, seconds: Int, connections: Int) throws -> WrkResult {
+    static func runWrk(_ binary: String, url: String, token: String?, seconds: Int, connections: Int) throws -> WrkResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["-t1", "-c\(connections)", "-d\(seconds)s", "--latency", url]
+        process.arguments = ["-t1", "-c\(connections)", "-d\(seconds)s", "--latency"] + (token.map { ["-H", "Authorization: Bearer \($0)"] } ?? []) + [url]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice

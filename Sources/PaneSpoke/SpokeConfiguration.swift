@@ -44,6 +44,12 @@ public struct SpokeConfiguration: Sendable {
     public var digestIntervalMs: Int = 60_000
     /// When the replica asks the hub for a resync (stall time, request timeout, backoff).
     public var gaps = GapDetector.Settings()
+    /// The longest a read may wait for a position or a change (`wait=`), ms (`spoke.maxWaitMs`).
+    public var maxWaitMs: Int = 60_000
+    /// The hub's HTTP address, for `consistency=hub` and `fallback=hub` (`spoke.hubURL`).
+    public var hubURL: (host: String, port: Int)? = nil
+    /// A file holding the token the spoke sends to the hub (`spoke.hubTokenFile`).
+    public var hubTokenFile: String? = nil
 
     public init(region: Region, replica: ReplicaName, databasePath: String) {
         self.region = region

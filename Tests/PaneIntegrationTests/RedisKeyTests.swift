@@ -15,7 +15,7 @@ import Testing
         #expect(RegionKeys.everyRegionStream.rawValue == "pane:{*}:updates")
         #expect(keys.hashTag == "{eu-west-1}")
         #expect(keys.updates.description == "pane:{eu-west-1}:updates")
-        #expect(keys.all.map(\.rawValue) == ["pane:{eu-west-1}:updates", "pane:{eu-west-1}:dlq", "pane:{eu-west-1}:resync", "pane:{eu-west-1}:replicas"])
+        #expect(keys.all.map(\.rawValue) == ["pane:{eu-west-1}:updates", "pane:{eu-west-1}:dlq", "pane:{eu-west-1}:resync", "pane:{eu-west-1}:replicas", "pane:{eu-west-1}:hub"])
     }
 
     @Test func everyKeyOfARegionSharesItsHashTagAndSlot() throws {

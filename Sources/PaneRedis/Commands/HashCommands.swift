@@ -45,4 +45,11 @@ extension RedisCommandBuffer {
         argument(field)
         argument(value)
     }
+
+    /// `HGET key field`. https://redis.io/docs/latest/commands/hget/
+    public mutating func hget(key: HashKey, field: String) {
+        command("HGET", arguments: 2)
+        argument(key)
+        argument(field)
+    }
 }

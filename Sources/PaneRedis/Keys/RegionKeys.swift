@@ -26,13 +26,16 @@ public struct RegionKeys: Hashable, Sendable {
     /// `pane:{R}:replicas`: per replica its heartbeat (`<replica>`), digest report
     /// (`<replica>:digest`) and the hub's verdict on it (`<replica>:verdict`).
     public var replicas: HashKey { HashKey("pane:{\(region.name)}:replicas") }
+    /// `pane:{R}:hub`: what the hub tells the region's replicas about itself: field `id`, the
+    /// identity of its database's history, which every position token (`Pane-Index`) carries.
+    public var hub: HashKey { HashKey("pane:{\(region.name)}:hub") }
     /// `pane:{R}:snapshot:<epoch>`: one resync snapshot, a list of chunks with an expiry.
     public func snapshot(epoch: Int64) -> ListKey { ListKey("pane:{\(region.name)}:snapshot:\(epoch)") }
     /// `pane:{R}:snapshot:*`: every snapshot of the region.
     public var snapshots: KeyPattern { KeyPattern("pane:{\(region.name)}:snapshot:*") }
 
     /// The region's keys of fixed name (snapshots excluded: find them with ``snapshots``).
-    public var all: [any RedisKeyName] { [updates, deadLetters, resyncRequests, replicas] }
+    public var all: [any RedisKeyName] { [updates, deadLetters, resyncRequests, replicas, hub] }
 
     /// `pane:{*}:updates`: the stream of every region.
     public static let everyRegionStream = KeyPattern("pane:{*}:updates")

@@ -10,6 +10,8 @@ public final class SpokeStatus: Sendable {
         var maxSeq: UInt64 = 0
         var applied = 0
         var bootstrapping = false
+        var hubID: String?
+        var watermark: UInt64 = 0
     }
 
     private let state = Mutex(State())
@@ -39,6 +41,19 @@ public final class SpokeStatus: Sendable {
     /// bootstrapping from a snapshot.
     public var isReady: Bool { state.withLock { $0.ready && !$0.bootstrapping } }
     public var isBootstrapping: Bool { state.withLock { $0.bootstrapping } }
+
+    /// The heartbeat's view: the replica's watermark and the hub's identity from
+    /// `pane:{R}:hub` (kept when Redis has none, as after a flush, until the hub writes it again).
+    func setPosition(watermark: UInt64, hubID: String?) {
+        state.withLock {
+            $0.watermark = watermark
+            if let hubID, !hubID.isEmpty { $0.hubID = hubID }
+        }
+    }
+
+    /// The identity of the hub history this replica follows; nil until the first heartbeat
+    /// found it.
+    public var hubID: String? { state.withLock { $0.hubID } }
     /// The highest seq this worker applied.
     public var maxSeq: UInt64 { state.withLock { $0.maxSeq } }
     /// Milliseconds since the last successful read from Redis; `nil` before the first.

@@ -60,6 +60,10 @@ public struct ResyncThrottle: Sendable {
     /// with a pending resync (not `*`).
     public var pendingReplicas: [String] { pending.keys.filter { $0 != "*" }.sorted() }
 
+    /// Whether a resync for every replica (a request that named none) is pending: then every
+    /// replica's heartbeat may report it done.
+    public var pendingForEveryReplica: Bool { pending["*"] != nil }
+
     /// Whether requests wait to be served.
     public var hasWaiting: Bool { !waiting.isEmpty }
 

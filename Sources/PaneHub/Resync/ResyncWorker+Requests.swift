@@ -28,8 +28,10 @@ extension ResyncWorker {
         }
         var any = false
         for region in lane.regions {
-            guard let entries = byKey[region.keys.resyncRequests], !entries.isEmpty else { continue }
-            any = true
+            let entries = byKey[region.keys.resyncRequests] ?? []
+            any = any || !entries.isEmpty
+            // Requests that waited for the throttle are looked at every round.
+            guard !entries.isEmpty || state.throttles[region]?.hasWaiting == true else { continue }
             try handle(entries, region: region, lane: lane, state: &state)
         }
         if pending && !any { lane.readPending = false }
@@ -91,9 +93,57 @@ extension ResyncWorker {
         if !bad.isEmpty {
             _ = try lane.client.run { conn throws(RedisError) in try conn.xack(key: key, group: .hub, ids: bad) }
         }
-        guard !requests.isEmpty else { return }
-        Counter(label: "pane_hub_resync_requests_total", dimensions: [("region", region.name)]).increment(by: requests.count)
-        try serve(requests, region: region, client: lane.client, state: &state)
-        _ = try lane.client.run { conn throws(RedisError) in try conn.xack(key: key, group: .hub, ids: good) }
+        if !requests.isEmpty {
+            Counter(label: "pane_hub_resync_requests_total", dimensions: [("region", region.name)]).increment(by: requests.count)
+        }
+        var throttle = state.throttles[region] ?? ResyncThrottle(settings: config.throttle)
+        let done = try resyncsDone(throttle, region: region, client: lane.client)
+        let admission = throttle.admit(requests, done: done, nowMs: WallClock.nowMs())
+        state.throttles[region] = throttle
+        report(admission, received: requests.count, region: region)
+        if !admission.serve.isEmpty {
+            try serve(admission.serve, region: region, client: lane.client, state: &state)
+        }
+        // Requests that wait are kept in memory: a hub that restarts forgets them, and their
+        // replicas ask again after spoke.resyncTimeoutMs.
+        if !good.isEmpty {
+            _ = try lane.client.run { conn throws(RedisError) in try conn.xack(key: key, group: .hub, ids: good) }
+        }
+    }
+
+    /// Per replica with a pending resync, the request ids its heartbeat lists as done (every
+    /// replica's when a resync for all of them is pending).
+    func resyncsDone(_ throttle: ResyncThrottle, region: Region, client: RedisClient) throws -> [String: [String]] {
+        let key = region.keys.replicas
+        var beats: [String: String] = [:]
+        if throttle.pendingForEveryReplica {
+            let all = try client.run { conn throws(RedisError) in try conn.hgetall(key: key) }
+            for (field, value) in all where !field.contains(":") { beats[field] = value.string }
+        } else {
+            let replicas = throttle.pendingReplicas
+            guard !replicas.isEmpty else { return [:] }
+            let values = try client.run { conn throws(RedisError) in try conn.hmget(key: key, fields: replicas) }
+            for (replica, value) in zip(replicas, values) { beats[replica] = value }
+        }
+        return beats.compactMapValues { StatusJSON.decode(ReplicaHeartbeat.self, $0)?.resyncsDone }
+    }
+
+    /// Logs and counts what the throttle held back or dropped.
+    func report(_ admission: ResyncThrottle.Admission, received: Int, region: Region) {
+        if !admission.dropped.isEmpty {
+            Counter(label: "pane_hub_resync_dropped_total", dimensions: [("region", region.name)]).increment(by: admission.dropped.count)
+            logger.warning(
+                "resync requests dropped: too many wait already",
+                metadata: [
+                    "region": "\(region.name)", "dropped": "\(admission.dropped.count)",
+                    "replicas": "\(Set(admission.dropped.map(ResyncThrottle.replicaKey)).sorted().prefix(10).joined(separator: ","))",
+                ])
+        }
+        if admission.waiting > 0, received > 0, let reason = admission.waitReason {
+            Counter(label: "pane_hub_resync_throttled_total", dimensions: [("region", region.name)]).increment(by: received)
+            logger.warning(
+                "resync requests held back",
+                metadata: ["region": "\(region.name)", "waiting": "\(admission.waiting)", "received": "\(received)", "reason": "\(reason)"])
+        }
     }
 }

@@ -111,6 +111,8 @@ public final class ResyncWorker: Sendable {
         var lastEpoch: Int64 = 0
         /// `timeMs` of the last digest compared, per `region/replica`.
         var lastDigest: [String: Int64] = [:]
+        /// Per region: the pending resyncs, the waiting requests and the snapshots of the last minute.
+        var throttles: [Region: ResyncThrottle] = [:]
 
         mutating func nextEpoch() -> Int64 {
             lastEpoch = max(lastEpoch + 1, WallClock.nowMs())

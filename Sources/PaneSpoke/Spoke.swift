@@ -11,7 +11,7 @@ import ServiceLifecycle
 public struct Spoke: Sendable {
     public let config: SpokeConfiguration
     public let store: ReplicaStore
-    public let status = SpokeStatus()
+    public let status: SpokeStatus
     let logger: Logger
 
     /// Opens (creating and migrating) the replica's SQLite file; throws a ``StoreOpenError``
@@ -19,6 +19,7 @@ public struct Spoke: Sendable {
     public init(config: SpokeConfiguration, logger: Logger) throws(StoreOpenError) {
         self.config = config
         self.logger = logger
+        self.status = SpokeStatus(maxLagMs: config.maxLagMs)
         do {
             self.store = try ReplicaStore(path: config.databasePath)
         } catch {

@@ -120,6 +120,9 @@ extension Pane {
         @Option(help: "Deprecated: the same as --retention-max-entries.")
         var streamMaxLength: Int?
 
+        @Option(help: "Most resync snapshots per region in any minute; more requests wait (key hub.maxSnapshotsPerMinute, default 20).")
+        var maxSnapshotsPerMinute: Int?
+
         func run() async throws {
             var extra: [String: String] = [:]
             extra[SettingKey.regions] = regions
@@ -130,6 +133,7 @@ extension Pane {
             extra[SettingKey.retentionMaxEntries] = retentionMaxEntries.map(String.init)
             extra[SettingKey.retentionMaxAgeSeconds] = retentionMaxAgeSeconds.map(String.init)
             extra[SettingKey.antiEntropyIntervalMs] = antiEntropyIntervalMs.map(String.init)
+            extra[SettingKey.maxSnapshotsPerMinute] = maxSnapshotsPerMinute.map(String.init)
             let source = try await common.source(extra: extra)
             let config: HubConfiguration
             do { config = try HubConfiguration.load(from: source) } catch { throw fail(error) }
@@ -194,6 +198,9 @@ extension Pane {
         @Option(help: "Ask again when the hub has not answered a resync request in this time, ms (key spoke.resyncTimeoutMs, default 60000).")
         var resyncTimeoutMs: Int?
 
+        @Option(help: "Answer /readyz 503 'lagging' when the replica is behind the hub's seq longer than this, ms (key spoke.maxLagMs, default 30000).")
+        var maxLagMs: Int?
+
         func run() async throws {
             var extra: [String: String] = [:]
             extra[SettingKey.spokeRegion] = region
@@ -210,6 +217,7 @@ extension Pane {
             extra[SettingKey.spokeDigestIntervalMs] = digestIntervalMs.map(String.init)
             extra[SettingKey.spokeGapStallMs] = gapStallMs.map(String.init)
             extra[SettingKey.spokeResyncTimeoutMs] = resyncTimeoutMs.map(String.init)
+            extra[SettingKey.spokeMaxLagMs] = maxLagMs.map(String.init)
             let source = try await common.source(extra: extra)
             let config: SpokeConfiguration
             do { config = try SpokeConfiguration.load(from: source) } catch { throw fail(error) }

@@ -60,6 +60,11 @@ public final class SpokeWorker: Sendable {
         var deletedPending = 0
         /// A full batch whose SQLite apply runs while the next batch is read and decoded.
         var inflight: InflightApply?
+        /// The hub's highest seq for the region as last read from `pane:{R}:hub`; `nil` before
+        /// the first read, or when the hub has not written it.
+        var hubSeq: UInt64?
+        /// How long the replica's watermark has been behind the hub's seq (readiness).
+        var lag = ReplicaLag()
 
         init(gaps: GapDetector.Settings) { detector = GapDetector(settings: gaps) }
     }

@@ -29,7 +29,10 @@ extension SpokeWorker {
         commands.xinfoGroups(key: key)
         commands.xpending(key: key, group: group, start: next, end: next, count: 1)
         commands.hset(key: config.region.keys.replicas, field: config.replica.name, value: StatusJSON.encode(heartbeat))
+        commands.hmget(key: config.region.keys.hub, fields: [RegionKeys.HubField.seq])
         let replies = try client.run { conn throws(RedisError) in try conn.pipeline(commands) }
+        if let text = replies[4].array?.first?.string, let hubSeq = UInt64(text) { loop.hubSeq = hubSeq }
+        status.recordLag(loop.lag.observe(hubSeq: loop.hubSeq, watermark: watermark, nowMs: now), hubSeq: loop.hubSeq, atMs: now)
         var stream: GapDetector.StreamView?
         if !replies[0].isError {
             let info = replies[0].fieldMap
@@ -43,7 +46,7 @@ extension SpokeWorker {
         let observation = GapDetector.Observation(
             nowMs: now, watermark: watermark, databaseEmpty: view.empty, stream: stream, groupLastDelivered: delivered,
             nextPending: !(replies[2].array?.isEmpty ?? true), deletedPending: loop.deletedPending, stale: view.stale,
-            inFlight: view.inFlight.map { GapDetector.InFlight(reason: $0.reason, requestedAtMs: $0.requestedAtMs) })
+            inFlight: view.inFlight.map { GapDetector.InFlight(reason: $0.reason, requestedAtMs: $0.requestedAtMs) }, hubSeq: loop.hubSeq)
         loop.deletedPending = 0
         guard case .resync(let reason, let buckets, let detail) = loop.detector.decide(observation) else { return }
         let requestID = "\(config.replica.name)-\(now)-\(UInt32.random(in: 0...UInt32.max))"

@@ -106,7 +106,7 @@ import Testing
     }
 
     func refused(_ verdict: SnapshotGuard.Verdict, containing text: String) -> Bool {
-        if case .refuse(let reason) = verdict { return reason.contains(text) }
+        if case .refuse(let error) = verdict { return error.kind == .refusedSnapshot && error.detail.contains(text) }
         return false
     }
 

@@ -18,8 +18,14 @@ public enum SnapshotGuard {
         case apply
         /// Another replica's: record its seq, nothing else.
         case notForThisReplica
-        /// Do not apply it; the reason names why.
-        case refuse(String)
+        /// Do not apply it: a dead letter (kind ``EntryError/Kind/refusedSnapshot``) whose detail
+        /// names why. Its seq is not recorded as applied: if a forged announcement took one of
+        /// the hub's seqs, the replica sees the gap and resyncs.
+        case refuse(EntryError)
+
+        static func refused(_ why: String) -> Verdict {
+            .refuse(EntryError(.refusedSnapshot, field: StreamEntryCodec.Field.body, detail: "snapshot announcement refused: \(why)"))
+        }
     }
 
     /// The verdict on `announcement`, read at `entrySeq`, for `replica`, whose snapshots live at
@@ -30,14 +36,14 @@ public enum SnapshotGuard {
     ) -> Verdict {
         guard announcement.isFor(replica) else { return .notForThisReplica }
         guard announcement.key == expectedKey else {
-            return .refuse("its snapshot key '\(announcement.key.prefix(100))' is not the region's key for epoch \(announcement.epoch) ('\(expectedKey)')")
+            return .refused("its snapshot key '\(announcement.key.prefix(100))' is not the region's key for epoch \(announcement.epoch) ('\(expectedKey)')")
         }
         guard announcement.seq < entrySeq else {
-            return .refuse("it claims seq \(announcement.seq), not below its own entry's seq \(entrySeq)")
+            return .refused("it claims seq \(announcement.seq), not below its own entry's seq \(entrySeq)")
         }
         guard announcement.requestIDs.contains(where: known.contains) else {
             let ids = announcement.requestIDs.prefix(5).joined(separator: ",")
-            return .refuse("it answers no resync request of this replica (requests: \(ids.isEmpty ? "none" : String(ids.prefix(300))))")
+            return .refused("it answers no resync request of this replica (requests: \(ids.isEmpty ? "none" : String(ids.prefix(300))))")
         }
         return .apply
     }

@@ -49,9 +49,10 @@ extension SpokeWorker {
             switch try guardSnapshot(announcement, entry: entry, entrySeq: decoded.update.seq, client: client) {
             case .apply:
                 snapshots.append((entry, decoded.update.seq, announcement))
-            case .notForThisReplica, .refuse:
-                // Only its seq is recorded: a refused one is logged by the guard.
+            case .notForThisReplica:
                 othersSnapshots.append((entry, decoded.update.seq))
+            case .refuse(let error):
+                try fail(entry, .permanent(error), deliveries: deliveries[entry.id] ?? 1, loop: loop, client: client, deadLetters: deadLetters)
             }
         }
         // The batch before this one, if its apply is still running, is finished and acked first.

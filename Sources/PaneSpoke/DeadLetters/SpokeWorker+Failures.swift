@@ -21,8 +21,8 @@ extension SpokeWorker {
         case .deadLetter(let reason):
             // Mark first: a crash before the move leaves the entry pending, to be moved (and
             // marked again) on redelivery; a mark is never missing for a dead letter. An entry
-            // whose seq is not the hub's says nothing about the hub's contexts: no mark.
-            if !failure.isForeignSeq { markStale(entry, reason: reason) }
+            // that is not the hub's says nothing about the hub's contexts: no mark.
+            if !failure.isNotTheHubs { markStale(entry, reason: reason) }
             try client.run { conn throws(RedisError) in
                 try deadLetters.move(entry, failure: failure, reason: reason, deliveries: deliveries, connection: conn)
             }
@@ -54,10 +54,11 @@ extension SpokeWorker {
 }
 
 extension DeliveryPolicy.Failure {
-    /// Whether the entry's seq cannot be the hub's (``EntryIDRule``): too large for the store,
-    /// or beyond the hub's highest seq.
-    var isForeignSeq: Bool {
+    /// Whether the entry cannot be the hub's: its seq is too large for the store or beyond the
+    /// hub's highest seq (``EntryIDRule``), or it is a refused `snap` announcement
+    /// (``SnapshotGuard``), whose `ctx` is a snapshot key, not a context.
+    var isNotTheHubs: Bool {
         guard case .permanent(let error) = self else { return false }
-        return error.kind == .seqOutOfRange || error.kind == .seqBeyondHub
+        return error.kind == .seqOutOfRange || error.kind == .seqBeyondHub || error.kind == .refusedSnapshot
     }
 }

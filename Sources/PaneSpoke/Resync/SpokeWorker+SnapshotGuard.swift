@@ -16,7 +16,7 @@ extension SpokeWorker {
     /// `pane:{R}:replicas`, written before its snapshot is announced) and the last admin
     /// request (`admin-request` in `pane:{R}:hub`, written before the request is sent). A match
     /// there is recorded, so a restart resumes the snapshot without reading them again. A
-    /// refusal is logged at warning level with its reason and counted.
+    /// refusal is logged at warning level with its reason and counted; the caller dead-letters it.
     func guardSnapshot(_ announcement: SnapshotAnnouncement, entry: StreamEntry, entrySeq: UInt64, client: RedisClient) throws -> SnapshotGuard.Verdict {
         let expectedKey = config.region.keys.snapshot(epoch: announcement.epoch).rawValue
         func check(_ known: Set<String>) -> SnapshotGuard.Verdict {
@@ -33,12 +33,12 @@ extension SpokeWorker {
                 verdict = answered
             }
         }
-        if case .refuse(let reason) = verdict {
+        if case .refuse(let error) = verdict {
             Counter(label: "pane_spoke_snapshots_refused_total", dimensions: labels).increment()
             logger.warning(
-                "snapshot announcement refused; not applied",
+                "snapshot announcement refused; not applied, dead-lettered",
                 metadata: [
-                    "entry": "\(entry.id)", "reason": "\(reason)", "epoch": "\(announcement.epoch)", "seq": "\(announcement.seq)",
+                    "entry": "\(entry.id)", "reason": "\(error.detail)", "epoch": "\(announcement.epoch)", "seq": "\(announcement.seq)",
                     "requests": "\(announcement.requestIDs.prefix(5).joined(separator: ","))",
                 ])
         }

@@ -100,7 +100,7 @@ extension ResyncWorker {
         let done = try resyncsDone(throttle, region: region, client: lane.client)
         let admission = throttle.admit(requests, done: done, nowMs: WallClock.nowMs())
         state.throttles[region] = throttle
-        report(admission, received: requests.count, region: region)
+        report(admission, received: requests.count, region: region, state: &state)
         if !admission.serve.isEmpty {
             try serve(admission.serve, region: region, client: lane.client, state: &state)
         }
@@ -128,10 +128,20 @@ extension ResyncWorker {
         return beats.compactMapValues { StatusJSON.decode(ReplicaHeartbeat.self, $0)?.resyncsDone }
     }
 
-    /// Logs and counts what the throttle held back or dropped.
-    func report(_ admission: ResyncThrottle.Admission, received: Int, region: Region) {
+    /// Counts what the throttle held back or dropped, and logs it at most once every 10 s per
+    /// region (a flood would otherwise log every round).
+    func report(_ admission: ResyncThrottle.Admission, received: Int, region: Region, state: inout State) {
         if !admission.dropped.isEmpty {
             Counter(label: "pane_hub_resync_dropped_total", dimensions: [("region", region.name)]).increment(by: admission.dropped.count)
+        }
+        let held = admission.waiting > 0 && received > 0
+        if held {
+            Counter(label: "pane_hub_resync_throttled_total", dimensions: [("region", region.name)]).increment(by: received)
+        }
+        let now = WallClock.nowMs()
+        guard held || !admission.dropped.isEmpty, now - (state.throttleLoggedMs[region] ?? 0) >= 10_000 else { return }
+        state.throttleLoggedMs[region] = now
+        if !admission.dropped.isEmpty {
             logger.warning(
                 "resync requests dropped: too many wait already",
                 metadata: [
@@ -139,8 +149,7 @@ extension ResyncWorker {
                     "replicas": "\(Set(admission.dropped.map(ResyncThrottle.replicaKey)).sorted().prefix(10).joined(separator: ","))",
                 ])
         }
-        if admission.waiting > 0, received > 0, let reason = admission.waitReason {
-            Counter(label: "pane_hub_resync_throttled_total", dimensions: [("region", region.name)]).increment(by: received)
+        if held, let reason = admission.waitReason {
             logger.warning(
                 "resync requests held back",
                 metadata: ["region": "\(region.name)", "waiting": "\(admission.waiting)", "received": "\(received)", "reason": "\(reason)"])

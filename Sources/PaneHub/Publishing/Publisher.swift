@@ -11,6 +11,10 @@ import PaneRuntime
 /// Every entry id is `<seq>-0`. A refusal "equal or smaller than the target stream top item"
 /// means either the entry is already there (the hub crashed after XADD, before marking) or
 /// somebody else lifted the stream's top: XRANGE at `<seq>-0` tells which.
+///
+/// Before a region's entries, each round writes the hub's highest seq for the region to
+/// `pane:{R}:hub` (``RegionKeys/HubField/seq``), in the same pipeline: the workers check every
+/// entry id against it (``EntryIDRule``).
 public final class Publisher: Sendable {
     let store: HubStore
     let endpoints: [Region: RedisEndpoint]

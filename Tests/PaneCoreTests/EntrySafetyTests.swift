@@ -55,6 +55,19 @@ import Testing
         }
     }
 
+    /// A snapshot chunk is in Redis too: a row whose seq the store cannot hold is refused.
+    @Test func aSnapshotRowWithAnOverflowingSeqIsRefused() throws {
+        let row = SnapshotRow(id: try ContextID("x"), version: 1, deleted: false, body: Array("{}".utf8), hubTimeMs: 1, seq: 1 << 63, bodyMissing: false)
+        #expect {
+            _ = try SnapshotChunkCodec.decode(SnapshotChunkCodec.encode([row]))
+        } throws: { error in
+            (error as? EntryError)?.kind == .seqOutOfRange
+        }
+        var fine = row
+        fine.seq = UInt64(Int64.max)
+        #expect(try SnapshotChunkCodec.decode(SnapshotChunkCodec.encode([fine])) == [fine])
+    }
+
     @Test func streamIdsCompareAsPairs() {
         #expect(EntryIDRule.isAfter("1764550000000-0", "42-0"))
         #expect(EntryIDRule.isAfter("42-1", "42-0"))

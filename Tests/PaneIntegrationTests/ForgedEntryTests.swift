@@ -200,6 +200,24 @@ import Testing
         }
     }
 
+    /// A millisecond id lifted the stream's top far above the hub's seqs: retention's count cap
+    /// measured the stream up to it and trimmed every entry of the hub's, which a replica that
+    /// was away then had to resync. Now it measures up to the hub's last allocated seq.
+    @Test func aForeignEntryFarAboveDoesNotMakeRetentionTrimTheHubsEntries() async throws {
+        var resync = ResyncConfiguration()
+        resync.retentionIntervalMs = 100
+        try await TestScene.withHub("forged-retention", resync: resync) { scene, hub in
+            for i in 0..<20 { _ = try await hub.store.put(id: try ContextID("c\(i)"), body: Array("\(i)".utf8)) }
+            #expect(try await eventually(10) { try hub.drained() })
+            let conn = try scene.connection()
+            let key = scene.region.keys.updates
+            try conn.xadd(key: key, id: "*", fields: Self.forgedPut("c1"))
+            // No replica is live: only the caps (1,000,000 entries, a day) may trim.
+            try await Task.sleep(for: .seconds(1))
+            #expect(try conn.xlen(key: key) == 21, "retention trimmed the hub's entries")
+        }
+    }
+
     /// The snapshots the hub built for `region`: one list key each (every snapshot here has
     /// rows; the `snap` entries themselves may be trimmed from the stream by retention).
     static func snapshotEntries(_ conn: RedisConnection, _ region: Region) throws -> Int {

@@ -119,7 +119,7 @@ let package = Package(
         .executableTarget(
             name: "pane",
             dependencies: [
-                "PaneApp", "PaneCore", "PaneHub", "PaneRedis", "PaneRuntime", "PaneSpoke",
+                "PaneApp", "PaneCore", "PaneHTTP", "PaneHub", "PaneRedis", "PaneRuntime", "PaneSpoke",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -33,9 +33,7 @@ public enum PaneHTTP {
     /// The `:id` path parameter, percent-decoded and validated.
     public static func contextID(_ context: some RequestContext) throws(ValidationError) -> ContextID {
         let raw = context.parameters.get("id") ?? ""
-        // Most ids carry no escapes: skip Foundation's decoding (and its copies) for them.
-        if !raw.utf8.contains(UInt8(ascii: "%")) { return try ContextID(raw) }
-        guard let decoded = raw.removingPercentEncoding else {
+        guard let decoded = PercentDecoding.decode(raw) else {
             throw ValidationError(input: "context id", value: raw, reason: "bad percent-encoding")
         }
         return try ContextID(decoded)

@@ -11,13 +11,18 @@ import ServiceLifecycle
 public struct Hub: Sendable {
     public let config: HubConfiguration
     public let store: HubStore
+    /// The tokens of ``HubConfiguration/tokensFile``, kept current; `nil` without a tokens file
+    /// (every request is allowed).
+    public let tokens: TokenFileWatcher?
     let logger: Logger
 
-    /// Opens (creating and migrating) the hub's SQLite file; throws a ``StoreOpenError`` naming
-    /// the path when it cannot.
-    public init(config: HubConfiguration, logger: Logger) throws(StoreOpenError) {
+    /// Reads the tokens file, if any (a ``TokenFileLoadError`` names the file and the line when
+    /// it cannot), then opens (creating and migrating) the hub's SQLite file (a
+    /// ``StoreOpenError`` names the path when it cannot).
+    public init(config: HubConfiguration, logger: Logger) throws {
         self.config = config
         self.logger = logger
+        self.tokens = try config.tokensFile.map { path throws(TokenFileLoadError) in try TokenFileWatcher(path: path, logger: logger) }
         do {
             self.store = try HubStore(path: config.databasePath, regions: config.regions)
         } catch {
@@ -34,11 +39,15 @@ public struct Hub: Sendable {
     /// When one service fails (the HTTP server cannot listen, a loop gives up), the group cancels
     /// the others, which stop at once, and rethrows the failure: a `ListenError` or a
     /// `LoopFailure`.
+    ///
+    /// With a tokens file, its watcher runs just before HTTP, and every route but `/healthz`
+    /// (the `extraRoutes` too) needs a token.
     public func services(extraRoutes: (@Sendable (Router<BasicRequestContext>) -> Void)? = nil) -> [any Service] {
-        let router = HubHTTP.router(store: store, rules: config.bodyRules)
+        let router = HubHTTP.router(store: store, rules: config.bodyRules, tokens: tokens)
         extraRoutes?(router)
         let http = HTTPService(router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-hub", logger: logger)
-        return loops() + [http]
+        let watcher: [any Service] = tokens.map { [$0] } ?? []
+        return loops() + watcher + [http]
     }
 
     /// The hub's long-running loops without the HTTP server, in start order: the publisher, the

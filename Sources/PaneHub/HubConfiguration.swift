@@ -16,6 +16,11 @@ public struct HubConfiguration: Sendable {
     /// HTTP listen address.
     public var httpHost: String = "127.0.0.1"
     public var httpPort: Int = 7400
+    /// The tokens file (`ROLE TOKEN` lines, ``PaneCore/TokenFile``); `nil`: no tokens, every
+    /// request is allowed, which only a loopback address or ``insecureNoAuth`` permits.
+    public var tokensFile: String? = nil
+    /// Start on a non-loopback address without a tokens file.
+    public var insecureNoAuth = false
     /// Limits on context bodies.
     public var bodyRules = BodyRules()
     public var publisher = PublisherConfiguration()

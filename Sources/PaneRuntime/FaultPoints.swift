@@ -29,6 +29,10 @@ public struct FaultPoints: Sendable {
     /// which no retry can fix, MS milliseconds (default 0) after it started. The process then
     /// stops its other services and exits 1, naming the loop.
     public var failLoop: (loop: Loop, afterMs: Int)?
+    /// `PANE_FAULT_HANG_ON_STOP=LOOP`: the loop named (``Loop``) never returns once it is told to
+    /// stop, as a service that misses its cancellation would, so a test can prove the process
+    /// still exits when another service failed (``ExitDeadline`` in PaneApp).
+    public var hangOnStop: Loop?
 
     /// The loops ``failLoop`` can name.
     public enum Loop: String, Sendable, CaseIterable {
@@ -66,6 +70,7 @@ public struct FaultPoints: Sendable {
         exitBeforeExec = environment["PANE_FAULT_EXIT_BEFORE_EXEC"] == "1"
         exitAfterExec = environment["PANE_FAULT_EXIT_AFTER_EXEC"] == "1"
         snapshotChunkDelayMs = environment["PANE_FAULT_SNAPSHOT_CHUNK_DELAY_MS"].flatMap { Int($0) }
+        hangOnStop = environment["PANE_FAULT_HANG_ON_STOP"].flatMap { Loop(rawValue: $0) }
         if let value = environment["PANE_FAULT_FAIL_LOOP"] {
             let parts = value.split(separator: ":", maxSplits: 1).map(String.init)
             if let name = parts.first, let loop = Loop(rawValue: name) {
@@ -80,6 +85,12 @@ public struct FaultPoints: Sendable {
     public func failIfDue(_ loop: Loop, started: ContinuousClock.Instant) throws(InjectedFault) {
         guard let failLoop, failLoop.loop == loop, ContinuousClock.now - started >= .milliseconds(failLoop.afterMs) else { return }
         throw InjectedFault(loop: loop)
+    }
+
+    /// Blocks the calling thread for good when ``hangOnStop`` names `loop`.
+    public func hangIfDue(_ loop: Loop) {
+        guard hangOnStop == loop else { return }
+        while true { Thread.sleep(forTimeInterval: 3600) }
     }
 
     /// Ends the process at a hook, with its exit code, after a critical log line.

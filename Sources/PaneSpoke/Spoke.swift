@@ -12,14 +12,19 @@ public struct Spoke: Sendable {
     public let config: SpokeConfiguration
     public let store: ReplicaStore
     public let status: SpokeStatus
+    /// The tokens of ``SpokeConfiguration/tokensFile``, kept current; `nil` without a tokens
+    /// file (every request is allowed).
+    public let tokens: TokenFileWatcher?
     let logger: Logger
 
-    /// Opens (creating and migrating) the replica's SQLite file; throws a ``StoreOpenError``
-    /// naming the path when it cannot.
-    public init(config: SpokeConfiguration, logger: Logger) throws(StoreOpenError) {
+    /// Reads the tokens file, if any (a ``TokenFileLoadError`` names the file and the line when
+    /// it cannot), then opens (creating and migrating) the replica's SQLite file (a
+    /// ``StoreOpenError`` names the path when it cannot).
+    public init(config: SpokeConfiguration, logger: Logger) throws {
         self.config = config
         self.logger = logger
         self.status = SpokeStatus(maxLagMs: config.maxLagMs)
+        self.tokens = try config.tokensFile.map { path throws(TokenFileLoadError) in try TokenFileWatcher(path: path, logger: logger) }
         do {
             self.store = try ReplicaStore(path: config.databasePath)
         } catch {
@@ -30,12 +35,14 @@ public struct Spoke: Sendable {
     /// HTTP first and the worker last: on SIGTERM the worker finishes its batch (commit, ack)
     /// while reads are still answered, then the server stops. When one of them fails (the
     /// server cannot listen, the worker gives up), the group cancels the other, which stops at
-    /// once, and rethrows the failure.
+    /// once, and rethrows the failure. With a tokens file, its watcher comes first (it stops
+    /// last), and every route but `/healthz` and `/readyz` (the `extraRoutes` too) needs a token.
     public func services(extraRoutes: (@Sendable (Router<BasicRequestContext>) -> Void)? = nil) -> [any Service] {
-        let router = SpokeHTTP.router(store: store, status: status)
+        let router = SpokeHTTP.router(store: store, status: status, tokens: tokens)
         extraRoutes?(router)
         let http = HTTPService(router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-spoke", logger: logger)
         let worker = SpokeWorker(config: config, store: store, status: status, logger: logger)
-        return [http, BlockingService("worker", thread: "pane-worker") { try worker.runBlocking(stop: $0) }]
+        let watcher: [any Service] = tokens.map { [$0] } ?? []
+        return watcher + [http, BlockingService("worker", thread: "pane-worker") { try worker.runBlocking(stop: $0) }]
     }
 }

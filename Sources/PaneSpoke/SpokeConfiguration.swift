@@ -14,6 +14,11 @@ public struct SpokeConfiguration: Sendable {
     public var databasePath: String
     public var httpHost: String = "127.0.0.1"
     public var httpPort: Int = 7401
+    /// The tokens file (`ROLE TOKEN` lines, ``PaneCore/TokenFile``); `nil`: no tokens, every
+    /// request is allowed, which only a loopback address or ``insecureNoAuth`` permits.
+    public var tokensFile: String? = nil
+    /// Start on a non-loopback address without a tokens file.
+    public var insecureNoAuth = false
     /// Entries per XREADGROUP (and per SQLite transaction).
     public var batchSize: Int = SpokeConfiguration.defaultBatchSize
     public static let defaultBatchSize = 500

@@ -7,14 +7,14 @@ struct PaneLoadtestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pane-loadtest",
         abstract: "Measure Pane against real processes and the machine's own limits.",
-        subcommands: [RunCommand.self, LimitsCommand.self, BootstrapCommand.self]
+        subcommands: [RunCommand.self, LimitsCommand.self, ReadsCommand.self, BootstrapCommand.self]
     )
 }
 
 struct LimitsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "limits",
-        abstract: "Measure redis-benchmark XADD and raw SQLite upserts, then Pane's publish and apply rates, as ratios.")
+        abstract: "Measure redis-benchmark XADD and raw SQLite upserts, then Pane's publish and apply rates, as ratios; then the spoke's reads against its /healthz.")
 
     @Option(help: "Writes to the hub (each fans out to every region).")
     var writes: Int = 100_000
@@ -25,10 +25,17 @@ struct LimitsCommand: ParsableCommand {
     @Option(help: "Regions to fan out to.")
     var regions: Int = 3
 
-    @Option(help: "Write report.json and report.md into this folder.")
+    @Option(help: "Seconds of wrk load per read route and round; 0 skips the reads.")
+    var readSeconds: Int = 5
+
+    @Option(help: "The pane binary the reads run (default: the one next to pane-loadtest).")
+    var pane: String?
+
+    @Option(help: "Write limits.json, limits.md, reads.json and reads.md into this folder.")
     var out: String?
 
     func validate() throws {
+        guard (0...600).contains(readSeconds) else { throw ValidationError("--read-seconds must be 0-600, got \(readSeconds)") }
         guard (1...10_000_000).contains(writes) else { throw ValidationError("--writes must be 1-10000000, got \(writes)") }
         guard (2...1_048_576).contains(bodyBytes) else { throw ValidationError("--body-bytes must be 2-1048576, got \(bodyBytes)") }
         guard (1...32).contains(regions) else { throw ValidationError("--regions must be 1-32, got \(regions)") }
@@ -45,6 +52,59 @@ struct LimitsCommand: ParsableCommand {
             try encoder.encode(report).write(to: URL(fileURLWithPath: "\(out)/limits.json"))
             try (report.table + "\n").write(toFile: "\(out)/limits.md", atomically: true, encoding: .utf8)
             print("wrote \(out)/limits.json and \(out)/limits.md")
+        }
+        if readSeconds > 0 {
+            print("")
+            try ReadsCommand.measure(ReadBenchmark(paneBinary: pane ?? ScenarioRunner.siblingPaneBinary(), seconds: readSeconds), out: out)
+        }
+    }
+}
+
+struct ReadsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reads",
+        abstract: "Measure a spoke's point read and list page against its own /healthz with wrk, in rounds (also part of limits).")
+
+    @Option(help: "Seconds of wrk load per route and round.")
+    var seconds: Int = 5
+
+    @Option(help: "Rounds; each route's median is reported.")
+    var rounds: Int = 3
+
+    @Option(help: "wrk connections.")
+    var connections: Int = 16
+
+    @Option(help: "The pane binary (default: the one next to pane-loadtest).")
+    var pane: String?
+
+    @Flag(help: "Run without a tokens file (for a pane binary from before tokens).")
+    var withoutTokens = false
+
+    @Option(help: "Write reads.json and reads.md into this folder.")
+    var out: String?
+
+    func validate() throws {
+        guard (1...600).contains(seconds) else { throw ValidationError("--seconds must be 1-600, got \(seconds)") }
+        guard (1...100).contains(rounds) else { throw ValidationError("--rounds must be 1-100, got \(rounds)") }
+        guard (1...10_000).contains(connections) else { throw ValidationError("--connections must be 1-10000, got \(connections)") }
+    }
+
+    func run() throws {
+        let benchmark = ReadBenchmark(paneBinary: pane ?? ScenarioRunner.siblingPaneBinary(), seconds: seconds, rounds: rounds, connections: connections, tokens: !withoutTokens)
+        try Self.measure(benchmark, out: out)
+    }
+
+    static func measure(_ benchmark: ReadBenchmark, out: String?) throws {
+        let report = try benchmark.run { print($0) }
+        print("")
+        print(report.table)
+        if let out {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: URL(fileURLWithPath: "\(out)/reads.json"))
+            try (report.table + "\n").write(toFile: "\(out)/reads.md", atomically: true, encoding: .utf8)
+            print("wrote \(out)/reads.json and \(out)/reads.md")
         }
     }
 }

@@ -203,6 +203,7 @@ struct DeadLetterCommands: AsyncParsableCommand {
         @Option(help: "One dead letter.") var id: String?
         @Flag(help: "Every dead letter of the region.") var all = false
         @Option(help: "The hub's HTTP address host:port (key hub.http, default 127.0.0.1:7400).") var hub: String?
+        @Option(help: "A file holding the admin token to send to the hub (also PANE_TOKEN_FILE).") var tokenFile: String?
 
         func validate() throws {
             guard (id != nil) != all else { throw ValidationError("name one dead letter with --id, or use --all") }
@@ -218,12 +219,14 @@ struct DeadLetterCommands: AsyncParsableCommand {
                     hubAddress = configured
                 }
             } catch { throw fail(error) }
+            let token: String?
+            do { token = try ClientToken.load(path: tokenFile) } catch { throw fail(error) }
             let admin = DeadLetterAdmin(region: region, redis: redis)
             let ids = id.map { [$0] }
             let target = hubAddress
             let result: (replayed: [DeadLetterAdmin.Letter], skipped: [DeadLetterAdmin.Letter], missing: [String])
             do {
-                result = try await BlockingThread.value(name: "pane-admin") { try admin.replay(ids: ids, hub: target) }
+                result = try await BlockingThread.value(name: "pane-admin") { try admin.replay(ids: ids, hub: target, token: token) }
             } catch { throw adminFailure(error) }
             if options.json {
                 struct Output: Encodable { let replayed: [String]; let skipped: [String]; let missingAtHub: [String] }

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PaneApp
 import PaneCore
+import PaneHTTP
 import PaneHub
 import PaneSpoke
 import ServiceLifecycle
@@ -74,6 +75,13 @@ func fail(_ error: PaneCore.ValidationError) -> ExitCode {
     return ExitCode(2)
 }
 
+/// The tokens file cannot be used at start: one line naming the setting, the file and the line
+/// at fault, exit 2.
+func fail(tokens error: TokenFileLoadError, setting: String) -> ExitCode {
+    FileHandle.standardError.write(Data("pane: setting \(setting): \(error)\n".utf8))
+    return ExitCode(2)
+}
+
 /// A service could not start or stopped on its own: one line naming what failed
 /// (``FailureMessage``), exit 1.
 func fail(running error: any Error) -> ExitCode {
@@ -82,11 +90,25 @@ func fail(running error: any Error) -> ExitCode {
 }
 
 /// Runs services until SIGTERM or SIGINT, then shuts them down gracefully (exit 0). When one
-/// fails, the group cancels the others, and the process says which failed and exits 1.
+/// fails, the group cancels the others, and the process says which failed and exits 1, within
+/// ``ExitDeadline/seconds`` even if another service does not stop.
 func runServices(_ services: [any Service], logger: Logger) async throws {
+    let deadline = ExitDeadline(logger: logger)
     let group = ServiceGroup(
-        configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-    do { try await group.run() } catch { throw fail(running: error) }
+        configuration: .init(
+            services: services.map(deadline.watching), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    do {
+        try await group.run()
+    } catch {
+        // The deadline may be printing the line already: then it also exits.
+        guard deadline.claimExit() else { throw ExitCode(1) }
+        throw fail(running: error)
+    }
+}
+
+/// How a process authenticates requests, for its start line (never a token).
+func authMode(_ tokensFile: String?) -> String {
+    tokensFile.map { "tokens from \($0)" } ?? "none"
 }
 
 extension Pane {
@@ -104,6 +126,12 @@ extension Pane {
 
         @Option(help: "HTTP listen address host:port (key hub.http, default 127.0.0.1:7400).")
         var http: String?
+
+        @Option(help: "A file of 'ROLE TOKEN' lines: the tokens requests must carry, re-read on SIGHUP and when it changes (key hub.tokensFile; required unless --http is loopback or --insecure-no-auth).")
+        var tokensFile: String?
+
+        @Flag(help: "Serve without tokens on an address other machines can reach (key hub.insecureNoAuth).")
+        var insecureNoAuth = false
 
         @Option(help: "Outbox rows per region per pipeline round (key hub.batchSize, default 2000).")
         var batchSize: Int?
@@ -128,6 +156,8 @@ extension Pane {
             extra[SettingKey.regions] = regions
             extra[SettingKey.hubDB] = db
             extra[SettingKey.hubHTTP] = http
+            extra[SettingKey.hubTokensFile] = tokensFile
+            if insecureNoAuth { extra[SettingKey.hubInsecureNoAuth] = "true" }
             extra[SettingKey.hubBatch] = batchSize.map(String.init)
             extra[SettingKey.streamMaxLength] = streamMaxLength.map(String.init)
             extra[SettingKey.retentionMaxEntries] = retentionMaxEntries.map(String.init)
@@ -139,12 +169,15 @@ extension Pane {
             do { config = try HubConfiguration.load(from: source) } catch { throw fail(error) }
             let logger = Observability.bootstrap(level: (try? source.string(SettingKey.logLevel)) ?? "info", label: "pane.hub")
             let hub: PaneHub.Hub
-            do { hub = try PaneHub.Hub(config: config, logger: logger) } catch { throw fail(running: error) }
+            do { hub = try PaneHub.Hub(config: config, logger: logger) } catch let error as TokenFileLoadError {
+                throw fail(tokens: error, setting: SettingKey.hubTokensFile)
+            } catch { throw fail(running: error) }
             logger.info(
                 "hub starting",
                 metadata: [
                     "regions": "\(config.regions.map(\.name).joined(separator: ","))", "db": "\(config.databasePath)",
                     "http": "\(config.httpHost):\(config.httpPort)", "redis": "\(config.defaultRedis)",
+                    "auth": "\(authMode(config.tokensFile))",
                 ])
             try await runServices(hub.services(extraRoutes: Observability.addMetricsRoute), logger: logger)
         }
@@ -167,6 +200,12 @@ extension Pane {
 
         @Option(help: "HTTP listen address host:port (key spoke.http, default 127.0.0.1:7401).")
         var http: String?
+
+        @Option(help: "A file of 'ROLE TOKEN' lines: the tokens requests must carry, re-read on SIGHUP and when it changes (key spoke.tokensFile; required unless --http is loopback or --insecure-no-auth).")
+        var tokensFile: String?
+
+        @Flag(help: "Serve without tokens on an address other machines can reach (key spoke.insecureNoAuth).")
+        var insecureNoAuth = false
 
         @Option(help: "Consumer name in the replica's group (key spoke.consumer, default <host>-<pid>).")
         var consumer: String?
@@ -207,6 +246,8 @@ extension Pane {
             extra[SettingKey.spokeReplica] = replica
             extra[SettingKey.spokeDB] = db
             extra[SettingKey.spokeHTTP] = http
+            extra[SettingKey.spokeTokensFile] = tokensFile
+            if insecureNoAuth { extra[SettingKey.spokeInsecureNoAuth] = "true" }
             extra[SettingKey.spokeConsumer] = consumer
             extra[SettingKey.spokeBatch] = batchSize.map(String.init)
             extra[SettingKey.spokeBlockMs] = blockMs.map(String.init)
@@ -223,12 +264,15 @@ extension Pane {
             do { config = try SpokeConfiguration.load(from: source) } catch { throw fail(error) }
             let logger = Observability.bootstrap(level: (try? source.string(SettingKey.logLevel)) ?? "info", label: "pane.spoke")
             let spoke: PaneSpoke.Spoke
-            do { spoke = try PaneSpoke.Spoke(config: config, logger: logger) } catch { throw fail(running: error) }
+            do { spoke = try PaneSpoke.Spoke(config: config, logger: logger) } catch let error as TokenFileLoadError {
+                throw fail(tokens: error, setting: SettingKey.spokeTokensFile)
+            } catch { throw fail(running: error) }
             logger.info(
                 "spoke starting",
                 metadata: [
                     "region": "\(config.region)", "replica": "\(config.replica)", "consumer": "\(config.consumer)",
                     "db": "\(config.databasePath)", "http": "\(config.httpHost):\(config.httpPort)", "redis": "\(config.redis)",
+                    "auth": "\(authMode(config.tokensFile))",
                 ])
             try await runServices(spoke.services(extraRoutes: Observability.addMetricsRoute), logger: logger)
         }

@@ -1,3 +1,4 @@
+import Foundation
 import PaneCore
 import Testing
 
@@ -56,6 +57,37 @@ import Testing
     @Test func jsonQuoting() {
         #expect(JSONText.quote("a\"b\\c") == #""a\"b\\c""#)
         #expect(JSONText.iso8601(ms: 0) == "1970-01-01T00:00:00.000Z")
+    }
+
+    /// The hand-written timestamp equals Foundation's formatter from 1970 to 9999, leap years
+    /// and centuries included, and hands over to Foundation outside.
+    @Test func iso8601MatchesFoundation() {
+        // Foundation formats whole seconds (exact in a Double); the milliseconds are added here,
+        // because a Double of `ms / 1000` can land just below the millisecond it means.
+        func foundation(_ ms: Int64) -> String {
+            var seconds = ms / 1000
+            var millis = ms % 1000
+            if millis < 0 {
+                millis += 1000
+                seconds -= 1
+            }
+            let whole = Date(timeIntervalSince1970: Double(seconds)).formatted(
+                .iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeSeparator(.colon)
+                    .timeZone(separator: .omitted))
+            let text = String(millis)
+            return whole.dropLast() + "." + String(repeating: "0", count: 3 - text.count) + text + "Z"
+        }
+        var samples: [Int64] = [0, 1, 951_782_400_000, 951_868_799_999, 4_107_542_400_000, 1_764_547_200_123, 253_402_300_799_999]
+        var random = SplitMix64(seed: 9)
+        for _ in 0..<2_000 { samples.append(Int64(random.next() % 253_402_300_800_000)) }
+        for ms in samples {
+            #expect(JSONText.iso8601(ms: ms) == foundation(ms), "ms \(ms)")
+        }
+        #expect(JSONText.iso8601(ms: 951_782_400_000) == "2000-02-29T00:00:00.000Z")
+        #expect(JSONText.iso8601(ms: 4_107_542_400_000) == "2100-03-01T00:00:00.000Z")
+        // Outside 1970-9999, Foundation formats it.
+        #expect(JSONText.iso8601(ms: -2_208_988_800_000) == "1900-01-01T00:00:00.000Z")
+        #expect(JSONText.iso8601(ms: 253_402_300_800_000).hasPrefix("10000-01-01T00:00:00"))
     }
 
     @Test func checksumCoversEveryField() throws {

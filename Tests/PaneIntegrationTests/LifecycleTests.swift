@@ -103,6 +103,21 @@ import Testing
         }
     }
 
+    /// A service that never stops once cancelled (`PANE_FAULT_HANG_ON_STOP`: the publisher) does
+    /// not keep a failed process alive: the exit deadline prints the failure's line and exits 1.
+    @Test func aServiceThatDoesNotStopStillEndsAFailedProcess() throws {
+        let dir = try TestEnv.directory("hang-hub")
+        let region = try TestEnv.region("hanghub")
+        defer { TestEnv.cleanUp([region]) }
+        let ending = try Self.run(
+            try Self.arguments(role: "hub", region: region, dir: dir, port: LocalPorts.free()), dir: dir,
+            environment: ["PANE_FAULT_FAIL_LOOP": "retention", "PANE_FAULT_HANG_ON_STOP": "publisher"])
+        #expect(ending.status == 1, "\(ending.log.suffix(800))")
+        #expect(ending.seconds < 8)
+        #expect(ending.lastLine == "pane: the retention worker stopped: injected failure (PANE_FAULT_FAIL_LOOP=retention)", "\(ending.log.suffix(800))")
+        #expect(ending.log.contains("services did not stop within 4.0 s after a failure; exiting"), "\(ending.log.suffix(800))")
+    }
+
     /// The graceful path is unchanged: SIGTERM after start, every service finishes, exit 0.
     @Test(arguments: ["hub", "spoke"])
     func sigtermStillExitsZero(role: String) async throws {

@@ -53,7 +53,10 @@ public struct AdminError: Error, Sendable, CustomStringConvertible {
     }
 
     public static func hubRefused(status: Int, _ text: String) -> AdminError {
-        AdminError(.refused, "the hub refused the replay (\(status)): \(text)")
+        let hint =
+            status == 401 ? "; give an admin token with --token-file or PANE_TOKEN_FILE"
+            : status == 403 ? "; the replay needs an admin token" : ""
+        return AdminError(.refused, "the hub refused the replay (\(status)): \(text)\(hint)")
     }
 
     public static func noLiveReplica(_ region: Region) -> AdminError {

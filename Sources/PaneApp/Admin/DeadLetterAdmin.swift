@@ -67,7 +67,8 @@ public struct DeadLetterAdmin: Sendable {
 
     /// Asks the hub to publish the current version of each named context again, then deletes
     /// the dead letters it covered. Letters without a readable context id are left in place.
-    public func replay(ids: [String]?, hub: (host: String, port: Int)) throws -> (replayed: [Letter], skipped: [Letter], missing: [String]) {
+    /// `token` (an `admin` token) is sent when the hub has a tokens file.
+    public func replay(ids: [String]?, hub: (host: String, port: Int), token: String? = nil) throws -> (replayed: [Letter], skipped: [Letter], missing: [String]) {
         let conn = try connect()
         var letters: [Letter] = []
         if let ids {
@@ -88,7 +89,7 @@ public struct DeadLetterAdmin: Sendable {
         let body = "{\"ids\":[" + contextIDs.map(JSONText.quote).joined(separator: ",") + "]}"
         let reply: HTTPProbe.Reply
         do {
-            reply = try HTTPProbe(host: hub.host, port: hub.port, timeoutMs: 10_000)
+            reply = try HTTPProbe(host: hub.host, port: hub.port, timeoutMs: 10_000, token: token)
                 .request("POST", "/v1/regions/\(region.name)/republish", body: Array(body.utf8))
         } catch {
             throw AdminError.hubUnreachable(host: hub.host, port: hub.port, error)

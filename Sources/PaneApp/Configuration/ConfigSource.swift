@@ -82,6 +82,23 @@ public struct ConfigSource: Sendable {
         return result
     }
 
+    /// A boolean (`true`/`false`, `1`/`0`, `yes`/`no`, or a JSON boolean), or `default`.
+    public func bool(_ key: String, default value: Bool) throws(ValidationError) -> Bool {
+        if let text = try? reader.requiredString(forKey: ConfigKey(key)) {
+            switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "true", "1", "yes": return true
+            case "false", "0", "no": return false
+            default: throw bad(key, text, "expected true or false")
+            }
+        }
+        do {
+            return try reader.requiredBool(forKey: ConfigKey(key))
+        } catch {
+            if "\(error)".hasPrefix("Missing required") { return value }
+            throw bad(key, "?", "expected true or false")
+        }
+    }
+
     /// A list of regions (`a,b` or a JSON array), or `nil`.
     public func regions(_ key: String) throws(ValidationError) -> [Region]? {
         if let list = try? reader.requiredStringArray(forKey: ConfigKey(key)) {

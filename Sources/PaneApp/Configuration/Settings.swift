@@ -10,6 +10,8 @@ public enum SettingKey {
     public static let regionRedisPrefix = "redis.region"  // redis.region.<name>: that region's Redis URL
     public static let hubDB = "hub.db"  // default hub.sqlite
     public static let hubHTTP = "hub.http"  // default 127.0.0.1:7400
+    public static let hubTokensFile = "hub.tokensFile"  // default none: required unless hub.http is loopback or hub.insecureNoAuth
+    public static let hubInsecureNoAuth = "hub.insecureNoAuth"  // default false
     public static let hubBatch = "hub.batchSize"  // default 2000
     public static let antiEntropyIntervalMs = "hub.antiEntropyIntervalMs"  // default 60000
     public static let snapshotTtlSeconds = "hub.snapshotTtlSeconds"  // default 3600
@@ -24,6 +26,8 @@ public enum SettingKey {
     public static let spokeReplica = "spoke.replica"  // default a
     public static let spokeDB = "spoke.db"  // default <region>-<replica>.sqlite
     public static let spokeHTTP = "spoke.http"  // default 127.0.0.1:7401
+    public static let spokeTokensFile = "spoke.tokensFile"  // default none: required unless spoke.http is loopback or spoke.insecureNoAuth
+    public static let spokeInsecureNoAuth = "spoke.insecureNoAuth"  // default false
     public static let spokeConsumer = "spoke.consumer"  // default <host>-<pid>
     public static let spokeBatch = "spoke.batchSize"  // default 500
     public static let spokeBlockMs = "spoke.blockMs"  // default 1000
@@ -61,6 +65,11 @@ extension HubConfiguration {
             config.httpHost = http.host
             config.httpPort = http.port
         }
+        config.tokensFile = try source.string(SettingKey.hubTokensFile)
+        config.insecureNoAuth = try source.bool(SettingKey.hubInsecureNoAuth, default: false)
+        try requireTokens(
+            role: "hub", host: config.httpHost, port: config.httpPort, tokensFile: config.tokensFile, insecure: config.insecureNoAuth,
+            keys: (SettingKey.hubTokensFile, SettingKey.hubInsecureNoAuth, "PANE_HUB_TOKENS_FILE"))
         config.bodyRules = BodyRules(maxBytes: try source.int(SettingKey.bodyMaxBytes, default: BodyRules.defaultMaxBytes, range: 2...(256 << 20)))
         config.publisher.batchSize = try source.int(SettingKey.hubBatch, default: config.publisher.batchSize, range: 1...100_000)
         let entriesDefault = try source.int(SettingKey.streamMaxLength, default: config.resync.retentionMaxEntries, range: 0...Int(Int32.max))
@@ -107,6 +116,11 @@ extension SpokeConfiguration {
             config.httpHost = http.host
             config.httpPort = http.port
         }
+        config.tokensFile = try source.string(SettingKey.spokeTokensFile)
+        config.insecureNoAuth = try source.bool(SettingKey.spokeInsecureNoAuth, default: false)
+        try requireTokens(
+            role: "spoke", host: config.httpHost, port: config.httpPort, tokensFile: config.tokensFile, insecure: config.insecureNoAuth,
+            keys: (SettingKey.spokeTokensFile, SettingKey.spokeInsecureNoAuth, "PANE_SPOKE_TOKENS_FILE"))
         if let consumer = try source.string(SettingKey.spokeConsumer) {
             guard !consumer.isEmpty, consumer.utf8.count <= 200, consumer.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
                 throw ValidationError(input: "setting \(SettingKey.spokeConsumer)", value: consumer, reason: "1-200 visible ASCII characters")
@@ -130,4 +144,17 @@ extension SpokeConfiguration {
         config.bodyRules = BodyRules(maxBytes: try source.int(SettingKey.bodyMaxBytes, default: BodyRules.defaultMaxBytes, range: 2...(256 << 20)))
         return config
     }
+}
+
+/// Secure by default: a hub or spoke that can be reached from other machines (its HTTP address
+/// is not loopback, ``PaneCore/ListenAddress``) needs a tokens file, unless its `insecureNoAuth`
+/// setting says otherwise.
+func requireTokens(
+    role: String, host: String, port: Int, tokensFile: String?, insecure: Bool, keys: (file: String, insecure: String, environment: String)
+) throws(ValidationError) {
+    guard tokensFile == nil, !insecure, !ListenAddress.isLoopback(host) else { return }
+    throw ValidationError(
+        input: "setting \(keys.file)", value: "",
+        reason: "the \(role) listens on \(host):\(port), which other machines can reach, and has no tokens file: "
+            + "give one (--tokens-file or \(keys.environment)) or, to serve without authentication, --insecure-no-auth (\(keys.insecure))")
 }

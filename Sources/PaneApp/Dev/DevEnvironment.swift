@@ -36,6 +36,8 @@ public struct DevEnvironment: Sendable {
         hubConfig.defaultRedis = redis.endpoint
         hubConfig.databasePath = "\(dir)/hub.sqlite"
         hubConfig.httpPort = LocalPorts.free()
+        let tokens = try GeneratedTokens.create(at: "\(dir)/tokens")
+        hubConfig.tokensFile = tokens.path
         let hub = try Hub(config: hubConfig, logger: logger)
 
         // Replicas: one per region, two for the second region.
@@ -48,7 +50,7 @@ public struct DevEnvironment: Sendable {
                     arguments: [
                         "spoke", "--redis", redis.endpoint.description, "--region", region.name, "--replica", replica,
                         "--db", "\(dir)/\(region.name)-\(replica).sqlite", "--http", "127.0.0.1:\(port)",
-                        "--log-level", logLevel,
+                        "--tokens-file", tokens.path, "--log-level", logLevel,
                     ],
                     logPath: "\(dir)/spoke-\(region.name)-\(replica).log")
                 spokes.append(DevSpoke(region: region, replica: replica, port: port, child: child))
@@ -62,7 +64,7 @@ public struct DevEnvironment: Sendable {
         for (id, body) in Self.samples {
             _ = try await hub.store.put(id: try ContextID(id), body: Array(body.utf8))
         }
-        let ticker = DevTicker(hub: hub, spokes: spokes, hubPort: hubConfig.httpPort, logDir: dir)
+        let ticker = DevTicker(hub: hub, spokes: spokes, hubPort: hubConfig.httpPort, logDir: dir, tokens: tokens)
         let group = ServiceGroup(
             configuration: .init(
                 services: hub.services(extraRoutes: Observability.addMetricsRoute) + [ticker],
@@ -86,7 +88,7 @@ struct DevSpoke: Sendable {
 }
 
 /// Prints the URLs, then writes `demo/clock` every two seconds and reads it back from every
-/// spoke, printing one line per tick: updates flowing, reads answering.
+/// spoke (with the `read` token), printing one line per tick: updates flowing, reads answering.
 ///
 /// It has nothing to finish: graceful shutdown and cancellation (another service failed) both
 /// stop it at once.
@@ -95,6 +97,7 @@ struct DevTicker: Service {
     let spokes: [DevSpoke]
     let hubPort: Int
     let logDir: String
+    let tokens: GeneratedTokens
 
     func run() async throws {
         do {
@@ -122,9 +125,10 @@ struct DevTicker: Service {
     /// Reads `demo/clock` from every spoke, on a thread of its own (the probe blocks).
     private func readEverySpoke() async throws -> [String] {
         let spokes = self.spokes
+        let token = tokens.token(.read)
         return try await BlockingThread.value(name: "pane-dev-probe") {
             spokes.map { spoke in
-                let reply = try? HTTPProbe(port: spoke.port, timeoutMs: 1_000).get("/v1/contexts/demo%2Fclock")
+                let reply = try? HTTPProbe(port: spoke.port, timeoutMs: 1_000, token: token).get("/v1/contexts/demo%2Fclock")
                 let version = reply?.text.firstMatch(of: /"version":(\d+)/).map { String($0.1) } ?? "-"
                 let state = spoke.child.isRunning ? "v\(version)" : "DOWN"
                 return "\(spoke.region)/\(spoke.replica) \(state)"
@@ -153,11 +157,14 @@ struct DevTicker: Service {
             say("  spoke \(spoke.region.name)/\(spoke.replica) (reads): http://127.0.0.1:\(spoke.port)   log: \(spoke.child.logPath)")
         }
         let first = spokes.first?.port ?? 0
+        let file = tokens.path
         say("")
+        say("Every request but /healthz and /readyz needs a token; one per role (read, write, admin, metrics) is in \(file).")
         say("Try:")
-        say("  curl -s -X PUT http://127.0.0.1:\(hubPort)/v1/contexts/tenant%2Facme%2Fsettings -d '{\"plan\":\"pro\"}'")
-        say("  curl -si http://127.0.0.1:\(first)/v1/contexts/tenant%2Facme%2Fsettings")
-        say("  curl -s 'http://127.0.0.1:\(first)/v1/contexts?prefix=tenant/'")
+        say("  WRITE=$(awk '$1==\"write\"{print $2}' \(file)); READ=$(awk '$1==\"read\"{print $2}' \(file))")
+        say("  curl -s -X PUT -H \"Authorization: Bearer $WRITE\" http://127.0.0.1:\(hubPort)/v1/contexts/tenant%2Facme%2Fsettings -d '{\"plan\":\"pro\"}'")
+        say("  curl -si -H \"Authorization: Bearer $READ\" http://127.0.0.1:\(first)/v1/contexts/tenant%2Facme%2Fsettings")
+        say("  curl -s -H \"Authorization: Bearer $READ\" 'http://127.0.0.1:\(first)/v1/contexts?prefix=tenant/'")
         say("Ctrl-C stops everything.")
         say("")
     }

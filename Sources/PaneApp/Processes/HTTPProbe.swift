@@ -19,13 +19,17 @@ public final class HTTPProbe {
     let host: String
     let port: Int
     let timeoutMs: Int
+    /// Sent as `Authorization: Bearer <token>` with every request, unless a request names its
+    /// own `Authorization` header.
+    public var token: String?
     private var fd: Int32 = -1
     private var buffer: [UInt8] = []
 
-    public init(host: String = "127.0.0.1", port: Int, timeoutMs: Int = 5_000) {
+    public init(host: String = "127.0.0.1", port: Int, timeoutMs: Int = 5_000, token: String? = nil) {
         self.host = host
         self.port = port
         self.timeoutMs = timeoutMs
+        self.token = token
     }
 
     deinit { close() }
@@ -51,6 +55,9 @@ public final class HTTPProbe {
     private func attempt(_ method: String, _ path: String, body: [UInt8], headers: [String: String]) throws -> Reply {
         if fd < 0 { try connect() }
         var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Length: \(body.count)\r\n"
+        if let token, !headers.keys.contains(where: { $0.lowercased() == "authorization" }) {
+            head += "Authorization: Bearer \(token)\r\n"
+        }
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         head += "\r\n"
         try send(Array(head.utf8) + body)

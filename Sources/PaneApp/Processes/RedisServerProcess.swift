@@ -18,12 +18,7 @@ public final class RedisServerProcess: Sendable {
         var lastError: (any Error)?
         for _ in 0..<5 {
             let port = LocalPorts.free()
-            var args = [
-                "--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "",
-                "--daemonize", "no", "--protected-mode", "yes", "--logfile", "",
-            ]
-            args += appendOnly ? ["--appendonly", "yes", "--appendfsync", "everysec"] : ["--appendonly", "no"]
-            let child = try ChildProcess(name: "redis", executable: binary, arguments: args, logPath: "\(directory)/redis.log")
+            let child = try Self.launch(binary: binary, port: port, directory: directory, appendOnly: appendOnly)
             let endpoint = RedisEndpoint(host: "127.0.0.1", port: port)
             if Self.waitForPing(endpoint, child: child) {
                 self.endpoint = endpoint
@@ -45,10 +40,22 @@ public final class RedisServerProcess: Sendable {
         return nil
     }
 
-    static func waitForPing(_ endpoint: RedisEndpoint, child: ChildProcess) -> Bool {
-        for _ in 0..<200 {
+    /// Starts `redis-server` on loopback `port`, its files (and AOF, with `appendOnly`, fsync
+    /// `everysec`) in `directory`, its log in `directory/redis.log`. Does not wait for it.
+    public static func launch(binary: String, port: Int, directory: String, appendOnly: Bool) throws -> ChildProcess {
+        var args = [
+            "--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "",
+            "--daemonize", "no", "--protected-mode", "yes", "--logfile", "",
+        ]
+        args += appendOnly ? ["--appendonly", "yes", "--appendfsync", "everysec"] : ["--appendonly", "no"]
+        return try ChildProcess(name: "redis", executable: binary, arguments: args, logPath: "\(directory)/redis.log")
+    }
+
+    /// Waits up to `seconds` for the server to answer PING; false when it exited or never answered.
+    public static func waitForPing(_ endpoint: RedisEndpoint, child: ChildProcess, seconds: Double = 5) -> Bool {
+        for _ in 0..<Int(seconds / 0.025) {
             if !child.isRunning { return false }
-            if let conn = try? RedisConnection(endpoint: endpoint, connectTimeoutMs: 200, readTimeoutMs: 500),
+            if let conn = try? RedisConnection(endpoint: endpoint, connectTimeoutMs: 200, readTimeoutMs: 1_000),
                 (try? conn.ping()) != nil
             {
                 return true

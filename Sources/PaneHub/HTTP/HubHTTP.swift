@@ -13,9 +13,14 @@ import PaneHTTP
 /// - `POST /v1/regions/{region}/republish` with `{"ids":[…]}` → publishes the current version
 ///   of each id to that region again (dead-letter replay)
 /// - `GET /healthz`
+///
+/// With `tokens`, every route but `/healthz` needs a bearer token whose role allows it
+/// (``AuthMiddleware``): `read` for GET, `write` or `admin` for PUT and DELETE, `admin` for
+/// republish.
 public enum HubHTTP {
-    public static func router(store: HubStore, rules: BodyRules) -> Router<BasicRequestContext> {
+    public static func router(store: HubStore, rules: BodyRules, tokens: TokenFileWatcher? = nil) -> Router<BasicRequestContext> {
         let router = Router()
+        if let tokens { router.add(middleware: AuthMiddleware(tokens: tokens)) }
         router.add(middleware: ValidationErrorMiddleware())
         router.get("/healthz") { _, _ in PaneHTTP.json("{\"status\":\"ok\"}") }
         router.put("/v1/contexts/:id") { request, context -> Response in

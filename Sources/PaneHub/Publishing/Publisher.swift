@@ -50,6 +50,7 @@ public final class Publisher: Sendable {
             }
             lanes.forEach { $0.client.close() }
             logger.info("publisher stopped")
+            faults.hangIfDue(.publisher)
         }
         let started = ContinuousClock.now
         var xadds = 0

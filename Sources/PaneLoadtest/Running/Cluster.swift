@@ -14,6 +14,8 @@ final class Cluster: @unchecked Sendable {
     let redis: ManagedRedis
     let hubPort: Int
     let hubDatabase: String
+    /// The tokens file the hub and the workers load; the runner sends its tokens (``writeToken``, ``readToken``).
+    let tokens: GeneratedTokens
     let workers: [WorkerHandle]
     private let lock = NSLock()
     private var hub: ChildProcess?
@@ -28,6 +30,8 @@ final class Cluster: @unchecked Sendable {
         log("redis-server \(redis.endpoint) (AOF everysec) in \(directory)/redis")
         hubPort = LocalPorts.free()
         hubDatabase = "\(directory)/hub.sqlite"
+        let tokens = try GeneratedTokens.create(at: "\(directory)/tokens")
+        self.tokens = tokens
         var workers: [WorkerHandle] = []
         for region in scenario.regions {
             for replica in scenario.replicaNames {
@@ -40,6 +44,7 @@ final class Cluster: @unchecked Sendable {
                         "spoke", "--redis", redis.endpoint.description, "--region", region.name, "--replica", replica,
                         "--db", "\(base).sqlite", "--http", "127.0.0.1:\(port)", "--consumer", consumer,
                         "--latency-log", latencyLog, "--batch-size", String(scenario.spokeBatchSize), "--log-level", "warning",
+                        "--tokens-file", tokens.path,
                     ]
                     workers.append(
                         WorkerHandle(
@@ -60,9 +65,14 @@ final class Cluster: @unchecked Sendable {
         [
             "hub", "--redis", redis.endpoint.description, "--regions", scenario.regions.map(\.name).joined(separator: ","),
             "--db", hubDatabase, "--http", "127.0.0.1:\(hubPort)", "--batch-size", String(scenario.hubBatchSize),
-            "--stream-max-length", String(scenario.streamMaxLength), "--log-level", "warning",
+            "--stream-max-length", String(scenario.streamMaxLength), "--log-level", "warning", "--tokens-file", tokens.path,
         ]
     }
+
+    /// The token the write driver sends to the hub.
+    var writeToken: String { tokens.token(.write) }
+    /// The token the runner's reads from the spokes send.
+    var readToken: String { tokens.token(.read) }
 
     var hubPid: Int32? { lock.withLock { hub?.isRunning == true ? hub?.pid : nil } }
     var hubRunning: Bool { lock.withLock { hub?.isRunning ?? false } }
@@ -92,7 +102,7 @@ final class Cluster: @unchecked Sendable {
 
     /// Waits for a worker's `/readyz` (it has caught up with the stream once), or another path.
     func waitReady(_ worker: WorkerHandle, path: String = "/readyz", seconds: Double = 60) throws {
-        let probe = HTTPProbe(port: worker.httpPort, timeoutMs: 1_000)
+        let probe = HTTPProbe(port: worker.httpPort, timeoutMs: 1_000, token: readToken)
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if !worker.isRunning { throw LoadtestError.processExited(worker.name, log: worker.logPath) }

@@ -131,7 +131,7 @@ final class FaultInjector: @unchecked Sendable {
         let until = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
         var answered = 0
         var failed = 0
-        let probes = cluster.workers.filter(\.isRunning).map { (HTTPProbe(port: $0.httpPort, timeoutMs: 2_000), $0) }
+        let probes = cluster.workers.filter(\.isRunning).map { (HTTPProbe(port: $0.httpPort, timeoutMs: 2_000, token: cluster.readToken), $0) }
         var i = 0
         while DispatchTime.now().uptimeNanoseconds < until {
             for (probe, worker) in probes where worker.isRunning {

@@ -26,8 +26,8 @@ final class ManagedRedis: @unchecked Sendable {
         var started: (ChildProcess, Int)?
         for _ in 0..<5 {
             let port = LocalPorts.free()
-            let child = try Self.launch(binary: binary, port: port, directory: directory)
-            if Self.waitForPing(port: port, child: child) {
+            let child = try RedisServerProcess.launch(binary: binary, port: port, directory: directory, appendOnly: true)
+            if RedisServerProcess.waitForPing(RedisEndpoint(host: "127.0.0.1", port: port), child: child, seconds: 10) {
                 started = (child, port)
                 break
             }
@@ -36,30 +36,6 @@ final class ManagedRedis: @unchecked Sendable {
         guard let started else { throw LoadtestError.notAnswering("redis-server", what: "PING", seconds: 5, log: "\(directory)/redis.log") }
         child = started.0
         endpoint = RedisEndpoint(host: "127.0.0.1", port: started.1)
-    }
-
-    private static func launch(binary: String, port: Int, directory: String) throws -> ChildProcess {
-        try ChildProcess(
-            name: "redis", executable: binary,
-            arguments: [
-                "--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "", "--daemonize", "no",
-                "--protected-mode", "yes", "--logfile", "", "--appendonly", "yes", "--appendfsync", "everysec",
-            ],
-            logPath: "\(directory)/redis.log")
-    }
-
-    private static func waitForPing(port: Int, child: ChildProcess) -> Bool {
-        let endpoint = RedisEndpoint(host: "127.0.0.1", port: port)
-        for _ in 0..<400 {
-            if !child.isRunning { return false }
-            if let conn = try? RedisConnection(endpoint: endpoint, connectTimeoutMs: 200, readTimeoutMs: 1_000),
-                (try? conn.ping()) != nil
-            {
-                return true
-            }
-            usleep(25_000)
-        }
-        return false
     }
 
     /// The running server's pid, for resource sampling.
@@ -85,8 +61,8 @@ final class ManagedRedis: @unchecked Sendable {
     /// Starts the server again on the same port and folder; it reloads the AOF.
     func start() throws {
         for _ in 0..<40 {
-            let child = try Self.launch(binary: binary, port: endpoint.port, directory: directory)
-            if Self.waitForPing(port: endpoint.port, child: child) {
+            let child = try RedisServerProcess.launch(binary: binary, port: endpoint.port, directory: directory, appendOnly: true)
+            if RedisServerProcess.waitForPing(endpoint, child: child, seconds: 10) {
                 lock.withLock { self.child = child }
                 return
             }

@@ -54,7 +54,7 @@ public final class ScenarioRunner {
         let startMs = WallClock.nowMs()
         let start = DispatchTime.now()
         let collector = LatencyCollector(files: cluster.workers.map { ($0.latencyLogPath, $0.label) }, startMs: startMs)
-        let driver = WriteDriver(scenario: scenario, hubPort: cluster.hubPort)
+        let driver = WriteDriver(scenario: scenario, hubPort: cluster.hubPort, token: cluster.writeToken)
         let injector = FaultInjector(cluster: cluster, scenario: scenario, log: log)
         let stop = StopSignal()
         let sampler = Sampler(cluster: cluster, collector: collector, driver: driver, hubStore: hubStore, showProgress: showProgress)

@@ -20,12 +20,15 @@ final class WriteDriver: Sendable {
     let scenario: Scenario
     let plan: WritePlan
     let hubPort: Int
+    /// A `write` token of the hub's tokens file.
+    let token: String
     private let counts = Mutex(Counts())
 
-    init(scenario: Scenario, hubPort: Int) {
+    init(scenario: Scenario, hubPort: Int, token: String) {
         self.scenario = scenario
         self.plan = WritePlan(scenario: scenario)
         self.hubPort = hubPort
+        self.token = token
     }
 
     var snapshot: Counts { counts.withLock { $0 } }
@@ -46,7 +49,7 @@ final class WriteDriver: Sendable {
     }
 
     private func writer(_ k: Int, start: DispatchTime, stop: StopSignal) {
-        let probe = HTTPProbe(port: hubPort, timeoutMs: 10_000)
+        let probe = HTTPProbe(port: hubPort, timeoutMs: 10_000, token: token)
         var rng = SplitMix64(seed: scenario.seed &* 1_000_003 &+ UInt64(k))
         let padding = String(repeating: "x", count: max(0, scenario.bodyBytes - 40))
         var n = k

@@ -12,11 +12,15 @@ import PaneHTTP
 ///
 /// Every context response carries `Pane-Replica-Seq` (the highest region seq the replica has
 /// applied) and `Pane-Contact-Age-Ms` (how long since this worker last heard from the stream).
+///
+/// With `tokens`, every route but `/healthz` and `/readyz` needs a bearer token whose role
+/// allows it (``AuthMiddleware``): `read` for the reads.
 public enum SpokeHTTP {
     public static let maxPageSize = 1_000
 
-    public static func router(store: ReplicaStore, status: SpokeStatus) -> Router<BasicRequestContext> {
+    public static func router(store: ReplicaStore, status: SpokeStatus, tokens: TokenFileWatcher? = nil) -> Router<BasicRequestContext> {
         let router = Router()
+        if let tokens { router.add(middleware: AuthMiddleware(tokens: tokens)) }
         router.add(middleware: ValidationErrorMiddleware())
         router.get("/healthz") { _, _ in PaneHTTP.json("{\"status\":\"ok\"}") }
         router.get("/readyz") { _, _ -> Response in
@@ -33,7 +37,7 @@ public enum SpokeHTTP {
         router.get("/v1/contexts/:id") { request, context -> Response in
             let id = try PaneHTTP.contextID(context)
             var headers = freshness(status)
-            let read = try await store.read(id: id)
+            let read = try store.read(id: id)
             if read.staleReason != nil { headers[.paneStale] = "1" }
             guard let stored = read.context, !stored.deleted else {
                 var message = "{\"error\":\(JSONText.quote("context '\(id)' not found in this replica"))"
@@ -49,7 +53,9 @@ public enum SpokeHTTP {
             }
             var out = Array("{\"id\":\(JSONText.quote(stored.id)),\"version\":\(stored.version),\"body\":".utf8)
             out += stored.body
-            out += Array(",\"updatedAt\":\(JSONText.quote(JSONText.iso8601(ms: stored.updatedAtMs)))".utf8)
+            out += Array(",\"updatedAt\":\"".utf8)
+            JSONText.appendISO8601(ms: stored.updatedAtMs, to: &out)
+            out.append(UInt8(ascii: "\""))
             if let reason = read.staleReason {
                 out += Array(",\"stale\":true,\"staleReason\":\(JSONText.quote(reason))".utf8)
             }
@@ -66,7 +72,7 @@ public enum SpokeHTTP {
                 }
                 limit = value
             }
-            let page = try await store.list(prefix: prefix, after: after, limit: limit)
+            let page = try store.list(prefix: prefix, after: after, limit: limit)
             let items = page.map { "{\"id\":\(JSONText.quote($0.id)),\"version\":\($0.version)}" }.joined(separator: ",")
             let next = page.count == limit ? page.last.map { JSONText.quote($0.id) } ?? "null" : "null"
             return PaneHTTP.json("{\"items\":[\(items)],\"next\":\(next)}", headers: freshness(status))

@@ -4,41 +4,16 @@ import GRDBSQLite
 import PaneCore
 
 extension ReplicaStore {
-    /// One context, tombstones included, and its stale mark if a dead letter left one.
-    public func read(id: ContextID) async throws -> ReplicaRead {
-        try await pool.read { db in
-            let context = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT id, version, deleted, body, hub_ts FROM contexts WHERE id = ?"),
-                arguments: [id.value]
-            ).map { row in
-                let body: Data = row["body"]
-                return StoredContext(
-                    id: row["id"], version: row["version"], deleted: row["deleted"], body: [UInt8](body),
-                    updatedAtMs: row["hub_ts"])
-            }
-            let stale = try String.fetchOne(
-                db.cachedStatement(sql: "SELECT reason FROM stale WHERE id = ?"), arguments: [id.value])
-            return ReplicaRead(context: context, staleReason: stale)
-        }
+    /// One context, tombstones included, and its stale mark if a dead letter left one
+    /// (``ReplicaReader``: on the calling thread, without a hop).
+    public func read(id: ContextID) throws -> ReplicaRead {
+        try reader.read(id: id)
     }
 
-    /// Live (not deleted) ids in order, starting after `after`, limited to `prefix`.
-    public func list(prefix: String, after: String?, limit: Int) async throws -> [(id: String, version: Int64)] {
-        try await pool.read { db in
-            var sql = "SELECT id, version FROM contexts WHERE deleted = 0"
-            var arguments: StatementArguments = []
-            if let after {
-                sql += " AND id > ?"
-                arguments += [after]
-            }
-            if !prefix.isEmpty {
-                sql += " AND id >= ? AND id < ?"
-                arguments += [prefix, Self.upperBound(ofPrefix: prefix)]
-            }
-            sql += " ORDER BY id LIMIT ?"
-            arguments += [limit]
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { (id: $0["id"], version: $0["version"]) }
-        }
+    /// Live (not deleted) ids in order, starting after `after`, limited to `prefix`
+    /// (``ReplicaReader``: on the calling thread, without a hop).
+    public func list(prefix: String, after: String?, limit: Int) throws -> [(id: String, version: Int64)] {
+        try reader.list(prefix: prefix, after: after, limit: limit)
     }
 
     /// The smallest string greater than every string starting with `prefix` (ids are ASCII).

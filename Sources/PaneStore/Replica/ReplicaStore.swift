@@ -10,6 +10,8 @@ import PaneCore
 public final class ReplicaStore: Sendable {
     let pool: DatabasePool
     public let path: String
+    /// The HTTP API's reads, on read-only connections of their own.
+    let reader: ReplicaReader
 
     public init(path: String) throws {
         var config = Configuration()
@@ -19,8 +21,8 @@ public final class ReplicaStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         self.path = path
-        self.pool = try DatabasePool(path: path, configuration: config)
-        try ReplicaSchema.migrator.migrateRetrying(pool)
+        self.pool = try DatabasePool.openMigrated(path: path, configuration: config, migrator: ReplicaSchema.migrator)
+        self.reader = ReplicaReader(path: path)
     }
 
     /// The apply rule in SQL: the row changes only when the incoming version is greater

@@ -1,0 +1,139 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+import PaneCore
+import Synchronization
+
+/// The read path of a spoke's HTTP API: read-only SQLite connections of its own, used on the
+/// thread that serves the request.
+///
+/// A point read is a few microseconds of SQLite. GRDB's async read moved it to a Dispatch queue
+/// and back, and the two thread wake-ups cost more than the read and the HTTP request together
+/// (docs/benchmarks.md, issue 13). Here a request takes a connection from a small pool (one per
+/// thread reading at the same moment: the event loops), runs one prepared statement, and gives
+/// it back. WAL readers never wait for the writer, so the event loop does not block on an apply.
+public final class ReplicaReader: Sendable {
+    public let path: String
+    private let idle = Mutex<[ReadConnection]>([])
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// One context, tombstones included, and its stale mark if a dead letter left one: one
+    /// statement, so both come from the same snapshot of the file.
+    public func read(id: ContextID) throws -> ReplicaRead {
+        try withConnection { connection in try connection.read(id: id.value) }
+    }
+
+    /// Live (not deleted) ids in order, starting after `after`, limited to `prefix`.
+    public func list(prefix: String, after: String?, limit: Int) throws -> [(id: String, version: Int64)] {
+        try withConnection { connection in try connection.list(prefix: prefix, after: after, limit: limit) }
+    }
+
+    private func withConnection<T>(_ body: (ReadConnection) throws -> T) throws -> T {
+        let connection = try idle.withLock { $0.popLast() } ?? ReadConnection(path: path)
+        defer { idle.withLock { $0.append(connection) } }
+        return try body(connection)
+    }
+}
+
+/// One read-only SQLite connection and its prepared statements; used by one thread at a time.
+final class ReadConnection: @unchecked Sendable {
+    private let db: OpaquePointer
+    private var statements: [String: OpaquePointer] = [:]
+
+    static let pointSQL = """
+        SELECT c.id, c.version, c.deleted, c.body, c.hub_ts, s.reason
+        FROM (SELECT ?1 AS k) AS q LEFT JOIN contexts AS c ON c.id = q.k LEFT JOIN stale AS s ON s.id = q.k
+        """
+
+    init(path: String) throws {
+        var handle: OpaquePointer?
+        let rc = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nil)
+        guard rc == SQLITE_OK, let handle else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let handle { sqlite3_close_v2(handle) }
+            throw DatabaseError(resultCode: ResultCode(rawValue: rc), message: message)
+        }
+        db = handle
+        // A reader waits only while the writer resets the WAL index; never for long.
+        sqlite3_busy_timeout(db, 5_000)
+    }
+
+    deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        sqlite3_close_v2(db)
+    }
+
+    func read(id: String) throws -> ReplicaRead {
+        let statement = try prepared(Self.pointSQL)
+        defer { sqlite3_reset(statement) }
+        bind(id, at: 1, to: statement)
+        let rc = sqlite3_step(statement)
+        guard rc == SQLITE_ROW else { throw error(rc, sql: Self.pointSQL) }
+        let stale: String? = sqlite3_column_type(statement, 5) == SQLITE_NULL ? nil : RawSQLite.text(statement, 5)
+        guard sqlite3_column_type(statement, 0) != SQLITE_NULL else { return ReplicaRead(context: nil, staleReason: stale) }
+        let count = Int(sqlite3_column_bytes(statement, 3))
+        let body: [UInt8] =
+            if count > 0, let bytes = sqlite3_column_blob(statement, 3) {
+                Array(UnsafeRawBufferPointer(start: bytes, count: count))
+            } else {
+                []
+            }
+        let context = StoredContext(
+            id: RawSQLite.text(statement, 0), version: sqlite3_column_int64(statement, 1), deleted: sqlite3_column_int64(statement, 2) != 0,
+            body: body, updatedAtMs: sqlite3_column_int64(statement, 4))
+        return ReplicaRead(context: context, staleReason: stale)
+    }
+
+    func list(prefix: String, after: String?, limit: Int) throws -> [(id: String, version: Int64)] {
+        var sql = "SELECT id, version FROM contexts WHERE deleted = 0"
+        if after != nil { sql += " AND id > ?" }
+        if !prefix.isEmpty { sql += " AND id >= ? AND id < ?" }
+        sql += " ORDER BY id LIMIT ?"
+        let statement = try prepared(sql)
+        defer { sqlite3_reset(statement) }
+        var index: Int32 = 1
+        if let after {
+            bind(after, at: index, to: statement)
+            index += 1
+        }
+        if !prefix.isEmpty {
+            bind(prefix, at: index, to: statement)
+            bind(ReplicaStore.upperBound(ofPrefix: prefix), at: index + 1, to: statement)
+            index += 2
+        }
+        sqlite3_bind_int64(statement, index, Int64(limit))
+        var page: [(id: String, version: Int64)] = []
+        page.reserveCapacity(min(limit, 128))
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { return page }
+            guard rc == SQLITE_ROW else { throw error(rc, sql: sql) }
+            page.append((RawSQLite.text(statement, 0), sqlite3_column_int64(statement, 1)))
+        }
+    }
+
+    private func prepared(_ sql: String) throws -> OpaquePointer {
+        if let statement = statements[sql] { return statement }
+        var statement: OpaquePointer?
+        let rc = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard rc == SQLITE_OK, let statement else { throw error(rc, sql: sql) }
+        statements[sql] = statement
+        return statement
+    }
+
+    private func bind(_ text: String, at index: Int32, to statement: OpaquePointer) {
+        var text = text
+        text.withUTF8 { bytes in
+            // An empty buffer may have no address: bind "" then, never NULL.
+            let start = UnsafeRawPointer(bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self)
+            _ = sqlite3_bind_text(statement, index, start, Int32(bytes.count), RawSQLite.transient)
+        }
+    }
+
+    private func error(_ rc: Int32, sql: String) -> DatabaseError {
+        DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db)), sql: sql)
+    }
+}

@@ -160,6 +160,7 @@ import Testing
         var admission = throttle.admit((2...20).map { request("a-\($0)") }, done: [:], nowMs: 1_000)
         #expect(admission.serve.isEmpty)
         #expect(admission.waiting == 8)
+        #expect(admission.held == 8)
         #expect(admission.dropped.count == 11)
         #expect(admission.waitReason == "a resync is pending for the replica")
         // Another replica is served meanwhile.

@@ -37,6 +37,8 @@ public struct ResyncThrottle: Sendable {
         public var serve: [ResyncRequest] = []
         /// Requests that wait, and why (for the log).
         public var waiting: Int = 0
+        /// How many of the requests just taken wait (not served, not dropped).
+        public var held: Int = 0
         public var waitReason: String?
         /// Requests dropped: too many replicas wait already, or a later request of the same
         /// replica took the place of an older one.
@@ -71,6 +73,15 @@ public struct ResyncThrottle: Sendable {
     /// `done` (replica → request ids its heartbeat lists as done), and returns what to serve now.
     /// What it returns to serve counts as served at `nowMs`.
     public mutating func admit(_ requests: [ResyncRequest], done: [String: [String]], nowMs: Int64) -> Admission {
+        var admission = decide(requests, done: done, nowMs: nowMs)
+        if !requests.isEmpty {
+            let waitingIDs = Set(waiting.values.joined().map(\.requestID))
+            admission.held = requests.filter { waitingIDs.contains($0.requestID) }.count
+        }
+        return admission
+    }
+
+    private mutating func decide(_ requests: [ResyncRequest], done: [String: [String]], nowMs: Int64) -> Admission {
         var admission = Admission()
         for request in requests {
             let key = Self.replicaKey(request)

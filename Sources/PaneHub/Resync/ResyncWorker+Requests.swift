@@ -134,9 +134,9 @@ extension ResyncWorker {
         if !admission.dropped.isEmpty {
             Counter(label: "pane_hub_resync_dropped_total", dimensions: [("region", region.name)]).increment(by: admission.dropped.count)
         }
-        let held = admission.waiting > 0 && received > 0
+        let held = admission.held > 0
         if held {
-            Counter(label: "pane_hub_resync_throttled_total", dimensions: [("region", region.name)]).increment(by: received)
+            Counter(label: "pane_hub_resync_throttled_total", dimensions: [("region", region.name)]).increment(by: admission.held)
         }
         let now = WallClock.nowMs()
         guard held || !admission.dropped.isEmpty, now - (state.throttleLoggedMs[region] ?? 0) >= 10_000 else { return }
@@ -152,7 +152,10 @@ extension ResyncWorker {
         if held, let reason = admission.waitReason {
             logger.warning(
                 "resync requests held back",
-                metadata: ["region": "\(region.name)", "waiting": "\(admission.waiting)", "received": "\(received)", "reason": "\(reason)"])
+                metadata: [
+                    "region": "\(region.name)", "waiting": "\(admission.waiting)", "received": "\(received)", "held": "\(admission.held)",
+                    "reason": "\(reason)",
+                ])
         }
     }
 }

@@ -15,8 +15,8 @@ extension SpokeWorker {
     ) throws {
         var good: [(entry: StreamEntry, update: ContextUpdate)] = []
         var ackIDs: [String] = []
-        // Snapshot announcements: for this replica (applied after the batch), or for another
-        // (only their seqs are recorded).
+        // Snapshot announcements: for this replica and allowed by the guard (applied after the
+        // batch), for another (only their seqs are recorded), or refused (dead letters).
         var snapshots: [(entry: StreamEntry, seq: UInt64, announcement: SnapshotAnnouncement)] = []
         var othersSnapshots: [(entry: StreamEntry, seq: UInt64)] = []
         good.reserveCapacity(entries.count)

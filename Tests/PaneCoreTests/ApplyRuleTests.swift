@@ -56,6 +56,8 @@ import Testing
 
     @Test func jsonQuoting() {
         #expect(JSONText.quote("a\"b\\c") == #""a\"b\\c""#)
+        #expect(JSONText.quote("tenant/acme~1") == #""tenant/acme~1""#)
+        #expect(JSONText.quote("é\n\u{1}") == "\"é\\n\\u0001\"")
         #expect(JSONText.iso8601(ms: 0) == "1970-01-01T00:00:00.000Z")
     }
 

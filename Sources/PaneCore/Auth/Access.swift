@@ -19,10 +19,14 @@ public enum Access: Sendable, Equatable, CustomStringConvertible {
     public static func required(method: String, path: String) -> Access? {
         if openPaths.contains(path) { return nil }
         if path == "/metrics" { return .metrics }
-        switch method.uppercased() {
+        switch method {
         case "GET", "HEAD": return .read
         case "PUT", "DELETE", "PATCH": return .write
-        default: return .admin
+        case "POST": return .admin
+        default:
+            // Methods arrive as sent; the common ones above are upper case already.
+            let upper = method.uppercased()
+            return upper == method ? .admin : required(method: upper, path: path)
         }
     }
 

@@ -171,6 +171,36 @@ import Testing
         #expect(!throttle.hasWaiting)
     }
 
+    /// A flood in a real replica's name: the snapshot served for it answers forged requests, so
+    /// the replica refuses it and asks again. Its heartbeat names that request: the pending
+    /// resync no longer holds it back, and when the flood pushed it out, it is served anyway.
+    @Test func aReplicaWaitingForItsOwnRequestIsServedDespiteAFloodInItsName() {
+        var throttle = ResyncThrottle()
+        #expect(throttle.admit([request("forged-0")], done: [:], nowMs: 0).serve.map(\.requestID) == ["forged-0"])
+        // The replica's own request arrives, then the flood pushes it out of the kept eight.
+        var admission = throttle.admit([request("a-own")] + (1...20).map { request("forged-\($0)") }, done: [:], nowMs: 100)
+        #expect(admission.serve.isEmpty)
+        #expect(admission.dropped.map(\.requestID).contains("a-own"))
+        // Without its heartbeat, it stays held back.
+        #expect(throttle.admit([], done: ["a": []], nowMs: 200).serve.isEmpty)
+        // Its heartbeat says it waits for a-own: served first, with what waits for it.
+        admission = throttle.admit([], done: ["a": []], waitingFor: ["a": "a-own"], nowMs: 1_000)
+        #expect(admission.serve.first?.requestID == "a-own")
+        #expect(admission.serve.first?.buckets == nil)
+        #expect(admission.serve.count == 9)
+        // While that is pending and the heartbeat still names it, nothing else goes out.
+        #expect(throttle.admit([request("forged-99")], done: ["a": []], waitingFor: ["a": "a-own"], nowMs: 1_100).serve.isEmpty)
+    }
+
+    @Test func aRequestStillHeldIsNotDuplicatedByTheRescue() {
+        var throttle = ResyncThrottle()
+        _ = throttle.admit([request("forged-0")], done: [:], nowMs: 0)
+        _ = throttle.admit([request("a-own")], done: [:], nowMs: 100)
+        let admission = throttle.admit([], done: [:], waitingFor: ["a": "a-own"], nowMs: 200)
+        #expect(admission.serve.map(\.requestID) == ["a-own"])
+        #expect(admission.serve.first?.reason == "seq-gap")
+    }
+
     @Test func aPendingResyncTimesOut() {
         var throttle = ResyncThrottle(settings: .init(pendingTimeoutMs: 5_000))
         _ = throttle.admit([request("a-1")], done: [:], nowMs: 0)

@@ -7,6 +7,12 @@
 ///   has passed (the replica's own request timeout, `spoke.resyncTimeoutMs`, is 60 s too);
 /// - **at most ``Settings/maxSnapshotsPerMinute`` snapshots per region** in any 60 s.
 ///
+/// A replica whose heartbeat says it waits for a request that the pending snapshot did not
+/// answer (that snapshot answered requests someone else sent in its name, which the replica
+/// refuses) is no longer held back: its pending resync is cleared, and if the throttle no
+/// longer holds that request (a flood in the replica's name pushed it out, or the hub
+/// restarted), a full resync answering it is served in its place ("rescued").
+///
 /// Requests that must wait are kept, the latest ``Settings/maxWaitingPerReplica`` per replica,
 /// for up to ``Settings/maxWaiting`` replicas; more are dropped. Waiting requests are served, coalesced,
 /// as soon as the limits allow. Pure: the hub's resync worker feeds it requests, heartbeats and
@@ -55,6 +61,9 @@ public struct ResyncThrottle: Sendable {
     private var pending: [String: (ids: Set<String>, sinceMs: Int64)] = [:]
     /// Per replica key: the requests that wait, oldest first.
     private var waiting: [String: [ResyncRequest]] = [:]
+    /// Per replica: a request its heartbeat says it waits for that nothing here held; served
+    /// first, never pushed out.
+    private var rescued: [String: ResyncRequest] = [:]
 
     public init(settings: Settings = Settings()) { self.settings = settings }
 
@@ -67,13 +76,16 @@ public struct ResyncThrottle: Sendable {
     public var pendingForEveryReplica: Bool { pending["*"] != nil }
 
     /// Whether requests wait to be served.
-    public var hasWaiting: Bool { !waiting.isEmpty }
+    public var hasWaiting: Bool { !waiting.isEmpty || !rescued.isEmpty }
 
     /// Takes `requests` (just read), clears the pending resyncs the replicas report done in
-    /// `done` (replica → request ids its heartbeat lists as done), and returns what to serve now.
-    /// What it returns to serve counts as served at `nowMs`.
-    public mutating func admit(_ requests: [ResyncRequest], done: [String: [String]], nowMs: Int64) -> Admission {
-        var admission = decide(requests, done: done, nowMs: nowMs)
+    /// `done` (replica → request ids its heartbeat lists as done) or no longer wait for
+    /// (`waitingFor`: replica → the request its heartbeat says it waits for), and returns what to
+    /// serve now. What it returns to serve counts as served at `nowMs`.
+    public mutating func admit(
+        _ requests: [ResyncRequest], done: [String: [String]], waitingFor: [String: String] = [:], nowMs: Int64
+    ) -> Admission {
+        var admission = decide(requests, done: done, waitingFor: waitingFor, nowMs: nowMs)
         if !requests.isEmpty {
             let waitingIDs = Set(waiting.values.joined().map(\.requestID))
             admission.held = requests.filter { waitingIDs.contains($0.requestID) }.count
@@ -81,7 +93,7 @@ public struct ResyncThrottle: Sendable {
         return admission
     }
 
-    private mutating func decide(_ requests: [ResyncRequest], done: [String: [String]], nowMs: Int64) -> Admission {
+    private mutating func decide(_ requests: [ResyncRequest], done: [String: [String]], waitingFor: [String: String], nowMs: Int64) -> Admission {
         var admission = Admission()
         for request in requests {
             let key = Self.replicaKey(request)
@@ -95,27 +107,32 @@ public struct ResyncThrottle: Sendable {
                 admission.dropped.append(request)
             }
         }
-        clearPending(done: done, nowMs: nowMs)
-        guard !waiting.isEmpty else { return admission }
+        clearPending(done: done, waitingFor: waitingFor, nowMs: nowMs)
+        guard hasWaiting else { return admission }
         served.removeAll { nowMs - $0 >= 60_000 }
         guard served.count < settings.maxSnapshotsPerMinute else {
-            admission.waiting = waiting.values.reduce(0) { $0 + $1.count }
+            admission.waiting = waiting.values.reduce(0) { $0 + $1.count } + rescued.count
             admission.waitReason = "\(served.count) snapshots of the region in the last minute (hub.maxSnapshotsPerMinute \(settings.maxSnapshotsPerMinute))"
             return admission
         }
-        let ready = waiting.keys.filter { pending[$0] == nil }.sorted()
+        let ready = Set(waiting.keys).union(rescued.keys).filter { pending[$0] == nil }.sorted()
         admission.waiting = waiting.filter { pending[$0.key] != nil }.reduce(0) { $0 + $1.value.count }
+            + rescued.keys.filter { pending[$0] != nil }.count
         if admission.waiting > 0 { admission.waitReason = "a resync is pending for the replica" }
         guard !ready.isEmpty else { return admission }
-        admission.serve = ready.flatMap { waiting.removeValue(forKey: $0) ?? [] }
+        admission.serve = ready.flatMap { key in
+            [rescued.removeValue(forKey: key)].compactMap { $0 } + (waiting.removeValue(forKey: key) ?? [])
+        }
         record(admission.serve, nowMs: nowMs)
         return admission
     }
 
     /// For a request the hub makes itself (anti-entropy): `nil` when it may be served now (it
     /// then counts as served), otherwise why not. Nothing is kept: the hub asks again later.
-    public mutating func admitNow(_ request: ResyncRequest, done: [String: [String]], nowMs: Int64) -> String? {
-        clearPending(done: done, nowMs: nowMs)
+    public mutating func admitNow(
+        _ request: ResyncRequest, done: [String: [String]], waitingFor: [String: String] = [:], nowMs: Int64
+    ) -> String? {
+        clearPending(done: done, waitingFor: waitingFor, nowMs: nowMs)
         served.removeAll { nowMs - $0 >= 60_000 }
         if served.count >= settings.maxSnapshotsPerMinute {
             return "\(served.count) snapshots of the region in the last minute (hub.maxSnapshotsPerMinute \(settings.maxSnapshotsPerMinute))"
@@ -131,11 +148,18 @@ public struct ResyncThrottle: Sendable {
         for request in requests { pending[Self.replicaKey(request), default: ([], nowMs)].ids.insert(request.requestID) }
     }
 
-    private mutating func clearPending(done: [String: [String]], nowMs: Int64) {
+    private mutating func clearPending(done: [String: [String]], waitingFor: [String: String], nowMs: Int64) {
         let allDone = Set(done.values.joined())
         for (key, entry) in pending {
             let finished = key == "*" ? !entry.ids.isDisjoint(with: allDone) : !entry.ids.isDisjoint(with: done[key] ?? [])
             if finished || nowMs - entry.sinceMs >= settings.pendingTimeoutMs { pending[key] = nil }
+        }
+        for (key, id) in waitingFor where key != "*" {
+            guard let entry = pending[key], !entry.ids.contains(id) else { continue }
+            // The pending snapshot did not answer what the replica waits for.
+            pending[key] = nil
+            let held = (waiting[key] ?? []).contains { $0.requestID == id } || rescued[key]?.requestID == id
+            if !held { rescued[key] = ResyncRequest(requestID: id, replica: key, reason: "rescued", buckets: nil) }
         }
     }
 }

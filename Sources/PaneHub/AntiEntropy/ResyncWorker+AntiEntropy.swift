@@ -36,9 +36,9 @@ extension ResyncWorker {
                     // limit like the replicas' requests. Refused, the report is compared again
                     // next round.
                     var throttle = state.throttles[region] ?? ResyncThrottle(settings: config.throttle)
-                    let done = try resyncsDone(throttle, region: region, client: lane.client)
+                    let reports = try replicaReports(throttle, region: region, client: lane.client)
                     let request = ResyncRequest(requestID: id, replica: replica, reason: "digest", buckets: outcome.differing)
-                    let refusal = throttle.admitNow(request, done: done, nowMs: now)
+                    let refusal = throttle.admitNow(request, done: reports.done, waitingFor: reports.waitingFor, nowMs: now)
                     state.throttles[region] = throttle
                     if let refusal {
                         Counter(label: "pane_hub_resync_throttled_total", dimensions: [("region", region.name)]).increment()

@@ -97,8 +97,8 @@ extension ResyncWorker {
             Counter(label: "pane_hub_resync_requests_total", dimensions: [("region", region.name)]).increment(by: requests.count)
         }
         var throttle = state.throttles[region] ?? ResyncThrottle(settings: config.throttle)
-        let done = try resyncsDone(throttle, region: region, client: lane.client)
-        let admission = throttle.admit(requests, done: done, nowMs: WallClock.nowMs())
+        let reports = try replicaReports(throttle, region: region, client: lane.client)
+        let admission = throttle.admit(requests, done: reports.done, waitingFor: reports.waitingFor, nowMs: WallClock.nowMs())
         state.throttles[region] = throttle
         report(admission, received: requests.count, region: region, state: &state)
         if !admission.serve.isEmpty {
@@ -111,9 +111,11 @@ extension ResyncWorker {
         }
     }
 
-    /// Per replica with a pending resync, the request ids its heartbeat lists as done (every
-    /// replica's when a resync for all of them is pending).
-    func resyncsDone(_ throttle: ResyncThrottle, region: Region, client: RedisClient) throws -> [String: [String]] {
+    /// Per replica with a pending resync, the request ids its heartbeat lists as done, and the
+    /// request it says it waits for (every replica's when a resync for all of them is pending).
+    func replicaReports(
+        _ throttle: ResyncThrottle, region: Region, client: RedisClient
+    ) throws -> (done: [String: [String]], waitingFor: [String: String]) {
         let key = region.keys.replicas
         var beats: [String: String] = [:]
         if throttle.pendingForEveryReplica {
@@ -121,11 +123,12 @@ extension ResyncWorker {
             for (field, value) in all where !field.contains(":") { beats[field] = value.string }
         } else {
             let replicas = throttle.pendingReplicas
-            guard !replicas.isEmpty else { return [:] }
+            guard !replicas.isEmpty else { return ([:], [:]) }
             let values = try client.run { conn throws(RedisError) in try conn.hmget(key: key, fields: replicas) }
             for (replica, value) in zip(replicas, values) { beats[replica] = value }
         }
-        return beats.compactMapValues { StatusJSON.decode(ReplicaHeartbeat.self, $0)?.resyncsDone }
+        let decoded = beats.compactMapValues { StatusJSON.decode(ReplicaHeartbeat.self, $0) }
+        return (decoded.mapValues(\.resyncsDone), decoded.compactMapValues { $0.resync?.waitingFor })
     }
 
     /// Counts what the throttle held back or dropped, and logs it at most once every 10 s per

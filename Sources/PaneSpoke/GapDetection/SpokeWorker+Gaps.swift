@@ -21,7 +21,7 @@ extension SpokeWorker {
             resync: view.inFlight.map {
                 ResyncProgress(
                     reason: $0.reason, state: $0.epoch == 0 ? "requested" : "applying", requestedAtMs: $0.requestedAtMs, chunksDone: $0.chunksDone,
-                    chunks: $0.chunks, bootstrapping: $0.bootstrapping)
+                    chunks: $0.chunks, bootstrapping: $0.bootstrapping, requestID: $0.requestID.isEmpty ? nil : $0.requestID)
             }, resyncsDone: view.resyncsDone)
         let next = StreamEntryCodec.entryID(seq: watermark + 1)
         var commands = RedisCommandBuffer()

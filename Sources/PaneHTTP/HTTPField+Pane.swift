@@ -7,6 +7,15 @@ extension HTTPField.Name {
     public static let paneContactAge = pane("Contact-Age-Ms")
     /// Present (`1`) when a dead-lettered update may have left this context behind the hub.
     public static let paneStale = pane("Stale")
+    /// A position token (``PaneCore/PositionToken``): where a hub write landed, or how far a
+    /// replica has applied.
+    public static let paneIndex = pane("Index")
+    /// A reader's condition: the answer must reflect at least this position.
+    public static let paneMinIndex = pane("Min-Index")
+    /// Where the answer came from: `replica` or `hub`.
+    public static let paneSource = pane("Source")
+    /// The replica's version of the context, on a `412` answer.
+    public static let paneReplicaVersion = pane("Replica-Version")
 
     /// `Pane-<suffix>`. The suffixes above are letters and dashes, always valid tokens, so the
     /// fallback is never taken; it exists only to avoid a force-unwrap.

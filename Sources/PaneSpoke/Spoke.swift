@@ -15,15 +15,20 @@ public struct Spoke: Sendable {
     /// The tokens of ``SpokeConfiguration/tokensFile``, kept current; `nil` without a tokens
     /// file (every request is allowed).
     public let tokens: TokenFileWatcher?
+    /// Wakes reads that wait for a position when the replica's file changes.
+    public let changes = ChangeSignal()
+    /// Reads from the hub for `consistency=hub` and `fallback=hub`; nil without `spoke.hubURL`.
+    let hub: (any HubReading)?
     let logger: Logger
 
     /// Reads the tokens file, if any (a ``TokenFileLoadError`` names the file and the line when
     /// it cannot), then opens (creating and migrating) the replica's SQLite file (a
     /// ``StoreOpenError`` names the path when it cannot).
-    public init(config: SpokeConfiguration, logger: Logger) throws {
+    public init(config: SpokeConfiguration, logger: Logger, hub: (any HubReading)? = nil) throws {
         self.config = config
         self.logger = logger
         self.status = SpokeStatus(maxLagMs: config.maxLagMs)
+        self.hub = hub
         self.tokens = try config.tokensFile.map { path throws(TokenFileLoadError) in try TokenFileWatcher(path: path, logger: logger) }
         do {
             self.store = try ReplicaStore(path: config.databasePath)
@@ -38,11 +43,16 @@ public struct Spoke: Sendable {
     /// once, and rethrows the failure. With a tokens file, its watcher comes first (it stops
     /// last), and every route but `/healthz` and `/readyz` (the `extraRoutes` too) needs a token.
     public func services(extraRoutes: (@Sendable (Router<BasicRequestContext>) -> Void)? = nil) -> [any Service] {
-        let router = SpokeHTTP.router(store: store, status: status, tokens: tokens)
+        let reads = SpokeReads(region: config.region, maxWaitMs: config.maxWaitMs, changes: changes, hub: hub, status: status)
+        let router = SpokeHTTP.router(store: store, status: status, reads: reads, tokens: tokens)
         extraRoutes?(router)
         let http = HTTPService(router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-spoke", logger: logger)
         let worker = SpokeWorker(config: config, store: store, status: status, logger: logger)
         let watcher: [any Service] = tokens.map { [$0] } ?? []
-        return watcher + [http, BlockingService("worker", thread: "pane-worker") { try worker.runBlocking(stop: $0) }]
+        let changes = ReplicaChanges(path: config.databasePath, signal: changes)
+        return watcher + [
+            http, BlockingService("change watcher", thread: "pane-changes") { try changes.runBlocking(stop: $0) },
+            BlockingService("worker", thread: "pane-worker") { try worker.runBlocking(stop: $0) },
+        ]
     }
 }

@@ -48,6 +48,12 @@ public struct SpokeConfiguration: Sendable {
     /// highest seq for longer than this, or the worker has not observed the hub for that long.
     public var maxLagMs: Int64 = SpokeConfiguration.defaultMaxLagMs
     public static let defaultMaxLagMs: Int64 = 30_000
+    /// The longest a read may wait for a position or a change (`wait=`), ms (`spoke.maxWaitMs`).
+    public var maxWaitMs: Int = 60_000
+    /// The hub's HTTP address, for `consistency=hub` and `fallback=hub` (`spoke.hubURL`).
+    public var hubURL: (host: String, port: Int)? = nil
+    /// A file holding the token the spoke sends to the hub (`spoke.hubTokenFile`).
+    public var hubTokenFile: String? = nil
 
     public init(region: Region, replica: ReplicaName, databasePath: String) {
         self.region = region

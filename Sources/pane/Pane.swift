@@ -239,6 +239,14 @@ extension Pane {
 
         @Option(help: "Answer /readyz 503 'lagging' when the replica is behind the hub's seq longer than this, ms (key spoke.maxLagMs, default 30000).")
         var maxLagMs: Int?
+        @Option(help: "The longest a read may wait with wait=, ms (key spoke.maxWaitMs, default 60000).")
+        var maxWaitMs: Int?
+
+        @Option(help: "The hub, http://host:port, for consistency=hub and fallback=hub reads (key spoke.hubURL).")
+        var hubURL: String?
+
+        @Option(help: "A file holding the token the spoke sends to the hub (key spoke.hubTokenFile).")
+        var hubTokenFile: String?
 
         func run() async throws {
             var extra: [String: String] = [:]
@@ -259,12 +267,21 @@ extension Pane {
             extra[SettingKey.spokeGapStallMs] = gapStallMs.map(String.init)
             extra[SettingKey.spokeResyncTimeoutMs] = resyncTimeoutMs.map(String.init)
             extra[SettingKey.spokeMaxLagMs] = maxLagMs.map(String.init)
+            extra[SettingKey.spokeMaxWaitMs] = maxWaitMs.map(String.init)
+            extra[SettingKey.spokeHubURL] = hubURL
+            extra[SettingKey.spokeHubTokenFile] = hubTokenFile
             let source = try await common.source(extra: extra)
             let config: SpokeConfiguration
-            do { config = try SpokeConfiguration.load(from: source) } catch { throw fail(error) }
+            let hub: HubHTTPReader?
+            do {
+                config = try SpokeConfiguration.load(from: source)
+                hub = try config.hubURL.map { url throws(PaneCore.ValidationError) in
+                    HubHTTPReader(host: url.host, port: url.port, token: try config.hubTokenFile.map(HubToken.load))
+                }
+            } catch { throw fail(error) }
             let logger = Observability.bootstrap(level: (try? source.string(SettingKey.logLevel)) ?? "info", label: "pane.spoke")
             let spoke: PaneSpoke.Spoke
-            do { spoke = try PaneSpoke.Spoke(config: config, logger: logger) } catch let error as TokenFileLoadError {
+            do { spoke = try PaneSpoke.Spoke(config: config, logger: logger, hub: hub) } catch let error as TokenFileLoadError {
                 throw fail(tokens: error, setting: SettingKey.spokeTokensFile)
             } catch { throw fail(running: error) }
             logger.info(

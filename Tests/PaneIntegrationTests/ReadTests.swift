@@ -26,11 +26,12 @@ import Testing
             }
             for i in 1...5 { #expect(try put("a%2F\(i)", #"{"i":\#(i)}"#).status == 200) }
             #expect(try put("b%2F1", "[true]").status == 200)
-            #expect(try put("p%2541x", "1").text == #"{"id":"p%41x","version":1}"#)
+            #expect(try put("p%2541x", "1").text.hasPrefix(#"{"id":"p%41x","version":1,"index":"p1."#))
             let v3 = try put("a%2F1", #"{"i":"latest"}"#)
             #expect(v3.status == 200)
-            #expect(v3.text == #"{"id":"a/1","version":2}"#)
-            #expect(try hub.request("DELETE", "/v1/contexts/a%2F3").text == #"{"id":"a/3","version":2}"#)
+            #expect(v3.text.hasPrefix(#"{"id":"a/1","version":2,"index":"p1."#))
+            #expect(v3.header("pane-index")?.hasPrefix("p1.") == true)
+            #expect(try hub.request("DELETE", "/v1/contexts/a%2F3").text.hasPrefix(#"{"id":"a/3","version":2,"index":"p1."#))
             #expect(try hub.request("DELETE", "/v1/contexts/a%2F3").status == 404)
             #expect(try put("only-other", "1", query: "?regions=\(regions[1].name)").status == 200)
             let lastSeq = try HubStore(path: hubProcess.db, regions: regions).lastSeq(region: regions[0])

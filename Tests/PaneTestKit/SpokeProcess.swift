@@ -33,7 +33,7 @@ public struct SpokeProcess: Sendable {
     }
 
     /// An HTTP client for the spoke's read API.
-    public func probe() -> HTTPProbe { HTTPProbe(port: port, timeoutMs: 5_000) }
+    public func probe(timeoutMs: Int = 5_000) -> HTTPProbe { HTTPProbe(port: port, timeoutMs: timeoutMs) }
 
     public func log() -> String { (try? String(contentsOfFile: child.logPath, encoding: .utf8)) ?? "" }
 }

@@ -39,6 +39,9 @@ public enum SettingKey {
     public static let spokeGapStallMs = "spoke.gapStallMs"  // default 2000
     public static let spokeResyncTimeoutMs = "spoke.resyncTimeoutMs"  // default 60000
     public static let spokeMaxLagMs = "spoke.maxLagMs"  // default 30000
+    public static let spokeMaxWaitMs = "spoke.maxWaitMs"  // default 60000: the cap on a read's wait=
+    public static let spokeHubURL = "spoke.hubURL"  // default none: http://host:port of the hub, for consistency=hub and fallback=hub
+    public static let spokeHubTokenFile = "spoke.hubTokenFile"  // default none: a file holding the token the spoke sends to the hub
     public static let dlqMaxLength = "dlq.maxLength"  // default 100000
     public static let dlqMaxAgeSeconds = "dlq.maxAgeSeconds"  // default 604800 (7 days)
     public static let bodyMaxBytes = "body.maxBytes"  // default 1048576
@@ -142,6 +145,11 @@ extension SpokeConfiguration {
         config.deadLetterMaxAgeMs = Int64(
             try source.int(SettingKey.dlqMaxAgeSeconds, default: Int(config.deadLetterMaxAgeMs / 1000), range: 1...(365 * 86_400))) * 1000
         config.bodyRules = BodyRules(maxBytes: try source.int(SettingKey.bodyMaxBytes, default: BodyRules.defaultMaxBytes, range: 2...(256 << 20)))
+        config.maxWaitMs = try source.int(SettingKey.spokeMaxWaitMs, default: config.maxWaitMs, range: 0...3_600_000)
+        if let url = try source.string(SettingKey.spokeHubURL) {
+            config.hubURL = try HubURL.parse(url, key: SettingKey.spokeHubURL)
+        }
+        config.hubTokenFile = try source.string(SettingKey.spokeHubTokenFile)
         return config
     }
 }
@@ -157,4 +165,20 @@ func requireTokens(
         input: "setting \(keys.file)", value: "",
         reason: "the \(role) listens on \(host):\(port), which other machines can reach, and has no tokens file: "
             + "give one (--tokens-file or \(keys.environment)) or, to serve without authentication, --insecure-no-auth (\(keys.insecure))")
+}
+
+/// `spoke.hubURL`: `http://host:port` (or `host:port`), no path; the hub speaks plain HTTP.
+enum HubURL {
+    static func parse(_ text: String, key: String) throws(ValidationError) -> (host: String, port: Int) {
+        var rest = Substring(text)
+        if rest.hasPrefix("http://") { rest = rest.dropFirst("http://".count) }
+        if rest.hasSuffix("/") { rest = rest.dropLast() }
+        let parts = rest.split(separator: ":", omittingEmptySubsequences: false)
+        guard !text.hasPrefix("https://"), parts.count == 2, !parts[0].isEmpty, !parts[0].contains("/"),
+            let port = Int(parts[1]), (1...65_535).contains(port)
+        else {
+            throw ValidationError(input: "setting \(key)", value: text, reason: "the hub's address as http://host:port (plain HTTP, no path)")
+        }
+        return (String(parts[0]), port)
+    }
 }

@@ -37,7 +37,7 @@ public enum HubHTTP {
                 throw ValidationError(input: "body", value: String(decoding: body.prefix(60), as: UTF8.self), reason: problem)
             }
             let write = try await store.put(id: id, body: body, regions: regions)
-            return PaneHTTP.json(writeJSON(write))
+            return writeAnswer(write, store: store)
         }
         router.delete("/v1/contexts/:id") { request, context -> Response in
             let id = try PaneHTTP.contextID(context)
@@ -45,7 +45,7 @@ public enum HubHTTP {
             guard let write = try await store.delete(id: id, regions: regions) else {
                 return PaneHTTP.error(.notFound, "context '\(id)' does not exist or is already deleted")
             }
-            return PaneHTTP.json(writeJSON(write))
+            return writeAnswer(write, store: store)
         }
         router.get("/v1/contexts/:id") { _, context -> Response in
             let id = try PaneHTTP.contextID(context)
@@ -80,7 +80,11 @@ public enum HubHTTP {
         return try Region.list(text)
     }
 
-    private static func writeJSON(_ write: HubWrite) -> String {
-        "{\"id\":\(JSONText.quote(write.id.value)),\"version\":\(write.version)}"
+    /// `{"id","version","index"}` and `Pane-Index`: the write's position token, which a reader
+    /// hands to a spoke (`Pane-Min-Index`) to read its own write.
+    private static func writeAnswer(_ write: HubWrite, store: HubStore) -> Response {
+        let index = store.position(of: write).encoded
+        return PaneHTTP.json(
+            "{\"id\":\(JSONText.quote(write.id.value)),\"version\":\(write.version),\"index\":\"\(index)\"}", headers: [.paneIndex: index])
     }
 }

@@ -81,6 +81,9 @@ public final class RetentionWorker: Sendable {
         lane.rounds += 1
         for region in lane.regions {
             let key = region.keys.updates
+            // Every round, so a Redis that lost its data learns it again within an interval.
+            let hubID = store.hubID
+            _ = try lane.client.run { conn throws(RedisError) in try conn.hset(key: region.keys.hub, field: RegionKeys.HubField.id, value: hubID) }
             let published = try store.publishedSeq(region: region)
             var samples = lane.samples[region] ?? []
             samples.append((now, published))

@@ -68,4 +68,11 @@ extension RedisCommandBuffer {
         argument(key)
         for field in fields { argument(field) }
     }
+
+    /// `HGET key field`. https://redis.io/docs/latest/commands/hget/
+    public mutating func hget(key: HashKey, field: String) {
+        command("HGET", arguments: 2)
+        argument(key)
+        argument(field)
+    }
 }

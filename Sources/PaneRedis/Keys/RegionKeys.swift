@@ -27,7 +27,8 @@ public struct RegionKeys: Hashable, Sendable {
     /// (`<replica>:digest`) and the hub's verdict on it (`<replica>:verdict`).
     public var replicas: HashKey { HashKey("pane:{\(region.name)}:replicas") }
     /// `pane:{R}:hub`: what the hub and admins tell the region's replicas (fields in
-    /// ``HubField``): the hub's highest seq for the region, and the last admin resync request.
+    /// ``HubField``): the identity of the hub's database history, the hub's highest seq for the
+    /// region, and the last admin resync request.
     public var hub: HashKey { HashKey("pane:{\(region.name)}:hub") }
     /// `pane:{R}:snapshot:<epoch>`: one resync snapshot, a list of chunks with an expiry.
     public func snapshot(epoch: Int64) -> ListKey { ListKey("pane:{\(region.name)}:snapshot:\(epoch)") }
@@ -39,6 +40,9 @@ public struct RegionKeys: Hashable, Sendable {
 
     /// The fields of ``hub``.
     public enum HubField {
+        /// The identity of the hub's database history (`hub_meta.hub_id`), which every position
+        /// token (`Pane-Index`) carries; written every retention round.
+        public static let id = "id"
         /// The hub's highest seq for the region (its last allocated seq as its publisher knows
         /// it), written in the same pipeline as, and before, the entries the hub publishes: every
         /// hub entry a worker can read is at or below the value it reads here afterwards.

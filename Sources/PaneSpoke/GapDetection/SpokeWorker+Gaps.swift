@@ -7,8 +7,8 @@ import PaneRuntime
 import PaneStore
 
 /// Every maintenance tick the worker observes the replica and the stream, lets ``GapDetector``
-/// decide, asks the hub through `pane:{R}:resync` when needed, and publishes the replica's
-/// heartbeat to `pane:{R}:replicas`.
+/// decide, asks the hub through `pane:{R}:resync` when needed, publishes the replica's
+/// heartbeat to `pane:{R}:replicas`, and reads the hub's identity from `pane:{R}:hub`.
 extension SpokeWorker {
     /// Observes, decides, asks; publishes the heartbeat. Called from `maintain`.
     func checkGaps(loop: Loop, client: RedisClient) throws {
@@ -29,10 +29,12 @@ extension SpokeWorker {
         commands.xinfoGroups(key: key)
         commands.xpending(key: key, group: group, start: next, end: next, count: 1)
         commands.hset(key: config.region.keys.replicas, field: config.replica.name, value: StatusJSON.encode(heartbeat))
-        commands.hmget(key: config.region.keys.hub, fields: [RegionKeys.HubField.seq])
+        commands.hmget(key: config.region.keys.hub, fields: [RegionKeys.HubField.seq, RegionKeys.HubField.id])
         let replies = try client.run { conn throws(RedisError) in try conn.pipeline(commands) }
-        if let text = replies[4].array?.first?.string, let hubSeq = UInt64(text) { loop.hubSeq = hubSeq }
+        let hub = replies[4].array ?? []
+        if let text = hub.first?.string, let hubSeq = UInt64(text) { loop.hubSeq = hubSeq }
         status.recordLag(loop.lag.observe(hubSeq: loop.hubSeq, watermark: watermark, nowMs: now), hubSeq: loop.hubSeq, atMs: now)
+        status.setPosition(watermark: watermark, hubID: hub.count > 1 ? hub[1].string : nil)
         var stream: GapDetector.StreamView?
         if !replies[0].isError {
             let info = replies[0].fieldMap

@@ -18,7 +18,7 @@ import PaneHTTP
 public enum SpokeHTTP {
     public static let maxPageSize = 1_000
 
-    public static func router(store: ReplicaStore, status: SpokeStatus, tokens: TokenFileWatcher? = nil) -> Router<BasicRequestContext> {
+    public static func router(store: ReplicaStore, status: SpokeStatus, reads: SpokeReads, tokens: TokenFileWatcher? = nil) -> Router<BasicRequestContext> {
         let router = Router()
         if let tokens { router.add(middleware: AuthMiddleware(tokens: tokens)) }
         router.add(middleware: ValidationErrorMiddleware())
@@ -36,31 +36,18 @@ public enum SpokeHTTP {
         }
         router.get("/v1/contexts/:id") { request, context -> Response in
             let id = try PaneHTTP.contextID(context)
-            var headers = freshness(status)
-            let read = try store.read(id: id)
-            if read.staleReason != nil { headers[.paneStale] = "1" }
-            guard let stored = read.context, !stored.deleted else {
-                var message = "{\"error\":\(JSONText.quote("context '\(id)' not found in this replica"))"
-                if let reason = read.staleReason {
-                    message += ",\"stale\":true,\"staleReason\":\(JSONText.quote(reason))"
-                }
-                return PaneHTTP.json(message + "}", status: .notFound, headers: headers)
+            let conditions = try ReadConditions.parse(
+                minIndexHeader: request.headers[.paneMinIndex], query: { PaneHTTP.query(request, $0) }, pointRead: true,
+                maxWaitMs: reads.maxWaitMs)
+            if conditions.isPlain { return pointAnswer(request, id: id, read: try store.read(id: id), status: status, reads: reads) }
+            if conditions.fromHub { return try await reads.fromHub(request.uri.path) }
+            let (read, met) = try await reads.awaitConditions(conditions, read: { try store.read(id: id) }) { read in
+                ReadVerdict.decide(
+                    conditions, region: reads.region, hub: status.hubID, watermark: read.watermark, version: read.context?.version, seq: read.seq)
             }
-            let etag = "\"\(stored.version)\""
-            headers[.eTag] = etag
-            if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingSpaces == etag || $0.trimmingSpaces == "*" }) {
-                return Response(status: .notModified, headers: headers)
-            }
-            var out = Array("{\"id\":\(JSONText.quote(stored.id)),\"version\":\(stored.version),\"body\":".utf8)
-            out += stored.body
-            out += Array(",\"updatedAt\":\"".utf8)
-            JSONText.appendISO8601(ms: stored.updatedAtMs, to: &out)
-            out.append(UInt8(ascii: "\""))
-            if let reason = read.staleReason {
-                out += Array(",\"stale\":true,\"staleReason\":\(JSONText.quote(reason))".utf8)
-            }
-            out.append(UInt8(ascii: "}"))
-            return PaneHTTP.json(out, headers: headers)
+            if met || ReadVerdict.atDeadline(conditions) { return pointAnswer(request, id: id, read: read, status: status, reads: reads) }
+            if conditions.fallbackToHub { return try await reads.fromHub(request.uri.path) }
+            return notReached(watermark: read.watermark, version: read.context?.version, status: status, reads: reads)
         }
         router.get("/v1/contexts") { request, _ -> Response in
             let prefix = PaneHTTP.query(request, "prefix") ?? ""
@@ -72,12 +59,72 @@ public enum SpokeHTTP {
                 }
                 limit = value
             }
+            let conditions = try ReadConditions.parse(
+                minIndexHeader: request.headers[.paneMinIndex], query: { PaneHTTP.query(request, $0) }, pointRead: false,
+                maxWaitMs: reads.maxWaitMs)
+            if conditions.fromHub || conditions.fallbackToHub {
+                return PaneHTTP.error(.notImplemented, "the hub has no list route yet: consistency=hub and fallback=hub apply to GET /v1/contexts/{id}")
+            }
+            if !conditions.isPlain {
+                let (state, met) = try await reads.awaitConditions(conditions, read: { try store.latestChange(prefix: prefix) }) { state in
+                    ReadVerdict.decide(conditions, region: reads.region, hub: status.hubID, watermark: state.watermark, version: nil, seq: state.seq)
+                }
+                if !met && !ReadVerdict.atDeadline(conditions) {
+                    return notReached(watermark: state.watermark, version: nil, status: status, reads: reads)
+                }
+            }
             let page = try store.list(prefix: prefix, after: after, limit: limit)
-            let items = page.map { "{\"id\":\(JSONText.quote($0.id)),\"version\":\($0.version)}" }.joined(separator: ",")
-            let next = page.count == limit ? page.last.map { JSONText.quote($0.id) } ?? "null" : "null"
-            return PaneHTTP.json("{\"items\":[\(items)],\"next\":\(next)}", headers: freshness(status))
+            let items = page.items.map { "{\"id\":\(JSONText.quote($0.id)),\"version\":\($0.version)}" }.joined(separator: ",")
+            let next = page.items.count == limit ? page.items.last.map { JSONText.quote($0.id) } ?? "null" : "null"
+            var headers = freshness(status)
+            reads.position(&headers, watermark: page.watermark)
+            return PaneHTTP.json("{\"items\":[\(items)],\"next\":\(next)}", headers: headers)
         }
         return router
+    }
+
+    /// The replica's answer to a point read: the context, or `404`; `304` on a matching
+    /// `If-None-Match`. Freshness, position and source headers on every one.
+    static func pointAnswer(_ request: Request, id: ContextID, read: ReplicaRead, status: SpokeStatus, reads: SpokeReads) -> Response {
+        var headers = freshness(status)
+        reads.position(&headers, watermark: read.watermark)
+        if read.staleReason != nil { headers[.paneStale] = "1" }
+        guard let stored = read.context, !stored.deleted else {
+            var message = "{\"error\":\(JSONText.quote("context '\(id)' not found in this replica"))"
+            if let reason = read.staleReason {
+                message += ",\"stale\":true,\"staleReason\":\(JSONText.quote(reason))"
+            }
+            return PaneHTTP.json(message + "}", status: .notFound, headers: headers)
+        }
+        let etag = "\"\(stored.version)\""
+        headers[.eTag] = etag
+        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingSpaces == etag || $0.trimmingSpaces == "*" }) {
+            return Response(status: .notModified, headers: headers)
+        }
+        var out = Array("{\"id\":\(JSONText.quote(stored.id)),\"version\":\(stored.version),\"body\":".utf8)
+        out.reserveCapacity(out.count + stored.body.count + 96)
+        out += stored.body
+        out += Array(",\"updatedAt\":\"".utf8)
+        JSONText.appendISO8601(ms: stored.updatedAtMs, to: &out)
+        out.append(UInt8(ascii: "\""))
+        if let reason = read.staleReason {
+            out += Array(",\"stale\":true,\"staleReason\":\(JSONText.quote(reason))".utf8)
+        }
+        out.append(UInt8(ascii: "}"))
+        return PaneHTTP.json(out, headers: headers)
+    }
+
+    /// `412`: the wait ended before the replica reached the position or version asked for. The
+    /// body and headers say where the replica is.
+    static func notReached(watermark: UInt64, version: Int64?, status: SpokeStatus, reads: SpokeReads) -> Response {
+        var headers = freshness(status)
+        reads.position(&headers, watermark: watermark)
+        if let version { headers[.paneReplicaVersion] = String(version) }
+        let index = reads.token(watermark: watermark).map { "\"\($0)\"" } ?? "null"
+        let message = "this replica has not reached the position or version asked for within the wait"
+        return PaneHTTP.json(
+            "{\"error\":\(JSONText.quote(message)),\"index\":\(index),\"watermark\":\(watermark),\"version\":\(version.map(String.init) ?? "null")}",
+            status: .preconditionFailed, headers: headers)
     }
 
     static func freshness(_ status: SpokeStatus) -> HTTPFields {

@@ -14,6 +14,8 @@ public final class SpokeStatus: Sendable {
         var lagMs: Int64 = 0
         var lagObservedAtMs: Int64?
         var hubSeq: UInt64?
+        var hubID: String?
+        var watermark: UInt64 = 0
     }
 
     private let state = Mutex(State())
@@ -63,6 +65,19 @@ public final class SpokeStatus: Sendable {
     }
     /// How long the replica's watermark has been behind the hub's seq, as last measured.
     public var lagMs: Int64 { state.withLock { $0.lagMs } }
+
+    /// The heartbeat's view: the replica's watermark and the hub's identity from
+    /// `pane:{R}:hub` (kept when Redis has none, as after a flush, until the hub writes it again).
+    func setPosition(watermark: UInt64, hubID: String?) {
+        state.withLock {
+            $0.watermark = watermark
+            if let hubID, !hubID.isEmpty { $0.hubID = hubID }
+        }
+    }
+
+    /// The identity of the hub history this replica follows; nil until the first heartbeat
+    /// found it.
+    public var hubID: String? { state.withLock { $0.hubID } }
     /// The highest seq this worker applied.
     public var maxSeq: UInt64 { state.withLock { $0.maxSeq } }
     /// Milliseconds since the last successful read from Redis; `nil` before the first.

@@ -31,6 +31,13 @@ enum HubSchema {
             // Marking a round published is one UPDATE; published rows are deleted later in bulk.
             try db.execute(sql: "ALTER TABLE regions ADD COLUMN published_seq INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v3-hub-identity") { db in
+            // The identity of this database's history, in every position token (`Pane-Index`):
+            // a token from another hub database is refused rather than misread.
+            try db.execute(sql: "CREATE TABLE hub_meta(name TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)")
+            let id = UUID().uuidString.lowercased().filter { $0 != "-" }.prefix(16)
+            try db.execute(sql: "INSERT INTO hub_meta(name, value) VALUES ('hub_id', ?)", arguments: [String(id)])
+        }
         return migrator
     }
 }

@@ -45,11 +45,21 @@ public final class HubStore: Sendable {
         self.pool = try DatabasePool(path: path, configuration: config)
         self.regions = regions
         try HubSchema.migrator.migrateRetrying(pool)
-        try pool.write { db in
+        hubID = try pool.write { db in
             for region in regions {
                 try db.execute(sql: "INSERT OR IGNORE INTO regions(name, last_seq) VALUES (?, 0)", arguments: [region.name])
             }
+            return try String.fetchOne(db, sql: "SELECT value FROM hub_meta WHERE name = 'hub_id'") ?? ""
         }
+    }
+
+    /// The identity of this database's history (16 hex digits), made when the file was created:
+    /// every position token (`Pane-Index`) carries it.
+    public let hubID: String
+
+    /// The position token of `write`: the seq it got in each region it went to.
+    public func position(of write: HubWrite) -> PositionToken {
+        PositionToken(hub: hubID, positions: write.seqs)
     }
 
     /// Validates the target regions of a write: `nil` means every region.

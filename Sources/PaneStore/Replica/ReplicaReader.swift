@@ -26,9 +26,16 @@ public final class ReplicaReader: Sendable {
         try withConnection { connection in try connection.read(id: id.value) }
     }
 
-    /// Live (not deleted) ids in order, starting after `after`, limited to `prefix`.
-    public func list(prefix: String, after: String?, limit: Int) throws -> [(id: String, version: Int64)] {
+    /// Live (not deleted) ids in order, starting after `after`, limited to `prefix`, and the
+    /// replica's watermark, from one read transaction.
+    public func list(prefix: String, after: String?, limit: Int) throws -> ReplicaPage {
         try withConnection { connection in try connection.list(prefix: prefix, after: after, limit: limit) }
+    }
+
+    /// The highest seq that wrote any context under `prefix` (tombstones included), and the
+    /// watermark: what a blocking query on the list route compares with its position.
+    public func latestChange(prefix: String) throws -> (seq: UInt64, watermark: UInt64) {
+        try withConnection { connection in try connection.latestChange(prefix: prefix) }
     }
 
     private func withConnection<T>(_ body: (ReadConnection) throws -> T) throws -> T {
@@ -44,9 +51,11 @@ final class ReadConnection: @unchecked Sendable {
     private var statements: [String: OpaquePointer] = [:]
 
     static let pointSQL = """
-        SELECT c.id, c.version, c.deleted, c.body, c.hub_ts, s.reason
+        SELECT c.id, c.version, c.deleted, c.body, c.hub_ts, s.reason, c.seq,
+            (SELECT hi FROM applied_ranges WHERE lo = 0)
         FROM (SELECT ?1 AS k) AS q LEFT JOIN contexts AS c ON c.id = q.k LEFT JOIN stale AS s ON s.id = q.k
         """
+    static let watermarkSQL = "SELECT hi FROM applied_ranges WHERE lo = 0"
 
     init(path: String) throws {
         var handle: OpaquePointer?
@@ -73,7 +82,10 @@ final class ReadConnection: @unchecked Sendable {
         let rc = sqlite3_step(statement)
         guard rc == SQLITE_ROW else { throw error(rc, sql: Self.pointSQL) }
         let stale: String? = sqlite3_column_type(statement, 5) == SQLITE_NULL ? nil : RawSQLite.text(statement, 5)
-        guard sqlite3_column_type(statement, 0) != SQLITE_NULL else { return ReplicaRead(context: nil, staleReason: stale) }
+        let watermark = UInt64(max(0, sqlite3_column_int64(statement, 7)))
+        guard sqlite3_column_type(statement, 0) != SQLITE_NULL else {
+            return ReplicaRead(context: nil, staleReason: stale, seq: 0, watermark: watermark)
+        }
         let count = Int(sqlite3_column_bytes(statement, 3))
         let body: [UInt8] =
             if count > 0, let bytes = sqlite3_column_blob(statement, 3) {
@@ -84,10 +96,50 @@ final class ReadConnection: @unchecked Sendable {
         let context = StoredContext(
             id: RawSQLite.text(statement, 0), version: sqlite3_column_int64(statement, 1), deleted: sqlite3_column_int64(statement, 2) != 0,
             body: body, updatedAtMs: sqlite3_column_int64(statement, 4))
-        return ReplicaRead(context: context, staleReason: stale)
+        return ReplicaRead(context: context, staleReason: stale, seq: UInt64(max(0, sqlite3_column_int64(statement, 6))), watermark: watermark)
     }
 
-    func list(prefix: String, after: String?, limit: Int) throws -> [(id: String, version: Int64)] {
+    func list(prefix: String, after: String?, limit: Int) throws -> ReplicaPage {
+        // Both statements in one read transaction: the page and the watermark agree.
+        try step(try prepared("BEGIN"), sql: "BEGIN")
+        defer { _ = try? step(try prepared("COMMIT"), sql: "COMMIT") }
+        let items = try items(prefix: prefix, after: after, limit: limit)
+        return ReplicaPage(items: items, watermark: try watermark())
+    }
+
+    func latestChange(prefix: String) throws -> (seq: UInt64, watermark: UInt64) {
+        try step(try prepared("BEGIN"), sql: "BEGIN")
+        defer { _ = try? step(try prepared("COMMIT"), sql: "COMMIT") }
+        var sql = "SELECT max(seq) FROM contexts"
+        if !prefix.isEmpty { sql += " WHERE id >= ?1 AND id < ?2" }
+        let statement = try prepared(sql)
+        defer { sqlite3_reset(statement) }
+        if !prefix.isEmpty {
+            bind(prefix, at: 1, to: statement)
+            bind(ReplicaStore.upperBound(ofPrefix: prefix), at: 2, to: statement)
+        }
+        let rc = sqlite3_step(statement)
+        guard rc == SQLITE_ROW else { throw error(rc, sql: sql) }
+        return (UInt64(max(0, sqlite3_column_int64(statement, 0))), try watermark())
+    }
+
+    private func watermark() throws -> UInt64 {
+        let statement = try prepared(Self.watermarkSQL)
+        defer { sqlite3_reset(statement) }
+        let rc = sqlite3_step(statement)
+        if rc == SQLITE_DONE { return 0 }
+        guard rc == SQLITE_ROW else { throw error(rc, sql: Self.watermarkSQL) }
+        return UInt64(max(0, sqlite3_column_int64(statement, 0)))
+    }
+
+    /// Runs a statement that returns no row.
+    private func step(_ statement: OpaquePointer, sql: String) throws {
+        defer { sqlite3_reset(statement) }
+        let rc = sqlite3_step(statement)
+        guard rc == SQLITE_DONE else { throw error(rc, sql: sql) }
+    }
+
+    private func items(prefix: String, after: String?, limit: Int) throws -> [(id: String, version: Int64)] {
         var sql = "SELECT id, version FROM contexts WHERE deleted = 0"
         if after != nil { sql += " AND id > ?" }
         if !prefix.isEmpty { sql += " AND id >= ? AND id < ?" }

@@ -12,8 +12,13 @@ extension ReplicaStore {
 
     /// Live (not deleted) ids in order, starting after `after`, limited to `prefix`
     /// (``ReplicaReader``: on the calling thread, without a hop).
-    public func list(prefix: String, after: String?, limit: Int) throws -> [(id: String, version: Int64)] {
+    public func list(prefix: String, after: String?, limit: Int) throws -> ReplicaPage {
         try reader.list(prefix: prefix, after: after, limit: limit)
+    }
+
+    /// The highest seq that wrote a context under `prefix`, and the watermark (``ReplicaReader``).
+    public func latestChange(prefix: String) throws -> (seq: UInt64, watermark: UInt64) {
+        try reader.latestChange(prefix: prefix)
     }
 
     /// The smallest string greater than every string starting with `prefix` (ids are ASCII).
@@ -42,9 +47,20 @@ extension ReplicaStore {
     }
 }
 
-/// A read from the replica: the context (if any) and its stale mark (if any).
+/// A read from the replica: the context (if any), its stale mark (if any), the seq that wrote
+/// it and the replica's watermark, all from one snapshot of the file.
 public struct ReplicaRead: Sendable {
     public let context: StoredContext?
     /// Why the replica may be behind the hub for this context: a dead-lettered update.
     public let staleReason: String?
+    /// The region seq of the entry that wrote the row (0 without a row).
+    public let seq: UInt64
+    /// The replica's watermark: every seq up to it is applied.
+    public let watermark: UInt64
+}
+
+/// A page of live ids and the replica's watermark when it was read.
+public struct ReplicaPage: Sendable {
+    public let items: [(id: String, version: Int64)]
+    public let watermark: UInt64
 }

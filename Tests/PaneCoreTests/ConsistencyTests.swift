@@ -1,0 +1,111 @@
+import PaneCore
+import Testing
+
+@Suite struct ConsistencyTests {
+    let a = try! Region("eu-west.1")
+    let b = try! Region("us_east")
+
+    @Test func tokensRoundTripAndStayOpaque() throws {
+        let token = PositionToken(hub: "4f2a9c0d11aa", positions: [a: 42, b: 7])
+        #expect(token.encoded.hasPrefix("p1."))
+        #expect(token.encoded.utf8.allSatisfy { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) })
+        #expect(try PositionToken(parsing: token.encoded, input: "t") == token)
+        let empty = PositionToken(hub: "x", positions: [:])
+        #expect(try PositionToken(parsing: empty.encoded, input: "t") == empty)
+    }
+
+    @Test(arguments: ["", "p1.", "p2.abc", "p1.***", "p1." + Base64URL.encode(Array("HUB|a=1".utf8)), "p1." + Base64URL.encode(Array("h|a=x".utf8)),
+        "p1." + Base64URL.encode(Array("h|a=1,a=2".utf8)), "p1." + Base64URL.encode(Array("h|A=1".utf8)), "p1." + Base64URL.encode(Array("h|a=99999999999999999999".utf8))])
+    func badTokensAreNamed(text: String) {
+        #expect(throws: ValidationError.self) { try PositionToken(parsing: text, input: "minIndex") }
+        do { _ = try PositionToken(parsing: text, input: "minIndex") } catch { #expect(error.description.contains("minIndex")) }
+    }
+
+    @Test func base64URLMatchesTheRFCVectors() {
+        let vectors = [("", ""), ("f", "Zg"), ("fo", "Zm8"), ("foo", "Zm9v"), ("foob", "Zm9vYg"), ("fooba", "Zm9vYmE"), ("foobar", "Zm9vYmFy")]
+        for (plain, encoded) in vectors {
+            #expect(Base64URL.encode(Array(plain.utf8)) == encoded)
+            #expect(Base64URL.decode(Substring(encoded)) == Array(plain.utf8))
+        }
+        #expect(Base64URL.encode([0xFB, 0xFF]) == "-_8")
+        #expect(Base64URL.decode("Z") == nil)
+    }
+
+    @Test func checkComparesTheWatermarkInTheReplicasRegion() {
+        let token = PositionToken(hub: "h1", positions: [a: 10])
+        #expect(PositionCheck.check(token, region: a, watermark: 10, hub: "h1") == .reached)
+        #expect(PositionCheck.check(token, region: a, watermark: 9, hub: "h1") == .behind(needed: 10, replica: 9))
+        #expect(PositionCheck.check(token, region: b, watermark: 100, hub: "h1") == .notInRegion)
+        #expect(PositionCheck.check(token, region: a, watermark: 100, hub: "h2") == .otherHistory(token: "h1", replica: "h2"))
+        #expect(PositionCheck.check(token, region: a, watermark: 10, hub: nil) == .reached)
+    }
+
+    @Test func conditionsAreParsedAndNamed() throws {
+        let token = PositionToken(hub: "h1", positions: [a: 3]).encoded
+        func parse(_ query: [String: String], header: String? = nil, point: Bool = true) throws(ValidationError) -> ReadConditions {
+            try ReadConditions.parse(minIndexHeader: header, query: { query[$0] }, pointRead: point, maxWaitMs: 60_000)
+        }
+        #expect(try parse([:]).isPlain)
+        #expect(try parse([:], header: token).minIndex?.positions[a] == 3)
+        #expect(try parse(["minIndex": token, "wait": "5s"]).waitMs == 5_000)
+        #expect(try parse(["wait": "10m"]).waitMs == 60_000, "capped by spoke.maxWaitMs")
+        #expect(try parse(["wait": "250ms", "minVersion": "4"]).minVersion == 4)
+        #expect(try parse(["consistency": "hub"]).fromHub)
+        #expect(try parse(["fallback": "hub"]).fallbackToHub)
+        #expect(try parse(["index": token]).changedAfter != nil)
+        for (query, named) in [
+            (["wait": "soon"], "wait"), (["wait": "-1s"], "wait"), (["minVersion": "0"], "minVersion"), (["consistency": "strong"], "consistency"),
+            (["fallback": "maybe"], "fallback"), (["minIndex": "nope"], "minIndex"), (["index": "p1.!"], "index"),
+        ] {
+            do {
+                _ = try parse(query)
+                Issue.record("accepted \(query)")
+            } catch {
+                #expect(error.input == named)
+            }
+        }
+        #expect(throws: ValidationError.self) { try parse(["minVersion": "2"], point: false) }
+    }
+
+    @Test func durationsAndJitter() throws {
+        #expect(try WaitDuration.parseMs("500ms", input: "w") == 500)
+        #expect(try WaitDuration.parseMs("5s", input: "w") == 5_000)
+        #expect(try WaitDuration.parseMs("2m", input: "w") == 120_000)
+        #expect(try WaitDuration.parseMs("750", input: "w") == 750)
+        #expect(throws: ValidationError.self) { try WaitDuration.parseMs("2h", input: "w") }
+        var random = SplitMix64(seed: 1)
+        var seen = Set<Int>()
+        for _ in 0..<200 {
+            let ms = WaitDuration.jittered(16_000, using: &random)
+            #expect((16_000...17_000).contains(ms))
+            seen.insert(ms)
+        }
+        #expect(seen.count > 50, "the jitter varies")
+        #expect(WaitDuration.jittered(0, using: &random) == 0)
+    }
+}
+
+@Suite struct ReadVerdictTests {
+    let a = try! Region("a")
+    let b = try! Region("b")
+
+    @Test func positionsVersionsAndChanges() throws {
+        let at10 = PositionToken(hub: "h", positions: [a: 10])
+        func decide(_ c: ReadConditions, watermark: UInt64 = 10, version: Int64? = 3, seq: UInt64 = 8, hub: String? = "h") -> ReadVerdict {
+            ReadVerdict.decide(c, region: a, hub: hub, watermark: watermark, version: version, seq: seq)
+        }
+        #expect(decide(ReadConditions()) == .answer)
+        #expect(decide(ReadConditions(minIndex: at10)) == .answer)
+        #expect(decide(ReadConditions(minIndex: at10), watermark: 9) == .wait)
+        #expect(decide(ReadConditions(minIndex: PositionToken(hub: "h", positions: [b: 1]))) == .wait, "not in this region: never met")
+        #expect(decide(ReadConditions(minIndex: at10), hub: "other") == .otherHistory(token: "h", replica: "other"))
+        #expect(decide(ReadConditions(minVersion: 3)) == .answer)
+        #expect(decide(ReadConditions(minVersion: 4)) == .wait)
+        #expect(decide(ReadConditions(minVersion: 1), version: nil) == .wait)
+        #expect(decide(ReadConditions(changedAfter: at10), seq: 10) == .wait)
+        #expect(decide(ReadConditions(changedAfter: at10), seq: 11) == .answer)
+        #expect(decide(ReadConditions(changedAfter: at10), hub: "z") == .otherHistory(token: "h", replica: "z"))
+        #expect(ReadVerdict.atDeadline(ReadConditions(changedAfter: at10)))
+        #expect(!ReadVerdict.atDeadline(ReadConditions(minIndex: at10, changedAfter: at10)))
+    }
+}

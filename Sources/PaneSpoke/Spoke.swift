@@ -11,7 +11,7 @@ import ServiceLifecycle
 public struct Spoke: Sendable {
     public let config: SpokeConfiguration
     public let store: ReplicaStore
-    public let status = SpokeStatus()
+    public let status: SpokeStatus
     /// The tokens of ``SpokeConfiguration/tokensFile``, kept current; `nil` without a tokens
     /// file (every request is allowed).
     public let tokens: TokenFileWatcher?
@@ -27,6 +27,7 @@ public struct Spoke: Sendable {
     public init(config: SpokeConfiguration, logger: Logger, hub: (any HubReading)? = nil) throws {
         self.config = config
         self.logger = logger
+        self.status = SpokeStatus(maxLagMs: config.maxLagMs)
         self.hub = hub
         self.tokens = try config.tokensFile.map { path throws(TokenFileLoadError) in try TokenFileWatcher(path: path, logger: logger) }
         do {

@@ -44,6 +44,10 @@ public struct SpokeConfiguration: Sendable {
     public var digestIntervalMs: Int = 60_000
     /// When the replica asks the hub for a resync (stall time, request timeout, backoff).
     public var gaps = GapDetector.Settings()
+    /// `/readyz` answers 503 `lagging` when the replica's watermark has been behind the hub's
+    /// highest seq for longer than this, or the worker has not observed the hub for that long.
+    public var maxLagMs: Int64 = SpokeConfiguration.defaultMaxLagMs
+    public static let defaultMaxLagMs: Int64 = 30_000
     /// The longest a read may wait for a position or a change (`wait=`), ms (`spoke.maxWaitMs`).
     public var maxWaitMs: Int = 60_000
     /// The hub's HTTP address, for `consistency=hub` and `fallback=hub` (`spoke.hubURL`).

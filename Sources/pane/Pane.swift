@@ -148,6 +148,9 @@ extension Pane {
         @Option(help: "Deprecated: the same as --retention-max-entries.")
         var streamMaxLength: Int?
 
+        @Option(help: "Most resync snapshots per region in any minute; more requests wait (key hub.maxSnapshotsPerMinute, default 20).")
+        var maxSnapshotsPerMinute: Int?
+
         func run() async throws {
             var extra: [String: String] = [:]
             extra[SettingKey.regions] = regions
@@ -160,6 +163,7 @@ extension Pane {
             extra[SettingKey.retentionMaxEntries] = retentionMaxEntries.map(String.init)
             extra[SettingKey.retentionMaxAgeSeconds] = retentionMaxAgeSeconds.map(String.init)
             extra[SettingKey.antiEntropyIntervalMs] = antiEntropyIntervalMs.map(String.init)
+            extra[SettingKey.maxSnapshotsPerMinute] = maxSnapshotsPerMinute.map(String.init)
             let source = try await common.source(extra: extra)
             let config: HubConfiguration
             do { config = try HubConfiguration.load(from: source) } catch { throw fail(error) }
@@ -233,6 +237,8 @@ extension Pane {
         @Option(help: "Ask again when the hub has not answered a resync request in this time, ms (key spoke.resyncTimeoutMs, default 60000).")
         var resyncTimeoutMs: Int?
 
+        @Option(help: "Answer /readyz 503 'lagging' when the replica is behind the hub's seq longer than this, ms (key spoke.maxLagMs, default 30000).")
+        var maxLagMs: Int?
         @Option(help: "The longest a read may wait with wait=, ms (key spoke.maxWaitMs, default 60000).")
         var maxWaitMs: Int?
 
@@ -260,6 +266,7 @@ extension Pane {
             extra[SettingKey.spokeDigestIntervalMs] = digestIntervalMs.map(String.init)
             extra[SettingKey.spokeGapStallMs] = gapStallMs.map(String.init)
             extra[SettingKey.spokeResyncTimeoutMs] = resyncTimeoutMs.map(String.init)
+            extra[SettingKey.spokeMaxLagMs] = maxLagMs.map(String.init)
             extra[SettingKey.spokeMaxWaitMs] = maxWaitMs.map(String.init)
             extra[SettingKey.spokeHubURL] = hubURL
             extra[SettingKey.spokeHubTokenFile] = hubTokenFile

@@ -2,6 +2,7 @@ import Foundation
 import PaneApp
 import PaneCore
 import PaneHub
+import PaneSpoke
 import PaneTestKit
 import Testing
 
@@ -60,6 +61,32 @@ import Testing
             Issue.record("an interval of 5 ms was accepted")
         } catch let error as PaneCore.ValidationError {
             #expect("\(error)".contains("hub.antiEntropyIntervalMs"), "\(error)")
+        }
+    }
+
+    /// The limits that keep forged entries and requests harmless: `hub.maxSnapshotsPerMinute`
+    /// and `spoke.maxLagMs`, from a file, the environment and flags.
+    @Test func snapshotLimitAndLagKeys() async throws {
+        #expect(try await load(file: #"{"hub": {"regions": "a"}}"#).resync.maxSnapshotsPerMinute == 20)
+        #expect(try await load(file: #"{"hub": {"regions": "a", "maxSnapshotsPerMinute": 3}}"#).resync.maxSnapshotsPerMinute == 3)
+        do {
+            _ = try await load(file: #"{"hub": {"regions": "a", "maxSnapshotsPerMinute": 0}}"#)
+            Issue.record("a limit of 0 snapshots was accepted")
+        } catch let error as PaneCore.ValidationError {
+            #expect("\(error)".contains("hub.maxSnapshotsPerMinute"), "\(error)")
+        }
+        func spoke(flags: [String: String] = [:], environment: [String: String] = [:]) async throws -> SpokeConfiguration {
+            let source = try await ConfigSource.load(flags: flags.merging(["spoke.region": "r"]) { a, _ in a }, configFile: nil, environment: environment)
+            return try SpokeConfiguration.load(from: source)
+        }
+        #expect(try await spoke().maxLagMs == 30_000)
+        #expect(try await spoke(environment: ["PANE_SPOKE_MAX_LAG_MS": "1500"]).maxLagMs == 1_500)
+        #expect(try await spoke(flags: ["spoke.maxLagMs": "700"]).maxLagMs == 700)
+        do {
+            _ = try await spoke(flags: ["spoke.maxLagMs": "5"])
+            Issue.record("a lag limit of 5 ms was accepted")
+        } catch let error as PaneCore.ValidationError {
+            #expect("\(error)".contains("spoke.maxLagMs"), "\(error)")
         }
     }
 }

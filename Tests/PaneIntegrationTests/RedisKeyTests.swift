@@ -10,6 +10,7 @@ import Testing
         #expect(keys.deadLetters.rawValue == "pane:{eu-west-1}:dlq")
         #expect(keys.resyncRequests.rawValue == "pane:{eu-west-1}:resync")
         #expect(keys.replicas.rawValue == "pane:{eu-west-1}:replicas")
+        #expect(keys.hub.rawValue == "pane:{eu-west-1}:hub")
         #expect(keys.snapshot(epoch: 1_700_000_000_123).rawValue == "pane:{eu-west-1}:snapshot:1700000000123")
         #expect(keys.snapshots.rawValue == "pane:{eu-west-1}:snapshot:*")
         #expect(RegionKeys.everyRegionStream.rawValue == "pane:{*}:updates")

@@ -33,6 +33,8 @@ public struct ResyncAdmin: Sendable {
         let id = "admin-\(WallClock.nowMs())-\(UInt32.random(in: 0...UInt32.max))"
         let buckets = contexts.isEmpty ? nil : contexts.map { ContextDigest.bucket(of: $0.value) }
         let request = ResyncRequest(requestID: id, replica: replica, reason: "admin", buckets: buckets)
+        // Recorded first, so the replicas know the snapshot that answers it was asked for.
+        try conn.hset(key: region.keys.hub, field: RegionKeys.HubField.adminRequest, value: id)
         try conn.xadd(key: region.keys.resyncRequests, maxLength: 10_000, fields: [(ResyncRequest.field, request.encoded())])
         return id
     }

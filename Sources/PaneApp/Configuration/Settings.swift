@@ -19,6 +19,7 @@ public enum SettingKey {
     public static let retentionMaxEntries = "hub.retentionMaxEntries"  // default 1000000, 0 = no cap
     public static let retentionMaxAgeSeconds = "hub.retentionMaxAgeSeconds"  // default 86400, 0 = no cap
     public static let retentionIntervalMs = "hub.retentionIntervalMs"  // default 5000
+    public static let maxSnapshotsPerMinute = "hub.maxSnapshotsPerMinute"  // default 20
     /// Deprecated alias of ``retentionMaxEntries``, used when that key is not set.
     public static let streamMaxLength = "hub.streamMaxLength"
     public static let spokeRegion = "spoke.region"  // required for a spoke
@@ -37,6 +38,7 @@ public enum SettingKey {
     public static let spokeDigestIntervalMs = "spoke.digestIntervalMs"  // default 60000
     public static let spokeGapStallMs = "spoke.gapStallMs"  // default 2000
     public static let spokeResyncTimeoutMs = "spoke.resyncTimeoutMs"  // default 60000
+    public static let spokeMaxLagMs = "spoke.maxLagMs"  // default 30000
     public static let spokeMaxWaitMs = "spoke.maxWaitMs"  // default 60000: the cap on a read's wait=
     public static let spokeHubURL = "spoke.hubURL"  // default none: http://host:port of the hub, for consistency=hub and fallback=hub
     public static let spokeHubTokenFile = "spoke.hubTokenFile"  // default none: a file holding the token the spoke sends to the hub
@@ -83,6 +85,8 @@ extension HubConfiguration {
         config.resync.replicaTimeoutMs = try source.int(SettingKey.replicaTimeoutMs, default: config.resync.replicaTimeoutMs, range: 1_000...(30 * 86_400_000))
         config.resync.retentionIntervalMs = try source.int(
             SettingKey.retentionIntervalMs, default: config.resync.retentionIntervalMs, range: 100...3_600_000)
+        config.resync.maxSnapshotsPerMinute = try source.int(
+            SettingKey.maxSnapshotsPerMinute, default: config.resync.maxSnapshotsPerMinute, range: 1...100_000)
         return config
     }
 }
@@ -136,6 +140,7 @@ extension SpokeConfiguration {
         config.gaps.stallMs = Int64(try source.int(SettingKey.spokeGapStallMs, default: Int(config.gaps.stallMs), range: 100...3_600_000))
         config.gaps.requestTimeoutMs = Int64(
             try source.int(SettingKey.spokeResyncTimeoutMs, default: Int(config.gaps.requestTimeoutMs), range: 1_000...86_400_000))
+        config.maxLagMs = Int64(try source.int(SettingKey.spokeMaxLagMs, default: Int(config.maxLagMs), range: 100...86_400_000))
         config.deadLetterMaxLength = try source.int(SettingKey.dlqMaxLength, default: config.deadLetterMaxLength, range: 1...100_000_000)
         config.deadLetterMaxAgeMs = Int64(
             try source.int(SettingKey.dlqMaxAgeSeconds, default: Int(config.deadLetterMaxAgeMs / 1000), range: 1...(365 * 86_400))) * 1000

@@ -3,11 +3,17 @@
 public struct EntryError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kind of problem, stable for metrics labels and dead-letter reasons.
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
-        fileprivate enum Base: String { case badEntryID, missingField, duplicateField, badContextID, badVersion, unknownOp, badTimestamp, badBody, bodyTooLarge, checksumMismatch }
+        fileprivate enum Base: String { case badEntryID, seqOutOfRange, seqBeyondHub, refusedSnapshot, missingField, duplicateField, badContextID, badVersion, unknownOp, badTimestamp, badBody, bodyTooLarge, checksumMismatch }
         fileprivate let base: Base
         fileprivate init(_ base: Base) { self.base = base }
 
         public static let badEntryID = Kind(.badEntryID)
+        /// The entry id's seq does not fit a signed 64-bit integer.
+        public static let seqOutOfRange = Kind(.seqOutOfRange)
+        /// The entry id's seq lies beyond the hub's highest seq for the region.
+        public static let seqBeyondHub = Kind(.seqBeyondHub)
+        /// A `snap` announcement that ``SnapshotGuard`` refuses.
+        public static let refusedSnapshot = Kind(.refusedSnapshot)
         public static let missingField = Kind(.missingField)
         public static let duplicateField = Kind(.duplicateField)
         public static let badContextID = Kind(.badContextID)

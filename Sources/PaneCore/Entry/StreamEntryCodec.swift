@@ -21,14 +21,10 @@ public enum StreamEntryCodec {
     /// The stream entry id for a region sequence number.
     public static func entryID(seq: UInt64) -> String { "\(seq)\(entryIDSuffix)" }
 
-    /// Parses `<seq>-0`; returns `nil` for anything else (including ids made by `XADD *`).
+    /// Parses `<seq>-0` with `1 ≤ seq ≤ Int64.max` (``EntryIDRule/seq(of:)``); returns `nil` for
+    /// anything else (including ids made by `XADD *` within one millisecond).
     public static func seq(fromEntryID id: String) -> UInt64? {
-        guard id.hasSuffix("-0") else { return nil }
-        let digits = id.utf8.dropLast(2)
-        guard !digits.isEmpty, digits.count <= 20, digits.allSatisfy({ (0x30...0x39).contains($0) }),
-            let seq = UInt64(String(decoding: digits, as: UTF8.self)), seq > 0
-        else { return nil }
-        return seq
+        try? EntryIDRule.seq(of: id)
     }
 
     /// The slot of a known field name (its index in ``Field/all``), without comparing against
@@ -109,9 +105,7 @@ public enum StreamEntryCodec {
     ///
     /// - Throws: ``EntryError`` naming the field and what was wrong with it.
     public static func decode(entryID: String, fields: [(String, [UInt8])], rules: BodyRules) throws(EntryError) -> ContextUpdate {
-        guard let seq = seq(fromEntryID: entryID) else {
-            throw EntryError(.badEntryID, field: "id", detail: "entry id '\(entryID)' is not '<seq>-0' with seq >= 1")
-        }
+        let seq = try EntryIDRule.seq(of: entryID)
         // Six known fields: a fixed slot array beats a dictionary on this hot path.
         var slots: [[UInt8]?] = [nil, nil, nil, nil, nil, nil]
         for (name, value) in fields {

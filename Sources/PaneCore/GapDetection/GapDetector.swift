@@ -70,10 +70,14 @@ public struct GapDetector: Sendable {
         public var stale: [StaleMark]
         /// The resync this replica is waiting for, if any.
         public var inFlight: InFlight?
+        /// The hub's highest seq for the region (`pane:{R}:hub`), when known. A stream top or a
+        /// group position beyond it is a foreign entry's (see ``EntryIDRule``), not a gap: both
+        /// are taken as at most this seq.
+        public var hubSeq: UInt64?
 
         public init(
             nowMs: Int64, watermark: UInt64, databaseEmpty: Bool, stream: StreamView?, groupLastDelivered: UInt64?, nextPending: Bool,
-            deletedPending: Int, stale: [StaleMark], inFlight: InFlight?
+            deletedPending: Int, stale: [StaleMark], inFlight: InFlight?, hubSeq: UInt64? = nil
         ) {
             self.nowMs = nowMs
             self.watermark = watermark
@@ -84,6 +88,7 @@ public struct GapDetector: Sendable {
             self.deletedPending = deletedPending
             self.stale = stale
             self.inFlight = inFlight
+            self.hubSeq = hubSeq
         }
     }
 
@@ -138,7 +143,13 @@ public struct GapDetector: Sendable {
         return .resync(reason, buckets: buckets, detail: detail)
     }
 
-    private mutating func problem(_ o: Observation) -> (Reason, [Int]?, String)? {
+    private mutating func problem(_ observed: Observation) -> (Reason, [Int]?, String)? {
+        var o = observed
+        if let hubSeq = o.hubSeq {
+            // Ids past the hub's highest seq are foreign entries', dead-lettered by the worker.
+            o.groupLastDelivered = o.groupLastDelivered.map { min($0, hubSeq) }
+            if let top = o.stream?.topSeq { o.stream?.topSeq = min(top, hubSeq) }
+        }
         let w = o.watermark
         guard let stream = o.stream else {
             if w == 0 && o.databaseEmpty { return nil }  // nothing published yet

@@ -32,13 +32,23 @@ public struct ResyncProgress: Codable, Sendable, Equatable {
     public var chunksDone: Int
     public var chunks: Int
     public var bootstrapping: Bool
+    /// The request the replica waits for (absent in heartbeats of older spokes): the hub's
+    /// throttle serves it even while a snapshot served in the replica's name is pending
+    /// (``ResyncThrottle``).
+    public var requestID: String?
 
-    public init(reason: String, state: String, requestedAtMs: Int64, chunksDone: Int, chunks: Int, bootstrapping: Bool) {
+    public init(
+        reason: String, state: String, requestedAtMs: Int64, chunksDone: Int, chunks: Int, bootstrapping: Bool, requestID: String? = nil
+    ) {
         self.reason = reason
         self.state = state
         self.requestedAtMs = requestedAtMs
         self.chunksDone = chunksDone
         self.chunks = chunks
         self.bootstrapping = bootstrapping
+        self.requestID = requestID
     }
+
+    /// The request the replica waits for the hub to answer: set while `requested`.
+    public var waitingFor: String? { state == "requested" ? requestID : nil }
 }

@@ -51,6 +51,10 @@ public enum SnapshotChunkCodec {
             let flags = try int(UInt8.self)
             let ts = try int(Int64.self)
             let seq = try int(UInt64.self)
+            // Anyone who can write to Redis can write a chunk: a seq the store cannot hold is refused, not trapped on.
+            guard seq <= EntryIDRule.maxSeq else {
+                throw EntryError(.seqOutOfRange, field: "chunk", detail: "snapshot row '\(idText.prefix(60))': seq \(seq) does not fit a signed 64-bit integer")
+            }
             let bodyLength = Int(try int(UInt32.self))
             let body = Array(try take(bodyLength))
             rows.append(

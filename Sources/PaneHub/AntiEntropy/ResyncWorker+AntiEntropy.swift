@@ -31,6 +31,23 @@ extension ResyncWorker {
                 let outcome = AntiEntropy.compare(hub: hub.digest, hubMaxSeq: hub.maxSeq, replica: digest, position: report.position)
                 let now = WallClock.nowMs()
                 let requestID = outcome.differing.isEmpty ? nil : "digest-\(replica)-\(now)"
+                if let id = requestID {
+                    // Anyone can write a digest report: its snapshots count against the region's
+                    // limit like the replicas' requests. Refused, the report is compared again
+                    // next round.
+                    var throttle = state.throttles[region] ?? ResyncThrottle(settings: config.throttle)
+                    let reports = try replicaReports(throttle, region: region, client: lane.client)
+                    let request = ResyncRequest(requestID: id, replica: replica, reason: "digest", buckets: outcome.differing)
+                    let refusal = throttle.admitNow(request, done: reports.done, waitingFor: reports.waitingFor, nowMs: now)
+                    state.throttles[region] = throttle
+                    if let refusal {
+                        Counter(label: "pane_hub_resync_throttled_total", dimensions: [("region", region.name)]).increment()
+                        logger.warning(
+                            "digest resync held back; the report is compared again next round",
+                            metadata: ["region": "\(region.name)", "replica": "\(replica)", "reason": "\(refusal)"])
+                        continue
+                    }
+                }
                 let verdict = DigestVerdict(
                     replica: replica, position: report.position, differing: outcome.differing, inFlux: outcome.inFlux, timeMs: now,
                     resyncRequestID: requestID)

@@ -50,31 +50,52 @@ extension Publisher {
     }
 
     /// Moves entries that the hub did not write (ids past every seq it allocated, and `also`) to
-    /// the dead-letter stream, deletes them, and sets the stream's last id back to its top entry,
-    /// so the next round can go on.
+    /// the dead-letter stream, deletes them, sets the stream's last id back to its top entry, and
+    /// moves every consumer group that was delivered an id past that top back to it, so the
+    /// next round can go on and every replica receives it.
     func recoverFromForeignEntries(region: Region, ownSeq: UInt64, also: [StreamEntry] = [], client: RedisClient) throws {
         let key = region.keys.updates
         let lastAllocated = try store.lastSeq(region: region)
         let start = "(\(lastAllocated)-0"
         let foreign = try also + client.run { conn throws(RedisError) in try conn.xrange(key: key, start: start, end: "+", count: 1000) }
-        guard !foreign.isEmpty else { return }
-        try client.run { conn throws(RedisError) in
-            var transaction = RedisTransaction()
-            for entry in foreign {
-                var fields = entry.fields ?? []
-                fields.append(("error", Array("foreign entry: not written by the hub; its id lifted the stream top".utf8)))
-                fields.append(("original-id", Array(entry.id.utf8)))
-                fields.append(("time", Array(String(WallClock.nowMs()).utf8)))
-                transaction.commands.xadd(key: region.keys.deadLetters, fields: fields)
-                transaction.commands.xdel(key: key, ids: [entry.id])
+        let (top, movedGroups) = try client.run { conn throws(RedisError) in
+            if !foreign.isEmpty {
+                var transaction = RedisTransaction()
+                for entry in foreign {
+                    var fields = entry.fields ?? []
+                    fields.append(("error", Array("foreign entry: not written by the hub; its id lifted the stream top".utf8)))
+                    fields.append(("original-id", Array(entry.id.utf8)))
+                    fields.append(("time", Array(String(WallClock.nowMs()).utf8)))
+                    transaction.commands.xadd(key: region.keys.deadLetters, fields: fields)
+                    transaction.commands.xdel(key: key, ids: [entry.id])
+                }
+                try conn.exec(transaction)
             }
-            try conn.exec(transaction)
             // The last id a hub entry can have is the last seq it published; lowering it lets XADD go on.
             let top = try conn.xrevrange(key: key, count: 1).first?.id ?? "0-0"
             try conn.xsetid(key: key, lastID: top)
+            // A group delivered a foreign id above the top would skip the hub's next entries
+            // (they get lower ids): its replica would starve. Move it back to the top.
+            var moved: [(ConsumerGroup, String)] = []
+            for group in try conn.xinfoGroups(key: key) {
+                guard let name = group["name"]?.string, let delivered = group["last-delivered-id"]?.string,
+                    EntryIDRule.isAfter(delivered, top)
+                else { continue }
+                try conn.xgroupSetID(key: key, group: ConsumerGroup(name), id: top)
+                moved.append((ConsumerGroup(name), delivered))
+            }
+            return (top, moved)
         }
-        logger.error(
-            "moved foreign entries to the dead-letter stream and reset the stream's last id",
-            metadata: ["stream": "\(key)", "moved": "\(foreign.count)", "ownSeq": "\(ownSeq)"])
+        if !foreign.isEmpty {
+            logger.error(
+                "moved foreign entries to the dead-letter stream and reset the stream's last id",
+                metadata: ["stream": "\(key)", "moved": "\(foreign.count)", "ownSeq": "\(ownSeq)", "top": "\(top)"])
+        }
+        for (group, delivered) in movedGroups {
+            Counter(label: "pane_hub_groups_moved_back_total", dimensions: [("region", region.name)]).increment()
+            logger.error(
+                "moved a consumer group back to the stream's top: a foreign entry had taken it past the hub's seqs",
+                metadata: ["stream": "\(key)", "group": "\(group)", "from": "\(delivered)", "to": "\(top)"])
+        }
     }
 }

@@ -11,6 +11,10 @@ import PaneRuntime
 /// Every entry id is `<seq>-0`. A refusal "equal or smaller than the target stream top item"
 /// means either the entry is already there (the hub crashed after XADD, before marking) or
 /// somebody else lifted the stream's top: XRANGE at `<seq>-0` tells which.
+///
+/// Before a region's entries, each round writes the hub's highest seq for the region to
+/// `pane:{R}:hub` (``RegionKeys/HubField/seq``), in the same pipeline: the workers check every
+/// entry id against it (``EntryIDRule``).
 public final class Publisher: Sendable {
     let store: HubStore
     let endpoints: [Region: RedisEndpoint]
@@ -121,7 +125,9 @@ public final class Publisher: Sendable {
     }
 
     struct Round {
+        /// Per region: the HSET of its highest seq, then one XADD per row.
         var batches: [(Region, [ContextUpdate])]
+        /// The replies to read: one per batch and one per row.
         var count: Int
     }
 
@@ -156,12 +162,16 @@ public final class Publisher: Sendable {
                 let count = batches.reduce(0) { $0 + $1.1.count }
                 var commands = RedisCommandBuffer(reservingCapacity: count * 400)
                 for (region, rows) in batches {
+                    // The hub's highest seq goes first, so a worker that reads one of these
+                    // entries reads a seq at or above it afterwards (EntryIDRule).
+                    let highest = max(lane.tableSeq[region] ?? 0, rows.last?.seq ?? 0)
+                    commands.hset(key: region.keys.hub, field: RegionKeys.HubField.seq, value: Int(truncatingIfNeeded: highest))
                     let key = region.keys.updates
                     for update in rows { appendXadd(to: &commands, key: key, update: update) }
                 }
                 try lane.client.run { conn throws(RedisError) in try conn.send(commands) }
                 for (region, rows) in batches { lane.sentUpTo[region] = rows.last?.seq }
-                next = Round(batches: batches, count: count)
+                next = Round(batches: batches, count: count + batches.count)
                 xadds += count
             }
         }
@@ -196,6 +206,11 @@ public final class Publisher: Sendable {
         var index = 0
         var conflict = false
         for (region, rows) in round.batches {
+            if case .error(let message) = replies[index] {
+                // The marker is a safeguard for the workers; publishing goes on without it.
+                logger.warning("could not write the hub's highest seq", metadata: ["key": "\(region.keys.hub)", "error": "\(message)"])
+            }
+            index += 1
             var highest: UInt64?
             var blocked = false
             for update in rows {

@@ -1,4 +1,5 @@
 import Foundation
+import PaneCore
 
 /// Settings of the hub's resync, anti-entropy and retention loop (``ResyncWorker``).
 public struct ResyncConfiguration: Sendable {
@@ -16,6 +17,12 @@ public struct ResyncConfiguration: Sendable {
     public var retentionMaxAgeSeconds: Int = 86_400
     /// How often retention and the lost-data check run, per region (`hub.retentionIntervalMs`).
     public var retentionIntervalMs: Int = 5_000
+    /// At most this many snapshots per region in any 60 s (`hub.maxSnapshotsPerMinute`); requests
+    /// past it wait (``ResyncThrottle``).
+    public var maxSnapshotsPerMinute: Int = 20
+    /// A snapshot served for a replica holds back that replica's next request until its
+    /// heartbeat reports it done, or for this long (as the replica's own `spoke.resyncTimeoutMs`).
+    public var resyncPendingTimeoutMs: Int64 = 60_000
     /// Rows per snapshot chunk (one RPUSH each). A chunk also closes at about ``chunkBytes``.
     public var chunkRows: Int = 2_000
     public var chunkBytes: Int = 8 << 20
@@ -27,4 +34,9 @@ public struct ResyncConfiguration: Sendable {
     public var consumer: String = "hub-\(ProcessInfo.processInfo.processIdentifier)"
 
     public init() {}
+
+    /// The throttle's settings.
+    var throttle: ResyncThrottle.Settings {
+        ResyncThrottle.Settings(maxSnapshotsPerMinute: maxSnapshotsPerMinute, pendingTimeoutMs: resyncPendingTimeoutMs)
+    }
 }

@@ -28,8 +28,10 @@ extension ResyncWorker {
         }
         var any = false
         for region in lane.regions {
-            guard let entries = byKey[region.keys.resyncRequests], !entries.isEmpty else { continue }
-            any = true
+            let entries = byKey[region.keys.resyncRequests] ?? []
+            any = any || !entries.isEmpty
+            // Requests that waited for the throttle are looked at every round.
+            guard !entries.isEmpty || state.throttles[region]?.hasWaiting == true else { continue }
             try handle(entries, region: region, lane: lane, state: &state)
         }
         if pending && !any { lane.readPending = false }
@@ -91,9 +93,72 @@ extension ResyncWorker {
         if !bad.isEmpty {
             _ = try lane.client.run { conn throws(RedisError) in try conn.xack(key: key, group: .hub, ids: bad) }
         }
-        guard !requests.isEmpty else { return }
-        Counter(label: "pane_hub_resync_requests_total", dimensions: [("region", region.name)]).increment(by: requests.count)
-        try serve(requests, region: region, client: lane.client, state: &state)
-        _ = try lane.client.run { conn throws(RedisError) in try conn.xack(key: key, group: .hub, ids: good) }
+        if !requests.isEmpty {
+            Counter(label: "pane_hub_resync_requests_total", dimensions: [("region", region.name)]).increment(by: requests.count)
+        }
+        var throttle = state.throttles[region] ?? ResyncThrottle(settings: config.throttle)
+        let reports = try replicaReports(throttle, region: region, client: lane.client)
+        let admission = throttle.admit(requests, done: reports.done, waitingFor: reports.waitingFor, nowMs: WallClock.nowMs())
+        state.throttles[region] = throttle
+        report(admission, received: requests.count, region: region, state: &state)
+        if !admission.serve.isEmpty {
+            try serve(admission.serve, region: region, client: lane.client, state: &state)
+        }
+        // Requests that wait are kept in memory: a hub that restarts forgets them, and their
+        // replicas ask again after spoke.resyncTimeoutMs.
+        if !good.isEmpty {
+            _ = try lane.client.run { conn throws(RedisError) in try conn.xack(key: key, group: .hub, ids: good) }
+        }
+    }
+
+    /// Per replica with a pending resync, the request ids its heartbeat lists as done, and the
+    /// request it says it waits for (every replica's when a resync for all of them is pending).
+    func replicaReports(
+        _ throttle: ResyncThrottle, region: Region, client: RedisClient
+    ) throws -> (done: [String: [String]], waitingFor: [String: String]) {
+        let key = region.keys.replicas
+        var beats: [String: String] = [:]
+        if throttle.pendingForEveryReplica {
+            let all = try client.run { conn throws(RedisError) in try conn.hgetall(key: key) }
+            for (field, value) in all where !field.contains(":") { beats[field] = value.string }
+        } else {
+            let replicas = throttle.pendingReplicas
+            guard !replicas.isEmpty else { return ([:], [:]) }
+            let values = try client.run { conn throws(RedisError) in try conn.hmget(key: key, fields: replicas) }
+            for (replica, value) in zip(replicas, values) { beats[replica] = value }
+        }
+        let decoded = beats.compactMapValues { StatusJSON.decode(ReplicaHeartbeat.self, $0) }
+        return (decoded.mapValues(\.resyncsDone), decoded.compactMapValues { $0.resync?.waitingFor })
+    }
+
+    /// Counts what the throttle held back or dropped, and logs it at most once every 10 s per
+    /// region (a flood would otherwise log every round).
+    func report(_ admission: ResyncThrottle.Admission, received: Int, region: Region, state: inout State) {
+        if !admission.dropped.isEmpty {
+            Counter(label: "pane_hub_resync_dropped_total", dimensions: [("region", region.name)]).increment(by: admission.dropped.count)
+        }
+        let held = admission.held > 0
+        if held {
+            Counter(label: "pane_hub_resync_throttled_total", dimensions: [("region", region.name)]).increment(by: admission.held)
+        }
+        let now = WallClock.nowMs()
+        guard held || !admission.dropped.isEmpty, now - (state.throttleLoggedMs[region] ?? 0) >= 10_000 else { return }
+        state.throttleLoggedMs[region] = now
+        if !admission.dropped.isEmpty {
+            logger.warning(
+                "resync requests dropped: too many wait already",
+                metadata: [
+                    "region": "\(region.name)", "dropped": "\(admission.dropped.count)",
+                    "replicas": "\(Set(admission.dropped.map(ResyncThrottle.replicaKey)).sorted().prefix(10).joined(separator: ","))",
+                ])
+        }
+        if held, let reason = admission.waitReason {
+            logger.warning(
+                "resync requests held back",
+                metadata: [
+                    "region": "\(region.name)", "waiting": "\(admission.waiting)", "received": "\(received)", "held": "\(admission.held)",
+                    "reason": "\(reason)",
+                ])
+        }
     }
 }

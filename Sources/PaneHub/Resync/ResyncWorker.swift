@@ -111,6 +111,10 @@ public final class ResyncWorker: Sendable {
         var lastEpoch: Int64 = 0
         /// `timeMs` of the last digest compared, per `region/replica`.
         var lastDigest: [String: Int64] = [:]
+        /// Per region: the pending resyncs, the waiting requests and the snapshots of the last minute.
+        var throttles: [Region: ResyncThrottle] = [:]
+        /// When the throttle last logged, per region: a flood logs once every 10 s, not every round.
+        var throttleLoggedMs: [Region: Int64] = [:]
 
         mutating func nextEpoch() -> Int64 {
             lastEpoch = max(lastEpoch + 1, WallClock.nowMs())

@@ -83,7 +83,7 @@ public final class RetentionWorker: Sendable {
             let key = region.keys.updates
             // Every round, so a Redis that lost its data learns it again within an interval.
             let hubID = store.hubID
-            _ = try lane.client.run { conn throws(RedisError) in try conn.hset(key: region.keys.hub, field: "id", value: hubID) }
+            _ = try lane.client.run { conn throws(RedisError) in try conn.hset(key: region.keys.hub, field: RegionKeys.HubField.id, value: hubID) }
             let published = try store.publishedSeq(region: region)
             var samples = lane.samples[region] ?? []
             samples.append((now, published))
@@ -120,8 +120,12 @@ public final class RetentionWorker: Sendable {
     ) throws {
         let key = region.keys.updates
         guard let firstID = info["first-entry"]?.array?.first?.string, let lastID = info["last-entry"]?.array?.first?.string,
-            let first = StreamEntryCodec.seq(fromEntryID: firstID), let top = StreamEntryCodec.seq(fromEntryID: lastID)
+            let first = StreamEntryCodec.seq(fromEntryID: firstID), let lastSeq = StreamEntryCodec.seq(fromEntryID: lastID)
         else { return }  // empty, or a foreign entry the publisher deals with
+        // A foreign entry (`XADD … *`) can sit far above every seq the hub allocated: the count
+        // cap must not measure the stream up to it, or it would trim every entry of the hub's.
+        let top = min(lastSeq, try store.lastSeq(region: region))
+        guard first <= top else { return }  // nothing of the hub's before the foreign entries
         let heartbeats = try client.run { conn throws(RedisError) in try conn.hgetall(key: region.keys.replicas) }
         var live: [String: UInt64] = [:]
         for (field, value) in heartbeats where !field.contains(":") {

@@ -21,6 +21,13 @@ extension RedisConnection {
         try command(["HGET", RedisArgument(key), RedisArgument(field)]).string
     }
 
+    /// `HMGET key field ...` as text, one value per field (nil when it does not exist).
+    /// https://redis.io/docs/latest/commands/hmget/
+    public func hmget(key: HashKey, fields: [String]) throws(RedisError) -> [String?] {
+        guard !fields.isEmpty else { return [] }
+        return (try command(["HMGET", RedisArgument(key)] + fields.map { RedisArgument($0) }).array ?? []).map(\.string)
+    }
+
     /// `HGETALL key` as a dictionary; empty when the hash does not exist.
     /// https://redis.io/docs/latest/commands/hgetall/
     public func hgetall(key: HashKey) throws(RedisError) -> [String: RESPValue] {
@@ -44,6 +51,22 @@ extension RedisCommandBuffer {
         argument(key)
         argument(field)
         argument(value)
+    }
+
+    /// `HSET key field value`, an integer value. https://redis.io/docs/latest/commands/hset/
+    public mutating func hset(key: HashKey, field: String, value: Int) {
+        command("HSET", arguments: 3)
+        argument(key)
+        argument(field)
+        argument(value)
+    }
+
+    /// `HMGET key field ...`; its reply is an array with one value (or nil) per field.
+    /// https://redis.io/docs/latest/commands/hmget/
+    public mutating func hmget(key: HashKey, fields: [String]) {
+        command("HMGET", arguments: 1 + fields.count)
+        argument(key)
+        for field in fields { argument(field) }
     }
 
     /// `HGET key field`. https://redis.io/docs/latest/commands/hget/

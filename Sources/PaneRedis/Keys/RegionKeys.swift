@@ -26,8 +26,9 @@ public struct RegionKeys: Hashable, Sendable {
     /// `pane:{R}:replicas`: per replica its heartbeat (`<replica>`), digest report
     /// (`<replica>:digest`) and the hub's verdict on it (`<replica>:verdict`).
     public var replicas: HashKey { HashKey("pane:{\(region.name)}:replicas") }
-    /// `pane:{R}:hub`: what the hub tells the region's replicas about itself: field `id`, the
-    /// identity of its database's history, which every position token (`Pane-Index`) carries.
+    /// `pane:{R}:hub`: what the hub and admins tell the region's replicas (fields in
+    /// ``HubField``): the identity of the hub's database history, the hub's highest seq for the
+    /// region, and the last admin resync request.
     public var hub: HashKey { HashKey("pane:{\(region.name)}:hub") }
     /// `pane:{R}:snapshot:<epoch>`: one resync snapshot, a list of chunks with an expiry.
     public func snapshot(epoch: Int64) -> ListKey { ListKey("pane:{\(region.name)}:snapshot:\(epoch)") }
@@ -36,6 +37,20 @@ public struct RegionKeys: Hashable, Sendable {
 
     /// The region's keys of fixed name (snapshots excluded: find them with ``snapshots``).
     public var all: [any RedisKeyName] { [updates, deadLetters, resyncRequests, replicas, hub] }
+
+    /// The fields of ``hub``.
+    public enum HubField {
+        /// The identity of the hub's database history (`hub_meta.hub_id`), which every position
+        /// token (`Pane-Index`) carries; written every retention round.
+        public static let id = "id"
+        /// The hub's highest seq for the region (its last allocated seq as its publisher knows
+        /// it), written in the same pipeline as, and before, the entries the hub publishes: every
+        /// hub entry a worker can read is at or below the value it reads here afterwards.
+        public static let seq = "seq"
+        /// The request id of the last `pane admin resync`, written before the request is sent,
+        /// so the replicas know that the snapshot answering it was asked for.
+        public static let adminRequest = "admin-request"
+    }
 
     /// `pane:{*}:updates`: the stream of every region.
     public static let everyRegionStream = KeyPattern("pane:{*}:updates")

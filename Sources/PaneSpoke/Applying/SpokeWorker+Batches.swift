@@ -15,11 +15,12 @@ extension SpokeWorker {
     ) throws {
         var good: [(entry: StreamEntry, update: ContextUpdate)] = []
         var ackIDs: [String] = []
-        // Snapshot announcements: for this replica (applied after the batch), or for another
-        // (only their seqs are recorded).
+        // Snapshot announcements: for this replica and allowed by the guard (applied after the
+        // batch), for another (only their seqs are recorded), or refused (dead letters).
         var snapshots: [(entry: StreamEntry, seq: UInt64, announcement: SnapshotAnnouncement)] = []
         var othersSnapshots: [(entry: StreamEntry, seq: UInt64)] = []
         good.reserveCapacity(entries.count)
+        let idProblems = try entryIDProblems(entries, loop: loop, client: client)
         for entry in entries {
             guard let fields = entry.fields else {
                 // Pending, but trimmed or deleted from the stream: nothing to apply. A gap; resync heals it.
@@ -29,19 +30,28 @@ extension SpokeWorker {
                 ackIDs.append(entry.id)
                 continue
             }
+            if let problem = idProblems[entry.id] {
+                try fail(entry, .permanent(problem), deliveries: deliveries[entry.id] ?? 1, loop: loop, client: client, deadLetters: deadLetters)
+                continue
+            }
+            let decoded: (update: ContextUpdate, announcement: SnapshotAnnouncement?)
             do {
                 let update = try StreamEntryCodec.decode(entryID: entry.id, fields: fields, rules: config.bodyRules)
-                if update.op == .snap {
-                    let announcement = try SnapshotAnnouncement.decode(update.body)
-                    if announcement.isFor(config.replica) {
-                        snapshots.append((entry, update.seq, announcement))
-                    } else {
-                        othersSnapshots.append((entry, update.seq))
-                    }
-                } else {
-                    good.append((entry, update))
-                }
+                decoded = (update, update.op == .snap ? try SnapshotAnnouncement.decode(update.body) : nil)
             } catch {
+                try fail(entry, .permanent(error), deliveries: deliveries[entry.id] ?? 1, loop: loop, client: client, deadLetters: deadLetters)
+                continue
+            }
+            guard let announcement = decoded.announcement else {
+                good.append((entry, decoded.update))
+                continue
+            }
+            switch try guardSnapshot(announcement, entry: entry, entrySeq: decoded.update.seq, client: client) {
+            case .apply:
+                snapshots.append((entry, decoded.update.seq, announcement))
+            case .notForThisReplica:
+                othersSnapshots.append((entry, decoded.update.seq))
+            case .refuse(let error):
                 try fail(entry, .permanent(error), deliveries: deliveries[entry.id] ?? 1, loop: loop, client: client, deadLetters: deadLetters)
             }
         }

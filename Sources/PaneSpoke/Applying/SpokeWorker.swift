@@ -60,6 +60,14 @@ public final class SpokeWorker: Sendable {
         var deletedPending = 0
         /// A full batch whose SQLite apply runs while the next batch is read and decoded.
         var inflight: InflightApply?
+        /// The hub's highest seq for the region as last read from `pane:{R}:hub`; `nil` before
+        /// the first read, or when the hub has not written it.
+        var hubSeq: UInt64?
+        /// Whether ``hubSeq`` was read right after the entries being processed (in the read's
+        /// pipeline): then it needs no second read.
+        var hubSeqFresh = false
+        /// How long the replica's watermark has been behind the hub's seq (readiness).
+        var lag = ReplicaLag()
 
         init(gaps: GapDetector.Settings) { detector = GapDetector(settings: gaps) }
     }
@@ -103,22 +111,17 @@ public final class SpokeWorker: Sendable {
                 }
                 let reading = loop.pendingCursor
                 let entries: [StreamEntry]
+                // Each read carries the hub's highest seq, read right after the entries (EntryIDRule).
                 if loop.prefetched {
                     loop.prefetched = false
-                    entries = try reader.run { conn throws(RedisError) in
-                        try conn.receiveEntries()
-                    }
                 } else {
-                    entries = try reader.run { conn throws(RedisError) in
-                        try conn.xreadgroup(
-                            key: key, group: group, consumer: consumer, count: config.batchSize,
-                            blockMs: reading == nil ? config.blockMs : nil, id: reading ?? ">")
-                    }
+                    let read = readCommands(blockMs: reading == nil ? config.blockMs : nil, id: reading ?? ">")
+                    try reader.run { conn throws(RedisError) in try conn.send(read) }
                 }
+                entries = try reader.run { conn throws(RedisError) in try receiveRead(conn, loop: loop) }
                 if reading == nil && entries.count == config.batchSize && !stop.isStopped {
                     // A full batch: more is likely waiting. Ask for it now, without BLOCK.
-                    var ahead = RedisCommandBuffer()
-                    ahead.xreadgroup(key: key, group: group, consumer: consumer, count: config.batchSize, blockMs: nil)
+                    let ahead = readCommands(blockMs: nil, id: ">")
                     try reader.run { conn throws(RedisError) in try conn.send(ahead) }
                     loop.prefetched = true
                 }

@@ -20,8 +20,9 @@ extension SpokeWorker {
             loop.retryAfterMs = max(loop.retryAfterMs, afterMs)
         case .deadLetter(let reason):
             // Mark first: a crash before the move leaves the entry pending, to be moved (and
-            // marked again) on redelivery; a mark is never missing for a dead letter.
-            markStale(entry, reason: reason)
+            // marked again) on redelivery; a mark is never missing for a dead letter. An entry
+            // that is not the hub's says nothing about the hub's contexts: no mark.
+            if !failure.isNotTheHubs { markStale(entry, reason: reason) }
             try client.run { conn throws(RedisError) in
                 try deadLetters.move(entry, failure: failure, reason: reason, deliveries: deliveries, connection: conn)
             }
@@ -49,5 +50,15 @@ extension SpokeWorker {
             try conn.xpending(key: key, group: group, start: first, end: last, count: entries.count + 10, consumer: consumer)
         }
         return Dictionary(rows.map { ($0.id, $0.deliveries) }, uniquingKeysWith: max)
+    }
+}
+
+extension DeliveryPolicy.Failure {
+    /// Whether the entry cannot be the hub's: its seq is too large for the store or beyond the
+    /// hub's highest seq (``EntryIDRule``), or it is a refused `snap` announcement
+    /// (``SnapshotGuard``), whose `ctx` is a snapshot key, not a context.
+    var isNotTheHubs: Bool {
+        guard case .permanent(let error) = self else { return false }
+        return error.kind == .seqOutOfRange || error.kind == .seqBeyondHub || error.kind == .refusedSnapshot
     }
 }

@@ -21,7 +21,7 @@ extension SpokeWorker {
             resync: view.inFlight.map {
                 ResyncProgress(
                     reason: $0.reason, state: $0.epoch == 0 ? "requested" : "applying", requestedAtMs: $0.requestedAtMs, chunksDone: $0.chunksDone,
-                    chunks: $0.chunks, bootstrapping: $0.bootstrapping)
+                    chunks: $0.chunks, bootstrapping: $0.bootstrapping, requestID: $0.requestID.isEmpty ? nil : $0.requestID)
             }, resyncsDone: view.resyncsDone)
         let next = StreamEntryCodec.entryID(seq: watermark + 1)
         var commands = RedisCommandBuffer()
@@ -29,9 +29,12 @@ extension SpokeWorker {
         commands.xinfoGroups(key: key)
         commands.xpending(key: key, group: group, start: next, end: next, count: 1)
         commands.hset(key: config.region.keys.replicas, field: config.replica.name, value: StatusJSON.encode(heartbeat))
-        commands.hget(key: config.region.keys.hub, field: "id")
+        commands.hmget(key: config.region.keys.hub, fields: [RegionKeys.HubField.seq, RegionKeys.HubField.id])
         let replies = try client.run { conn throws(RedisError) in try conn.pipeline(commands) }
-        status.setPosition(watermark: watermark, hubID: replies[4].string)
+        let hub = replies[4].array ?? []
+        if let text = hub.first?.string, let hubSeq = UInt64(text) { loop.hubSeq = hubSeq }
+        status.recordLag(loop.lag.observe(hubSeq: loop.hubSeq, watermark: watermark, nowMs: now), hubSeq: loop.hubSeq, atMs: now)
+        status.setPosition(watermark: watermark, hubID: hub.count > 1 ? hub[1].string : nil)
         var stream: GapDetector.StreamView?
         if !replies[0].isError {
             let info = replies[0].fieldMap
@@ -45,7 +48,7 @@ extension SpokeWorker {
         let observation = GapDetector.Observation(
             nowMs: now, watermark: watermark, databaseEmpty: view.empty, stream: stream, groupLastDelivered: delivered,
             nextPending: !(replies[2].array?.isEmpty ?? true), deletedPending: loop.deletedPending, stale: view.stale,
-            inFlight: view.inFlight.map { GapDetector.InFlight(reason: $0.reason, requestedAtMs: $0.requestedAtMs) })
+            inFlight: view.inFlight.map { GapDetector.InFlight(reason: $0.reason, requestedAtMs: $0.requestedAtMs) }, hubSeq: loop.hubSeq)
         loop.deletedPending = 0
         guard case .resync(let reason, let buckets, let detail) = loop.detector.decide(observation) else { return }
         let requestID = "\(config.replica.name)-\(now)-\(UInt32.random(in: 0...UInt32.max))"

@@ -24,7 +24,13 @@ public enum SpokeHTTP {
         router.add(middleware: ValidationErrorMiddleware())
         router.get("/healthz") { _, _ in PaneHTTP.json("{\"status\":\"ok\"}") }
         router.get("/readyz") { _, _ -> Response in
-            if status.isReady { return PaneHTTP.json("{\"status\":\"ready\"}") }
+            if status.isReady {
+                if let reason = status.lagging {
+                    return PaneHTTP.json(
+                        "{\"status\":\"lagging\",\"lagMs\":\(status.lagMs),\"reason\":\(JSONText.quote(reason))}", status: .serviceUnavailable)
+                }
+                return PaneHTTP.json("{\"status\":\"ready\"}")
+            }
             if status.isBootstrapping { return PaneHTTP.json("{\"status\":\"bootstrapping\"}", status: .serviceUnavailable) }
             return PaneHTTP.json("{\"status\":\"catching-up\"}", status: .serviceUnavailable)
         }

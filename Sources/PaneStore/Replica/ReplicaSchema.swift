@@ -53,6 +53,15 @@ enum ReplicaSchema {
                     INSERT OR IGNORE INTO replica_state(name, value) VALUES ('digest_at', 0);
                     """)
         }
+        migrator.registerMigration("v4-resync-requests") { db in
+            // The resync requests this replica sent (the last 100): a `snap` announcement is
+            // applied only when it answers one of them (PaneCore.SnapshotGuard).
+            try db.execute(
+                sql: """
+                    CREATE TABLE resync_requests(request_id TEXT PRIMARY KEY NOT NULL, requested_at INTEGER NOT NULL);
+                    INSERT OR IGNORE INTO resync_requests(request_id, requested_at) SELECT request_id, requested_at FROM resync_state;
+                    """)
+        }
         return migrator
     }
 }

@@ -68,8 +68,25 @@ extension ReplicaStore {
                     VALUES (1, ?, ?, ?, ?, 0, 0, 0)
                     """,
                 arguments: [requestID, reason, nowMs, bootstrapping])
+            try Self.recordRequest(db, requestID: requestID, nowMs: nowMs)
             return true
         }
+    }
+
+    /// Records `requestID` as a resync this replica asked for (the last 100 are kept).
+    public func recordResyncRequest(_ requestID: String, nowMs: Int64) throws {
+        try pool.write { db in try Self.recordRequest(db, requestID: requestID, nowMs: nowMs) }
+    }
+
+    static func recordRequest(_ db: Database, requestID: String, nowMs: Int64) throws {
+        try db.execute(sql: "INSERT OR IGNORE INTO resync_requests(request_id, requested_at) VALUES (?, ?)", arguments: [requestID, nowMs])
+        try db.execute(
+            sql: "DELETE FROM resync_requests WHERE request_id NOT IN (SELECT request_id FROM resync_requests ORDER BY requested_at DESC LIMIT 100)")
+    }
+
+    /// The resync requests this replica asked for (the last 100): what a snapshot must answer.
+    public func resyncRequestIDs() throws -> Set<String> {
+        try pool.read { db in Set(try String.fetchAll(db, sql: "SELECT request_id FROM resync_requests")) }
     }
 
     /// Forgets the request in flight (the snapshot it asked for expired, for example), so the

@@ -267,13 +267,13 @@ import Testing
         let ending = try LifecycleTests.run(args + ["--tokens-file", file], dir: dir)
         #expect(ending.status == 2, "\(ending.log.suffix(800))")
         #expect(
-            ending.lastLine == "pane: setting \(role).tokensFile: tokens file \(file): line 2: expected 'ROLE TOKEN' (two fields), found 1 fields",
+            ending.stopLine == "pane: setting \(role).tokensFile: tokens file \(file): line 2: expected 'ROLE TOKEN' (two fields), found 1 fields",
             "\(ending.log.suffix(800))")
 
         let missing = "\(dir)/no-such-tokens"
         let none = try LifecycleTests.run(args + ["--tokens-file", missing], dir: dir)
         #expect(none.status == 2, "\(none.log.suffix(800))")
-        #expect(none.lastLine.hasPrefix("pane: setting \(role).tokensFile: tokens file \(missing): cannot read the file"), "\(none.lastLine)")
+        #expect(none.stopLine.hasPrefix("pane: setting \(role).tokensFile: tokens file \(missing): cannot read the file"), "\(none.stopLine)")
     }
 
     /// Secure by default: a non-loopback address needs a tokens file or `--insecure-no-auth`.
@@ -290,8 +290,8 @@ import Testing
 
         let refused = try LifecycleTests.run(args, dir: dir)
         #expect(refused.status == 2, "\(refused.log.suffix(800))")
-        #expect(refused.lastLine.contains("setting \(role).tokensFile"), "\(refused.lastLine)")
-        #expect(refused.lastLine.contains("0.0.0.0:\(port)") && refused.lastLine.contains("--insecure-no-auth"), "\(refused.lastLine)")
+        #expect(refused.stopLine.contains("setting \(role).tokensFile"), "\(refused.stopLine)")
+        #expect(refused.stopLine.contains("0.0.0.0:\(port)") && refused.stopLine.contains("--insecure-no-auth"), "\(refused.stopLine)")
 
         // The same through the environment: PANE_<ROLE>_INSECURE_NO_AUTH.
         for (extra, environment) in [(["--insecure-no-auth"], [String: String]()), ([], ["PANE_\(role.uppercased())_INSECURE_NO_AUTH": "true"])] {

@@ -109,3 +109,31 @@ import Testing
         #expect(!ReadVerdict.atDeadline(ReadConditions(minIndex: at10, changedAfter: at10)))
     }
 }
+
+@Suite struct WriteConditionTests {
+    @Test func headersAreParsedAndNamed() throws {
+        #expect(try WriteCondition.parse(ifMatch: nil, ifNoneMatch: nil) == nil)
+        #expect(try WriteCondition.parse(ifMatch: "\"3\"", ifNoneMatch: nil) == .version(3))
+        #expect(try WriteCondition.parse(ifMatch: " * ", ifNoneMatch: nil) == .exists)
+        #expect(try WriteCondition.parse(ifMatch: nil, ifNoneMatch: "*") == .absent)
+        for (match, none, named) in [("3", nil, "If-Match"), ("\"0\"", nil, "If-Match"), ("W/\"3\"", nil, "If-Match"), (nil, "\"3\"", "If-None-Match"), ("\"1\"", "*", "If-Match")] as [(String?, String?, String)] {
+            do {
+                _ = try WriteCondition.parse(ifMatch: match, ifNoneMatch: none)
+                Issue.record("accepted \(String(describing: match)) \(String(describing: none))")
+            } catch {
+                #expect(error.input == named)
+            }
+        }
+    }
+
+    @Test func holds() {
+        #expect(WriteCondition.version(2).holds(version: 2, deleted: false))
+        #expect(!WriteCondition.version(2).holds(version: 3, deleted: false))
+        #expect(!WriteCondition.version(2).holds(version: 2, deleted: true))
+        #expect(WriteCondition.exists.holds(version: 1, deleted: false))
+        #expect(!WriteCondition.exists.holds(version: 0, deleted: true))
+        #expect(WriteCondition.absent.holds(version: 0, deleted: true))
+        #expect(WriteCondition.absent.holds(version: 4, deleted: true))
+        #expect(!WriteCondition.absent.holds(version: 4, deleted: false))
+    }
+}

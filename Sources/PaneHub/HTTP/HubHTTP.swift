@@ -36,13 +36,25 @@ public enum HubHTTP {
             if let problem = rules.problem(with: body) {
                 throw ValidationError(input: "body", value: String(decoding: body.prefix(60), as: UTF8.self), reason: problem)
             }
-            let write = try await store.put(id: id, body: body, regions: regions)
-            return writeAnswer(write, store: store)
+            let condition = try WriteCondition.parse(ifMatch: request.headers[.ifMatch], ifNoneMatch: request.headers[.ifNoneMatch])
+            do {
+                let write = try await store.put(id: id, body: body, regions: regions, condition: condition)
+                return writeAnswer(write, store: store)
+            } catch let refusal as WritePreconditionFailed {
+                return preconditionFailed(refusal)
+            }
         }
         router.delete("/v1/contexts/:id") { request, context -> Response in
             let id = try PaneHTTP.contextID(context)
             let regions = try regionList(request)
-            guard let write = try await store.delete(id: id, regions: regions) else {
+            let condition = try WriteCondition.parse(ifMatch: request.headers[.ifMatch], ifNoneMatch: request.headers[.ifNoneMatch])
+            let deleted: HubWrite?
+            do {
+                deleted = try await store.delete(id: id, regions: regions, condition: condition)
+            } catch let refusal as WritePreconditionFailed {
+                return preconditionFailed(refusal)
+            }
+            guard let write = deleted else {
                 return PaneHTTP.error(.notFound, "context '\(id)' does not exist or is already deleted")
             }
             return writeAnswer(write, store: store)
@@ -78,6 +90,16 @@ public enum HubHTTP {
     private static func regionList(_ request: Request) throws(ValidationError) -> [Region]? {
         guard let text = PaneHTTP.query(request, "regions") else { return nil }
         return try Region.list(text)
+    }
+
+    /// `412`: the write's `If-Match` or `If-None-Match` did not hold; nothing was written. The
+    /// body and `ETag` give the current version (0 when the context never existed).
+    private static func preconditionFailed(_ refusal: WritePreconditionFailed) -> Response {
+        var headers = HTTPFields()
+        if refusal.version > 0 && !refusal.deleted { headers[.eTag] = "\"\(refusal.version)\"" }
+        return PaneHTTP.json(
+            "{\"error\":\(JSONText.quote(refusal.description)),\"version\":\(refusal.version),\"deleted\":\(refusal.deleted)}",
+            status: .preconditionFailed, headers: headers)
     }
 
     /// `{"id","version","index"}` and `Pane-Index`: the write's position token, which a reader

@@ -43,6 +43,15 @@ struct GroupWriter {
         upsertPlacement = try db.cachedStatement(sql: Self.upsertPlacementSQL).sqliteStatement
     }
 
+    /// The failure of `request`'s condition, or nil when it has none or it holds. Read in the
+    /// group's transaction, so it sees the writes before it in the same group.
+    func refusal(_ request: PendingWrite.Request) throws -> WritePreconditionFailed? {
+        guard let condition = request.condition else { return nil }
+        let (version, deleted) = try current(request.id.value)
+        if condition.holds(version: version, deleted: deleted) { return nil }
+        return WritePreconditionFailed(id: request.id, condition: condition, version: version, deleted: deleted)
+    }
+
     mutating func write(_ request: PendingWrite.Request) throws -> HubWrite? {
         let id = request.id.value
         let isDelete = request.op == .del
@@ -136,6 +145,7 @@ struct PendingWrite: Sendable {
         let op: ContextOp
         let body: [UInt8]
         let targets: [Region]
+        var condition: WriteCondition? = nil
     }
     let request: Request
     let continuation: UnsafeContinuation<HubWrite?, any Error>
@@ -146,4 +156,22 @@ public struct HubWrite: Sendable, Equatable {
     public let id: ContextID
     public let version: Int64
     public let seqs: [Region: UInt64]
+}
+
+/// A conditional write (`If-Match`, `If-None-Match: *`) whose condition did not hold: nothing was
+/// written. `version` is the context's current version (0 when it never existed).
+public struct WritePreconditionFailed: Error, Sendable, Equatable, CustomStringConvertible {
+    public let id: ContextID
+    public let condition: WriteCondition
+    public let version: Int64
+    public let deleted: Bool
+
+    public var description: String {
+        let state = version == 0 ? "does not exist" : deleted ? "is deleted (version \(version))" : "is at version \(version)"
+        switch condition {
+        case .version(let expected): return "context '\(id)' \(state), not at version \(expected)"
+        case .exists: return "context '\(id)' \(state)"
+        case .absent: return "context '\(id)' already exists at version \(version)"
+        }
+    }
 }

@@ -27,15 +27,19 @@ extension HubStore {
     /// Async forms for request handlers. Concurrent writes are committed together (group
     /// commit) on GRDB's writer queue: one transaction writes the touched pages to the WAL once
     /// for the whole group instead of once per write.
-    public func put(id: ContextID, body: [UInt8], regions requested: [Region]? = nil) async throws -> HubWrite {
+    ///
+    /// With a `condition` (`If-Match`, `If-None-Match: *`), the write happens only if it holds
+    /// when the group commits, else it throws ``WritePreconditionFailed`` and writes nothing;
+    /// the rest of the group commits as usual.
+    public func put(id: ContextID, body: [UInt8], regions requested: [Region]? = nil, condition: WriteCondition? = nil) async throws -> HubWrite {
         let targets = try targets(requested)
-        let result = try await enqueue(PendingWrite.Request(id: id, op: .put, body: body, targets: targets))
+        let result = try await enqueue(PendingWrite.Request(id: id, op: .put, body: body, targets: targets, condition: condition))
         return result ?? HubWrite(id: id, version: 0, seqs: [:])
     }
 
-    public func delete(id: ContextID, regions requested: [Region]? = nil) async throws -> HubWrite? {
+    public func delete(id: ContextID, regions requested: [Region]? = nil, condition: WriteCondition? = nil) async throws -> HubWrite? {
         let targets = try targets(requested)
-        return try await enqueue(PendingWrite.Request(id: id, op: .del, body: [], targets: targets))
+        return try await enqueue(PendingWrite.Request(id: id, op: .del, body: [], targets: targets, condition: condition))
     }
 
     func enqueue(_ request: PendingWrite.Request) async throws -> HubWrite? {
@@ -71,7 +75,11 @@ extension HubStore {
                 results.removeAll(keepingCapacity: true)
                 var writer = try GroupWriter(db)
                 for item in batch {
-                    results.append(.success(try writer.write(item.request)))
+                    if let refusal = try writer.refusal(item.request) {
+                        results.append(.failure(refusal))
+                    } else {
+                        results.append(.success(try writer.write(item.request)))
+                    }
                 }
                 try writer.finish()
                 written = writer.written
@@ -93,6 +101,7 @@ extension HubStore {
         var written: [PlacedUpdate] = []
         try db.inTransaction {
             var writer = try GroupWriter(db)
+            if let refusal = try writer.refusal(request) { throw refusal }
             result = try writer.write(request)
             try writer.finish()
             written = writer.written

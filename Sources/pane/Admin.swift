@@ -16,7 +16,12 @@ extension Pane {
 extension Pane.Admin {
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Each region's stream (length, seqs, memory, dead letters) and each replica's delivery, lag, pending and last contact.")
+            abstract: "Each region's stream (length, seqs, the hub's seq, memory, dead letters) and each replica's state, position, lag, heartbeat, pending entries, resync and digest.",
+            discussion: """
+                STATE is down (no heartbeat for --down-after-ms), resyncing, stale (no heartbeat for \
+                --stale-after-ms), lagging (the oldest unapplied entry has waited --lag-after-ms) or ok. \
+                docs/operations.md defines every column.
+                """)
 
         @OptionGroup var common: CommonOptions
 
@@ -26,7 +31,29 @@ extension Pane.Admin {
         @Flag(help: "Print JSON for scripts instead of a table.")
         var json = false
 
+        @Option(help: "A replica without a heartbeat this long is stale, ms.")
+        var staleAfterMs: Int64 = ReplicaState.Thresholds().staleAfterMs
+
+        @Option(help: "A replica without a heartbeat this long is down, ms.")
+        var downAfterMs: Int64 = ReplicaState.Thresholds().downAfterMs
+
+        @Option(help: "A replica whose oldest unapplied entry has waited this long is lagging, ms.")
+        var lagAfterMs: Int64 = ReplicaState.Thresholds().lagAfterMs
+
+        func validate() throws {
+            for (name, value) in [("--stale-after-ms", staleAfterMs), ("--down-after-ms", downAfterMs), ("--lag-after-ms", lagAfterMs)] {
+                guard (0...86_400_000).contains(value) else { throw ValidationError("\(name) must be 0-86400000, got \(value)") }
+            }
+        }
+
         func run() async throws {
+            let thresholds = {
+                var thresholds = ReplicaState.Thresholds()
+                thresholds.staleAfterMs = staleAfterMs
+                thresholds.downAfterMs = downAfterMs
+                thresholds.lagAfterMs = lagAfterMs
+                return thresholds
+            }()
             let source = try await common.source(extra: regions.map { [SettingKey.regions: $0] } ?? [:])
             let redis: RedisEndpoint
             let named: [Region]?
@@ -37,7 +64,8 @@ extension Pane.Admin {
             let report: StatusReport
             do {
                 report = try await BlockingThread.value(name: "pane-admin") {
-                    try StatusReport.collect(regions: try named ?? StatusReport.discoverRegions(redis: redis), redis: redis)
+                    try StatusReport.collect(
+                        regions: try named ?? StatusReport.discoverRegions(redis: redis), redis: redis, thresholds: thresholds)
                 }
             } catch { throw adminFailure(error) }
             if json { return try printJSON(report) }

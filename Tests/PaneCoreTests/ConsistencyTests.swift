@@ -137,3 +137,25 @@ import Testing
         #expect(!WriteCondition.absent.holds(version: 4, deleted: false))
     }
 }
+
+@Suite struct ReplicaStateTests {
+    @Test func theRulesInOrder() {
+        #expect(ReplicaState.classify(heartbeatAgeMs: nil, resyncing: false, lagMs: 0) == .down)
+        #expect(ReplicaState.classify(heartbeatAgeMs: 31_000, resyncing: true, lagMs: 0) == .down)
+        #expect(ReplicaState.classify(heartbeatAgeMs: 800, resyncing: true, lagMs: 60_000) == .resyncing)
+        #expect(ReplicaState.classify(heartbeatAgeMs: 6_000, resyncing: false, lagMs: 60_000) == .stale)
+        #expect(ReplicaState.classify(heartbeatAgeMs: 900, resyncing: false, lagMs: 5_001) == .lagging)
+        #expect(ReplicaState.classify(heartbeatAgeMs: 900, resyncing: false, lagMs: 5_000) == .ok)
+    }
+
+    @Test func humanSizes() {
+        #expect(HumanSize.bytes(0) == "0 B")
+        #expect(HumanSize.bytes(1023) == "1023 B")
+        #expect(HumanSize.bytes(1536) == "1.5 KiB")
+        #expect(HumanSize.bytes(12 * 1_048_576) == "12.0 MiB")
+        #expect(HumanSize.duration(ms: 850) == "850 ms")
+        #expect(HumanSize.duration(ms: 4_240) == "4.2 s")
+        #expect(HumanSize.duration(ms: 185_000) == "3 min 5 s")
+        #expect(HumanSize.duration(ms: 7_800_000) == "2 h 10 min")
+    }
+}

@@ -24,6 +24,12 @@ public struct StatusReport: Sendable, Codable {
         public let digest: String?
         /// Milliseconds since the replica's last heartbeat.
         public let heartbeatAgeMs: Int64?
+        /// ``PaneCore/ReplicaState``: `ok`, `lagging`, `stale`, `down` or `resyncing`.
+        public let state: ReplicaState
+        /// Hub seqs above the replica's watermark (the hub's seq minus the watermark).
+        public let lagSeqs: UInt64?
+        /// How long the oldest entry above the watermark has waited, ms (0 when none waits).
+        public let lagMs: Int64?
     }
 
     public struct RegionStatus: Sendable, Codable {
@@ -32,6 +38,8 @@ public struct StatusReport: Sendable, Codable {
         public let firstSeq: UInt64?
         public let lastSeq: UInt64?
         public let memoryBytes: Int?
+        /// The hub's highest seq for the region (`pane:{R}:hub` field `seq`), or the stream's last.
+        public let hubSeq: UInt64?
         public let deadLetters: Int
         public let replicas: [Replica]
     }
@@ -39,7 +47,9 @@ public struct StatusReport: Sendable, Codable {
     public let regions: [RegionStatus]
 
     /// Reads the status of `regions` from the Redis at `redis`.
-    public static func collect(regions: [Region], redis: RedisEndpoint) throws -> StatusReport {
+    public static func collect(
+        regions: [Region], redis: RedisEndpoint, thresholds: ReplicaState.Thresholds = ReplicaState.Thresholds()
+    ) throws -> StatusReport {
         let conn = try AdminRedis.connect(to: redis)
         var result: [RegionStatus] = []
         for region in regions {
@@ -50,7 +60,18 @@ public struct StatusReport: Sendable, Codable {
             }
             let memory = try? conn.memoryUsage(key: key)
             let beats = try conn.hgetall(key: region.keys.replicas)
+            let hubFields = try conn.hgetall(key: region.keys.hub)
+            let hubSeq = hubFields[RegionKeys.HubField.seq]?.string.flatMap { UInt64($0) } ?? seq(info?["last-entry"])
             let now = WallClock.nowMs()
+            /// How long the first entry above `watermark` has waited: its hub commit time to now.
+            func waited(above watermark: UInt64) -> Int64? {
+                guard let hubSeq, hubSeq > watermark else { return 0 }
+                let next = StreamEntryCodec.entryID(seq: watermark + 1)
+                guard let entry = try? conn.xrange(key: key, start: next, count: 1).first, let fields = entry.fields,
+                    let update = try? StreamEntryCodec.decode(entryID: entry.id, fields: fields, rules: BodyRules(maxBytes: Int(Int32.max)))
+                else { return nil }
+                return max(0, now - update.hubTimeMs)
+            }
             var replicas: [Replica] = []
             for group in try conn.xinfoGroups(key: key) {
                 guard let name = group["name"]?.string.map(ConsumerGroup.init(rawValue:)) else { continue }
@@ -61,6 +82,12 @@ public struct StatusReport: Sendable, Codable {
                 let verdict = StatusJSON.decode(DigestVerdict.self, beats["\(replicaName):verdict"]?.string)
                 let resync = beat?.resync.map { $0.state == "applying" ? "applying \($0.chunksDone)/\($0.chunks)" : "requested (\($0.reason))" }
                 let digest = verdict.map { $0.differing.isEmpty ? "agrees at \($0.position)" : "\($0.differing.count) buckets differ" }
+                let heartbeatAge = beat.map { now - $0.timeMs }
+                let lagSeqs = beat.flatMap { beat in hubSeq.map { $0 > beat.watermark ? $0 - beat.watermark : 0 } }
+                let lagMs = beat.flatMap { waited(above: $0.watermark) }
+                let state = ReplicaState.classify(
+                    heartbeatAgeMs: heartbeatAge, resyncing: beat?.resync != nil, lagMs: lagMs ?? (lagSeqs ?? 0 > 0 ? Int64.max : 0),
+                    thresholds: thresholds)
                 replicas.append(
                     Replica(
                         name: replicaName,
@@ -68,12 +95,12 @@ public struct StatusReport: Sendable, Codable {
                         lag: group["lag"]?.int.map(Int.init),
                         lastDeliveredSeq: group["last-delivered-id"]?.string.flatMap(StreamEntryCodec.seq(fromEntryID:)),
                         consumers: consumers.count, lastContactMs: lastContact, position: beat?.watermark, resync: resync, digest: digest,
-                        heartbeatAgeMs: beat.map { now - $0.timeMs }))
+                        heartbeatAgeMs: heartbeatAge, state: state, lagSeqs: lagSeqs, lagMs: lagMs))
             }
             result.append(
                 RegionStatus(
                     region: region.name, length: Int(info?["length"]?.int ?? 0), firstSeq: seq(info?["first-entry"]),
-                    lastSeq: seq(info?["last-entry"]), memoryBytes: memory,
+                    lastSeq: seq(info?["last-entry"]), memoryBytes: memory, hubSeq: hubSeq,
                     deadLetters: try conn.xlen(key: region.keys.deadLetters), replicas: replicas))
         }
         return StatusReport(regions: result)
@@ -86,28 +113,29 @@ public struct StatusReport: Sendable, Codable {
         return Set(keys.compactMap { RegionKeys.region(ofStream: $0) }).sorted()
     }
 
-    /// The human table: one line per replica, region figures on its first line.
+    /// The human table: one line per replica, region figures on its first line. The columns
+    /// are defined in docs/operations.md ("Reading `pane admin status`").
     public var table: String {
         var rows: [[String]] = []
         for region in regions {
             let seqs = region.firstSeq.map { "\($0)-\(region.lastSeq ?? $0)" } ?? "-"
-            let memory = region.memoryBytes.map { String(format: "%.1f MB", Double($0) / 1_048_576) } ?? "-"
-            let head = [region.region, String(region.length), seqs, memory, String(region.deadLetters)]
-            if region.replicas.isEmpty { rows.append(head + ["-", "-", "-", "-", "-", "-", "-", "-"]) }
+            let memory = region.memoryBytes.map(HumanSize.bytes) ?? "-"
+            let head = [region.region, String(region.length), seqs, region.hubSeq.map { String($0) } ?? "-", memory, String(region.deadLetters)]
+            if region.replicas.isEmpty { rows.append(head + ["-", "-", "-", "-", "-", "-", "-", "-", "-"]) }
             for (i, replica) in region.replicas.enumerated() {
-                let delivered: String = replica.lastDeliveredSeq.map { String($0) } ?? "-"
-                let lag: String = replica.lag.map { String($0) } ?? "unknown"
-                let contact: String = replica.lastContactMs.map { "\($0) ms ago" } ?? "never"
-                let position: String = replica.position.map { String($0) } ?? "-"
                 let cells: [String] = [
-                    replica.name, position, delivered, lag, String(replica.pending), replica.resync ?? "-", replica.digest ?? "-", contact,
+                    replica.name, replica.state.rawValue, replica.position.map { String($0) } ?? "-",
+                    replica.lagSeqs.map { String($0) } ?? "-", replica.lagMs.map { HumanSize.duration(ms: $0) } ?? "-",
+                    replica.heartbeatAgeMs.map { HumanSize.duration(ms: $0) + " ago" } ?? "never", String(replica.pending),
+                    replica.resync ?? "-", replica.digest ?? "-",
                 ]
-                let prefix: [String] = i == 0 ? head : ["", "", "", "", ""]
+                let prefix: [String] = i == 0 ? head : ["", "", "", "", "", ""]
                 rows.append(prefix + cells)
             }
         }
         let header = [
-            "REGION", "LENGTH", "SEQS", "MEMORY", "DLQ", "REPLICA", "POSITION", "DELIVERED", "LAG", "PENDING", "RESYNC", "DIGEST", "LAST CONTACT",
+            "REGION", "LENGTH", "SEQS", "HUB SEQ", "MEMORY", "DLQ", "REPLICA", "STATE", "POSITION", "LAG", "LAG AGE", "HEARTBEAT", "PENDING",
+            "RESYNC", "DIGEST",
         ]
         let widths = header.indices.map { i in ([header[i]] + rows.map { $0[i] }).map(\.count).max() ?? 0 }
         func line(_ cells: [String]) -> String {

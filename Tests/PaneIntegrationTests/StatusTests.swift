@@ -1,0 +1,50 @@
+import Foundation
+import PaneApp
+import PaneCore
+import PaneTestKit
+import Testing
+
+/// Issue 11, item 1: `pane admin status` says how each replica is from its heartbeat, not from
+/// the time since the last delivery.
+@Suite struct StatusTests {
+    static func status(_ region: Region, redis: String, extra: [String] = []) async throws -> StatusReport.Replica? {
+        let run = try await PaneCommand.run(["admin", "status", "--regions", region.name, "--redis", redis, "--json"] + extra)
+        #expect(run.status == 0, "\(run.output)")
+        let report = try JSONDecoder().decode(StatusReport.self, from: Data(run.output.utf8))
+        return report.regions.first?.replicas.first
+    }
+
+    /// `eventually` for a condition that runs `pane` (async).
+    static func within(_ seconds: Double, _ condition: () async throws -> Bool) async -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if (try? await condition()) == true { return true }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        return false
+    }
+
+    /// A live, caught-up replica is `ok` with no lag on a quiet system; once its worker stops it
+    /// turns `stale`, then `down`; the table shows the state and human-readable figures.
+    @Test func aReplicaIsOkThenStaleThenDown() async throws {
+        try await TestScene.withHub("status-live") { scene, hub in
+            let spoke = try scene.spoke("a")
+            for i in 0..<20 { _ = try await hub.store.put(id: try ContextID("s\(i)"), body: Array("{}".utf8)) }
+            try await scene.expectConverges(hub, spoke)
+            let redis = scene.redis.description
+            // The heartbeat after the last apply carries the final watermark.
+            let settled = await Self.within(10) { try await Self.status(scene.region, redis: redis)?.lagSeqs == 0 }
+            #expect(settled)
+            let live = try #require(try await Self.status(scene.region, redis: redis))
+            #expect(live.state == .ok, "\(live)")
+            #expect(live.lagMs == 0 && live.position == 20)
+            let table = try await PaneCommand.run(["admin", "status", "--regions", scene.region.name, "--redis", redis])
+            #expect(table.output.contains("STATE") && table.output.contains(" ok ") && table.output.contains("HUB SEQ"), "\(table.output)")
+            #expect(!table.output.contains("LAST CONTACT"))
+
+            #expect(spoke.child.stop() == 0)
+            #expect(await Self.within(10) { try await Self.status(scene.region, redis: redis, extra: ["--stale-after-ms", "300"])?.state == .stale })
+            #expect(await Self.within(10) { try await Self.status(scene.region, redis: redis, extra: ["--down-after-ms", "500"])?.state == .down })
+        }
+    }
+}

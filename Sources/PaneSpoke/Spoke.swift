@@ -39,6 +39,7 @@ public struct Spoke: Sendable {
     public func services(extraRoutes: (@Sendable (Router<BasicRequestContext>) -> Void)? = nil) -> [any Service] {
         let router = SpokeHTTP.router(store: store, status: status, tokens: tokens)
         extraRoutes?(router)
+        router.addRouteFallback()
         let http = HTTPService(router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-spoke", logger: logger)
         let worker = SpokeWorker(config: config, store: store, status: status, logger: logger)
         let watcher: [any Service] = tokens.map { [$0] } ?? []

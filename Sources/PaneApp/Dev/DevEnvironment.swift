@@ -11,40 +11,74 @@ import ServiceLifecycle
 public struct DevEnvironment: Sendable {
     public static let regionNames = ["us-east-1", "eu-west-1", "ap-south-1", "us-west-2", "eu-central-1", "ap-northeast-1", "sa-east-1", "ca-central-1"]
 
+    /// Ports `--port BASE` takes: redis-server, the hub, and up to nine spokes.
+    public static let portsNeeded = 11
+
     public let regionCount: Int
     public let logLevel: String
+    /// `--port`: redis-server on it, the hub on the next, the spokes after; `nil` for free ports.
+    public let basePort: Int?
+    /// `--data`: the folder to keep (and reuse); `nil` for a temporary folder removed at the end.
+    public let dataDirectory: String?
 
-    public init(regionCount: Int, logLevel: String) {
+    public init(regionCount: Int, logLevel: String, basePort: Int? = nil, dataDirectory: String? = nil) {
         self.regionCount = regionCount
         self.logLevel = logLevel
+        self.basePort = basePort
+        self.dataDirectory = dataDirectory
     }
 
+    /// Runs until SIGINT, SIGTERM or SIGHUP, then prints `stopping…`, stops the hub, the spokes
+    /// and redis-server, and removes the folder unless it is `--data`'s.
+    ///
+    /// The children die with `pane dev` even when it is killed with `kill -9`: each gets a
+    /// parent-death signal (``ChildProcess`` `diesWithParent`). They share `pane dev`'s process
+    /// group, which `pane dev` leads when it does not run in a terminal's foreground (there, the
+    /// terminal's group already holds them all, and Ctrl-C reaches each of them).
     public func run(logger: Logger) async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pane-dev-\(getpid())").path
+        let processGroup = Self.leadProcessGroup()
+        let keep = dataDirectory != nil
+        let dir =
+            dataDirectory.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("pane-dev-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        say("pane dev: working folder \(dir)")
-        let redis = try RedisServerProcess(directory: "\(dir)/redis")
+        say("pane dev: working folder \(dir)\(keep ? " (kept, --data)" : "")")
+        say("pane dev: process group \(processGroup) (kill -- -\(processGroup) stops every process of it)")
+        let redis = try RedisServerProcess(directory: "\(dir)/redis", appendOnly: keep, port: basePort, diesWithParent: true)
         say("pane dev: redis-server \(redis.endpoint) (pid \(redis.pid))")
         defer {
             redis.stop()
-            try? FileManager.default.removeItem(atPath: dir)
-            say("pane dev: stopped redis-server and removed \(dir)")
+            if keep {
+                say("pane dev: stopped redis-server; the data stays in \(dir)")
+            } else {
+                try? FileManager.default.removeItem(atPath: dir)
+                say("pane dev: stopped redis-server and removed \(dir)")
+            }
         }
 
         let regions = try Region.list(Self.regionNames.prefix(regionCount).joined(separator: ","))
         var hubConfig = HubConfiguration(regions: regions)
         hubConfig.defaultRedis = redis.endpoint
         hubConfig.databasePath = "\(dir)/hub.sqlite"
-        hubConfig.httpPort = LocalPorts.free()
+        hubConfig.httpPort = basePort.map { $0 + 1 } ?? LocalPorts.free()
         let tokens = try GeneratedTokens.create(at: "\(dir)/tokens")
+        let adminTokenFile = "\(dir)/admin.token"
+        guard
+            FileManager.default.createFile(
+                atPath: adminTokenFile, contents: Data((tokens.token(.admin) + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: adminTokenFile]) }
         hubConfig.tokensFile = tokens.path
         let hub = try Hub(config: hubConfig, logger: logger)
 
         // Replicas: one per region, two for the second region.
         var spokes: [DevSpoke] = []
+        defer {
+            for spoke in spokes { spoke.child.stop() }
+            say("pane dev: stopped \(spokes.count) spokes")
+        }
         for (index, region) in regions.enumerated() {
             for replica in index == 1 ? ["a", "b"] : ["a"] {
-                let port = LocalPorts.free()
+                let port = basePort.map { $0 + 2 + spokes.count } ?? LocalPorts.free()
                 let child = try ChildProcess(
                     name: "spoke \(region)/\(replica)", executable: ChildProcess.currentExecutable(),
                     arguments: [
@@ -52,24 +86,30 @@ public struct DevEnvironment: Sendable {
                         "--db", "\(dir)/\(region.name)-\(replica).sqlite", "--http", "127.0.0.1:\(port)",
                         "--tokens-file", tokens.path, "--log-level", logLevel,
                     ],
-                    logPath: "\(dir)/spoke-\(region.name)-\(replica).log")
+                    logPath: "\(dir)/spoke-\(region.name)-\(replica).log", diesWithParent: true)
                 spokes.append(DevSpoke(region: region, replica: replica, port: port, child: child))
             }
-        }
-        defer {
-            for spoke in spokes { spoke.child.stop() }
-            say("pane dev: stopped \(spokes.count) spokes")
         }
 
         for (id, body) in Self.samples {
             _ = try await hub.store.put(id: try ContextID(id), body: Array(body.utf8))
         }
-        let ticker = DevTicker(hub: hub, spokes: spokes, hubPort: hubConfig.httpPort, logDir: dir, tokens: tokens)
+        let ticker = DevTicker(
+            hub: hub, spokes: spokes, hubPort: hubConfig.httpPort, logDir: dir, tokens: tokens, redis: redis.endpoint,
+            adminTokenFile: adminTokenFile)
         let group = ServiceGroup(
             configuration: .init(
                 services: hub.services(extraRoutes: Observability.addMetricsRoute) + [ticker],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                gracefulShutdownSignals: [.sigterm, .sigint, .sighup], logger: logger))
         try await group.run()
+    }
+
+    /// Makes `pane dev` the leader of a process group of its own, which its children join,
+    /// unless it runs in a terminal's foreground group (leaving that group would take Ctrl-C
+    /// away from it). Returns the group.
+    static func leadProcessGroup() -> pid_t {
+        if tcgetpgrp(STDIN_FILENO) != getpgrp() { _ = setpgid(0, 0) }
+        return getpgrp()
     }
 
     static let samples: [(String, String)] = [
@@ -98,10 +138,16 @@ struct DevTicker: Service {
     let hubPort: Int
     let logDir: String
     let tokens: GeneratedTokens
+    let redis: RedisEndpoint
+    let adminTokenFile: String
 
     func run() async throws {
         do {
-            try await cancelWhenGracefulShutdown { try await self.tick() }
+            try await withGracefulShutdownHandler {
+                try await cancelWhenGracefulShutdown { try await self.tick() }
+            } onGracefulShutdown: {
+                say("pane dev: stopping…")
+            }
         } catch is CancellationError {
             // Shut down or cancelled: nothing to finish.
         }
@@ -165,7 +211,14 @@ struct DevTicker: Service {
         say("  curl -s -X PUT -H \"Authorization: Bearer $WRITE\" http://127.0.0.1:\(hubPort)/v1/contexts/tenant%2Facme%2Fsettings -d '{\"plan\":\"pro\"}'")
         say("  curl -si -H \"Authorization: Bearer $READ\" http://127.0.0.1:\(first)/v1/contexts/tenant%2Facme%2Fsettings")
         say("  curl -s -H \"Authorization: Bearer $READ\" 'http://127.0.0.1:\(first)/v1/contexts?prefix=tenant/'")
-        say("Ctrl-C stops everything.")
+        let pane = ChildProcess.currentExecutable()
+        let firstRegion = spokes.first?.region.name ?? "us-east-1"
+        say("Admin commands for this cluster:")
+        say("  \(pane) admin status --redis \(redis)")
+        say("  \(pane) admin dlq list --redis \(redis) --region \(firstRegion)")
+        say("  \(pane) admin resync --redis \(redis) --region \(firstRegion)")
+        say("  \(pane) admin dlq replay --redis \(redis) --region \(firstRegion) --all --hub 127.0.0.1:\(hubPort) --token-file \(adminTokenFile)")
+        say("Ctrl-C (or SIGTERM, SIGHUP) stops everything.")
         say("")
     }
 }

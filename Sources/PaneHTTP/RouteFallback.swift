@@ -45,7 +45,8 @@ public struct RouteTable: Sendable {
         case notFound(message: String)
     }
 
-    /// `(method, path)` with Hummingbird's `:name` captures, in the order given.
+    /// `(method, path)` with Hummingbird's captures (`:name`, or `{name}` as its paths print
+    /// them), in the order given.
     public let routes: [(method: String, path: String)]
 
     public init(routes: [(method: String, path: String)]) {
@@ -62,8 +63,8 @@ public struct RouteTable: Sendable {
         }
         let listing = routes.map { "\($0.method) \(Self.display($0.path))" }.joined(separator: ", ")
         let segments = path.split(separator: "/", omittingEmptySubsequences: false)
-        for route in routes where route.path.hasSuffix("/:id") {
-            let prefix = route.path.dropLast(":id".count)
+        for route in routes where route.path.hasSuffix("/:id") || route.path.hasSuffix("/{id}") {
+            let prefix = route.path[...(route.path.lastIndex(of: "/") ?? route.path.startIndex)]
             if path.hasPrefix(prefix), segments.count > route.path.split(separator: "/", omittingEmptySubsequences: false).count {
                 let id = path.dropFirst(prefix.count)
                 let encoded = id.replacingOccurrences(of: "/", with: "%2F")
@@ -82,13 +83,18 @@ public struct RouteTable: Sendable {
         }.joined(separator: "/")
     }
 
+    /// A segment that stands for any value: `:name` or `{name}`.
+    static func isCapture(_ segment: Substring) -> Bool {
+        segment.hasPrefix(":") || (segment.hasPrefix("{") && segment.hasSuffix("}"))
+    }
+
     /// Whether `path` has `pattern`'s segments, a `:name` segment standing for any non-empty one.
     static func matches(pattern: String, path: String) -> Bool {
         let want = pattern.split(separator: "/", omittingEmptySubsequences: false)
         let have = path.split(separator: "/", omittingEmptySubsequences: false)
         guard want.count == have.count else { return false }
         return zip(want, have).allSatisfy { expected, actual in
-            expected.hasPrefix(":") ? !actual.isEmpty : expected == actual
+            isCapture(expected) ? !actual.isEmpty : expected == actual
         }
     }
 }

@@ -19,7 +19,7 @@ extension Pane.Config {
             abstract: "Print every setting in force and where it came from (flag, environment, file, default); passwords in URLs are masked.",
             discussion: """
                 Exits 2, naming the key, when the file is not JSON, a key or PANE_ variable names no \
-                setting, or a value is bad. When hub.regions is set the hub's settings are checked as \
+                setting (then nothing is printed), or a value is bad (after the table). When hub.regions is set the hub's settings are checked as \
                 pane hub would; when spoke.region is set, the spoke's.
                 """)
 
@@ -27,11 +27,11 @@ extension Pane.Config {
 
         func run() async throws {
             let source = try await common.source(extra: [:])
+            print(source.layers.report(), terminator: "")
             do {
                 if try source.regions(SettingKey.regions) != nil { _ = try HubConfiguration.load(from: source) }
                 if try source.string(SettingKey.spokeRegion) != nil { _ = try SpokeConfiguration.load(from: source) }
             } catch { throw fail(error) }
-            print(source.layers.report(), terminator: "")
         }
     }
 

@@ -125,7 +125,11 @@ public struct ConfigSource: Sendable {
     /// A `redis://` URL, or `nil`.
     public func redis(_ key: String) throws(ValidationError) -> RedisEndpoint? {
         guard let text = try string(key) else { return nil }
-        do { return try RedisEndpoint(url: text) } catch { throw bad(key, text, error.message) }
+        do { return try RedisEndpoint(url: text) } catch {
+            // Never print a password, not even inside the reason.
+            let masked = SecretMasking.url(text)
+            throw bad(key, masked, error.message.replacingOccurrences(of: text, with: masked))
+        }
     }
 
     /// A `host:port` listen address, or `nil`.

@@ -31,19 +31,17 @@ public struct DevEnvironment: Sendable {
     /// Runs until SIGINT, SIGTERM or SIGHUP, then prints `stopping…`, stops the hub, the spokes
     /// and redis-server, and removes the folder unless it is `--data`'s.
     ///
-    /// The children die with `pane dev` even when it is killed with `kill -9`: each gets a
-    /// parent-death signal (``ChildProcess`` `diesWithParent`). They share `pane dev`'s process
-    /// group, which `pane dev` leads when it does not run in a terminal's foreground (there, the
-    /// terminal's group already holds them all, and Ctrl-C reaches each of them).
+    /// Each child runs in a process group of its own (Foundation's `Process` starts it so), so
+    /// a terminal's Ctrl-C reaches `pane dev` alone, which then stops the children in order.
+    /// They die with `pane dev` even when it is killed with `kill -9`: each gets a parent-death
+    /// signal (``ChildProcess`` `diesWithParent`).
     public func run(logger: Logger) async throws {
-        let processGroup = Self.leadProcessGroup()
         let keep = dataDirectory != nil
         let dir =
             dataDirectory.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("pane-dev-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         say("pane dev: working folder \(dir)\(keep ? " (kept, --data)" : "")")
-        say("pane dev: process group \(processGroup) (kill -- -\(processGroup) stops every process of it)")
         let redis = try RedisServerProcess(directory: "\(dir)/redis", appendOnly: keep, port: basePort, diesWithParent: true)
         say("pane dev: redis-server \(redis.endpoint) (pid \(redis.pid))")
         defer {
@@ -102,14 +100,6 @@ public struct DevEnvironment: Sendable {
                 services: hub.services(extraRoutes: Observability.addMetricsRoute) + [ticker],
                 gracefulShutdownSignals: [.sigterm, .sigint, .sighup], logger: logger))
         try await group.run()
-    }
-
-    /// Makes `pane dev` the leader of a process group of its own, which its children join,
-    /// unless it runs in a terminal's foreground group (leaving that group would take Ctrl-C
-    /// away from it). Returns the group.
-    static func leadProcessGroup() -> pid_t {
-        if tcgetpgrp(STDIN_FILENO) != getpgrp() { _ = setpgid(0, 0) }
-        return getpgrp()
     }
 
     static let samples: [(String, String)] = [
@@ -200,7 +190,8 @@ struct DevTicker: Service {
         say("")
         say("pane dev is running. Hub (writes):  http://127.0.0.1:\(hubPort)   metrics: /metrics")
         for spoke in spokes {
-            say("  spoke \(spoke.region.name)/\(spoke.replica) (reads): http://127.0.0.1:\(spoke.port)   log: \(spoke.child.logPath)")
+            say(
+                "  spoke \(spoke.region.name)/\(spoke.replica) (reads): http://127.0.0.1:\(spoke.port)   pid \(spoke.child.pid)   log: \(spoke.child.logPath)")
         }
         let first = spokes.first?.port ?? 0
         let file = tokens.path

@@ -97,4 +97,19 @@ import Testing
         }
         #expect(redisGone, "redis-server outlived pane dev")
     }
+
+    /// A signal during start-up, before the banner, still stops everything and cleans up.
+    @Test func devCleansUpWhenSignalledDuringStartUp() async throws {
+        let dir = try TestEnv.directory("dev-early")
+        let dev = try ChildProcess(
+            name: "dev", executable: try TestEnv.paneBinary(), arguments: ["dev", "--regions", "3"], logPath: "\(dir)/dev.log")
+        defer { dev.stop(signal: SIGKILL) }
+        func log() -> String { (try? String(contentsOfFile: "\(dir)/dev.log", encoding: .utf8)) ?? "" }
+        #expect(await eventually(30, poll: 0.01) { log().contains("pane dev: redis-server") }, "\(log())")
+        let folder = try #require(log().firstMatch(of: /working folder (\S+)/).map { String($0.1) })
+        #expect(dev.stop(signal: SIGTERM, timeout: 30) == 0, "\(log())")
+        #expect(log().contains("pane dev: stopping…"), "\(log())")
+        #expect(log().contains("stopped redis-server and removed"), "\(log())")
+        #expect(!FileManager.default.fileExists(atPath: folder))
+    }
 }

@@ -5,6 +5,7 @@ import PaneHub
 import PaneRedis
 import PaneRuntime
 import ServiceLifecycle
+import Synchronization
 
 /// `pane dev`: a private redis-server, a hub (in this process) and spokes (child processes), with
 /// sample contexts and a ticker, so one command shows the whole system working.
@@ -35,7 +36,20 @@ public struct DevEnvironment: Sendable {
     /// a terminal's Ctrl-C reaches `pane dev` alone, which then stops the children in order.
     /// They die with `pane dev` even when it is killed with `kill -9`: each gets a parent-death
     /// signal (``ChildProcess`` `diesWithParent`).
+    ///
+    /// The signals are handled from the first moment: a signal during start-up stops what has
+    /// started so far and cleans up the same way.
     public func run(logger: Logger) async throws {
+        let session = DevSession(environment: self, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [session], gracefulShutdownSignals: [.sigterm, .sigint, .sighup], logger: logger))
+        try await group.run()
+    }
+
+    /// Starts everything, runs the hub's services and the ticker until the graceful shutdown,
+    /// then stops and cleans up (the `defer`s). Runs inside ``DevSession``, so a shutdown
+    /// requested during start-up is seen between the steps.
+    func session(logger: Logger) async throws {
         let keep = dataDirectory != nil
         let dir =
             dataDirectory.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
@@ -44,6 +58,7 @@ public struct DevEnvironment: Sendable {
         say("pane dev: working folder \(dir)\(keep ? " (kept, --data)" : "")")
         let redis = try RedisServerProcess(directory: "\(dir)/redis", appendOnly: keep, port: basePort, diesWithParent: true)
         say("pane dev: redis-server \(redis.endpoint) (pid \(redis.pid))")
+        if Task.isShuttingDownGracefully { return }
         defer {
             redis.stop()
             if keep {
@@ -89,17 +104,22 @@ public struct DevEnvironment: Sendable {
             }
         }
 
+        if Task.isShuttingDownGracefully { return }
         for (id, body) in Self.samples {
             _ = try await hub.store.put(id: try ContextID(id), body: Array(body.utf8))
         }
         let ticker = DevTicker(
             hub: hub, spokes: spokes, hubPort: hubConfig.httpPort, logDir: dir, tokens: tokens, redis: redis.endpoint,
             adminTokenFile: adminTokenFile)
+        // No signals of its own: the session's group handles them and passes the shutdown on.
+        // (The hub's tokens file watcher hears SIGHUP too, and re-reads the file.)
         let group = ServiceGroup(
-            configuration: .init(
-                services: hub.services(extraRoutes: Observability.addMetricsRoute) + [ticker],
-                gracefulShutdownSignals: [.sigterm, .sigint, .sighup], logger: logger))
-        try await group.run()
+            configuration: .init(services: hub.services(extraRoutes: Observability.addMetricsRoute) + [ticker], logger: logger))
+        try await withGracefulShutdownHandler {
+            try await group.run()
+        } onGracefulShutdown: {
+            Task { await group.triggerGracefulShutdown() }
+        }
     }
 
     static let samples: [(String, String)] = [
@@ -108,6 +128,29 @@ public struct DevEnvironment: Sendable {
         ("cluster/prod-1/config", #"{"brokers":3,"replication":3,"retentionHours":72}"#),
         ("apikeys/acme", #"{"keys":[{"id":"k1","scopes":["read"]},{"id":"k2","scopes":["read","write"]}]}"#),
     ]
+}
+
+/// The one service of `pane dev`'s signal-handling group: the whole session, from the first
+/// step of start-up, so SIGINT, SIGTERM and SIGHUP always stop and clean up in order. Prints
+/// `stopping…` when the shutdown begins.
+struct DevSession: Service {
+    let environment: DevEnvironment
+    let logger: Logger
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await environment.session(logger: logger)
+        } onGracefulShutdown: {
+            Self.sayStopping()
+        }
+    }
+
+    private static let stopping = Atomic<Bool>(false)
+
+    /// Prints `stopping…` once: the session hears the shutdown first, the ticker after it.
+    static func sayStopping() {
+        if stopping.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged { say("pane dev: stopping…") }
+    }
 }
 
 struct DevSpoke: Sendable {
@@ -136,7 +179,7 @@ struct DevTicker: Service {
             try await withGracefulShutdownHandler {
                 try await cancelWhenGracefulShutdown { try await self.tick() }
             } onGracefulShutdown: {
-                say("pane dev: stopping…")
+                DevSession.sayStopping()
             }
         } catch is CancellationError {
             // Shut down or cancelled: nothing to finish.

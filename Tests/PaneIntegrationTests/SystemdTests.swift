@@ -73,6 +73,21 @@ import Testing
         #expect(hub.child.stop(timeout: 20) == 0, "\(hub.log())")
     }
 
+    @Test func aSpokeTellsSystemdWhenItIsReady() async throws {
+        let dir = try TestEnv.directory("notify-spoke")
+        let region = try TestEnv.region("notify")
+        defer { TestEnv.cleanUp([region]) }
+        let notify = try NotifySocket(path: "\(dir)/notify.sock")
+        let spoke = try SpokeProcess.start(region: region, replica: "a", db: "\(dir)/a.sqlite", dir: dir, environment: ["NOTIFY_SOCKET": notify.path])
+        defer { spoke.child.stop(signal: SIGKILL) }
+        let ready = try await notify.wait(for: "READY=1", seconds: 30)
+        #expect(ready.last?.split(separator: "\n").contains("READY=1") == true, "\(ready) \(spoke.log())")
+        #expect(try spoke.probe().get("/healthz").status == 200)
+        #expect(spoke.child.stop(timeout: 20) == 0, "\(spoke.log())")
+        let stopping = try await notify.wait(for: "STOPPING=1", seconds: 5)
+        #expect(stopping.last == "STOPPING=1", "\(stopping)")
+    }
+
     @Test func withoutNotifySocketNothingIsSent() {
         #expect(SystemdNotify.send("READY=1", environment: [:]) == false)
         #expect(SystemdNotify.send("READY=1", environment: ["NOTIFY_SOCKET": "/nonexistent/notify.sock"]) == false)

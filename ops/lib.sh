@@ -6,6 +6,7 @@ pane_install_deps() {
     command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
     command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
     command -v wrk >/dev/null 2>&1 || need+=(wrk)  # pane-loadtest reads (and limits)
+    command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)  # the tests verify ops/systemd's units
     [ -f /usr/include/hiredis/hiredis.h ] || need+=(libhiredis-dev)
     [ -f /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
     if [ ${#need[@]} -gt 0 ]; then

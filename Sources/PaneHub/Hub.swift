@@ -45,6 +45,7 @@ public struct Hub: Sendable {
     public func services(extraRoutes: (@Sendable (Router<BasicRequestContext>) -> Void)? = nil) -> [any Service] {
         let router = HubHTTP.router(store: store, rules: config.bodyRules, tokens: tokens)
         extraRoutes?(router)
+        router.addRouteFallback()
         let http = HTTPService(router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-hub", logger: logger)
         let watcher: [any Service] = tokens.map { [$0] } ?? []
         return loops() + watcher + [http]

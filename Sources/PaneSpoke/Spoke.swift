@@ -46,6 +46,7 @@ public struct Spoke: Sendable {
         let reads = SpokeReads(region: config.region, maxWaitMs: config.maxWaitMs, changes: changes, hub: hub, status: status)
         let router = SpokeHTTP.router(store: store, status: status, reads: reads, tokens: tokens)
         extraRoutes?(router)
+        router.addRouteFallback()
         let http = HTTPService(router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-spoke", logger: logger)
         let worker = SpokeWorker(config: config, store: store, status: status, logger: logger)
         let watcher: [any Service] = tokens.map { [$0] } ?? []

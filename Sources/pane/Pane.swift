@@ -27,7 +27,8 @@ struct Pane: AsyncParsableCommand {
             (--config or PANE_CONFIG); flags win over the environment, which wins over the file. \
             The README lists every key.
             """,
-        subcommands: [Hub.self, Spoke.self, Dev.self, Admin.self]
+        version: PaneVersion.number,
+        subcommands: [Hub.self, Spoke.self, Dev.self, Admin.self, Config.self]
     )
 }
 
@@ -65,8 +66,17 @@ struct CommonOptions: ParsableArguments {
             return try await ConfigSource.load(flags: flags.merging(extra) { $1 }, configFile: config)
         } catch let error as PaneCore.ValidationError {
             throw fail(error)
+        } catch let error as ConfigError {
+            throw fail(config: error)
         }
     }
+}
+
+/// A config file that is not JSON, or a key or `PANE_…` variable that names no setting: one
+/// line, exit 2.
+func fail(config error: ConfigError) -> ExitCode {
+    FileHandle.standardError.write(Data("pane: \(error)\n".utf8))
+    return ExitCode(2)
 }
 
 /// Bad configuration or flags: one line naming the input, exit 2.
@@ -92,7 +102,12 @@ func fail(running error: any Error) -> ExitCode {
 /// Runs services until SIGTERM or SIGINT, then shuts them down gracefully (exit 0). When one
 /// fails, the group cancels the others, and the process says which failed and exits 1, within
 /// ``ExitDeadline/seconds`` even if another service does not stop.
-func runServices(_ services: [any Service], logger: Logger) async throws {
+///
+/// Under systemd (`NOTIFY_SOCKET`), ``SystemdReadiness`` is listed last: `READY=1` once the
+/// HTTP server at `http` answers, `STOPPING=1` when the shutdown begins.
+func runServices(_ services: [any Service], http: (host: String, port: Int), logger: Logger) async throws {
+    var services = services
+    if SystemdReadiness.isWanted { services.append(SystemdReadiness(host: http.host, port: http.port, logger: logger)) }
     let deadline = ExitDeadline(logger: logger)
     let group = ServiceGroup(
         configuration: .init(
@@ -179,7 +194,8 @@ extension Pane {
                     "http": "\(config.httpHost):\(config.httpPort)", "redis": "\(config.defaultRedis)",
                     "auth": "\(authMode(config.tokensFile))",
                 ])
-            try await runServices(hub.services(extraRoutes: Observability.addMetricsRoute), logger: logger)
+            try await runServices(
+                hub.services(extraRoutes: Observability.addMetricsRoute), http: (config.httpHost, config.httpPort), logger: logger)
         }
     }
 
@@ -291,7 +307,8 @@ extension Pane {
                     "db": "\(config.databasePath)", "http": "\(config.httpHost):\(config.httpPort)", "redis": "\(config.redis)",
                     "auth": "\(authMode(config.tokensFile))",
                 ])
-            try await runServices(spoke.services(extraRoutes: Observability.addMetricsRoute), logger: logger)
+            try await runServices(
+                spoke.services(extraRoutes: Observability.addMetricsRoute), http: (config.httpHost, config.httpPort), logger: logger)
         }
     }
 
@@ -305,7 +322,16 @@ extension Pane {
         @Option(help: "Log level of the hub and spokes.")
         var logLevel: String = "warning"
 
+        @Option(help: "Stable ports: redis-server on BASE, the hub on BASE+1, the spokes on BASE+2 and up (default: free ports).")
+        var port: Int?
+
+        @Option(help: "Keep the data (Redis with an append-only file, SQLite files, logs, tokens) in this folder, and reuse it next time (default: a temporary folder, removed at the end).")
+        var data: String?
+
         func validate() throws {
+            if let port, !(1024...(65535 - DevEnvironment.portsNeeded)).contains(port) {
+                throw ValidationError("--port must be 1024-\(65535 - DevEnvironment.portsNeeded), got \(port)")
+            }
             guard (1...DevEnvironment.regionNames.count).contains(regions) else {
                 throw ValidationError("--regions must be 1-\(DevEnvironment.regionNames.count), got \(regions)")
             }
@@ -316,7 +342,7 @@ extension Pane {
 
         func run() async throws {
             let logger = Observability.bootstrap(level: logLevel, label: "pane.dev")
-            do { try await DevEnvironment(regionCount: regions, logLevel: logLevel).run(logger: logger) } catch { throw fail(running: error) }
+            do { try await DevEnvironment(regionCount: regions, logLevel: logLevel, basePort: port, dataDirectory: data).run(logger: logger) } catch { throw fail(running: error) }
         }
     }
 }

@@ -9,16 +9,21 @@ import SystemPackage
 ///
 /// Keys are dotted (`redis.url`); the environment spells them `PANE_REDIS_URL`, the file as
 /// nested objects (`{"redis": {"url": …}}`). Every getter throws a ``ValidationError`` that
-/// names the key and the bad value. The full list of keys is in the README.
+/// names the key and the bad value. Loading is strict (``StrictSettings``): a key or `PANE_…`
+/// variable that names no setting, or a file that is not JSON, throws a ``ConfigError``. The
+/// keys are listed in ``SettingCatalog`` (and the README).
 public struct ConfigSource: Sendable {
     let reader: ConfigReader
     /// Where values came from, for error messages.
     let origin: String
+    /// The layers as given, for `pane config check`.
+    public let layers: ConfigLayers
 
     /// Builds the layered reader. `flags` holds only the flags given on the command line.
     public static func load(
         flags: [String: String], configFile: String?, environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws -> ConfigSource {
+        try StrictSettings.checkEnvironment(environment)
         var providers: [any ConfigProvider] = []
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
         for (key, value) in flags {
@@ -27,10 +32,13 @@ public struct ConfigSource: Sendable {
         providers.append(InMemoryProvider(name: "flags", values: values))
         providers.append(EnvironmentVariablesProvider(environmentVariables: environment).prefixKeys(with: "pane"))
         var origin = "flags or PANE_ environment"
-        if let path = configFile ?? environment["PANE_CONFIG"] {
+        var fileValues: [String: String] = [:]
+        let filePath = configFile ?? environment["PANE_CONFIG"]
+        if let path = filePath {
             guard FileManager.default.fileExists(atPath: path) else {
                 throw ValidationError(input: "config file", value: path, reason: "no such file")
             }
+            fileValues = try StrictSettings.readFile(path)
             do {
                 providers.append(try await FileProvider<JSONSnapshot>(filePath: FilePath(path)))
             } catch {
@@ -38,12 +46,16 @@ public struct ConfigSource: Sendable {
             }
             origin += ", or config file \(path)"
         }
-        return ConfigSource(reader: ConfigReader(providers: providers), origin: origin)
+        let layers = ConfigLayers(
+            flags: flags, environment: environment.filter { $0.key.hasPrefix("PANE_") }, file: fileValues, filePath: filePath)
+        return ConfigSource(reader: ConfigReader(providers: providers), origin: origin, layers: layers)
     }
 
     /// An empty source: every key takes its default.
     public static func defaults() -> ConfigSource {
-        ConfigSource(reader: ConfigReader(provider: InMemoryProvider(values: [:])), origin: "defaults")
+        ConfigSource(
+            reader: ConfigReader(provider: InMemoryProvider(values: [:])), origin: "defaults",
+            layers: ConfigLayers(flags: [:], environment: [:], file: [:], filePath: nil))
     }
 
     private func bad(_ key: String, _ value: String, _ reason: String) -> ValidationError {
@@ -113,7 +125,11 @@ public struct ConfigSource: Sendable {
     /// A `redis://` URL, or `nil`.
     public func redis(_ key: String) throws(ValidationError) -> RedisEndpoint? {
         guard let text = try string(key) else { return nil }
-        do { return try RedisEndpoint(url: text) } catch { throw bad(key, text, error.message) }
+        do { return try RedisEndpoint(url: text) } catch {
+            // Never print a password, not even inside the reason.
+            let masked = SecretMasking.url(text)
+            throw bad(key, masked, error.message.replacingOccurrences(of: text, with: masked))
+        }
     }
 
     /// A `host:port` listen address, or `nil`.

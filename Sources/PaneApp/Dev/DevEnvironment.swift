@@ -5,46 +5,93 @@ import PaneHub
 import PaneRedis
 import PaneRuntime
 import ServiceLifecycle
+import Synchronization
 
 /// `pane dev`: a private redis-server, a hub (in this process) and spokes (child processes), with
 /// sample contexts and a ticker, so one command shows the whole system working.
 public struct DevEnvironment: Sendable {
     public static let regionNames = ["us-east-1", "eu-west-1", "ap-south-1", "us-west-2", "eu-central-1", "ap-northeast-1", "sa-east-1", "ca-central-1"]
 
+    /// Ports `--port BASE` takes: redis-server, the hub, and up to nine spokes.
+    public static let portsNeeded = 11
+
     public let regionCount: Int
     public let logLevel: String
+    /// `--port`: redis-server on it, the hub on the next, the spokes after; `nil` for free ports.
+    public let basePort: Int?
+    /// `--data`: the folder to keep (and reuse); `nil` for a temporary folder removed at the end.
+    public let dataDirectory: String?
 
-    public init(regionCount: Int, logLevel: String) {
+    public init(regionCount: Int, logLevel: String, basePort: Int? = nil, dataDirectory: String? = nil) {
         self.regionCount = regionCount
         self.logLevel = logLevel
+        self.basePort = basePort
+        self.dataDirectory = dataDirectory
     }
 
+    /// Runs until SIGINT, SIGTERM or SIGHUP, then prints `stopping…`, stops the hub, the spokes
+    /// and redis-server, and removes the folder unless it is `--data`'s.
+    ///
+    /// Each child runs in a process group of its own (Foundation's `Process` starts it so), so
+    /// a terminal's Ctrl-C reaches `pane dev` alone, which then stops the children in order.
+    /// They die with `pane dev` even when it is killed with `kill -9`: each gets a parent-death
+    /// signal (``ChildProcess`` `diesWithParent`).
+    ///
+    /// The signals are handled from the first moment: a signal during start-up stops what has
+    /// started so far and cleans up the same way.
     public func run(logger: Logger) async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pane-dev-\(getpid())").path
+        let session = DevSession(environment: self, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [session], gracefulShutdownSignals: [.sigterm, .sigint, .sighup], logger: logger))
+        try await group.run()
+    }
+
+    /// Starts everything, runs the hub's services and the ticker until the graceful shutdown,
+    /// then stops and cleans up (the `defer`s). Runs inside ``DevSession``, so a shutdown
+    /// requested during start-up is seen between the steps.
+    func session(logger: Logger) async throws {
+        let keep = dataDirectory != nil
+        let dir =
+            dataDirectory.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("pane-dev-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        say("pane dev: working folder \(dir)")
-        let redis = try RedisServerProcess(directory: "\(dir)/redis")
+        say("pane dev: working folder \(dir)\(keep ? " (kept, --data)" : "")")
+        let redis = try RedisServerProcess(directory: "\(dir)/redis", appendOnly: keep, port: basePort, diesWithParent: true)
         say("pane dev: redis-server \(redis.endpoint) (pid \(redis.pid))")
+        if Task.isShuttingDownGracefully { return }
         defer {
             redis.stop()
-            try? FileManager.default.removeItem(atPath: dir)
-            say("pane dev: stopped redis-server and removed \(dir)")
+            if keep {
+                say("pane dev: stopped redis-server; the data stays in \(dir)")
+            } else {
+                try? FileManager.default.removeItem(atPath: dir)
+                say("pane dev: stopped redis-server and removed \(dir)")
+            }
         }
 
         let regions = try Region.list(Self.regionNames.prefix(regionCount).joined(separator: ","))
         var hubConfig = HubConfiguration(regions: regions)
         hubConfig.defaultRedis = redis.endpoint
         hubConfig.databasePath = "\(dir)/hub.sqlite"
-        hubConfig.httpPort = LocalPorts.free()
+        hubConfig.httpPort = basePort.map { $0 + 1 } ?? LocalPorts.free()
         let tokens = try GeneratedTokens.create(at: "\(dir)/tokens")
+        let adminTokenFile = "\(dir)/admin.token"
+        guard
+            FileManager.default.createFile(
+                atPath: adminTokenFile, contents: Data((tokens.token(.admin) + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: adminTokenFile]) }
         hubConfig.tokensFile = tokens.path
         let hub = try Hub(config: hubConfig, logger: logger)
 
         // Replicas: one per region, two for the second region.
         var spokes: [DevSpoke] = []
+        defer {
+            for spoke in spokes { spoke.child.stop() }
+            say("pane dev: stopped \(spokes.count) spokes")
+        }
         for (index, region) in regions.enumerated() {
             for replica in index == 1 ? ["a", "b"] : ["a"] {
-                let port = LocalPorts.free()
+                let port = basePort.map { $0 + 2 + spokes.count } ?? LocalPorts.free()
                 let child = try ChildProcess(
                     name: "spoke \(region)/\(replica)", executable: ChildProcess.currentExecutable(),
                     arguments: [
@@ -52,24 +99,27 @@ public struct DevEnvironment: Sendable {
                         "--db", "\(dir)/\(region.name)-\(replica).sqlite", "--http", "127.0.0.1:\(port)",
                         "--tokens-file", tokens.path, "--log-level", logLevel,
                     ],
-                    logPath: "\(dir)/spoke-\(region.name)-\(replica).log")
+                    logPath: "\(dir)/spoke-\(region.name)-\(replica).log", diesWithParent: true)
                 spokes.append(DevSpoke(region: region, replica: replica, port: port, child: child))
             }
         }
-        defer {
-            for spoke in spokes { spoke.child.stop() }
-            say("pane dev: stopped \(spokes.count) spokes")
-        }
 
+        if Task.isShuttingDownGracefully { return }
         for (id, body) in Self.samples {
             _ = try await hub.store.put(id: try ContextID(id), body: Array(body.utf8))
         }
-        let ticker = DevTicker(hub: hub, spokes: spokes, hubPort: hubConfig.httpPort, logDir: dir, tokens: tokens)
+        let ticker = DevTicker(
+            hub: hub, spokes: spokes, hubPort: hubConfig.httpPort, logDir: dir, tokens: tokens, redis: redis.endpoint,
+            adminTokenFile: adminTokenFile)
+        // No signals of its own: the session's group handles them and passes the shutdown on.
+        // (The hub's tokens file watcher hears SIGHUP too, and re-reads the file.)
         let group = ServiceGroup(
-            configuration: .init(
-                services: hub.services(extraRoutes: Observability.addMetricsRoute) + [ticker],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+            configuration: .init(services: hub.services(extraRoutes: Observability.addMetricsRoute) + [ticker], logger: logger))
+        try await withGracefulShutdownHandler {
+            try await group.run()
+        } onGracefulShutdown: {
+            Task { await group.triggerGracefulShutdown() }
+        }
     }
 
     static let samples: [(String, String)] = [
@@ -78,6 +128,29 @@ public struct DevEnvironment: Sendable {
         ("cluster/prod-1/config", #"{"brokers":3,"replication":3,"retentionHours":72}"#),
         ("apikeys/acme", #"{"keys":[{"id":"k1","scopes":["read"]},{"id":"k2","scopes":["read","write"]}]}"#),
     ]
+}
+
+/// The one service of `pane dev`'s signal-handling group: the whole session, from the first
+/// step of start-up, so SIGINT, SIGTERM and SIGHUP always stop and clean up in order. Prints
+/// `stopping…` when the shutdown begins.
+struct DevSession: Service {
+    let environment: DevEnvironment
+    let logger: Logger
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await environment.session(logger: logger)
+        } onGracefulShutdown: {
+            Self.sayStopping()
+        }
+    }
+
+    private static let stopping = Atomic<Bool>(false)
+
+    /// Prints `stopping…` once: the session hears the shutdown first, the ticker after it.
+    static func sayStopping() {
+        if stopping.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged { say("pane dev: stopping…") }
+    }
 }
 
 struct DevSpoke: Sendable {
@@ -98,10 +171,16 @@ struct DevTicker: Service {
     let hubPort: Int
     let logDir: String
     let tokens: GeneratedTokens
+    let redis: RedisEndpoint
+    let adminTokenFile: String
 
     func run() async throws {
         do {
-            try await cancelWhenGracefulShutdown { try await self.tick() }
+            try await withGracefulShutdownHandler {
+                try await cancelWhenGracefulShutdown { try await self.tick() }
+            } onGracefulShutdown: {
+                DevSession.sayStopping()
+            }
         } catch is CancellationError {
             // Shut down or cancelled: nothing to finish.
         }
@@ -154,7 +233,8 @@ struct DevTicker: Service {
         say("")
         say("pane dev is running. Hub (writes):  http://127.0.0.1:\(hubPort)   metrics: /metrics")
         for spoke in spokes {
-            say("  spoke \(spoke.region.name)/\(spoke.replica) (reads): http://127.0.0.1:\(spoke.port)   log: \(spoke.child.logPath)")
+            say(
+                "  spoke \(spoke.region.name)/\(spoke.replica) (reads): http://127.0.0.1:\(spoke.port)   pid \(spoke.child.pid)   log: \(spoke.child.logPath)")
         }
         let first = spokes.first?.port ?? 0
         let file = tokens.path
@@ -165,7 +245,14 @@ struct DevTicker: Service {
         say("  curl -s -X PUT -H \"Authorization: Bearer $WRITE\" http://127.0.0.1:\(hubPort)/v1/contexts/tenant%2Facme%2Fsettings -d '{\"plan\":\"pro\"}'")
         say("  curl -si -H \"Authorization: Bearer $READ\" http://127.0.0.1:\(first)/v1/contexts/tenant%2Facme%2Fsettings")
         say("  curl -s -H \"Authorization: Bearer $READ\" 'http://127.0.0.1:\(first)/v1/contexts?prefix=tenant/'")
-        say("Ctrl-C stops everything.")
+        let pane = ChildProcess.currentExecutable()
+        let firstRegion = spokes.first?.region.name ?? "us-east-1"
+        say("Admin commands for this cluster:")
+        say("  \(pane) admin status --redis \(redis)")
+        say("  \(pane) admin dlq list --redis \(redis) --region \(firstRegion)")
+        say("  \(pane) admin resync --redis \(redis) --region \(firstRegion)")
+        say("  \(pane) admin dlq replay --redis \(redis) --region \(firstRegion) --all --hub 127.0.0.1:\(hubPort) --token-file \(adminTokenFile)")
+        say("Ctrl-C (or SIGTERM, SIGHUP) stops everything.")
         say("")
     }
 }

@@ -11,7 +11,18 @@ public final class ChildProcess: Sendable {
     public let logPath: String
 
     /// Starts `executable arguments…`, appending stdout and stderr to `logPath`.
-    public init(name: String, executable: String, arguments: [String], logPath: String, environment: [String: String]? = nil) throws {
+    ///
+    /// With `diesWithParent`, the child gets SIGKILL when this process dies, even by `kill -9`
+    /// (`PR_SET_PDEATHSIG`). Foundation's `Process` runs no code in the child before `exec`,
+    /// so the child is started through util-linux's `setpriv --pdeathsig KILL --`, which sets
+    /// it and then execs the executable in the same process (the pid stays the child's).
+    /// The signal follows the thread that started the child: start such children from a thread
+    /// that lives as long as the process (an event loop, the main thread), not a short-lived one.
+    /// Without `setpriv` the child starts without it.
+    public init(
+        name: String, executable: String, arguments: [String], logPath: String, environment: [String: String]? = nil,
+        diesWithParent: Bool = false
+    ) throws {
         self.name = name
         self.logPath = logPath
         if !FileManager.default.fileExists(atPath: logPath) {
@@ -20,8 +31,13 @@ public final class ChildProcess: Sendable {
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
+        if diesWithParent, let setpriv = Self.setpriv {
+            process.executableURL = URL(fileURLWithPath: setpriv)
+            process.arguments = ["--pdeathsig", "KILL", "--", executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
@@ -51,6 +67,9 @@ public final class ChildProcess: Sendable {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
+
+    /// util-linux's `setpriv`, which can set the parent-death signal before it execs.
+    static let setpriv: String? = ["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
     /// The path of the running executable, for starting more of ourselves.
     public static func currentExecutable() -> String {

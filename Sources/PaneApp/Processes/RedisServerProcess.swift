@@ -8,7 +8,9 @@ public final class RedisServerProcess: Sendable {
     let child: ChildProcess
 
     /// Finds Debian's `redis-server` and starts it; `appendOnly` turns on AOF `everysec`.
-    public init(directory: String, appendOnly: Bool = false) throws {
+    /// `port` fixes the port (default: a free one, tried up to five times); `diesWithParent`
+    /// as for ``ChildProcess``.
+    public init(directory: String, appendOnly: Bool = false, port fixedPort: Int? = nil, diesWithParent: Bool = false) throws {
         guard let binary = Self.findBinary() else {
             throw RedisServerError(
                 "redis-server not found. Install it with: apt-get update && apt-get install -y redis-server")
@@ -16,9 +18,10 @@ public final class RedisServerProcess: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         self.directory = directory
         var lastError: (any Error)?
-        for _ in 0..<5 {
-            let port = LocalPorts.free()
-            let child = try Self.launch(binary: binary, port: port, directory: directory, appendOnly: appendOnly)
+        for _ in 0..<(fixedPort == nil ? 5 : 1) {
+            let port = fixedPort ?? LocalPorts.free()
+            let child = try Self.launch(
+                binary: binary, port: port, directory: directory, appendOnly: appendOnly, diesWithParent: diesWithParent)
             let endpoint = RedisEndpoint(host: "127.0.0.1", port: port)
             if Self.waitForPing(endpoint, child: child) {
                 self.endpoint = endpoint
@@ -42,13 +45,14 @@ public final class RedisServerProcess: Sendable {
 
     /// Starts `redis-server` on loopback `port`, its files (and AOF, with `appendOnly`, fsync
     /// `everysec`) in `directory`, its log in `directory/redis.log`. Does not wait for it.
-    public static func launch(binary: String, port: Int, directory: String, appendOnly: Bool) throws -> ChildProcess {
+    public static func launch(binary: String, port: Int, directory: String, appendOnly: Bool, diesWithParent: Bool = false) throws -> ChildProcess {
         var args = [
             "--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "",
             "--daemonize", "no", "--protected-mode", "yes", "--logfile", "",
         ]
         args += appendOnly ? ["--appendonly", "yes", "--appendfsync", "everysec"] : ["--appendonly", "no"]
-        return try ChildProcess(name: "redis", executable: binary, arguments: args, logPath: "\(directory)/redis.log")
+        return try ChildProcess(
+            name: "redis", executable: binary, arguments: args, logPath: "\(directory)/redis.log", diesWithParent: diesWithParent)
     }
 
     /// Waits up to `seconds` for the server to answer PING; false when it exited or never answered.

@@ -104,8 +104,14 @@ public final class TokenFileWatcher: Service, Sendable, CustomStringConvertible 
     }
 
     private func startChecks(everyMs: Int) {
-        // Handled by the dispatch source instead of ending the process (SIGHUP's default).
-        signal(SIGHUP, SIG_IGN)
+        // Handled by the dispatch source instead of ending the process (SIGHUP's default). Only
+        // when nobody handles it yet: a dispatch source made before this one (`pane dev`'s
+        // service group listens to SIGHUP) installed libdispatch's handler, and SIG_IGN would
+        // replace it, so that neither source would ever hear SIGHUP again.
+        var disposition = sigaction()
+        if sigaction(SIGHUP, nil, &disposition) == 0, disposition.__sigaction_handler.sa_handler == nil {
+            signal(SIGHUP, SIG_IGN)
+        }
         let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
         hangup.setEventHandler { [weak self] in self?.check(force: true, reason: "SIGHUP") }
         let timer = DispatchSource.makeTimerSource(queue: queue)

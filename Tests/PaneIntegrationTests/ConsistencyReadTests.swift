@@ -1,6 +1,7 @@
 import Foundation
 import PaneApp
 import PaneCore
+import PaneRuntime
 import PaneStore
 import PaneTestKit
 import Testing
@@ -43,18 +44,28 @@ import Testing
                 }
                 done.signal()
             }.start()
+            // Blocking HTTP on a thread of its own, not on the cooperative pool that other tests'
+            // hubs need.
+            let failures = try await BlockingThread.value(name: "test-ryw") { () -> [String] in
+                let writer = hub.probe()
+                let reader = spoke.probe()
+                var failures: [String] = []
+                for round in 1...100 {
+                    let write = try writer.request("PUT", "/v1/contexts/mine", body: Array("{\"round\":\(round)}".utf8))
+                    guard write.status == 200, let index = write.header("pane-index") else {
+                        failures.append("round \(round): write \(write.status)")
+                        break
+                    }
+                    let read = try reader.get("/v1/contexts/mine?wait=5s", headers: ["Pane-Min-Index": index])
+                    if read.status != 200 || !read.text.contains("{\"round\":\(round)}") || read.header("pane-source") != "replica" {
+                        failures.append("round \(round): \(read.status) \(read.text)")
+                    }
+                }
+                return failures
+            }
+            #expect(failures.isEmpty, "\(failures.prefix(5))")
             let writer = hub.probe()
             let reader = spoke.probe()
-            for round in 1...100 {
-                let write = try writer.request("PUT", "/v1/contexts/mine", body: Array("{\"round\":\(round)}".utf8))
-                #expect(write.status == 200)
-                let index = try #require(write.header("pane-index"))
-                let read = try reader.get("/v1/contexts/mine?wait=5s", headers: ["Pane-Min-Index": index])
-                #expect(read.status == 200, "round \(round): \(read.status) \(read.text)")
-                #expect(read.text.contains("{\"round\":\(round)}"), "round \(round): \(read.text)")
-                #expect(read.header("pane-source") == "replica")
-                if read.status != 200 { break }
-            }
             // The same with the query parameter instead of the header.
             let write = try writer.request("PUT", "/v1/contexts/mine", body: Array("{\"round\":\"query\"}".utf8))
             let index = try #require(write.header("pane-index"))
@@ -133,10 +144,12 @@ import Testing
             #expect(quiet.status == 200 && quiet.header("etag") == "\"1\"")
             #expect(Date().timeIntervalSince(started) >= 0.5)
             // A change while waiting wakes the query well before its 20 s wait.
-            let waiting = Task.detached { () -> (Int, String?, Double) in
-                let begun = Date()
-                let reply = try spoke.probe(timeoutMs: 30_000).get("/v1/contexts/watched%2F1?index=\(token)&wait=20s")
-                return (reply.status, reply.header("etag"), Date().timeIntervalSince(begun))
+            let waiting = Task {
+                try await BlockingThread.value(name: "test-block") { () -> (Int, String?, Double) in
+                    let begun = Date()
+                    let reply = try spoke.probe(timeoutMs: 30_000).get("/v1/contexts/watched%2F1?index=\(token)&wait=20s")
+                    return (reply.status, reply.header("etag"), Date().timeIntervalSince(begun))
+                }
             }
             try await Task.sleep(for: .milliseconds(300))
             _ = try await hub.store.put(id: try ContextID("watched/1"), body: Array("2".utf8))
@@ -146,10 +159,12 @@ import Testing
             // The list route: any change under the prefix.
             let list = try spoke.probe().get("/v1/contexts?prefix=watched/")
             let listToken = try #require(list.header("pane-index"))
-            let listWait = Task.detached { () -> (String, Double) in
-                let begun = Date()
-                let reply = try spoke.probe(timeoutMs: 30_000).get("/v1/contexts?prefix=watched/&index=\(listToken)&wait=20s")
-                return (reply.text, Date().timeIntervalSince(begun))
+            let listWait = Task {
+                try await BlockingThread.value(name: "test-block") { () -> (String, Double) in
+                    let begun = Date()
+                    let reply = try spoke.probe(timeoutMs: 30_000).get("/v1/contexts?prefix=watched/&index=\(listToken)&wait=20s")
+                    return (reply.text, Date().timeIntervalSince(begun))
+                }
             }
             try await Task.sleep(for: .milliseconds(300))
             _ = try await hub.store.put(id: try ContextID("other/1"), body: Array("1".utf8))

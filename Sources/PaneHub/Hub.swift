@@ -14,6 +14,8 @@ public struct Hub: Sendable {
     /// The tokens of ``HubConfiguration/tokensFile``, kept current; `nil` without a tokens file
     /// (every request is allowed).
     public let tokens: TokenFileWatcher?
+    /// Whether the publisher reaches Redis, for `/readyz`.
+    public let publishing = PublishHealth()
     let logger: Logger
 
     /// Reads the tokens file, if any (a ``TokenFileLoadError`` names the file and the line when
@@ -43,7 +45,7 @@ public struct Hub: Sendable {
     /// With a tokens file, its watcher runs just before HTTP, and every route but `/healthz`
     /// (the `extraRoutes` too) needs a token.
     public func services(extraRoutes: (@Sendable (Router<BasicRequestContext>) -> Void)? = nil) -> [any Service] {
-        let router = HubHTTP.router(store: store, rules: config.bodyRules, tokens: tokens)
+        let router = HubHTTP.router(store: store, rules: config.bodyRules, publishing: publishing, tokens: tokens)
         extraRoutes?(router)
         router.addRouteFallback()
         let http = HTTPService(router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-hub", logger: logger)
@@ -55,7 +57,7 @@ public struct Hub: Sendable {
     /// resync worker (snapshots and anti-entropy) and retention. Each is a `BlockingService`
     /// (a thread of its own). Tests run these too.
     public func loops() -> [any Service] {
-        let publisher = Publisher(store: store, endpoints: config.endpoints, config: config.publisher, logger: logger)
+        let publisher = Publisher(store: store, endpoints: config.endpoints, config: config.publisher, logger: logger, health: publishing)
         let resync = ResyncWorker(store: store, endpoints: config.endpoints, config: config.resync, logger: logger)
         let retention = RetentionWorker(store: store, endpoints: config.endpoints, config: config.resync, logger: logger)
         let doorbell = store.doorbell

@@ -99,6 +99,8 @@ import Testing
             #expect(fallback.text.contains("{\"v\":2}"))
             let direct = try spoke.probe().get("/v1/contexts/cfg?consistency=hub")
             #expect(direct.header("pane-source") == "hub" && direct.header("etag") == "\"2\"")
+            let hubList = try spoke.probe().get("/v1/contexts?prefix=c&consistency=hub")
+            #expect(hubList.header("pane-source") == "hub" && hubList.text == #"{"items":[{"id":"cfg","version":2}],"next":null}"#, "\(hubList.text)")
             // minVersion: the replica holds version 1 of cfg.
             #expect(try spoke.probe().get("/v1/contexts/cfg?minVersion=1").status == 200)
             #expect(try spoke.probe().get("/v1/contexts/cfg?minVersion=2&wait=100ms").status == 412)

@@ -1,6 +1,7 @@
 import Foundation
 import PaneApp
 import PaneCore
+import PaneRedis
 import PaneTestKit
 import Testing
 
@@ -45,6 +46,40 @@ import Testing
             #expect(spoke.child.stop() == 0)
             #expect(await Self.within(10) { try await Self.status(scene.region, redis: redis, extra: ["--stale-after-ms", "300"])?.state == .stale })
             #expect(await Self.within(10) { try await Self.status(scene.region, redis: redis, extra: ["--down-after-ms", "500"])?.state == .down })
+        }
+    }
+}
+
+/// Issue 11, item 1: the hub's `/readyz` and list route.
+@Suite struct HubReadinessTests {
+    /// A hub whose publisher reaches Redis is ready and lists its contexts like a spoke; one whose
+    /// Redis is gone keeps taking writes but answers `/readyz` 503 after a few seconds.
+    @Test func readyWhilePublishingAndNotWhenRedisIsGone() async throws {
+        try await TestScene.run("hub-ready") { scene in
+            let hub = try HubProcess.start(regions: scene.regions, dir: scene.directory)
+            defer { hub.child.stop() }
+            #expect(await hub.ready())
+            for id in ["a/1", "a/2", "b/1"] {
+                #expect(try hub.probe().request("PUT", "/v1/contexts/\(id.replacingOccurrences(of: "/", with: "%2F"))", body: Array("1".utf8)).status == 200)
+            }
+            #expect(try hub.probe().request("DELETE", "/v1/contexts/a%2F2").status == 200)
+            let ready = try hub.probe().get("/readyz")
+            #expect(ready.status == 200 && ready.text.hasPrefix(#"{"status":"ready""#), "\(ready.text)")
+            #expect(try hub.probe().get("/v1/contexts?prefix=a/").text == #"{"items":[{"id":"a/1","version":1}],"next":null}"#)
+            #expect(try hub.probe().get("/v1/contexts?limit=1").text == #"{"items":[{"id":"a/1","version":1}],"next":"a/1"}"#)
+
+            // A hub on a Redis that does not answer: writes are accepted, readiness is not.
+            let dead = try HubProcess.start(
+                regions: scene.regions, dir: scene.directory, db: scene.path("dead.sqlite"), redis: RedisEndpoint(host: "127.0.0.1", port: LocalPorts.free()),
+                logName: "dead.log")
+            defer { dead.child.stop() }
+            #expect(await dead.ready())
+            #expect(try dead.probe().request("PUT", "/v1/contexts/x", body: Array("1".utf8)).status == 200)
+            let refused = await eventually(20) {
+                let reply = try? dead.probe().get("/readyz")
+                return reply?.status == 503 && reply?.text.contains("publish-failing") == true && reply?.text.contains("\"outbox\":1") == true
+            }
+            #expect(refused, "\(dead.log().suffix(500))")
         }
     }
 }

@@ -18,11 +18,38 @@ import PaneHTTP
 /// (``AuthMiddleware``): `read` for GET, `write` or `admin` for PUT and DELETE, `admin` for
 /// republish.
 public enum HubHTTP {
-    public static func router(store: HubStore, rules: BodyRules, tokens: TokenFileWatcher? = nil) -> Router<BasicRequestContext> {
+    public static func router(
+        store: HubStore, rules: BodyRules, publishing: PublishHealth = PublishHealth(), tokens: TokenFileWatcher? = nil
+    ) -> Router<BasicRequestContext> {
         let router = Router()
         if let tokens { router.add(middleware: AuthMiddleware(tokens: tokens)) }
         router.add(middleware: ValidationErrorMiddleware())
         router.get("/healthz") { _, _ in PaneHTTP.json("{\"status\":\"ok\"}") }
+        router.get("/readyz") { _, _ -> Response in
+            // Writes are still accepted while Redis is away (they wait in the outbox), but they
+            // reach no region: after a few seconds of failing rounds the hub says so.
+            let backlog = (try? store.outboxDepth().values.reduce(0, +)) ?? 0
+            if let failing = publishing.failingForMs(), failing > readyFailingMs {
+                return PaneHTTP.json(
+                    "{\"status\":\"publish-failing\",\"failingMs\":\(failing),\"outbox\":\(backlog)}", status: .serviceUnavailable)
+            }
+            return PaneHTTP.json("{\"status\":\"ready\",\"outbox\":\(backlog)}")
+        }
+        router.get("/v1/contexts") { request, _ -> Response in
+            let prefix = PaneHTTP.query(request, "prefix") ?? ""
+            let after = PaneHTTP.query(request, "after").flatMap { $0.isEmpty ? nil : $0 }
+            var limit = 100
+            if let text = PaneHTTP.query(request, "limit") {
+                guard let value = Int(text), (1...1_000).contains(value) else {
+                    throw ValidationError(input: "limit", value: text, reason: "limit is an integer from 1 to 1000")
+                }
+                limit = value
+            }
+            let page = try await store.list(prefix: prefix, after: after, limit: limit)
+            let items = page.map { "{\"id\":\(JSONText.quote($0.id)),\"version\":\($0.version)}" }.joined(separator: ",")
+            let next = page.count == limit ? page.last.map { JSONText.quote($0.id) } ?? "null" : "null"
+            return PaneHTTP.json("{\"items\":[\(items)],\"next\":\(next)}")
+        }
         router.put("/v1/contexts/:id") { request, context -> Response in
             let id = try PaneHTTP.contextID(context)
             let regions = try regionList(request)
@@ -86,6 +113,9 @@ public enum HubHTTP {
         }
         return router
     }
+
+    /// How long the publisher's rounds may fail before `/readyz` answers 503.
+    static let readyFailingMs: Int64 = 5_000
 
     private static func regionList(_ request: Request) throws(ValidationError) -> [Region]? {
         guard let text = PaneHTTP.query(request, "regions") else { return nil }

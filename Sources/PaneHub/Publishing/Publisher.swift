@@ -21,11 +21,14 @@ public final class Publisher: Sendable {
     let config: PublisherConfiguration
     let logger: Logger
     let faults: FaultPoints
+    /// What `/readyz` reads: whether the rounds reach Redis.
+    let health: PublishHealth
 
     public init(
         store: HubStore, endpoints: [Region: RedisEndpoint], config: PublisherConfiguration, logger: Logger,
-        faults: FaultPoints = .active
+        faults: FaultPoints = .active, health: PublishHealth = PublishHealth()
     ) {
+        self.health = health
         self.store = store
         self.endpoints = endpoints
         self.config = config
@@ -67,6 +70,7 @@ public final class Publisher: Sendable {
                 do {
                     busy = try step(lane, xadds: &xadds, sending: !stop.isStopped || draining) || busy
                     rounds.succeeded()
+                    health.succeeded()
                 } catch {
                     if stop.isStopped { draining = false }
                     // Replies still in flight are unread: drop the connection and start again from
@@ -76,6 +80,7 @@ public final class Publisher: Sendable {
                     if error is PublishReset {
                         continue
                     }
+                    health.failed()
                     try rounds.record(error)
                     logger.warning("publish round failed; will retry", metadata: ["redis": "\(lane.client.endpoint)", "error": "\(error)"])
                     stop.sleep(ms: 100)

@@ -62,14 +62,15 @@ public enum SpokeHTTP {
             let conditions = try ReadConditions.parse(
                 minIndexHeader: request.headers[.paneMinIndex], query: { PaneHTTP.query(request, $0) }, pointRead: false,
                 maxWaitMs: reads.maxWaitMs)
-            if conditions.fromHub || conditions.fallbackToHub {
-                return PaneHTTP.error(.notImplemented, "the hub has no list route yet: consistency=hub and fallback=hub apply to GET /v1/contexts/{id}")
-            }
+            // The hub's list route takes the same prefix, after and limit.
+            let hubPath = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
+            if conditions.fromHub { return try await reads.fromHub(hubPath) }
             if !conditions.isPlain {
                 let (state, met) = try await reads.awaitConditions(conditions, read: { try store.latestChange(prefix: prefix) }) { state in
                     ReadVerdict.decide(conditions, region: reads.region, hub: status.hubID, watermark: state.watermark, version: nil, seq: state.seq)
                 }
                 if !met && !ReadVerdict.atDeadline(conditions) {
+                    if conditions.fallbackToHub { return try await reads.fromHub(hubPath) }
                     return notReached(watermark: state.watermark, version: nil, status: status, reads: reads)
                 }
             }

@@ -76,6 +76,26 @@ public final class HubStore: Sendable {
         return requested
     }
 
+    /// Live (not deleted) ids in order, starting after `after`, limited to `prefix`: the same
+    /// page as a spoke's list route, from the authoritative copy.
+    public func list(prefix: String, after: String?, limit: Int) async throws -> [(id: String, version: Int64)] {
+        try await pool.read { db in
+            var sql = "SELECT id, version FROM contexts WHERE deleted = 0"
+            var arguments: StatementArguments = []
+            if let after {
+                sql += " AND id > ?"
+                arguments += [after]
+            }
+            if !prefix.isEmpty {
+                sql += " AND id >= ? AND id < ?"
+                arguments += [prefix, ReplicaStore.upperBound(ofPrefix: prefix)]
+            }
+            sql += " ORDER BY id LIMIT ?"
+            arguments += [limit]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { (id: $0["id"], version: $0["version"]) }
+        }
+    }
+
     /// The authoritative copy of `id`, tombstones included.
     public func get(id: ContextID) async throws -> StoredContext? {
         try await pool.read { db in

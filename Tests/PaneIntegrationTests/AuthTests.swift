@@ -257,21 +257,21 @@ import Testing
     }
 
     @Test(arguments: ["hub", "spoke"])
-    func aBadFileAtStartRefusesToStart(role: String) throws {
+    func aBadFileAtStartRefusesToStart(role: String) async throws {
         let dir = try TestEnv.directory("auth-badstart-\(role)")
         let region = try TestEnv.region("authbad\(role)")
         defer { TestEnv.cleanUp([region]) }
         let file = "\(dir)/tokens"
         try Self.write("read \(UUID().uuidString)\nmetrics\(UUID().uuidString)\n", to: file)
         let args = try LifecycleTests.arguments(role: role, region: region, dir: dir, port: LocalPorts.free())
-        let ending = try LifecycleTests.run(args + ["--tokens-file", file], dir: dir)
+        let ending = try await LifecycleTests.run(args + ["--tokens-file", file], dir: dir)
         #expect(ending.status == 2, "\(ending.log.suffix(800))")
         #expect(
             ending.stopLine == "pane: setting \(role).tokensFile: tokens file \(file): line 2: expected 'ROLE TOKEN' (two fields), found 1 fields",
             "\(ending.log.suffix(800))")
 
         let missing = "\(dir)/no-such-tokens"
-        let none = try LifecycleTests.run(args + ["--tokens-file", missing], dir: dir)
+        let none = try await LifecycleTests.run(args + ["--tokens-file", missing], dir: dir)
         #expect(none.status == 2, "\(none.log.suffix(800))")
         #expect(none.stopLine.hasPrefix("pane: setting \(role).tokensFile: tokens file \(missing): cannot read the file"), "\(none.stopLine)")
     }
@@ -288,7 +288,7 @@ import Testing
         }
         #expect(args.contains("0.0.0.0:\(port)"))
 
-        let refused = try LifecycleTests.run(args, dir: dir)
+        let refused = try await LifecycleTests.run(args, dir: dir)
         #expect(refused.status == 2, "\(refused.log.suffix(800))")
         #expect(refused.stopLine.contains("setting \(role).tokensFile"), "\(refused.stopLine)")
         #expect(refused.stopLine.contains("0.0.0.0:\(port)") && refused.stopLine.contains("--insecure-no-auth"), "\(refused.stopLine)")

@@ -31,7 +31,15 @@ import Testing
 
     /// Starts `pane args…` and waits up to `seconds` for it to exit on its own; a process still
     /// running then is killed and reported with status -1.
-    static func run(_ args: [String], dir: String, environment: [String: String] = [:], seconds: Double = 15) throws -> Ending {
+    /// On a thread of its own: the wait must not hold one of the cooperative pool's two threads,
+    /// which other tests' in-process hubs need to start their loops.
+    static func run(_ args: [String], dir: String, environment: [String: String] = [:], seconds: Double = 15) async throws -> Ending {
+        try await BlockingThread.value(name: "test-lifecycle") {
+            try runBlocking(args, dir: dir, environment: environment, seconds: seconds)
+        }
+    }
+
+    static func runBlocking(_ args: [String], dir: String, environment: [String: String], seconds: Double) throws -> Ending {
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }
         let logPath = "\(dir)/\(args[0])-\(UUID().uuidString.prefix(8)).log"
@@ -60,25 +68,25 @@ import Testing
     }
 
     @Test(arguments: ["hub", "spoke"])
-    func busyPortEndsTheProcessNamingTheAddress(role: String) throws {
+    func busyPortEndsTheProcessNamingTheAddress(role: String) async throws {
         let dir = try TestEnv.directory("busy-\(role)")
         let region = try TestEnv.region("busy\(role)")
         defer { TestEnv.cleanUp([region]) }
         let held = try HeldPort()
         defer { held.close() }
-        let ending = try Self.run(try Self.arguments(role: role, region: region, dir: dir, port: held.port), dir: dir)
+        let ending = try await Self.run(try Self.arguments(role: role, region: region, dir: dir, port: held.port), dir: dir)
         #expect(ending.status == 1, "\(ending.log.suffix(800))")
         #expect(ending.seconds < 5)
         #expect(ending.stopLine == "pane: cannot listen on 127.0.0.1:\(held.port): address already in use", "\(ending.log.suffix(800))")
     }
 
     @Test(arguments: [("hub", "hub"), ("spoke", "replica")])
-    func unopenableDatabaseEndsTheProcessNamingThePath(role: String, database: String) throws {
+    func unopenableDatabaseEndsTheProcessNamingThePath(role: String, database: String) async throws {
         let dir = try TestEnv.directory("nodb-\(role)")
         let region = try TestEnv.region("nodb\(role)")
         defer { TestEnv.cleanUp([region]) }
         let db = "\(dir)/no/such/dir/\(role).sqlite"
-        let ending = try Self.run(try Self.arguments(role: role, region: region, dir: dir, db: db, port: LocalPorts.free()), dir: dir)
+        let ending = try await Self.run(try Self.arguments(role: role, region: region, dir: dir, db: db, port: LocalPorts.free()), dir: dir)
         #expect(ending.status == 1, "\(ending.log.suffix(800))")
         #expect(ending.seconds < 5)
         #expect(ending.stopLine == "pane: cannot open the \(database) database \(db): unable to open database file", "\(ending.log.suffix(800))")
@@ -91,12 +99,12 @@ import Testing
         ("hub", "publisher:1000", "publisher"), ("hub", "resync:1000", "resync worker"), ("hub", "retention", "retention worker"),
         ("spoke", "worker:1000", "worker"),
     ])
-    func failingLoopEndsTheProcessNamingTheLoop(role: String, fault: String, loop: String) throws {
+    func failingLoopEndsTheProcessNamingTheLoop(role: String, fault: String, loop: String) async throws {
         let dir = try TestEnv.directory("fail-\(role)")
         let region = try TestEnv.region("fail\(role)")
         defer { TestEnv.cleanUp([region]) }
         let port = LocalPorts.free()
-        let ending = try Self.run(
+        let ending = try await Self.run(
             try Self.arguments(role: role, region: region, dir: dir, port: port), dir: dir, environment: ["PANE_FAULT_FAIL_LOOP": fault])
         let delay = fault.hasSuffix(":1000") ? 1.0 : 0
         #expect(ending.status == 1, "\(ending.log.suffix(800))")
@@ -110,11 +118,11 @@ import Testing
 
     /// A service that never stops once cancelled (`PANE_FAULT_HANG_ON_STOP`: the publisher) does
     /// not keep a failed process alive: the exit deadline prints the failure's line and exits 1.
-    @Test func aServiceThatDoesNotStopStillEndsAFailedProcess() throws {
+    @Test func aServiceThatDoesNotStopStillEndsAFailedProcess() async throws {
         let dir = try TestEnv.directory("hang-hub")
         let region = try TestEnv.region("hanghub")
         defer { TestEnv.cleanUp([region]) }
-        let ending = try Self.run(
+        let ending = try await Self.run(
             try Self.arguments(role: "hub", region: region, dir: dir, port: LocalPorts.free()), dir: dir,
             environment: ["PANE_FAULT_FAIL_LOOP": "retention", "PANE_FAULT_HANG_ON_STOP": "publisher"])
         #expect(ending.status == 1, "\(ending.log.suffix(800))")

@@ -72,6 +72,17 @@ import Testing
             #expect(try hub.get("/v1/contexts/a%2F1").text.contains(#""version":2"#))
             #expect(try hub.get("/v1/contexts/x").status == 404)
             #expect(try hub.get("/metrics").text.contains("pane_hub_published_total"))
+            // The gauges an operator alerts on (retention writes the hub's every round).
+            let region = regions[0].name
+            #expect(await eventually(15) {
+                let text = (try? hub.get("/metrics").text) ?? ""
+                return text.contains("pane_hub_last_seq{region=\"\(region)\"}") && text.contains("pane_hub_outbox_backlog{region=\"\(region)\"} 0")
+            })
+            #expect(try hub.get("/metrics").text.contains("pane_build_info{"))
+            #expect(await eventually(15) {
+                let text = (try? probe.get("/metrics").text) ?? ""
+                return text.contains("pane_spoke_watermark{") && text.contains("pane_spoke_lag_seqs{") && text.contains("pane_spoke_stale_contexts{")
+            })
 
             #expect(spoke.child.stop() == 0)
             #expect(hubProcess.child.stop() == 0)

@@ -18,6 +18,7 @@ public enum Observability {
             return handler
         }
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        Gauge(label: "pane_build_info", dimensions: [("version", PaneVersion.number), ("role", label)]).record(1)
         return Logger(label: label)
     }
 

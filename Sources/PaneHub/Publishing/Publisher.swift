@@ -81,6 +81,7 @@ public final class Publisher: Sendable {
                         continue
                     }
                     health.failed()
+                    Counter(label: "pane_hub_publish_errors_total", dimensions: [("redis", lane.client.endpoint.description)]).increment()
                     try rounds.record(error)
                     logger.warning("publish round failed; will retry", metadata: ["redis": "\(lane.client.endpoint)", "error": "\(error)"])
                     stop.sleep(ms: 100)

@@ -92,6 +92,12 @@ public final class RetentionWorker: Sendable {
                 samples.removeFirst(oldest)
             }
             lane.samples[region] = samples
+            // What an operator alerts on: the hub's position and how far publishing is behind it.
+            let last = try store.lastSeq(region: region)
+            let dimensions = [("region", region.name)]
+            Gauge(label: "pane_hub_last_seq", dimensions: dimensions).record(Double(last))
+            Gauge(label: "pane_hub_published_seq", dimensions: dimensions).record(Double(published))
+            Gauge(label: "pane_hub_outbox_backlog", dimensions: dimensions).record(Double(last > published ? last - published : 0))
             let info = try lane.client.run { conn throws(RedisError) in try conn.xinfoStream(key: key) }
             let lastGenerated = info?["last-generated-id"]?.string.flatMap(Self.idSeq) ?? 0
             if published > 0 && (info == nil || lastGenerated < published) {

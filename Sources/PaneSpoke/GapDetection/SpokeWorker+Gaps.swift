@@ -35,6 +35,13 @@ extension SpokeWorker {
         if let text = hub.first?.string, let hubSeq = UInt64(text) { loop.hubSeq = hubSeq }
         status.recordLag(loop.lag.observe(hubSeq: loop.hubSeq, watermark: watermark, nowMs: now), hubSeq: loop.hubSeq, atMs: now)
         status.setPosition(watermark: watermark, hubID: hub.count > 1 ? hub[1].string : nil)
+        // Gauges an operator alerts on: the replica's position, the hub's, and the difference.
+        Gauge(label: "pane_spoke_watermark", dimensions: labels).record(Double(watermark))
+        if let hubSeq = loop.hubSeq {
+            Gauge(label: "pane_spoke_hub_seq", dimensions: labels).record(Double(hubSeq))
+            Gauge(label: "pane_spoke_lag_seqs", dimensions: labels).record(Double(hubSeq > watermark ? hubSeq - watermark : 0))
+        }
+        Gauge(label: "pane_spoke_stale_contexts", dimensions: labels).record(Double(view.stale.count))
         var stream: GapDetector.StreamView?
         if !replies[0].isError {
             let info = replies[0].fieldMap

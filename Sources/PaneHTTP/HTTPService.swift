@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 import Logging
 import ServiceLifecycle
 
@@ -11,11 +12,16 @@ public struct HTTPService: Service, CustomStringConvertible {
     public let port: Int
     private let application: any Service
 
-    public init(router: Router<BasicRequestContext>, host: String, port: Int, serverName: String, logger: Logger) {
+    /// - Parameter idleTimeoutMs: a connection that sends nothing for this long is closed when no
+    ///   request is in progress on it (an idle keep-alive connection) or while its request is still
+    ///   being read (half-sent headers, a body that stops): a slow client cannot hold a connection.
+    ///   A request being answered (a blocking query that waits) is not cut. `nil`: no timeout.
+    public init(router: Router<BasicRequestContext>, host: String, port: Int, serverName: String, idleTimeoutMs: Int? = nil, logger: Logger) {
         self.host = host
         self.port = port
         self.application = Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: serverName), logger: logger)
+            router: router, server: .http1(configuration: .init(idleTimeout: idleTimeoutMs.map { TimeAmount.milliseconds(Int64($0)) })),
+            configuration: .init(address: .hostname(host, port: port), serverName: serverName), logger: logger)
     }
 
     public var description: String { "http \(host):\(port)" }

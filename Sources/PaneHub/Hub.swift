@@ -48,7 +48,7 @@ public struct Hub: Sendable {
         let router = HubHTTP.router(store: store, rules: config.bodyRules, publishing: publishing, tokens: tokens)
         extraRoutes?(router)
         router.addRouteFallback()
-        let http = HTTPService(router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-hub", logger: logger)
+        let http = HTTPService(router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-hub", idleTimeoutMs: config.httpIdleTimeoutMs, logger: logger)
         let watcher: [any Service] = tokens.map { [$0] } ?? []
         return loops() + watcher + [http]
     }

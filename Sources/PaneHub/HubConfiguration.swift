@@ -13,6 +13,9 @@ public struct HubConfiguration: Sendable {
     public var defaultRedis: RedisEndpoint = RedisEndpoint(host: "127.0.0.1")
     /// The authoritative SQLite file.
     public var databasePath: String = "hub.sqlite"
+    /// Close a connection idle this long, or whose request stalls this long while it is read,
+    /// ms (`http.idleTimeoutMs`); `nil` for none.
+    public var httpIdleTimeoutMs: Int? = 30_000
     /// HTTP listen address.
     public var httpHost: String = "127.0.0.1"
     public var httpPort: Int = 7400

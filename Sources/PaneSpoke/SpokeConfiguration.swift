@@ -48,6 +48,9 @@ public struct SpokeConfiguration: Sendable {
     /// highest seq for longer than this, or the worker has not observed the hub for that long.
     public var maxLagMs: Int64 = SpokeConfiguration.defaultMaxLagMs
     public static let defaultMaxLagMs: Int64 = 30_000
+    /// Close a connection idle this long, or whose request stalls this long while it is read,
+    /// ms (`http.idleTimeoutMs`); `nil` for none.
+    public var httpIdleTimeoutMs: Int? = 30_000
     /// The longest a read may wait for a position or a change (`wait=`), ms (`spoke.maxWaitMs`).
     public var maxWaitMs: Int = 60_000
     /// The hub's HTTP address, for `consistency=hub` and `fallback=hub` (`spoke.hubURL`).

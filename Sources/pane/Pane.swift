@@ -163,6 +163,9 @@ extension Pane {
         @Option(help: "Deprecated: the same as --retention-max-entries.")
         var streamMaxLength: Int?
 
+        @Option(help: "Close a connection idle this long, or whose request stalls while it is read, ms; 0 for never (key http.idleTimeoutMs, default 30000).")
+        var httpIdleTimeoutMs: Int?
+
         @Option(help: "Most resync snapshots per region in any minute; more requests wait (key hub.maxSnapshotsPerMinute, default 20).")
         var maxSnapshotsPerMinute: Int?
 
@@ -175,6 +178,7 @@ extension Pane {
             if insecureNoAuth { extra[SettingKey.hubInsecureNoAuth] = "true" }
             extra[SettingKey.hubBatch] = batchSize.map(String.init)
             extra[SettingKey.streamMaxLength] = streamMaxLength.map(String.init)
+            extra[SettingKey.httpIdleTimeoutMs] = httpIdleTimeoutMs.map(String.init)
             extra[SettingKey.retentionMaxEntries] = retentionMaxEntries.map(String.init)
             extra[SettingKey.retentionMaxAgeSeconds] = retentionMaxAgeSeconds.map(String.init)
             extra[SettingKey.antiEntropyIntervalMs] = antiEntropyIntervalMs.map(String.init)
@@ -258,6 +262,9 @@ extension Pane {
         @Option(help: "The longest a read may wait with wait=, ms (key spoke.maxWaitMs, default 60000).")
         var maxWaitMs: Int?
 
+        @Option(help: "Close a connection idle this long, or whose request stalls while it is read, ms; 0 for never (key http.idleTimeoutMs, default 30000).")
+        var httpIdleTimeoutMs: Int?
+
         @Option(help: "The hub, http://host:port, for consistency=hub and fallback=hub reads (key spoke.hubURL).")
         var hubURL: String?
 
@@ -284,6 +291,7 @@ extension Pane {
             extra[SettingKey.spokeResyncTimeoutMs] = resyncTimeoutMs.map(String.init)
             extra[SettingKey.spokeMaxLagMs] = maxLagMs.map(String.init)
             extra[SettingKey.spokeMaxWaitMs] = maxWaitMs.map(String.init)
+            extra[SettingKey.httpIdleTimeoutMs] = httpIdleTimeoutMs.map(String.init)
             extra[SettingKey.spokeHubURL] = hubURL
             extra[SettingKey.spokeHubTokenFile] = hubTokenFile
             let source = try await common.source(extra: extra)

@@ -46,6 +46,7 @@ public enum SettingCatalog {
         Setting(SettingKey.dlqMaxLength, .int(100_000)),
         Setting(SettingKey.dlqMaxAgeSeconds, .int(604_800)),
         Setting(SettingKey.bodyMaxBytes, .int(1_048_576), flag: "--max-body-bytes"),
+        Setting(SettingKey.httpIdleTimeoutMs, .int(30_000), flag: "--http-idle-timeout-ms"),
         Setting(SettingKey.logLevel, .string("info"), flag: "--log-level"),
     ]
 

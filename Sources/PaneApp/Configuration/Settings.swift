@@ -45,6 +45,7 @@ public enum SettingKey {
     public static let dlqMaxLength = "dlq.maxLength"  // default 100000
     public static let dlqMaxAgeSeconds = "dlq.maxAgeSeconds"  // default 604800 (7 days)
     public static let bodyMaxBytes = "body.maxBytes"  // default 1048576
+    public static let httpIdleTimeoutMs = "http.idleTimeoutMs"  // default 30000, 0 = none
     public static let logLevel = "log.level"  // default info
 }
 
@@ -87,6 +88,7 @@ extension HubConfiguration {
             SettingKey.retentionIntervalMs, default: config.resync.retentionIntervalMs, range: 100...3_600_000)
         config.resync.maxSnapshotsPerMinute = try source.int(
             SettingKey.maxSnapshotsPerMinute, default: config.resync.maxSnapshotsPerMinute, range: 1...100_000)
+        config.httpIdleTimeoutMs = try source.httpIdleTimeoutMs()
         return config
     }
 }
@@ -146,6 +148,7 @@ extension SpokeConfiguration {
             try source.int(SettingKey.dlqMaxAgeSeconds, default: Int(config.deadLetterMaxAgeMs / 1000), range: 1...(365 * 86_400))) * 1000
         config.bodyRules = BodyRules(maxBytes: try source.int(SettingKey.bodyMaxBytes, default: BodyRules.defaultMaxBytes, range: 2...(256 << 20)))
         config.maxWaitMs = try source.int(SettingKey.spokeMaxWaitMs, default: config.maxWaitMs, range: 0...3_600_000)
+        config.httpIdleTimeoutMs = try source.httpIdleTimeoutMs()
         if let url = try source.string(SettingKey.spokeHubURL) {
             config.hubURL = try HubURL.parse(url, key: SettingKey.spokeHubURL)
         }
@@ -180,5 +183,13 @@ enum HubURL {
             throw ValidationError(input: "setting \(key)", value: text, reason: "the hub's address as http://host:port (plain HTTP, no path)")
         }
         return (String(parts[0]), port)
+    }
+}
+
+extension ConfigSource {
+    /// `http.idleTimeoutMs` for both servers: 0 turns it off.
+    func httpIdleTimeoutMs() throws(ValidationError) -> Int? {
+        let value = try int(SettingKey.httpIdleTimeoutMs, default: 30_000, range: 0...86_400_000)
+        return value == 0 ? nil : value
     }
 }

@@ -57,7 +57,7 @@ public enum HubHTTP {
             do {
                 buffer = try await request.body.collect(upTo: rules.maxBytes)
             } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-                throw ValidationError(input: "body", value: "", reason: "body is over the limit of \(rules.maxBytes) bytes (body.maxBytes)")
+                return PaneHTTP.error(.contentTooLarge, "invalid body: body is over the limit of \(rules.maxBytes) bytes (body.maxBytes)")
             }
             let body = Array(buffer.readableBytesView)
             if let problem = rules.problem(with: body) {
@@ -99,13 +99,26 @@ public enum HubHTTP {
         router.post("/v1/regions/:region/republish") { request, context -> Response in
             let regionText = context.parameters.get("region") ?? ""
             let region = try Region(regionText)
-            let buffer = try await request.body.collect(upTo: 4 << 20)
+            let buffer: ByteBuffer
+            do {
+                buffer = try await request.body.collect(upTo: republishMaxBytes)
+            } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+                return PaneHTTP.error(.contentTooLarge, "invalid body: a republish request is at most \(republishMaxBytes) bytes")
+            }
             struct Body: Decodable { let ids: [String] }
             let parsed: Body
             do { parsed = try JSONDecoder().decode(Body.self, from: Data(buffer.readableBytesView)) } catch {
                 throw ValidationError(input: "body", value: "", reason: "expected {\"ids\": [\"<context id>\", ...]}")
             }
-            let ids = try parsed.ids.map { text throws(ValidationError) in try ContextID(text) }
+            // Each id once, in the order given: a request naming one context a thousand times
+            // publishes it once.
+            var seen = Set<String>()
+            let distinct = parsed.ids.filter { seen.insert($0).inserted }
+            guard distinct.count <= republishMaxIDs else {
+                throw ValidationError(
+                    input: "ids", value: "\(distinct.count) ids", reason: "a republish request names at most \(republishMaxIDs) distinct ids")
+            }
+            let ids = try distinct.map { text throws(ValidationError) in try ContextID(text) }
             let result = try await store.republish(ids: ids, region: region)
             let done = result.republished.map { JSONText.quote($0.value) }.joined(separator: ",")
             let missing = result.missing.map { JSONText.quote($0.value) }.joined(separator: ",")
@@ -113,6 +126,10 @@ public enum HubHTTP {
         }
         return router
     }
+
+    /// The most distinct ids one republish request may name, and its largest body.
+    static let republishMaxIDs = 1_000
+    static let republishMaxBytes = 512 << 10
 
     /// How long the publisher's rounds may fail before `/readyz` answers 503.
     static let readyFailingMs: Int64 = 5_000

@@ -50,6 +50,7 @@ let package = Package(
             dependencies: [
                 "CPaneHiredis", "PaneCore", "PaneRuntime",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: strict
         ),

@@ -24,6 +24,8 @@ public struct HubConfiguration: Sendable {
     public var tokensFile: String? = nil
     /// Start on a non-loopback address without a tokens file.
     public var insecureNoAuth = false
+    /// Start even when a Redis may evict keys (`hub.allowEviction`): the hub then only logs it.
+    public var allowEviction = false
     /// Limits on context bodies.
     public var bodyRules = BodyRules()
     public var publisher = PublisherConfiguration()

@@ -148,6 +148,9 @@ extension Pane {
         @Flag(help: "Serve without tokens on an address other machines can reach (key hub.insecureNoAuth).")
         var insecureNoAuth = false
 
+        @Flag(help: "Start even when a Redis's maxmemory-policy may evict Pane's keys (key hub.allowEviction).")
+        var allowEviction = false
+
         @Option(help: "Outbox rows per region per pipeline round (key hub.batchSize, default 2000).")
         var batchSize: Int?
 
@@ -175,6 +178,7 @@ extension Pane {
             extra[SettingKey.hubDB] = db
             extra[SettingKey.hubHTTP] = http
             extra[SettingKey.hubTokensFile] = tokensFile
+            if allowEviction { extra[SettingKey.hubAllowEviction] = "true" }
             if insecureNoAuth { extra[SettingKey.hubInsecureNoAuth] = "true" }
             extra[SettingKey.hubBatch] = batchSize.map(String.init)
             extra[SettingKey.streamMaxLength] = streamMaxLength.map(String.init)
@@ -191,6 +195,7 @@ extension Pane {
             do { hub = try PaneHub.Hub(config: config, logger: logger) } catch let error as TokenFileLoadError {
                 throw fail(tokens: error, setting: SettingKey.hubTokensFile)
             } catch { throw fail(running: error) }
+            try await refuseEvictingRedis(config, logger: logger)
             logger.info(
                 "hub starting",
                 metadata: [
@@ -352,5 +357,13 @@ extension Pane {
             let logger = Observability.bootstrap(level: logLevel, label: "pane.dev")
             do { try await DevEnvironment(regionCount: regions, logLevel: logLevel, basePort: port, dataDirectory: data).run(logger: logger) } catch { throw fail(running: error) }
         }
+    }
+}
+
+/// A Redis that may evict Pane's keys loses updates silently: the hub refuses to start on one
+/// (exit 2, naming the policy and the fix) unless `hub.allowEviction`, and then logs it.
+func refuseEvictingRedis(_ config: HubConfiguration, logger: Logger) async throws {
+    if let refusal = await EvictionCheck.atStart(endpoints: Array(config.endpoints.values), allow: config.allowEviction, logger: logger) {
+        throw fail(refusal)
     }
 }

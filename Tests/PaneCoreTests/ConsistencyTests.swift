@@ -159,3 +159,13 @@ import Testing
         #expect(HumanSize.duration(ms: 7_800_000) == "2 h 10 min")
     }
 }
+
+@Suite struct RedisDurabilityTests {
+    @Test func onlyNoevictionKeepsTheStreams() {
+        let safe = RedisDurability(config: ["maxmemory-policy": "noeviction", "maxmemory": "0", "appendonly": "yes"])
+        #expect(!safe.evicts && safe.problem == nil && safe.appendOnly && safe.maxMemoryBytes == 0)
+        let lru = RedisDurability(config: ["maxmemory-policy": "allkeys-lru", "maxmemory": "1048576", "appendonly": "no"])
+        #expect(lru.evicts && lru.problem?.contains("allkeys-lru") == true && lru.problem?.contains("noeviction") == true)
+        #expect(RedisDurability(config: [:]).evicts, "an unknown policy is not trusted")
+    }
+}

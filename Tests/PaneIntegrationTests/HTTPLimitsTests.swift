@@ -89,3 +89,33 @@ import Testing
         }
     }
 }
+
+/// Issue 10, item 5: a Redis that may evict Pane's keys.
+@Suite struct EvictionTests {
+    @Test func theHubRefusesAnEvictingRedisUnlessAllowedAndTheSpokeSaysSo() async throws {
+        try await TestScene.run("evict") { scene in
+            let redis = try RedisServerProcess(directory: scene.path("redis"))
+            defer { redis.stop() }
+            try RedisConnection(endpoint: redis.endpoint).configSet("maxmemory-policy", "allkeys-lru")
+            let region = scene.region
+            let refused = try await LifecycleTests.run(
+                ["hub", "--redis", redis.endpoint.description, "--regions", region.name, "--db", scene.path("hub.sqlite"), "--http", "127.0.0.1:\(LocalPorts.free())"],
+                dir: scene.directory, seconds: 10)
+            #expect(refused.status == 2, "\(refused.log.suffix(600))")
+            #expect(refused.stopLine.contains("maxmemory-policy is allkeys-lru") && refused.stopLine.contains("--allow-eviction"), "\(refused.stopLine)")
+
+            let hub = try HubProcess.start(regions: [region], dir: scene.directory, extra: ["--allow-eviction", "--log-level", "info"], redis: redis.endpoint)
+            defer { hub.child.stop() }
+            #expect(await hub.ready(), "\(hub.log().suffix(600))")
+            #expect(hub.log().contains("redis may lose data"))
+            let spoke = try SpokeProcess.start(region: region, replica: "a", db: scene.path("a.sqlite"), dir: scene.directory, redis: redis.endpoint)
+            defer { spoke.child.stop() }
+            let exported = await eventually(20) {
+                let text = (try? spoke.probe().get("/metrics").text) ?? ""
+                return text.contains("pane_redis_evicts{redis=\"\(redis.endpoint.description)\"} 1")
+            }
+            #expect(exported, "\(spoke.log().suffix(600))")
+            #expect(spoke.log().contains("redis may lose data"))
+        }
+    }
+}

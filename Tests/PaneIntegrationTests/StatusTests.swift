@@ -42,6 +42,7 @@ import Testing
             let table = try await PaneCommand.run(["admin", "status", "--regions", scene.region.name, "--redis", redis])
             #expect(table.output.contains("STATE") && table.output.contains(" ok ") && table.output.contains("HUB SEQ"), "\(table.output)")
             #expect(!table.output.contains("LAST CONTACT"))
+            #expect(table.output.hasPrefix("redis: maxmemory-policy noeviction, maxmemory no limit, appendonly no"), "\(table.output)")
 
             #expect(spoke.child.stop() == 0)
             #expect(await Self.within(10) { try await Self.status(scene.region, redis: redis, extra: ["--stale-after-ms", "300"])?.state == .stale })

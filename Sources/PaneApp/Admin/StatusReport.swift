@@ -45,6 +45,9 @@ public struct StatusReport: Sendable, Codable {
     }
 
     public let regions: [RegionStatus]
+    /// The server's eviction policy, memory limit and AOF setting; nil when Redis refused
+    /// `CONFIG GET` (a managed service may).
+    public var redis: RedisDurability? = nil
 
     /// Reads the status of `regions` from the Redis at `redis`.
     public static func collect(
@@ -103,7 +106,9 @@ public struct StatusReport: Sendable, Codable {
                     lastSeq: seq(info?["last-entry"]), memoryBytes: memory, hubSeq: hubSeq,
                     deadLetters: try conn.xlen(key: region.keys.deadLetters), replicas: replicas))
         }
-        return StatusReport(regions: result)
+        var report = StatusReport(regions: result)
+        report.redis = try? conn.durability()
+        return report
     }
 
     /// Regions that have a stream in this Redis (`pane:{R}:updates`), found with SCAN.
@@ -141,6 +146,13 @@ public struct StatusReport: Sendable, Codable {
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
         }
-        return ([line(header)] + rows.map(line)).joined(separator: "\n")
+        var lines = [line(header)] + rows.map(line)
+        if let redis {
+            let limit = redis.maxMemoryBytes == 0 ? "no limit" : HumanSize.bytes(redis.maxMemoryBytes)
+            var summary = "redis: maxmemory-policy \(redis.policy), maxmemory \(limit), appendonly \(redis.appendOnly ? "yes" : "no")"
+            if let problem = redis.problem { summary += "\nWARNING: \(problem)" }
+            lines.insert(summary, at: 0)
+        }
+        return lines.joined(separator: "\n")
     }
 }

@@ -14,6 +14,7 @@ public enum SettingCatalog {
         Setting(SettingKey.hubHTTP, .string("127.0.0.1:7400"), flag: "--http"),
         Setting(SettingKey.hubTokensFile, .none("no tokens; required unless hub.http is loopback or hub.insecureNoAuth"), flag: "--tokens-file"),
         Setting(SettingKey.hubInsecureNoAuth, .bool(false), flag: "--insecure-no-auth"),
+        Setting(SettingKey.hubAllowEviction, .bool(false), flag: "--allow-eviction"),
         Setting(SettingKey.hubBatch, .int(2000), flag: "--batch-size"),
         Setting(SettingKey.antiEntropyIntervalMs, .int(60_000), flag: "--anti-entropy-interval-ms"),
         Setting(SettingKey.retentionMaxEntries, .int(1_000_000), flag: "--retention-max-entries"),

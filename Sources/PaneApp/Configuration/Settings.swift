@@ -12,6 +12,7 @@ public enum SettingKey {
     public static let hubHTTP = "hub.http"  // default 127.0.0.1:7400
     public static let hubTokensFile = "hub.tokensFile"  // default none: required unless hub.http is loopback or hub.insecureNoAuth
     public static let hubInsecureNoAuth = "hub.insecureNoAuth"  // default false
+    public static let hubAllowEviction = "hub.allowEviction"  // default false: refuse a Redis whose maxmemory-policy evicts
     public static let hubBatch = "hub.batchSize"  // default 2000
     public static let antiEntropyIntervalMs = "hub.antiEntropyIntervalMs"  // default 60000
     public static let snapshotTtlSeconds = "hub.snapshotTtlSeconds"  // default 3600
@@ -89,6 +90,7 @@ extension HubConfiguration {
         config.resync.maxSnapshotsPerMinute = try source.int(
             SettingKey.maxSnapshotsPerMinute, default: config.resync.maxSnapshotsPerMinute, range: 1...100_000)
         config.httpIdleTimeoutMs = try source.httpIdleTimeoutMs()
+        config.allowEviction = try source.bool(SettingKey.hubAllowEviction, default: false)
         return config
     }
 }

@@ -34,6 +34,8 @@ public final class RetentionWorker: Sendable {
         var samples: [Region: [(timeMs: Int64, seq: UInt64)]] = [:]
         /// Regions whose stream lost data and were reported, until it heals.
         var lostReported: Set<Region> = []
+        /// The server's eviction policy, checked once a minute.
+        var durability = DurabilityWatch()
         var rounds = 0
 
         init(client: RedisClient, regions: [Region]) {
@@ -79,6 +81,7 @@ public final class RetentionWorker: Sendable {
         let now = WallClock.nowMs()
         let maxAgeMs = Int64(config.retentionMaxAgeSeconds) * 1000
         lane.rounds += 1
+        lane.durability.checkIfDue(lane.client, nowMs: now, logger: logger)
         for region in lane.regions {
             let key = region.keys.updates
             // Every round, so a Redis that lost its data learns it again within an interval.

@@ -1,3 +1,5 @@
+import PaneCore
+
 /// Connection and server commands (https://redis.io/docs/latest/commands/?group=server,connection).
 extension RedisConnection {
     /// `PING`; returns when the server answered `PONG`. https://redis.io/docs/latest/commands/ping/
@@ -58,5 +60,15 @@ extension RedisConnection {
         } catch where error.kind == .io {
             return  // the server is gone: what SHUTDOWN asked for
         }
+    }
+}
+
+extension RedisConnection {
+    /// The server's eviction policy, memory limit and AOF setting (``PaneCore/RedisDurability``).
+    public func durability() throws(RedisError) -> RedisDurability {
+        var config = try configGet("maxmemory-policy")
+        config.merge(try configGet("maxmemory")) { $1 }
+        config.merge(try configGet("appendonly")) { $1 }
+        return RedisDurability(config: config)
     }
 }

@@ -30,6 +30,7 @@ extension SpokeWorker {
             try process(claim.entries, deliveries: deliveries, loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
         }
         try checkGaps(loop: loop, client: client)
+        loop.durability.checkIfDue(client, nowMs: WallClock.nowMs(), logger: logger)
         try publishDigestIfDue(client: client)
         // Clean-up runs every minute, or sooner when the idle threshold is shorter.
         if Date().timeIntervalSince(loop.lastJanitor) * 1000 >= Double(min(60_000, config.consumerIdleMs / 2)) {

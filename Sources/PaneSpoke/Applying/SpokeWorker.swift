@@ -50,6 +50,8 @@ public final class SpokeWorker: Sendable {
         var pendingCursor: String? = "0"
         var claimCursor = "0-0"
         var lastMaintenance = Date.distantPast
+        /// The Redis server's eviction policy, checked once a minute.
+        var durability = DurabilityWatch()
         var lastJanitor = Date.distantPast
         var retryAfterMs = 0
         /// An XREADGROUP sent ahead on the reader connection whose reply is not read yet.

@@ -19,7 +19,7 @@ extension LoadReport {
         var out = [
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">",
             "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>",
-            "<text x=\"\(left)\" y=\"22\" font-size=\"16\" font-weight=\"bold\">\(escape(scenario)): \(verdict) — p50 \(fmt(latencyMs.p50)) ms, p99 \(fmt(latencyMs.p99)) ms, max \(fmt(latencyMs.max)) ms; publish \(Int(publishRate))/s</text>",
+            "<text x=\"\(left)\" y=\"22\" font-size=\"16\" font-weight=\"bold\">\(escape(scenario)): \(verdict) — p50 \(LatencySummary.text(latencyMs.p50)) ms, p99 \(LatencySummary.text(latencyMs.p99)) ms, max \(LatencySummary.text(latencyMs.max)) ms; publish \(Int(publishRate))/s</text>",
         ]
 
         // Latency panel, log scale from 1 ms.

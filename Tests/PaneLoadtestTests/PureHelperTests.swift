@@ -70,6 +70,11 @@ import Testing
         #expect(report.markdown.contains("| p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |"))
         #expect(report.markdown.contains("| 0.05 | 0.10 | 0.99 | 1.00 | 2.50 | 0 |"))
         #expect(report.svg.contains("p50 0.42 ms, p99 1.27 ms, max 12.00 ms"))
+        // The latency axis reaches below 1 ms when latencies do.
+        #expect(report.svg.contains(">1</text>") && !report.svg.contains(">0.1</text>"))
+        report.timeline = (0..<4).map { TimelineBucket(second: $0, writes: 3, applied: 3, p50: 0.05, p99: 0.4, max: 2) }
+        #expect(report.svg.contains(">0.01</text>") && report.svg.contains(">0.1</text>") && report.svg.contains(">10</text>"))
+        #expect(!report.svg.contains(">0.001</text>"))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(report), as: UTF8.self)

@@ -6,7 +6,7 @@ import Testing
 
     @Test func permanentFailuresAreDeadLetteredAtOnce() throws {
         var fields = StreamEntryCodec.encode(
-            ContextUpdate(seq: 1, id: try ContextID("a"), version: 1, op: .put, body: Array("1".utf8), hubTimeMs: 0))
+            ContextUpdate(seq: 1, id: try ContextID("a"), version: 1, op: .put, body: Array("1".utf8), hubTimeUs: 0))
         fields[1] = ("ver", Array("x".utf8))
         let error = try #require(throws: EntryError.self) {
             try StreamEntryCodec.decode(entryID: "1-0", fields: fields, rules: BodyRules())

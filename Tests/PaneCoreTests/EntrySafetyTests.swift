@@ -47,7 +47,7 @@ import Testing
     }
 
     @Test func decodingRefusesTheOverflowingSeqNamingTheId() throws {
-        let update = ContextUpdate(seq: 1, id: try ContextID("x"), version: 1, op: .put, body: Array("{}".utf8), hubTimeMs: 1)
+        let update = ContextUpdate(seq: 1, id: try ContextID("x"), version: 1, op: .put, body: Array("{}".utf8), hubTimeUs: 1)
         #expect {
             _ = try StreamEntryCodec.decode(entryID: "9223372036854775808-0", fields: StreamEntryCodec.encode(update), rules: BodyRules())
         } throws: { error in

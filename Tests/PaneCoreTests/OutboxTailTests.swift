@@ -9,7 +9,7 @@ import Testing
         seqs.map { seq in
             PlacedUpdate(
                 region: region,
-                update: ContextUpdate(seq: seq, id: try! ContextID("c\(seq)"), version: 1, op: .put, body: Array("{}".utf8), hubTimeMs: 0))
+                update: ContextUpdate(seq: seq, id: try! ContextID("c\(seq)"), version: 1, op: .put, body: Array("{}".utf8), hubTimeUs: 0))
         }
     }
 

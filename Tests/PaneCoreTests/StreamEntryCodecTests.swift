@@ -5,7 +5,7 @@ import Testing
     let rules = BodyRules(maxBytes: 64)
 
     func sample(op: ContextOp = .put, body: String = #"{"a":1}"#) throws -> ContextUpdate {
-        ContextUpdate(seq: 7, id: try ContextID("tenant/acme"), version: 3, op: op, body: op == .del ? [] : Array(body.utf8), hubTimeMs: 1_700_000_000_000)
+        ContextUpdate(seq: 7, id: try ContextID("tenant/acme"), version: 3, op: op, body: op == .del ? [] : Array(body.utf8), hubTimeUs: 1_700_000_000_000_123)
     }
 
     @Test func roundTrip() throws {
@@ -37,6 +37,45 @@ import Testing
             guard let error = error as? EntryError else { return false }
             return error.kind == testCase.kind && error.field == testCase.field
         }
+    }
+
+    @Test func hubWritesMicrosecondsUnderTsus() throws {
+        let fields = StreamEntryCodec.encode(try sample())
+        #expect(fields.map(\.0) == ["ctx", "ver", "op", "body", "tsus", "sum"])
+        #expect(fields.count == StreamEntryCodec.fieldCount)
+        #expect(fields.first { $0.0 == "tsus" }?.1 == Array("1700000000000123".utf8))
+    }
+
+    /// An entry as hubs wrote it before issue 13: `ts` in ms, and a `sum` that does not cover it.
+    static func legacyFields(_ update: ContextUpdate, ts: String) -> [(String, [UInt8])] {
+        [
+            ("ctx", Array(update.id.value.utf8)), ("ver", Array(String(update.version).utf8)), ("op", Array(update.op.rawValue.utf8)),
+            ("body", update.body), ("ts", Array(ts.utf8)),
+            ("sum", Array(Checksum.entry(id: update.id, version: update.version, op: update.op, body: update.body).utf8)),
+        ]
+    }
+
+    @Test func millisecondEntriesStillDecode() throws {
+        for op in ContextOp.allCases {
+            var update = try sample(op: op)
+            let decoded = try StreamEntryCodec.decode(entryID: "7-0", fields: Self.legacyFields(update, ts: "1700000000000"), rules: rules)
+            update.hubTimeUs = 1_700_000_000_000_000
+            #expect(decoded == update)
+            #expect(decoded.hubTimeMs == 1_700_000_000_000)
+        }
+    }
+
+    @Test func checksumCoversTheMicroseconds() throws {
+        let update = try sample()
+        var later = update
+        later.hubTimeUs += 1
+        #expect(
+            Checksum.entry(id: update.id, version: 3, op: .put, body: update.body, hubTimeUs: update.hubTimeUs)
+                != Checksum.entry(id: update.id, version: 3, op: .put, body: update.body, hubTimeUs: later.hubTimeUs))
+        // The new checksum differs from the old one, so `tsus` cannot pass for `ts` or back.
+        #expect(
+            Checksum.entry(id: update.id, version: 3, op: .put, body: update.body, hubTimeUs: update.hubTimeUs)
+                != Checksum.entry(id: update.id, version: 3, op: .put, body: update.body))
     }
 
     @Test func unknownFieldsAreIgnored() throws {
@@ -71,7 +110,19 @@ struct MalformedCase: Sendable, CustomTestStringConvertible {
         MalformedCase(name: "ver not a number", kind: .badVersion, field: "ver", mutate: replacing("ver", "three")),
         MalformedCase(name: "ver zero", kind: .badVersion, field: "ver", mutate: replacing("ver", "0")),
         MalformedCase(name: "unknown op", kind: .unknownOp, field: "op", mutate: replacing("op", "upsert")),
-        MalformedCase(name: "bad ts", kind: .badTimestamp, field: "ts", mutate: replacing("ts", "yesterday")),
+        MalformedCase(name: "bad tsus", kind: .badTimestamp, field: "tsus", mutate: replacing("tsus", "yesterday")),
+        MalformedCase(name: "negative tsus", kind: .badTimestamp, field: "tsus", mutate: replacing("tsus", "-1")),
+        MalformedCase(name: "missing tsus", kind: .missingField, field: "tsus", mutate: { $0.filter { $0.0 != "tsus" } }),
+        MalformedCase(name: "ts and tsus", kind: .duplicateField, field: "tsus", mutate: { $0 + [("ts", Array("1700000000000".utf8))] }),
+        MalformedCase(name: "tsus changed", kind: .checksumMismatch, field: "sum", mutate: replacing("tsus", "1700000000000124")),
+        MalformedCase(
+            name: "tsus renamed ts", kind: .checksumMismatch, field: "sum",
+            mutate: { $0.map { $0.0 == "tsus" ? ("ts", Array("1700000000000".utf8)) : $0 } }),
+        MalformedCase(
+            name: "bad legacy ts", kind: .badTimestamp, field: "ts", mutate: { $0.map { $0.0 == "tsus" ? ("ts", Array("yesterday".utf8)) : $0 } }),
+        MalformedCase(
+            name: "legacy ts beyond µs", kind: .badTimestamp, field: "ts",
+            mutate: { $0.map { $0.0 == "tsus" ? ("ts", Array("9223372036854776".utf8)) : $0 } }),
         MalformedCase(name: "body not JSON", kind: .badBody, field: "body", mutate: replacing("body", "{nope")),
         MalformedCase(name: "body too large", kind: .bodyTooLarge, field: "body", mutate: replacing("body", "\"" + String(repeating: "x", count: 80) + "\"")),
         MalformedCase(name: "checksum mismatch", kind: .checksumMismatch, field: "sum", mutate: replacing("body", #"{"a":2}"#)),

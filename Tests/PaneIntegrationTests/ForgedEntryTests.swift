@@ -13,7 +13,7 @@ import Testing
     /// A valid put (checksum and all) of `id` at `version`, as an attacker would forge it.
     static func forgedPut(_ id: String, version: Int64 = 999) throws -> [(String, [UInt8])] {
         StreamEntryCodec.encode(
-            ContextUpdate(seq: 1, id: try ContextID(id), version: version, op: .put, body: Array(#"{"forged":true}"#.utf8), hubTimeMs: WallClock.nowMs()))
+            ContextUpdate(seq: 1, id: try ContextID(id), version: version, op: .put, body: Array(#"{"forged":true}"#.utf8), hubTimeUs: WallClock.nowUs()))
     }
 
     /// The dead letters whose fields say the replica moved `entryID`.
@@ -107,7 +107,7 @@ import Testing
                 return StreamEntryCodec.encode(
                     ContextUpdate(
                         seq: 1, id: try ContextID(region.keys.snapshot(epoch: epoch).rawValue), version: epoch, op: .snap,
-                        body: announcement.encoded(), hubTimeMs: WallClock.nowMs()))
+                        body: announcement.encoded(), hubTimeUs: WallClock.nowUs()))
             }
             let expected = try hub.store.state(of: region)
             let replica = try ReplicaStore(path: spoke.db)

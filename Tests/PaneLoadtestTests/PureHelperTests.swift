@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import PaneLoadtest
@@ -6,18 +7,78 @@ import Testing
     @Test func latencyLogLinesParseAndPartialLinesWait() {
         let text = Array("1 100 103\n2 100 101\ngarbage\n3 1 2 3\n4 200 2".utf8)
         let (lines, consumed) = LatencyLogParser.parse(text[...])
-        #expect(lines == [.init(seq: 1, hubMs: 100, replicaMs: 103), .init(seq: 2, hubMs: 100, replicaMs: 101)])
+        #expect(lines == [.init(seq: 1, hubUs: 100_000, replicaUs: 103_000), .init(seq: 2, hubUs: 100_000, replicaUs: 101_000)])
         #expect(consumed == text.count - "4 200 2".utf8.count)
+    }
+
+    /// `seq hubUs replicaUs us` (issue 13) beside old `seq hubMs replicaMs` lines; anything
+    /// else around the unit word is garbage.
+    @Test func latencyLogReadsMicrosecondAndMillisecondLines() {
+        let text = Array(
+            ("1 1700000000000123 1700000000000540 us\n2 1700000000000 1700000000001\n"
+                + "3 1 2 u\n4 1 2 3 us\n5 1 us\n6 1 2 usx\n7 1 2 us 3\n8 1 2us\n9 1 2 su\n10 1 2 us\n11 5 9 us").utf8)
+        let (lines, consumed) = LatencyLogParser.parse(text[...])
+        #expect(
+            lines == [
+                .init(seq: 1, hubUs: 1_700_000_000_000_123, replicaUs: 1_700_000_000_000_540),
+                .init(seq: 2, hubUs: 1_700_000_000_000_000, replicaUs: 1_700_000_000_001_000),
+                .init(seq: 10, hubUs: 1, replicaUs: 2),
+            ])
+        #expect(consumed == text.count - "11 5 9 us".utf8.count)
     }
 
     @Test func replicaLatencyCountsEachSeqOnce() {
         var replica = ReplicaLatency(label: "r/a")
-        #expect(replica.record(.init(seq: 5, hubMs: 10, replicaMs: 14)) == 4)
-        #expect(replica.record(.init(seq: 5, hubMs: 10, replicaMs: 50)) == nil)
-        #expect(replica.record(.init(seq: 1_000, hubMs: 10, replicaMs: 11)) == 1)
+        #expect(replica.record(.init(seq: 5, hubUs: 10_000, replicaUs: 14_417)) == 4_417)
+        #expect(replica.record(.init(seq: 5, hubUs: 10_000, replicaUs: 50_000)) == nil)
+        #expect(replica.record(.init(seq: 1_000, hubUs: 10_000, replicaUs: 10_300)) == 300)
         #expect(replica.applied == 2)
         #expect(replica.maxSeq == 1_000)
+        #expect(replica.lastApplyUs == 14_417)
         #expect(replica.lastApplyMs == 14)
+        let summary = LatencySummary(replica.histogram)
+        #expect(summary.count == 2)
+        #expect(summary.p50 == 0.3)
+        #expect(summary.max == 4.42)
+    }
+
+    @Test func latenciesAreMillisecondsWithTwoDecimals() throws {
+        #expect(LatencySummary.milliseconds(micros: 417) == 0.42)
+        #expect(LatencySummary.milliseconds(micros: 5) == 0.01)
+        #expect(LatencySummary.milliseconds(micros: 4) == 0)
+        #expect(LatencySummary.milliseconds(micros: 1_234_567) == 1234.57)
+        #expect(LatencySummary.text(0.42) == "0.42")
+        #expect(LatencySummary.text(0) == "0.00")
+        #expect(LatencySummary.text(12) == "12.00")
+
+        var histogram = LatencySummary.makeHistogram()
+        for micros: UInt64 in 1...1_000 { histogram.record(micros * 2) }  // 2 µs … 2 ms
+        let summary = LatencySummary(histogram)
+        #expect(summary.count == 1_000)
+        #expect(summary.p50 == 1.0)
+        #expect(summary.p90 == 1.8)
+        #expect(summary.p99 == 1.98)
+        #expect(summary.p999 == 2.0)
+        #expect(summary.max == 2.0)
+    }
+
+    @Test func reportsGiveLatencyWithTwoDecimals() throws {
+        var report = LoadReport.sample(verdict: "PASS")
+        report.latencyMs = LatencySummary(count: 10, p50: 0.42, p90: 0.9, p99: 1.27, p999: 3.5, max: 12)
+        report.replicas[0].latencyMs = LatencySummary(count: 10, p50: 0.05, p90: 0.1, p99: 0.99, p999: 1, max: 2.5)
+        #expect(report.markdown.contains("| latency p50 / p90 / p99 / p99.9 / max | 0.42 / 0.90 / 1.27 / 3.50 / 12.00 ms |"))
+        #expect(report.markdown.contains("| p50 ms | p90 ms | p99 ms | p99.9 ms | max ms |"))
+        #expect(report.markdown.contains("| 0.05 | 0.10 | 0.99 | 1.00 | 2.50 | 0 |"))
+        #expect(report.svg.contains("p50 0.42 ms, p99 1.27 ms, max 12.00 ms"))
+        // The latency axis reaches below 1 ms when latencies do.
+        #expect(report.svg.contains(">1</text>") && !report.svg.contains(">0.1</text>"))
+        report.timeline = (0..<4).map { TimelineBucket(second: $0, writes: 3, applied: 3, p50: 0.05, p99: 0.4, max: 2) }
+        #expect(report.svg.contains(">0.01</text>") && report.svg.contains(">0.1</text>") && report.svg.contains(">10</text>"))
+        #expect(!report.svg.contains(">0.001</text>"))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(report), as: UTF8.self)
+        #expect(json.contains(#""latencyMs":{"count":10,"max":12,"p50":0.42,"p90":0.9,"p99":1.27,"p999":3.5}"#))
     }
 
     @Test func openLoopPlan() throws {

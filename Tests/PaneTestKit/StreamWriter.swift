@@ -17,7 +17,7 @@ public struct StreamWriter {
         StreamEntryCodec.encode(
             ContextUpdate(
                 seq: seq, id: try ContextID(id ?? "m\(seq)"), version: version, op: .put, body: Array(body.utf8),
-                hubTimeMs: WallClock.nowMs()))
+                hubTimeUs: WallClock.nowUs()))
     }
 
     /// XADDs `fields` at the hub's id for `seq`.

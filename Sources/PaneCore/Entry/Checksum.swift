@@ -12,7 +12,9 @@ public enum Checksum {
         return hash
     }
 
-    /// The checksum of an entry: id, version, op and body, separated by NUL bytes.
+    /// The checksum of an entry: id, version, op and body, separated by NUL bytes. Entries
+    /// that carry the hub's time in milliseconds (`ts`, before issue 13) use this one: their
+    /// time is not covered.
     public static func entry(id: ContextID, version: Int64, op: ContextOp, body: [UInt8]) -> String {
         hex16(entryValue(id: id, version: version, op: op, body: body))
     }
@@ -26,6 +28,19 @@ public enum Checksum {
         h = fnv1a64(op.rawValue.utf8, seed: h)
         h = fnv1a64([0], seed: h)
         return body.withUnsafeBufferPointer { fnv1a64($0, seed: h) }
+    }
+
+    /// The checksum of an entry that carries the hub's commit time in microseconds (`tsus`):
+    /// ``entryValue(id:version:op:body:)`` continued over a NUL byte and the decimal digits of
+    /// `hubTimeUs`, so a changed time fails the check like a changed body.
+    public static func entry(id: ContextID, version: Int64, op: ContextOp, body: [UInt8], hubTimeUs: Int64) -> String {
+        hex16(entryValue(id: id, version: version, op: op, body: body, hubTimeUs: hubTimeUs))
+    }
+
+    /// ``entry(id:version:op:body:hubTimeUs:)`` as a number.
+    public static func entryValue(id: ContextID, version: Int64, op: ContextOp, body: [UInt8], hubTimeUs: Int64) -> UInt64 {
+        let h = fnv1a64([0], seed: entryValue(id: id, version: version, op: op, body: body))
+        return fnv1a64(decimal: hubTimeUs, seed: h)
     }
 
     /// FNV-1a over the decimal digits of `value`, as `String(value).utf8` would give them.

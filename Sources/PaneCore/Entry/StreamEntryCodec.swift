@@ -1,8 +1,16 @@
 /// The wire form of a ``ContextUpdate`` in a region stream.
 ///
-/// Entry id `<seq>-0`; fields `ctx`, `ver`, `op`, `body`, `ts` (hub commit time, ms) and `sum`
-/// (``Checksum/entry(id:version:op:body:)``). Unknown fields are ignored so that newer hubs can add
-/// fields; a missing or repeated known field is an error.
+/// Entry id `<seq>-0`; fields `ctx`, `ver`, `op`, `body`, `tsus` (hub commit time, µs since the
+/// epoch) and `sum` (``Checksum/entry(id:version:op:body:hubTimeUs:)``, which covers `tsus`).
+/// Unknown fields are ignored so that newer hubs can add fields; a missing or repeated known
+/// field is an error.
+///
+/// Entries written before issue 13 carry `ts` (hub commit time, **ms**) instead of `tsus`, and a
+/// `sum` over `ctx`, `ver`, `op` and `body` only (``Checksum/entry(id:version:op:body:)``). The
+/// field name says the unit: an entry with `ts` decodes to `ts × 1000` µs and is checked with
+/// the old checksum; one with `tsus` is checked with the new one; one with both is refused
+/// (``EntryError/Kind/duplicateField``), one with neither lacks `tsus`. Renaming `ts` to `tsus`
+/// therefore fails the checksum, and no value is ever read in the wrong unit.
 public enum StreamEntryCodec {
     /// Field names, in the order the hub writes them.
     public enum Field {
@@ -10,9 +18,13 @@ public enum StreamEntryCodec {
         public static let ver = "ver"
         public static let op = "op"
         public static let body = "body"
+        /// The hub's commit time in ms: only in entries written before issue 13 (still decoded).
         public static let ts = "ts"
+        /// The hub's commit time in µs: what the hub writes.
+        public static let tsus = "tsus"
         public static let sum = "sum"
-        static let all = [ctx, ver, op, body, ts, sum]
+        /// Every known field, by slot; the hub writes all but `ts`.
+        static let all = [ctx, ver, op, body, ts, tsus, sum]
     }
 
     /// What follows the seq in an entry id.
@@ -36,7 +48,8 @@ public enum StreamEntryCodec {
         case Field.op: return 2
         case Field.body: return 3
         case Field.ts: return 4
-        case Field.sum: return 5
+        case Field.tsus: return 5
+        case Field.sum: return 6
         default: return nil
         }
     }
@@ -83,8 +96,9 @@ public enum StreamEntryCodec {
         sink.field(Field.ver, integer: update.version)
         sink.field(Field.op, text: update.op.rawValue)
         sink.field(Field.body, bytes: update.body)
-        sink.field(Field.ts, integer: update.hubTimeMs)
-        sink.field(Field.sum, text: Checksum.entry(id: update.id, version: update.version, op: update.op, body: update.body))
+        sink.field(Field.tsus, integer: update.hubTimeUs)
+        sink.field(
+            Field.sum, text: Checksum.entry(id: update.id, version: update.version, op: update.op, body: update.body, hubTimeUs: update.hubTimeUs))
     }
 
     /// The fields of `update` as name/value pairs.
@@ -106,8 +120,8 @@ public enum StreamEntryCodec {
     /// - Throws: ``EntryError`` naming the field and what was wrong with it.
     public static func decode(entryID: String, fields: [(String, [UInt8])], rules: BodyRules) throws(EntryError) -> ContextUpdate {
         let seq = try EntryIDRule.seq(of: entryID)
-        // Six known fields: a fixed slot array beats a dictionary on this hot path.
-        var slots: [[UInt8]?] = [nil, nil, nil, nil, nil, nil]
+        // Seven known fields: a fixed slot array beats a dictionary on this hot path.
+        var slots: [[UInt8]?] = [nil, nil, nil, nil, nil, nil, nil]
         for (name, value) in fields {
             guard let slot = Self.slot(of: name) else { continue }
             guard slots[slot] == nil else {
@@ -137,10 +151,27 @@ public enum StreamEntryCodec {
             let text = String(decoding: opBytes, as: UTF8.self)
             throw EntryError(.unknownOp, field: Field.op, detail: "op '\(text.prefix(40))' is not 'put', 'del' or 'snap'")
         }
-        let tsBytes = try required(4)
-        guard let ts = Self.integer(tsBytes), ts >= 0 else {
-            let text = String(decoding: tsBytes, as: UTF8.self)
-            throw EntryError(.badTimestamp, field: Field.ts, detail: "timestamp '\(text.prefix(40))' is not a non-negative integer")
+        let hubTimeUs: Int64
+        let micros: Bool
+        switch (slots[4], slots[5]) {
+        case (.some, .some):
+            throw EntryError(.duplicateField, field: Field.tsus, detail: "fields 'ts' (ms) and 'tsus' (µs) both carry the hub's time; an entry has one")
+        case (.none, .some(let bytes)):
+            guard let us = Self.integer(bytes), us >= 0 else {
+                let text = String(decoding: bytes, as: UTF8.self)
+                throw EntryError(.badTimestamp, field: Field.tsus, detail: "timestamp '\(text.prefix(40))' is not a non-negative integer")
+            }
+            hubTimeUs = us
+            micros = true
+        case (.some(let bytes), .none):
+            guard let ms = Self.integer(bytes), ms >= 0, ms <= Int64.max / 1000 else {
+                let text = String(decoding: bytes, as: UTF8.self)
+                throw EntryError(.badTimestamp, field: Field.ts, detail: "timestamp '\(text.prefix(40))' is not a non-negative integer of milliseconds")
+            }
+            hubTimeUs = ms * 1000
+            micros = false
+        case (.none, .none):
+            throw EntryError(.missingField, field: Field.tsus, detail: "field 'tsus' (or, in an entry written before issue 13, 'ts') is missing")
         }
         let body = slots[3] ?? []
         switch op {
@@ -153,15 +184,18 @@ public enum StreamEntryCodec {
                 throw EntryError(.badBody, field: Field.body, detail: "a 'del' entry carries an empty body, got \(body.count) bytes")
             }
         }
-        let sumBytes = try required(5)
-        let expected = Checksum.entryValue(id: id, version: version, op: op, body: body)
+        let sumBytes = try required(6)
+        let expected =
+            micros
+            ? Checksum.entryValue(id: id, version: version, op: op, body: body, hubTimeUs: hubTimeUs)
+            : Checksum.entryValue(id: id, version: version, op: op, body: body)
         guard Checksum.parseHex16(sumBytes) == expected else {
             let sum = String(decoding: sumBytes, as: UTF8.self)
             throw EntryError(
                 .checksumMismatch, field: Field.sum,
                 detail: "checksum '\(sum.prefix(40))' does not match the entry (expected \(Checksum.hex16(expected)))")
         }
-        return ContextUpdate(seq: seq, id: id, version: version, op: op, body: body, hubTimeMs: ts)
+        return ContextUpdate(seq: seq, id: id, version: version, op: op, body: body, hubTimeUs: hubTimeUs)
     }
 }
 

@@ -16,15 +16,19 @@ public struct ContextUpdate: Sendable, Hashable {
     public var op: ContextOp
     /// The JSON body for `put`; empty for `del`.
     public var body: [UInt8]
-    /// The hub's commit time, in milliseconds since the Unix epoch.
-    public var hubTimeMs: Int64
+    /// The hub's commit time, in microseconds since the Unix epoch. Entries written before
+    /// issue 13 carried milliseconds (`ts`); they decode to that time times 1000.
+    public var hubTimeUs: Int64
 
-    public init(seq: UInt64, id: ContextID, version: Int64, op: ContextOp, body: [UInt8], hubTimeMs: Int64) {
+    /// ``hubTimeUs`` in whole milliseconds (rounded down), the unit of the stores' time columns.
+    public var hubTimeMs: Int64 { hubTimeUs / 1000 }
+
+    public init(seq: UInt64, id: ContextID, version: Int64, op: ContextOp, body: [UInt8], hubTimeUs: Int64) {
         self.seq = seq
         self.id = id
         self.version = version
         self.op = op
         self.body = body
-        self.hubTimeMs = hubTimeMs
+        self.hubTimeUs = hubTimeUs
     }
 }

@@ -175,9 +175,9 @@ public struct Limits: Sendable {
 
     private func grdbApplyRate(path: String, body: [UInt8]) throws -> Double {
         let store = try ReplicaStore(path: path)
-        let now = WallClock.nowMs()
+        let now = WallClock.nowUs()
         let updates = try (0..<writes).map {
-            ContextUpdate(seq: UInt64($0 + 1), id: try ContextID("ctx-\($0)"), version: 1, op: .put, body: body, hubTimeMs: now)
+            ContextUpdate(seq: UInt64($0 + 1), id: try ContextID("ctx-\($0)"), version: 1, op: .put, body: body, hubTimeUs: now)
         }
         let start = DispatchTime.now()
         var i = 0

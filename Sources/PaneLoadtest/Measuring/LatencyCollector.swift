@@ -45,7 +45,7 @@ final class LatencyCollector: @unchecked Sendable {
                 for line in lines {
                     guard let latency = replica.record(line) else { continue }
                     _ = overall.record(latency)
-                    let second = Int(max(0, line.replicaMs - startMs) / 1000)
+                    let second = Int(max(0, line.replicaUs / 1000 - startMs) / 1000)
                     perSecond[second, default: Self.bucketHistogram()].record(latency)
                     appliedPerSecond[second, default: 0] += 1
                 }
@@ -55,7 +55,7 @@ final class LatencyCollector: @unchecked Sendable {
     }
 
     private static func bucketHistogram() -> Histogram<UInt64> {
-        var histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: .two)
+        var histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .two)
         histogram.autoResize = true
         return histogram
     }
@@ -64,13 +64,13 @@ final class LatencyCollector: @unchecked Sendable {
     var summary: LatencySummary { lock.withLock { LatencySummary(overall) } }
     var lastApplyMs: Int64 { lock.withLock { replicas.values.map(\.lastApplyMs).max() ?? 0 } }
 
-    /// Applied count and latency percentiles of second `second`.
+    /// Applied count and latency percentiles of second `second`, in ms with two decimals.
     func bucket(_ second: Int) -> (applied: Int, p50: Double, p99: Double, max: Double) {
         lock.withLock {
             guard let histogram = perSecond[second], histogram.totalCount > 0 else { return (appliedPerSecond[second] ?? 0, 0, 0, 0) }
             return (
-                appliedPerSecond[second] ?? 0, Double(histogram.valueAtPercentile(50)), Double(histogram.valueAtPercentile(99)),
-                Double(histogram.max)
+                appliedPerSecond[second] ?? 0, LatencySummary.milliseconds(micros: histogram.valueAtPercentile(50)),
+                LatencySummary.milliseconds(micros: histogram.valueAtPercentile(99)), LatencySummary.milliseconds(micros: histogram.max)
             )
         }
     }

@@ -1,9 +1,14 @@
-/// Parses the spokes' latency log lines, `seq hubCommitMs replicaCommitMs`. Pure.
+/// Parses the spokes' latency log lines. Pure.
+///
+/// Two line formats, told apart by the unit word:
+/// - `seq hubCommitUs replicaCommitUs us`: microseconds since the epoch (issue 13 onwards);
+/// - `seq hubCommitMs replicaCommitMs`: milliseconds, no unit word (older spokes); read as
+///   microseconds, times 1000.
 enum LatencyLogParser {
     struct Line: Equatable {
         let seq: UInt64
-        let hubMs: Int64
-        let replicaMs: Int64
+        let hubUs: Int64
+        let replicaUs: Int64
     }
 
     /// Parses the complete lines of `bytes`; returns them and how many bytes they used (a
@@ -14,6 +19,8 @@ enum LatencyLogParser {
         var fields: [Int64] = []
         var current: Int64 = 0
         var digits = 0
+        // 0: no unit word yet; 1: read "u"; 2: read "us".
+        var unit = 0
         var bad = false
         var consumed = 0
         var index = bytes.startIndex
@@ -22,20 +29,29 @@ enum LatencyLogParser {
             index += 1
             switch byte {
             case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                if unit != 0 || digits >= 18 { bad = true }
                 current = current &* 10 &+ Int64(byte - UInt8(ascii: "0"))
                 digits += 1
             case UInt8(ascii: " "):
                 if digits > 0 { fields.append(current) } else { bad = true }
                 current = 0
                 digits = 0
+            case UInt8(ascii: "u"):
+                if unit == 0, digits == 0, fields.count == 3 { unit = 1 } else { bad = true }
+            case UInt8(ascii: "s"):
+                if unit == 1 { unit = 2 } else { bad = true }
             case UInt8(ascii: "\n"):
                 if digits > 0 { fields.append(current) }
-                if !bad, fields.count == 3, fields[0] > 0 {
-                    lines.append(Line(seq: UInt64(fields[0]), hubMs: fields[1], replicaMs: fields[2]))
+                if !bad, fields.count == 3, fields[0] > 0, unit != 1 {
+                    let scale: Int64 = unit == 2 ? 1 : 1000
+                    let (hub, o1) = fields[1].multipliedReportingOverflow(by: scale)
+                    let (replica, o2) = fields[2].multipliedReportingOverflow(by: scale)
+                    if !o1, !o2 { lines.append(Line(seq: UInt64(fields[0]), hubUs: hub, replicaUs: replica)) }
                 }
                 fields.removeAll(keepingCapacity: true)
                 current = 0
                 digits = 0
+                unit = 0
                 bad = false
                 consumed = index - bytes.startIndex
             default:

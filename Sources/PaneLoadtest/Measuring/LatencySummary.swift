@@ -1,6 +1,7 @@
 import Histogram
 
-/// Percentiles of end-to-end latency, in milliseconds (the spokes log whole milliseconds).
+/// Percentiles of end-to-end latency, in milliseconds with two decimals (the spokes log
+/// microseconds; ``milliseconds(micros:)``).
 public struct LatencySummary: Sendable, Equatable, Codable {
     public var count: UInt64
     public var p50: Double
@@ -18,21 +19,33 @@ public struct LatencySummary: Sendable, Equatable, Codable {
         self.max = max
     }
 
-    /// Reads the percentiles off an HdrHistogram of millisecond values.
+    /// Reads the percentiles off an HdrHistogram of microsecond values (``makeHistogram()``).
     public init(_ histogram: Histogram<UInt64>) {
         guard histogram.totalCount > 0 else {
             self.init(count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0)
             return
         }
+        func ms(_ percentile: Double) -> Double { Self.milliseconds(micros: histogram.valueAtPercentile(percentile)) }
         self.init(
-            count: histogram.totalCount, p50: Double(histogram.valueAtPercentile(50)), p90: Double(histogram.valueAtPercentile(90)),
-            p99: Double(histogram.valueAtPercentile(99)), p999: Double(histogram.valueAtPercentile(99.9)),
-            max: Double(histogram.max))
+            count: histogram.totalCount, p50: ms(50), p90: ms(90), p99: ms(99), p999: ms(99.9),
+            max: Self.milliseconds(micros: histogram.max))
     }
 
-    /// A histogram fit for millisecond latencies: 1 ms to one hour, three significant digits.
+    /// Microseconds as milliseconds rounded to two decimals (417 µs → 0.42), the precision of
+    /// every latency in `report.json`, `report.md` and the console.
+    public static func milliseconds(micros: UInt64) -> Double {
+        (Double(micros) / 10).rounded() / 100
+    }
+
+    /// A latency for a person: milliseconds with two decimals (`0.42`).
+    public static func text(_ milliseconds: Double) -> String {
+        String(format: "%.2f", milliseconds)
+    }
+
+    /// A histogram fit for microsecond latencies: 1 µs to one hour, three significant digits.
     public static func makeHistogram() -> Histogram<UInt64> {
-        var histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: .three)
+        var histogram = Histogram<UInt64>(
+            lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
         histogram.autoResize = true
         return histogram
     }

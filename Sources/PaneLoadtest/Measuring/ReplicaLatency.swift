@@ -4,24 +4,28 @@ import Histogram
 /// Each `seq` counts once, at its first apply: redeliveries after a crash are not new work.
 struct ReplicaLatency {
     let label: String
+    /// Latencies in microseconds.
     var histogram = LatencySummary.makeHistogram()
     private var seen: [Bool] = []
     var applied = 0
-    var lastApplyMs: Int64 = 0
+    var lastApplyUs: Int64 = 0
     var maxSeq: UInt64 = 0
 
     init(label: String) { self.label = label }
 
-    /// Records one line; returns the latency in ms when this is the seq's first apply.
+    /// The wall-clock ms of the last apply.
+    var lastApplyMs: Int64 { lastApplyUs / 1000 }
+
+    /// Records one line; returns the latency in µs when this is the seq's first apply.
     mutating func record(_ line: LatencyLogParser.Line) -> UInt64? {
         let index = Int(line.seq)
         if index >= seen.count { seen.append(contentsOf: repeatElement(false, count: max(index + 1 - seen.count, seen.count))) }
         guard !seen[index] else { return nil }
         seen[index] = true
         applied += 1
-        lastApplyMs = max(lastApplyMs, line.replicaMs)
+        lastApplyUs = max(lastApplyUs, line.replicaUs)
         maxSeq = max(maxSeq, line.seq)
-        let latency = UInt64(max(0, line.replicaMs - line.hubMs))
+        let latency = UInt64(max(0, line.replicaUs - line.hubUs))
         _ = histogram.record(latency)
         return latency
     }

@@ -113,7 +113,7 @@ final class Sampler: @unchecked Sendable {
         }
         let p99 = collector.summary.p99
         return String(
-            format: "[%6.1fs] writes %d (err %d) | applied %@ | lag %d | p99 %.0f ms", elapsed, writes.accepted, writes.errors,
+            format: "[%6.1fs] writes %d (err %d) | applied %@ | lag %d | p99 %.2f ms", elapsed, writes.accepted, writes.errors,
             appliedText, lag, p99)
     }
 }

@@ -4,6 +4,7 @@ extension LoadReport {
     /// `report.md`: the headline figures and one row per replica.
     public var markdown: String {
         func f(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
+        let ms = LatencySummary.text
         var lines = [
             "# \(scenario): \(verdict)",
             "",
@@ -16,18 +17,18 @@ extension LoadReport {
             "| writes accepted | \(writes) (\(deletes) deletes, \(writeErrors) errors) |",
             "| write rate | \(f(writeRate)) /s over \(f(writeSeconds, 1)) s |",
             "| publish rate | \(f(publishRate)) entries/s (\(published) entries) |",
-            "| latency p50 / p90 / p99 / p99.9 / max | \(f(latencyMs.p50)) / \(f(latencyMs.p90)) / \(f(latencyMs.p99)) / \(f(latencyMs.p999)) / \(f(latencyMs.max)) ms |",
+            "| latency p50 / p90 / p99 / p99.9 / max | \(ms(latencyMs.p50)) / \(ms(latencyMs.p90)) / \(ms(latencyMs.p99)) / \(ms(latencyMs.p999)) / \(ms(latencyMs.max)) ms |",
             "| drain after last write | \(f(drainSeconds, 2)) s |",
             "| converged | \(converged ? "yes" : "no") (\(differenceCount) differences) |",
             "| dead letters | \(deadLetters) |",
             "| Redis used_memory, peak | \(f(Double(redisMaxMemoryBytes) / 1_048_576, 1)) MiB |",
             "",
-            "| replica | workers | applied | apply rate /s | p50 | p99 | p99.9 | max ms | final lag |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| replica | workers | applied | apply rate /s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | final lag |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for r in replicas {
             lines.append(
-                "| \(r.region)/\(r.replica) | \(r.workers) | \(r.applied) | \(f(r.applyRate)) | \(f(r.latencyMs.p50)) | \(f(r.latencyMs.p99)) | \(f(r.latencyMs.p999)) | \(f(r.latencyMs.max)) | \(r.finalLag) |"
+                "| \(r.region)/\(r.replica) | \(r.workers) | \(r.applied) | \(f(r.applyRate)) | \(ms(r.latencyMs.p50)) | \(ms(r.latencyMs.p90)) | \(ms(r.latencyMs.p99)) | \(ms(r.latencyMs.p999)) | \(ms(r.latencyMs.max)) | \(r.finalLag) |"
             )
         }
         if !faults.isEmpty {

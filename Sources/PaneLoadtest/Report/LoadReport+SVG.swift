@@ -19,21 +19,25 @@ extension LoadReport {
         var out = [
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">",
             "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>",
-            "<text x=\"\(left)\" y=\"22\" font-size=\"16\" font-weight=\"bold\">\(escape(scenario)): \(verdict) — p50 \(fmt(latencyMs.p50)) ms, p99 \(fmt(latencyMs.p99)) ms, max \(fmt(latencyMs.max)) ms; publish \(Int(publishRate))/s</text>",
+            "<text x=\"\(left)\" y=\"22\" font-size=\"16\" font-weight=\"bold\">\(escape(scenario)): \(verdict) — p50 \(LatencySummary.text(latencyMs.p50)) ms, p99 \(LatencySummary.text(latencyMs.p99)) ms, max \(LatencySummary.text(latencyMs.max)) ms; publish \(Int(publishRate))/s</text>",
         ]
 
-        // Latency panel, log scale from 1 ms.
+        // Latency panel, log scale from the decade of the lowest latency (1 ms, 0.1 ms or 0.01 ms:
+        // latencies have two decimals) up.
         let maxLatency = Swift.max(10, timeline.map(\.max).max() ?? 10)
-        let decades = Swift.max(1, log10(maxLatency).rounded(.up))
+        let lowest = timeline.flatMap { [$0.p50, $0.p99, $0.max] }.filter { $0 > 0 }.min() ?? 1
+        let low = Swift.min(0, Swift.max(-2, log10(lowest).rounded(.down)))
+        let high = Swift.max(1, log10(maxLatency).rounded(.up))
         func yLatency(_ ms: Double) -> Double {
-            latencyTop + panelHeight - panelHeight * log10(Swift.max(1, ms)) / decades
+            latencyTop + panelHeight - panelHeight * (log10(Swift.max(pow(10, low), ms)) - low) / (high - low)
         }
         out.append(frame(x: left, y: latencyTop, width: plotWidth, height: panelHeight, title: "end-to-end latency per second, ms (log scale)"))
-        for d in 0...Int(decades) {
+        for d in Int(low)...Int(high) {
             let value = pow(10, Double(d))
             let y = yLatency(value)
+            let label = d < 0 ? String(format: "%.\(-d)f", value) : "\(Int(value))"
             out.append("<line x1=\"\(fmt(left))\" y1=\"\(fmt(y))\" x2=\"\(fmt(left + plotWidth))\" y2=\"\(fmt(y))\" stroke=\"#ddd\"/>")
-            out.append("<text x=\"\(fmt(left - 6))\" y=\"\(fmt(y + 4))\" text-anchor=\"end\">\(Int(value))</text>")
+            out.append("<text x=\"\(fmt(left - 6))\" y=\"\(fmt(y + 4))\" text-anchor=\"end\">\(label)</text>")
         }
         // Seconds without applies break the lines instead of being bridged.
         var runs: [[TimelineBucket]] = []

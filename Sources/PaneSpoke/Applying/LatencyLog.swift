@@ -2,8 +2,10 @@ import Foundation
 import Logging
 import PaneCore
 
-/// Appends one line per applied update, `seq hubCommitMs replicaCommitMs`, for the load-test
-/// runner. Buffered: one write per batch.
+/// Appends one line per applied update, `seq hubCommitUs replicaCommitUs us`, for the load-test
+/// runner: both times in microseconds since the epoch, and the trailing `us` names the unit
+/// (lines before issue 13 were `seq hubCommitMs replicaCommitMs`, without it; the load-test
+/// reader takes both). Buffered: one write per batch.
 final class LatencyLog {
     private let handle: FileHandle
 
@@ -21,12 +23,12 @@ final class LatencyLog {
 
     deinit { try? handle.close() }
 
-    func record(_ updates: [ContextUpdate], committedAtMs: Int64) {
+    func record(_ updates: [ContextUpdate], committedAtUs: Int64) {
         guard !updates.isEmpty else { return }
         var text = ""
-        text.reserveCapacity(updates.count * 32)
+        text.reserveCapacity(updates.count * 44)
         for update in updates {
-            text += "\(update.seq) \(update.hubTimeMs) \(committedAtMs)\n"
+            text += "\(update.seq) \(update.hubTimeUs) \(committedAtUs) us\n"
         }
         handle.write(Data(text.utf8))
     }

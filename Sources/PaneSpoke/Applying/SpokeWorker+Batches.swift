@@ -129,7 +129,7 @@ extension SpokeWorker {
         status.recordApply(result)
         Counter(label: "pane_spoke_applied_total", dimensions: labels).increment(by: applied.count)
         let lag = Timer(label: "pane_spoke_replication_lag", dimensions: labels)
-        for update in applied { lag.recordMilliseconds(max(0, result.committedAtMs - update.hubTimeMs)) }
-        latencyLog?.record(applied, committedAtMs: result.committedAtMs)
+        for update in applied { lag.recordMicroseconds(max(0, result.committedAtUs - update.hubTimeUs)) }
+        latencyLog?.record(applied, committedAtUs: result.committedAtUs)
     }
 }

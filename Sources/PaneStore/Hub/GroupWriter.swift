@@ -17,7 +17,7 @@ struct GroupWriter {
         ON CONFLICT(id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
             body = excluded.body, updated_at = excluded.updated_at
         """
-    static let insertOutboxSQL = "INSERT INTO outbox(region, seq, id, version, op, body, ts) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    static let insertOutboxSQL = "INSERT INTO outbox(region, seq, id, version, op, body, ts, ts_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     static let upsertPlacementSQL = """
         INSERT INTO placements(region, id, version, deleted, seq) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT(region, id) DO UPDATE SET version = excluded.version,
@@ -58,7 +58,9 @@ struct GroupWriter {
         let (oldVersion, wasDeleted) = try current(id)
         if isDelete && wasDeleted { return nil }
         let version = oldVersion + 1
-        let now = WallClock.nowMs()
+        // One clock reading: `updated_at` (ms, rounded down) and the entry's `tsus` agree.
+        let nowUs = WallClock.nowUs()
+        let now = nowUs / 1000
         let transient = RawSQLite.transient
         let body = request.body
 
@@ -82,6 +84,7 @@ struct GroupWriter {
             sqlite3_bind_text(insertOutbox, 5, request.op.rawValue, -1, transient)
             RawSQLite.bind(blob: body, to: insertOutbox, at: 6)
             sqlite3_bind_int64(insertOutbox, 7, now)
+            sqlite3_bind_int64(insertOutbox, 8, nowUs)
             try step(insertOutbox, Self.insertOutboxSQL)
 
             sqlite3_reset(upsertPlacement)
@@ -95,7 +98,7 @@ struct GroupWriter {
             written.append(
                 PlacedUpdate(
                     region: region,
-                    update: ContextUpdate(seq: UInt64(seq), id: request.id, version: version, op: request.op, body: body, hubTimeMs: now)))
+                    update: ContextUpdate(seq: UInt64(seq), id: request.id, version: version, op: request.op, body: body, hubTimeUs: nowUs)))
         }
         return HubWrite(id: request.id, version: version, seqs: seqs)
     }

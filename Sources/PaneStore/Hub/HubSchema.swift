@@ -38,6 +38,13 @@ enum HubSchema {
             let id = UUID().uuidString.lowercased().filter { $0 != "-" }.prefix(16)
             try db.execute(sql: "INSERT INTO hub_meta(name, value) VALUES ('hub_id', ?)", arguments: [String(id)])
         }
+        migrator.registerMigration("v4-outbox-ts-us") { db in
+            // The hub's commit time in µs, for the stream entry's `tsus` (issue 13). Added, not
+            // converted: `ts` keeps its ms, so a hub binary from before this migration can still
+            // write the file (it leaves `ts_us` NULL), and rows without `ts_us` are published
+            // with `ts × 1000` (``HubStore/outbox(region:after:limit:)``).
+            try db.execute(sql: "ALTER TABLE outbox ADD COLUMN ts_us INTEGER")
+        }
         return migrator
     }
 }

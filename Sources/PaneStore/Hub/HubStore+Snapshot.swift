@@ -91,13 +91,14 @@ extension HubStore {
     public func announce(region: Region, announcement: SnapshotAnnouncement) throws -> UInt64 {
         _ = try targets([region])
         let id = try ContextID(announcement.key)
+        let nowUs = WallClock.nowUs()
         let seq = try pool.write { db -> Int64 in
             let seq = try Int64.fetchOne(
                 db, sql: "UPDATE regions SET last_seq = last_seq + 1 WHERE name = ? RETURNING last_seq", arguments: [region.name]) ?? 0
             try db.execute(
-                sql: "INSERT INTO outbox(region, seq, id, version, op, body, ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                sql: "INSERT INTO outbox(region, seq, id, version, op, body, ts, ts_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 arguments: [
-                    region.name, seq, id.value, announcement.epoch, ContextOp.snap.rawValue, Data(announcement.encoded()), WallClock.nowMs(),
+                    region.name, seq, id.value, announcement.epoch, ContextOp.snap.rawValue, Data(announcement.encoded()), nowUs / 1000, nowUs,
                 ])
             return seq
         }

@@ -14,10 +14,11 @@ extension ReplicaStore {
     @discardableResult
     public func apply(_ updates: [ContextUpdate], alsoDone: [UInt64] = []) throws -> ApplyResult {
         guard !updates.isEmpty || !alsoDone.isEmpty else {
-            return ApplyResult(applied: 0, ignored: 0, maxSeq: 0, committedAtMs: WallClock.nowMs())
+            return ApplyResult(applied: 0, ignored: 0, maxSeq: 0, committedAtUs: WallClock.nowUs())
         }
         return try pool.write { db in
-            let now = WallClock.nowMs()
+            let nowUs = WallClock.nowUs()
+            let now = nowUs / 1000
             let statement = try db.cachedStatement(sql: Self.upsertSQL)
             let raw = statement.sqliteStatement
             var applied = 0
@@ -44,7 +45,7 @@ extension ReplicaStore {
             let replicaMax = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM replica_state WHERE name = 'max_seq'")) ?? 0
             let ranges = try Self.record(db, seqs: updates.map(\.seq) + alsoDone)
             return ApplyResult(
-                applied: applied, ignored: updates.count - applied, maxSeq: max(UInt64(replicaMax), ranges.highest), committedAtMs: now)
+                applied: applied, ignored: updates.count - applied, maxSeq: max(UInt64(replicaMax), ranges.highest), committedAtUs: nowUs)
         }
     }
 
@@ -92,5 +93,9 @@ public struct ApplyResult: Sendable, Equatable {
     public let ignored: Int
     /// The replica-wide highest seq after this batch (all workers).
     public let maxSeq: UInt64
-    public let committedAtMs: Int64
+    /// The wall-clock time of the commit, µs since the epoch (read just before the writes:
+    /// the latency log and the lag histogram compare it with the entries' `tsus`).
+    public let committedAtUs: Int64
+    /// ``committedAtUs`` in whole milliseconds.
+    public var committedAtMs: Int64 { committedAtUs / 1000 }
 }

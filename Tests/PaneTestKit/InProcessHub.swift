@@ -40,7 +40,7 @@ public struct InProcessHub: Sendable {
     /// group's.
     public func run<T>(_ body: (InProcessHub) async throws -> T) async throws -> T {
         let group = ServiceGroup(services: hub.loops(), logger: logger)
-        let running = Task { try await group.run() }
+        let running = Task(executorPreference: DedicatedExecutor(label: "test-hub")) { try await group.run() }
         return try await withCleanup {
             try await body(self)
         } cleanup: {

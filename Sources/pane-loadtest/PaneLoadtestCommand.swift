@@ -45,14 +45,7 @@ struct LimitsCommand: ParsableCommand {
         let report = try Limits(writes: writes, bodyBytes: bodyBytes, regions: regions).run { print($0) }
         print("")
         print(report.table)
-        if let out {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(report).write(to: URL(fileURLWithPath: "\(out)/limits.json"))
-            try (report.table + "\n").write(toFile: "\(out)/limits.md", atomically: true, encoding: .utf8)
-            print("wrote \(out)/limits.json and \(out)/limits.md")
-        }
+        if let out { try writeReport(report, table: report.table, name: "limits", into: out) }
         if readSeconds > 0 {
             print("")
             try ReadsCommand.measure(ReadBenchmark(paneBinary: pane ?? ScenarioRunner.siblingPaneBinary(), seconds: readSeconds), out: out)
@@ -98,14 +91,7 @@ struct ReadsCommand: ParsableCommand {
         let report = try benchmark.run { print($0) }
         print("")
         print(report.table)
-        if let out {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(report).write(to: URL(fileURLWithPath: "\(out)/reads.json"))
-            try (report.table + "\n").write(toFile: "\(out)/reads.md", atomically: true, encoding: .utf8)
-            print("wrote \(out)/reads.json and \(out)/reads.md")
-        }
+        if let out { try writeReport(report, table: report.table, name: "reads", into: out) }
     }
 }
 
@@ -143,4 +129,14 @@ struct BootstrapCommand: ParsableCommand {
             try json.write(to: URL(fileURLWithPath: "\(out)/bootstrap.json"))
         }
     }
+}
+
+/// Writes `NAME.json` (the report) and `NAME.md` (its table) into `folder`, and says so.
+func writeReport(_ report: some Encodable, table: String, name: String, into folder: String) throws {
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try encoder.encode(report).write(to: URL(fileURLWithPath: "\(folder)/\(name).json"))
+    try (table + "\n").write(toFile: "\(folder)/\(name).md", atomically: true, encoding: .utf8)
+    print("wrote \(folder)/\(name).json and \(folder)/\(name).md")
 }

@@ -141,16 +141,8 @@ public struct ReadBenchmark: Sendable {
     }
 
     static func runWrk(_ binary: String, url: String, token: String?, seconds: Int, connections: Int) throws -> WrkResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["-t1", "-c\(connections)", "-d\(seconds)s", "--latency"] + (token.map { ["-H", "Authorization: Bearer \($0)"] } ?? []) + [url]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
+        let arguments = ["-t1", "-c\(connections)", "-d\(seconds)s", "--latency"] + (token.map { ["-H", "Authorization: Bearer \($0)"] } ?? []) + [url]
+        let text = try ExternalTool.output(binary, arguments)
         guard let result = parseWrk(text) else { throw LoadtestError.unreadableOutput("wrk", text) }
         return result
     }

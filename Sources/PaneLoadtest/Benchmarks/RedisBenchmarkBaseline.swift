@@ -10,19 +10,10 @@ public enum RedisBenchmarkBaseline {
         guard let binary = ["/usr/bin/redis-benchmark", "/usr/local/bin/redis-benchmark"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw LoadtestError.toolMissing("redis-benchmark", package: "redis-tools")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = [
+        let text = try ExternalTool.output(binary, [
             "-h", endpoint.host, "-p", String(endpoint.port), "-c", String(clients), "-P", String(pipeline), "-n", String(requests),
             "--csv", "XADD", key(clients: clients).rawValue, "*", "body", String(repeating: "x", count: bodyBytes),
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
+        ])
         // CSV: "test","rps",... ; the last line holds the numbers.
         for line in text.split(separator: "\n").reversed() {
             let fields = line.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }

@@ -119,3 +119,23 @@ import Testing
         }
     }
 }
+
+/// Issue 10, item 4: the admin CLI's inputs are checked, never trapped on or misread.
+@Suite struct AdminInputTests {
+    @Test func hostNamesResolveOrAreNamed() throws {
+        var loopback = in_addr()
+        inet_pton(AF_INET, "127.0.0.1", &loopback)
+        #expect(try HTTPProbe.resolve("localhost").s_addr == loopback.s_addr)
+        #expect(try HTTPProbe.resolve("127.0.0.1").s_addr == loopback.s_addr)
+        #expect(throws: HTTPProbeError.self) { try HTTPProbe.resolve("no-such-host.invalid") }
+        do { _ = try HTTPProbe.resolve("no-such-host.invalid") } catch { #expect("\(error)".contains("no-such-host.invalid")) }
+    }
+
+    @Test func aDurationTooLongIsBadInputNotATrap() async throws {
+        let run = try await PaneCommand.run(["admin", "dlq", "purge", "--region", "r", "--older-than", "999999999999999d"])
+        #expect(run.status != 0 && run.status < 128, "a clear error, not a crash: \(run.status) \(run.output)")
+        #expect(run.output.contains("999999999999999d"), "\(run.output)")
+        #expect(try DeadLetterAdmin.duration("7d") == 7 * 86_400_000)
+        #expect(throws: (any Error).self) { try DeadLetterAdmin.duration("9223372036854775807s") }
+    }
+}

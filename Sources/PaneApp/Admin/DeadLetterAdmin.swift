@@ -128,6 +128,9 @@ public struct DeadLetterAdmin: Sendable {
         guard let unit = text.last, let scale = units[unit], let value = Int64(text.dropLast()), value >= 0 else {
             throw AdminError.badDuration(text)
         }
-        return value * scale
+        // A duration too long to count in milliseconds is bad input, not a trap.
+        let (ms, overflow) = value.multipliedReportingOverflow(by: scale)
+        guard !overflow else { throw AdminError.badDuration(text) }
+        return ms
     }
 }

@@ -91,7 +91,12 @@ public final class HTTPProbe {
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        inet_pton(AF_INET, host == "localhost" ? "127.0.0.1" : host, &addr.sin_addr)
+        do {
+            addr.sin_addr = try Self.resolve(host)
+        } catch {
+            Glibc.close(sock)
+            throw error
+        }
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(sock, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -100,6 +105,23 @@ public final class HTTPProbe {
             throw HTTPProbeError( "cannot connect to \(host):\(port): \(String(cString: strerror(errno)))")
         }
         fd = sock
+    }
+
+    /// `host` as an IPv4 address: a dotted quad as it is, a name through the resolver. A name
+    /// that does not resolve is an error naming it (it used to become 0.0.0.0, silently).
+    public static func resolve(_ host: String) throws -> in_addr {
+        var address = in_addr()
+        if inet_pton(AF_INET, host, &address) == 1 { return address }
+        var hints = addrinfo()
+        hints.ai_family = AF_INET
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var results: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(host, nil, &hints, &results)
+        defer { if let results { freeaddrinfo(results) } }
+        guard rc == 0, let first = results, let socketAddress = first.pointee.ai_addr else {
+            throw HTTPProbeError("cannot resolve host '\(host)': \(String(cString: gai_strerror(rc)))")
+        }
+        return socketAddress.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
     }
 
     private func send(_ bytes: [UInt8]) throws {

@@ -99,7 +99,13 @@ public enum SpokeHTTP {
         }
         let etag = "\"\(stored.version)\""
         headers[.eTag] = etag
-        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingSpaces == etag || $0.trimmingSpaces == "*" }) {
+        // A list of tags, weak ones (`W/"3"`) too: If-None-Match compares weakly (RFC 9110).
+        if let match = request.headers[.ifNoneMatch],
+            match.split(separator: ",").contains(where: { tag in
+                let tag = tag.trimmingSpaces
+                return tag == etag || tag == "*" || (tag.hasPrefix("W/") && tag.dropFirst(2) == etag)
+            })
+        {
             return Response(status: .notModified, headers: headers)
         }
         var out = Array("{\"id\":\(JSONText.quote(stored.id)),\"version\":\(stored.version),\"body\":".utf8)

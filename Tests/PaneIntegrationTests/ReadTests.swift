@@ -82,6 +82,8 @@ import Testing
                 return text.contains("pane_hub_last_seq{region=\"\(region)\"}") && text.contains("pane_hub_outbox_backlog{region=\"\(region)\"} 0")
             })
             #expect(try hub.get("/metrics").text.contains("pane_build_info{"))
+            #expect(try hub.get("/metrics").text.contains("pane_hub_publish_conflicts_total{region=\"\(region)\"} 0"), "counters start at 0")
+            #expect(try probe.get("/metrics").text.contains("kind=\"permanent\"} 0"), "counters start at 0")
             #expect(await eventually(15) {
                 let text = (try? probe.get("/metrics").text) ?? ""
                 return text.contains("pane_spoke_watermark{") && text.contains("pane_spoke_lag_seqs{") && text.contains("pane_spoke_stale_contexts{")

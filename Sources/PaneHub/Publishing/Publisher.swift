@@ -62,6 +62,16 @@ public final class Publisher: Sendable {
         var rounds = FailureStreak()
         var marks = FailureStreak()
         logger.info("publisher started", metadata: ["regions": "\(store.regions.map(\.name).joined(separator: ","))"])
+        // The counters an alert watches exist from the start, at 0: a rate over a series that
+        // appears only at its first increment misses that increment.
+        for region in store.regions {
+            for label in ["pane_hub_published_total", "pane_hub_publish_conflicts_total", "pane_hub_stream_lost_total"] {
+                Counter(label: label, dimensions: [("region", region.name)]).increment(by: 0)
+            }
+        }
+        for lane in lanes {
+            Counter(label: "pane_hub_publish_errors_total", dimensions: [("redis", lane.client.endpoint.description)]).increment(by: 0)
+        }
         var draining = true
         while !stop.isStopped || draining || lanes.contains(where: { $0.inflight != nil }) {
             try faults.failIfDue(.publisher, started: started)

@@ -95,6 +95,13 @@ public final class SpokeWorker: Sendable {
         let deadLetters = DeadLetters(region: config.region, replica: config.replica, consumer: config.consumer, logger: logger, faults: faults)
         let latencyLog = config.latencyLogPath.flatMap { LatencyLog(path: $0, logger: logger) }
         logger.info("worker started", metadata: ["stream": "\(key)", "group": "\(group)", "consumer": "\(config.consumer)"])
+        // The counters an alert watches exist from the start, at 0.
+        for label in ["pane_spoke_applied_total", "pane_spoke_gaps_total", "pane_spoke_retries_total"] {
+            Counter(label: label, dimensions: labels).increment(by: 0)
+        }
+        for kind in ["permanent", "transient"] {
+            Counter(label: "pane_spoke_dead_letters_total", dimensions: labels + [("kind", kind)]).increment(by: 0)
+        }
 
         while !stop.isStopped {
             do {

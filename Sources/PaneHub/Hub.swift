@@ -59,7 +59,7 @@ public struct Hub: Sendable {
     public func loops() -> [any Service] {
         let publisher = Publisher(store: store, endpoints: config.endpoints, config: config.publisher, logger: logger, health: publishing)
         let resync = ResyncWorker(store: store, endpoints: config.endpoints, config: config.resync, logger: logger)
-        let retention = RetentionWorker(store: store, endpoints: config.endpoints, config: config.resync, logger: logger)
+        let retention = RetentionWorker(store: store, endpoints: config.endpoints, config: config.resync, logger: logger, health: publishing)
         let doorbell = store.doorbell
         return [
             BlockingService("publisher", thread: "pane-publisher", wake: { doorbell.ring() }) { try publisher.runBlocking(stop: $0) },

@@ -305,7 +305,9 @@ extension Pane {
             do {
                 config = try SpokeConfiguration.load(from: source)
                 hub = try config.hubURL.map { url throws(PaneCore.ValidationError) in
-                    HubHTTPReader(host: url.host, port: url.port, token: try config.hubTokenFile.map(HubToken.load))
+                    HubHTTPReader(host: url.host, port: url.port, token: try config.hubTokenFile.map { path throws(PaneCore.ValidationError) in
+                        try ClientToken.read(path, input: "setting \(SettingKey.spokeHubTokenFile)")
+                    })
                 }
             } catch { throw fail(error) }
             let logger = Observability.bootstrap(level: (try? source.string(SettingKey.logLevel)) ?? "info", label: "pane.spoke")

@@ -73,6 +73,11 @@ import Testing
         #expect(try WaitDuration.parseMs("2m", input: "w") == 120_000)
         #expect(try WaitDuration.parseMs("750", input: "w") == 750)
         #expect(throws: ValidationError.self) { try WaitDuration.parseMs("2h", input: "w") }
+        #expect(DurationText.milliseconds("5m", bare: false) == 300_000 && DurationText.milliseconds("5ms", bare: false) == 5)
+        #expect(DurationText.milliseconds("7d", bare: false) == 604_800_000 && DurationText.milliseconds("12h", bare: false) == 43_200_000)
+        #expect(DurationText.milliseconds("1500", bare: false) == nil && DurationText.milliseconds("1500", bare: true) == 1_500)
+        #expect(DurationText.milliseconds("999999999999999d", bare: false) == nil, "overflow is bad input")
+        #expect(DurationText.milliseconds("-1s", bare: true) == nil && DurationText.milliseconds("s", bare: true) == nil)
         var random = SplitMix64(seed: 1)
         var seen = Set<Int>()
         for _ in 0..<200 {

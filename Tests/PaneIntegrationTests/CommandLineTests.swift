@@ -17,6 +17,10 @@ import Testing
         (["spoke", "--region", "a", "--config", "/nonexistent/pane.json"], [:], "/nonexistent/pane.json"),
         (["hub", "--regions", "a", "--log-level", "loud"], [:], "--log-level"),
         (["dev", "--regions", "0"], [:], "--regions"),
+        (["spoke", "--region", "a", "--hub-url", "nope"], [:], "spoke.hubURL"),
+        (["spoke", "--region", "a", "--hub-url", "http://127.0.0.1:1", "--hub-token-file", "/nonexistent/hub.token"], [:], "spoke.hubTokenFile"),
+        (["spoke", "--region", "a", "--max-wait-ms", "-1"], [:], "spoke.maxWaitMs"),
+        (["hub", "--regions", "a", "--http-idle-timeout-ms", "soon"], [:], "--http-idle-timeout-ms"),
     ])
     func badInputIsNamed(args: [String], environment: [String: String], mention: String) async throws {
         let run = try await PaneCommand.run(args, environment: environment)

@@ -81,6 +81,18 @@ import Testing
                 return reply?.status == 503 && reply?.text.contains("publish-failing") == true && reply?.text.contains("\"outbox\":1") == true
             }
             #expect(refused, "\(dead.log().suffix(500))")
+
+            // An idle hub (nothing written, nothing to publish) notices too: retention's rounds.
+            let idle = try HubProcess.start(
+                regions: scene.regions, dir: scene.directory, db: scene.path("idle.sqlite"), redis: RedisEndpoint(host: "127.0.0.1", port: LocalPorts.free()),
+                logName: "idle.log")
+            defer { idle.child.stop() }
+            #expect(await idle.ready())
+            let idleRefused = await eventually(20) {
+                let reply = try? idle.probe().get("/readyz")
+                return reply?.status == 503 && reply?.text.contains("\"outbox\":0") == true
+            }
+            #expect(idleRefused, "\(idle.log().suffix(500))")
         }
     }
 }

@@ -13,7 +13,12 @@ public enum ClientToken {
         path: String?, environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ValidationError) -> String? {
         guard let path = path ?? environment[environmentVariable] else { return nil }
-        let input = "token file (--token-file or \(environmentVariable))"
+        return try read(path, input: "token file (--token-file or \(environmentVariable))")
+    }
+
+    /// The one token of the file at `path`; errors name `input` (the flag or setting) and the
+    /// file, never the token.
+    public static func read(_ path: String, input: String) throws(ValidationError) -> String {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw ValidationError(input: input, value: path, reason: "cannot read it")

@@ -124,13 +124,8 @@ public struct DeadLetterAdmin: Sendable {
 
     /// Parses `90s`, `15m`, `2h`, `7d` into milliseconds.
     public static func duration(_ text: String) throws -> Int64 {
-        let units: [Character: Int64] = ["s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000]
-        guard let unit = text.last, let scale = units[unit], let value = Int64(text.dropLast()), value >= 0 else {
-            throw AdminError.badDuration(text)
-        }
         // A duration too long to count in milliseconds is bad input, not a trap.
-        let (ms, overflow) = value.multipliedReportingOverflow(by: scale)
-        guard !overflow else { throw AdminError.badDuration(text) }
+        guard let ms = DurationText.milliseconds(text, bare: false) else { throw AdminError.badDuration(text) }
         return ms
     }
 }

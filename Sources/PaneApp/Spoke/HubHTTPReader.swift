@@ -1,5 +1,3 @@
-import Foundation
-import PaneCore
 import PaneRuntime
 import PaneSpoke
 
@@ -30,15 +28,3 @@ public struct HubHTTPReader: HubReading {
     }
 }
 
-/// The token of `spoke.hubTokenFile`: one token (``PaneCore/TokenFile/single(_:)``). The error
-/// names the setting and the file, never the token.
-public enum HubToken {
-    public static func load(_ path: String) throws(ValidationError) -> String {
-        let input = "setting spoke.hubTokenFile"
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw ValidationError(input: input, value: path, reason: "cannot read it")
-        }
-        do { return try TokenFile.single(text) } catch { throw ValidationError(input: input, value: path, reason: error.description) }
-    }
-}

@@ -67,21 +67,27 @@ public struct ReadConditions: Sendable, Equatable {
     }
 }
 
-/// Durations as readers write them: `500ms`, `5s`, `2m`, or a bare number of milliseconds.
+/// Durations as people write them: `500ms`, `90s`, `15m`, `12h`, `7d` (and, where `bare`, a
+/// number of milliseconds). One parser for `wait=` and the admin CLI's `--older-than`.
+public enum DurationText {
+    /// Milliseconds, or nil when `text` is not such a duration or does not fit in 64 bits.
+    public static func milliseconds(_ text: String, bare: Bool) -> Int64? {
+        let units: [(String, Int64)] = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
+        guard let (suffix, scale) = units.first(where: { text.hasSuffix($0.0) }) ?? (bare ? ("", 1) : nil),
+            let value = Int64(text.dropLast(suffix.count)), value >= 0
+        else { return nil }
+        let (ms, overflow) = value.multipliedReportingOverflow(by: scale)
+        return overflow ? nil : ms
+    }
+}
+
+/// A read's `wait=`: a duration of at most 1 hour.
 public enum WaitDuration {
     public static func parseMs(_ text: String, input: String) throws(ValidationError) -> Int {
-        let units: [(String, Int)] = [("ms", 1), ("s", 1000), ("m", 60_000)]
-        var number = Substring(text)
-        var scale = 1
-        for (suffix, factor) in units where text.hasSuffix(suffix) {
-            number = text.dropLast(suffix.count)
-            scale = factor
-            break
-        }
-        guard let value = Int(number), value >= 0, value <= 3_600_000 / scale else {
+        guard let ms = DurationText.milliseconds(text, bare: true), ms <= 3_600_000 else {
             throw ValidationError(input: input, value: text, reason: "a duration such as 500ms, 5s or 2m, at most 1 hour")
         }
-        return value * scale
+        return Int(ms)
     }
 
     /// A blocking query's wait with up to 1/16 added at random, as Consul does, so that many

@@ -1,19 +1,25 @@
 import PaneCore
 import Synchronization
 
-/// Whether the publisher reaches Redis: set by its rounds, read by the hub's `/readyz`. A round
-/// that fails marks the time the failures began; one that succeeds clears it.
+/// Whether the hub reaches its Redis servers, for its `/readyz`. Two loops report: the
+/// publisher (its rounds) and retention (its rounds run every `hub.retentionIntervalMs` even when
+/// nothing is written, so an idle hub notices a Redis that went away). A failing round marks
+/// when its loop's failures began, a successful one clears that loop's mark.
 public final class PublishHealth: Sendable {
-    private let failingSince = Mutex<Int64?>(nil)
+    /// Who reports.
+    enum Loop: Sendable { case publisher, retention }
+
+    private let failingSince = Mutex<[Loop: Int64]>([:])
 
     public init() {}
 
-    func succeeded() { failingSince.withLock { $0 = nil } }
+    func succeeded(_ loop: Loop) { _ = failingSince.withLock { $0.removeValue(forKey: loop) } }
 
-    func failed(nowMs: Int64 = WallClock.nowMs()) { failingSince.withLock { $0 = $0 ?? nowMs } }
+    func failed(_ loop: Loop, nowMs: Int64 = WallClock.nowMs()) { failingSince.withLock { $0[loop] = $0[loop] ?? nowMs } }
 
-    /// How long publishing has been failing, ms; nil when the last round succeeded.
+    /// How long the longest-failing loop has been failing, ms; nil when every loop's last round
+    /// succeeded.
     public func failingForMs(nowMs: Int64 = WallClock.nowMs()) -> Int64? {
-        failingSince.withLock { $0 }.map { nowMs - $0 }
+        failingSince.withLock { $0.values.min() }.map { nowMs - $0 }
     }
 }

@@ -80,7 +80,7 @@ public final class Publisher: Sendable {
                 do {
                     busy = try step(lane, xadds: &xadds, sending: !stop.isStopped || draining) || busy
                     rounds.succeeded()
-                    health.succeeded()
+                    health.succeeded(.publisher)
                 } catch {
                     if stop.isStopped { draining = false }
                     // Replies still in flight are unread: drop the connection and start again from
@@ -90,7 +90,7 @@ public final class Publisher: Sendable {
                     if error is PublishReset {
                         continue
                     }
-                    health.failed()
+                    health.failed(.publisher)
                     Counter(label: "pane_hub_publish_errors_total", dimensions: [("redis", lane.client.endpoint.description)]).increment()
                     try rounds.record(error)
                     logger.warning("publish round failed; will retry", metadata: ["redis": "\(lane.client.endpoint)", "error": "\(error)"])

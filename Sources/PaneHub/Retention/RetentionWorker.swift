@@ -15,10 +15,14 @@ public final class RetentionWorker: Sendable {
     let config: ResyncConfiguration
     let logger: Logger
     let faults: FaultPoints
+    /// What `/readyz` reads: whether the rounds reach Redis, also when nothing is written.
+    let health: PublishHealth
 
     public init(
-        store: HubStore, endpoints: [Region: RedisEndpoint], config: ResyncConfiguration, logger: Logger, faults: FaultPoints = .active
+        store: HubStore, endpoints: [Region: RedisEndpoint], config: ResyncConfiguration, logger: Logger, faults: FaultPoints = .active,
+        health: PublishHealth = PublishHealth()
     ) {
+        self.health = health
         self.store = store
         self.endpoints = endpoints
         self.config = config
@@ -65,8 +69,10 @@ public final class RetentionWorker: Sendable {
                 do {
                     try maintain(lane)
                     failures.succeeded()
+                    health.succeeded(.retention)
                 } catch {
                     lane.client.close()
+                    health.failed(.retention)
                     try failures.record(error)
                     logger.warning("retention round failed; will retry", metadata: ["redis": "\(lane.client.endpoint)", "error": "\(error)"])
                 }

@@ -77,6 +77,59 @@ public final class RedisClusterProcess: Sendable {
         throw lastError ?? ClusterStartError("no cluster node is running")
     }
 
+    /// Starts moving `slot` from its master to `target`, as `redis-cli --cluster reshard` does:
+    /// `IMPORTING` on the target, `MIGRATING` on the source. Move keys with
+    /// ``SlotMove/migrate(_:)`` or ``SlotMove/migrateAll()``; ``SlotMove/finish()`` hands the slot over.
+    public func beginMove(slot: Int, to target: ClusterNode) throws -> SlotMove {
+        guard let source = try slotMap().master(of: slot) else { throw ClusterStartError("no master serves slot \(slot)") }
+        let sourceConn = try connection(source)
+        let targetConn = try connection(target)
+        let sourceID = try sourceConn.clusterMyID()
+        let targetID = try targetConn.clusterMyID()
+        try targetConn.clusterSetSlot(slot, .importing(from: sourceID))
+        try sourceConn.clusterSetSlot(slot, .migrating(to: targetID))
+        return SlotMove(cluster: self, slot: slot, source: source, target: target, targetID: targetID)
+    }
+
+    /// A slot on its way from one master to another.
+    public struct SlotMove: Sendable {
+        let cluster: RedisClusterProcess
+        public let slot: Int
+        public let source: ClusterNode
+        public let target: ClusterNode
+        let targetID: String
+
+        /// Moves `keys` (of the slot) to the target now.
+        public func migrate(_ keys: [RedisKey]) throws {
+            try cluster.connection(source).migrate(keys, to: target)
+        }
+
+        /// Moves every key still at the source, 100 at a time; returns how many moved.
+        @discardableResult
+        public func migrateAll() throws -> Int {
+            let conn = try cluster.connection(source)
+            var moved = 0
+            while true {
+                let keys = try conn.clusterKeys(inSlot: slot, count: 100)
+                if keys.isEmpty { return moved }
+                try conn.migrate(keys, to: target)
+                moved += keys.count
+            }
+        }
+
+        /// Hands the slot to the target on every master (target first, as redis-cli does).
+        public func finish() throws {
+            try cluster.connection(target).clusterSetSlot(slot, .node(targetID))
+            for master in try cluster.slotMap().masters where master != target {
+                try cluster.connection(master).clusterSetSlot(slot, .node(targetID))
+            }
+        }
+    }
+
+    func connection(_ node: ClusterNode) throws -> RedisConnection {
+        try RedisConnection(endpoint: RedisEndpoint(host: node.host, port: node.port), connectTimeoutMs: 1_000, readTimeoutMs: 10_000)
+    }
+
     /// Stops every node: `SHUTDOWN NOSAVE NOW`, then SIGTERM and SIGKILL for a node that is still
     /// there. (A child started by a thread that blocks SIGTERM, as a test runner's do, inherits the
     /// blocked signal: redis-server would ignore the SIGTERM.)

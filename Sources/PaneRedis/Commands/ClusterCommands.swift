@@ -56,4 +56,45 @@ extension RedisConnection {
     public func asking() throws(RedisError) {
         try command(["ASKING"])
     }
+
+    /// `CLUSTER MYID`: this node's id. https://redis.io/docs/latest/commands/cluster-myid/
+    public func clusterMyID() throws(RedisError) -> String {
+        try command(["CLUSTER", "MYID"]).string ?? ""
+    }
+
+    /// How a slot's owner changes during a reshard (`CLUSTER SETSLOT`).
+    public enum SlotState: Sendable {
+        /// On the target: accept `ASKING` commands for the slot, which node `from` still owns.
+        case importing(from: String)
+        /// On the source: answer `ASK` for keys of the slot that are gone.
+        case migrating(to: String)
+        /// Everywhere, at the end: node `id` owns the slot.
+        case node(String)
+    }
+
+    /// `CLUSTER SETSLOT slot IMPORTING|MIGRATING|NODE id`: one step of moving a slot, as
+    /// `redis-cli --cluster reshard` does. https://redis.io/docs/latest/commands/cluster-setslot/
+    public func clusterSetSlot(_ slot: Int, _ state: SlotState) throws(RedisError) {
+        switch state {
+        case .importing(let from): try command(["CLUSTER", "SETSLOT", RedisArgument(slot), "IMPORTING", RedisArgument(from)])
+        case .migrating(let to): try command(["CLUSTER", "SETSLOT", RedisArgument(slot), "MIGRATING", RedisArgument(to)])
+        case .node(let id): try command(["CLUSTER", "SETSLOT", RedisArgument(slot), "NODE", RedisArgument(id)])
+        }
+    }
+
+    /// `CLUSTER GETKEYSINSLOT slot count`. https://redis.io/docs/latest/commands/cluster-getkeysinslot/
+    public func clusterKeys(inSlot slot: Int, count: Int) throws(RedisError) -> [RedisKey] {
+        (try command(["CLUSTER", "GETKEYSINSLOT", RedisArgument(slot), RedisArgument(count)]).array ?? []).compactMap {
+            $0.string.map { RedisKey($0) }
+        }
+    }
+
+    /// `MIGRATE host port "" 0 timeout KEYS key…`: moves keys to another node atomically.
+    /// https://redis.io/docs/latest/commands/migrate/
+    public func migrate(_ keys: [RedisKey], to node: ClusterNode, timeoutMs: Int = 5_000) throws(RedisError) {
+        guard !keys.isEmpty else { return }
+        try command(
+            ["MIGRATE", RedisArgument(node.host), RedisArgument(node.port), "", "0", RedisArgument(timeoutMs), "KEYS"]
+                + keys.map { RedisArgument($0) })
+    }
 }

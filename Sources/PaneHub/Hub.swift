@@ -57,9 +57,9 @@ public struct Hub: Sendable {
     /// resync worker (snapshots and anti-entropy) and retention. Each is a `BlockingService`
     /// (a thread of its own). Tests run these too.
     public func loops() -> [any Service] {
-        let publisher = Publisher(store: store, endpoints: config.endpoints, config: config.publisher, logger: logger, health: publishing)
-        let resync = ResyncWorker(store: store, endpoints: config.endpoints, config: config.resync, logger: logger)
-        let retention = RetentionWorker(store: store, endpoints: config.endpoints, config: config.resync, logger: logger, health: publishing)
+        let publisher = Publisher(store: store, redis: config.redis, config: config.publisher, logger: logger, health: publishing)
+        let resync = ResyncWorker(store: store, redis: config.redis, config: config.resync, logger: logger)
+        let retention = RetentionWorker(store: store, redis: config.redis, config: config.resync, logger: logger, health: publishing)
         let doorbell = store.doorbell
         return [
             BlockingService("publisher", thread: "pane-publisher", wake: { doorbell.ring() }) { try publisher.runBlocking(stop: $0) },

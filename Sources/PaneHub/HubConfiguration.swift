@@ -11,6 +11,8 @@ public struct HubConfiguration: Sendable {
     public var redisByRegion: [Region: RedisEndpoint] = [:]
     /// The Redis used by regions without an entry in ``redisByRegion``.
     public var defaultRedis: RedisEndpoint = RedisEndpoint(host: "127.0.0.1")
+    /// A Redis Cluster that holds every region (`redis.cluster`); the servers above are then unused.
+    public var redisCluster: ClusterMap? = nil
     /// The authoritative SQLite file.
     public var databasePath: String = "hub.sqlite"
     /// Close a connection idle this long, or whose request stalls this long while it is read,
@@ -36,8 +38,9 @@ public struct HubConfiguration: Sendable {
         self.regions = regions
     }
 
-    /// The Redis endpoint of every region.
-    public var endpoints: [Region: RedisEndpoint] {
-        Dictionary(uniqueKeysWithValues: regions.map { ($0, redisByRegion[$0] ?? defaultRedis) })
+    /// Where the regions live in Redis: ``redisCluster`` when set, else the servers.
+    public var redis: RedisTopology {
+        if let redisCluster { return .cluster(redisCluster) }
+        return .servers(default: defaultRedis, byRegion: redisByRegion)
     }
 }

@@ -10,6 +10,14 @@ public struct SpokeConfiguration: Sendable {
     /// This worker's consumer name in the replica's group; defaults to `host-pid`.
     public var consumer: String = SpokeConfiguration.defaultConsumer()
     public var redis: RedisEndpoint = RedisEndpoint(host: "127.0.0.1")
+    /// A Redis Cluster that holds the region (`redis.cluster`); ``redis`` is then unused.
+    public var redisCluster: ClusterMap? = nil
+
+    /// Where the region lives in Redis.
+    public var topology: RedisTopology {
+        if let redisCluster { return .cluster(redisCluster) }
+        return .servers(default: redis, byRegion: [:])
+    }
     /// The replica's SQLite file, shared by all its workers.
     public var databasePath: String
     public var httpHost: String = "127.0.0.1"

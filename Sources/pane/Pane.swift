@@ -40,6 +40,9 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Redis URL, redis://host:port[/db] (key redis.url, default redis://127.0.0.1:6379).")
     var redis: String?
 
+    @Option(help: "A Redis Cluster's seed nodes, host:port,host:port (key redis.cluster; instead of --redis).")
+    var redisCluster: String?
+
     @Option(help: "Largest context body in bytes (key body.maxBytes, default 1048576).")
     var maxBodyBytes: Int?
 
@@ -55,6 +58,7 @@ struct CommonOptions: ParsableArguments {
     var flags: [String: String] {
         var flags: [String: String] = [:]
         flags[SettingKey.redisURL] = redis
+        flags[SettingKey.redisCluster] = redisCluster
         flags[SettingKey.bodyMaxBytes] = maxBodyBytes.map(String.init)
         flags[SettingKey.logLevel] = logLevel
         return flags
@@ -200,7 +204,7 @@ extension Pane {
                 "hub starting",
                 metadata: [
                     "regions": "\(config.regions.map(\.name).joined(separator: ","))", "db": "\(config.databasePath)",
-                    "http": "\(config.httpHost):\(config.httpPort)", "redis": "\(config.defaultRedis)",
+                    "http": "\(config.httpHost):\(config.httpPort)", "redis": "\(config.redis)",
                     "auth": "\(authMode(config.tokensFile))",
                 ])
             try await runServices(
@@ -319,7 +323,7 @@ extension Pane {
                 "spoke starting",
                 metadata: [
                     "region": "\(config.region)", "replica": "\(config.replica)", "consumer": "\(config.consumer)",
-                    "db": "\(config.databasePath)", "http": "\(config.httpHost):\(config.httpPort)", "redis": "\(config.redis)",
+                    "db": "\(config.databasePath)", "http": "\(config.httpHost):\(config.httpPort)", "redis": "\(config.topology)",
                     "auth": "\(authMode(config.tokensFile))",
                 ])
             try await runServices(
@@ -365,7 +369,7 @@ extension Pane {
 /// A Redis that may evict Pane's keys loses updates silently: the hub refuses to start on one
 /// (exit 2, naming the policy and the fix) unless `hub.allowEviction`, and then logs it.
 func refuseEvictingRedis(_ config: HubConfiguration, logger: Logger) async throws {
-    if let refusal = await EvictionCheck.atStart(endpoints: Array(config.endpoints.values), allow: config.allowEviction, logger: logger) {
+    if let refusal = await EvictionCheck.atStart(endpoints: config.redis.endpointsToCheck(for: config.regions), allow: config.allowEviction, logger: logger) {
         throw fail(refusal)
     }
 }

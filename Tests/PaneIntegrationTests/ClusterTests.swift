@@ -70,8 +70,8 @@ import Testing
         let seeds = [cluster.nodes[0].endpoint]
         let result = try await BlockingThread.value(name: "cluster-client") { () throws -> [String] in
             var seen: [String] = []
-            let client = ClusterClient(seeds: seeds, logger: TestEnv.logger)
-            let warm = ClusterClient(seeds: seeds, logger: TestEnv.logger)
+            let client = ClusterClient(cluster: ClusterMap(seeds: seeds), logger: TestEnv.logger)
+            let warm = ClusterClient(cluster: ClusterMap(seeds: seeds), logger: TestEnv.logger)
             for key in [moved, stays] {
                 try client.run(slot: slot) { conn throws(RedisError) in _ = try conn.command(["SET", RedisArgument(key), "1"]) }
             }

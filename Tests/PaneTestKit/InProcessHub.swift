@@ -14,14 +14,15 @@ public struct InProcessHub: Sendable {
     let logger: Logger
 
     /// Opens the hub's store at `dir/hub.sqlite` (or `database`); nothing runs until ``run(_:)``,
-    /// so a test may write a backlog first.
+    /// so a test may write a backlog first. With `cluster`, every region lives in that Redis Cluster.
     public init(
-        regions: [Region], dir: String, database: String? = nil, redis: RedisEndpoint? = nil,
+        regions: [Region], dir: String, database: String? = nil, redis: RedisEndpoint? = nil, cluster: ClusterMap? = nil,
         publisher: PublisherConfiguration = PublisherConfiguration(), resync: ResyncConfiguration = ResyncConfiguration(),
         logger: Logger = TestEnv.logger
     ) throws {
         var config = HubConfiguration(regions: regions)
         config.defaultRedis = try redis ?? TestEnv.redis()
+        config.redisCluster = cluster
         config.databasePath = database ?? "\(dir)/hub.sqlite"
         config.publisher = publisher
         config.resync = resync

@@ -12,14 +12,16 @@ public struct SpokeProcess: Sendable {
     public let db: String
 
     /// Starts `pane spoke` for `replica` of `region` with its replica file at `db`, on a free port,
-    /// logging at info to `dir/spoke-<region>-<replica>-<port>.log`.
+    /// logging at info to `dir/spoke-<region>-<replica>-<port>.log`; `redisCluster` (seed nodes)
+    /// instead of `redis` for a Redis Cluster.
     public static func start(
         region: Region, replica: String, db: String, dir: String, consumer: String? = nil, extra: [String] = [],
-        environment: [String: String] = [:], redis: RedisEndpoint? = nil
+        environment: [String: String] = [:], redis: RedisEndpoint? = nil, redisCluster: String? = nil
     ) throws -> SpokeProcess {
         let port = LocalPorts.free()
+        let server = try redisCluster.map { ["--redis-cluster", $0] } ?? ["--redis", (redis ?? TestEnv.redis()).description]
         var args = [
-            "spoke", "--redis", try (redis ?? TestEnv.redis()).description, "--region", region.name, "--replica", replica,
+            "spoke"] + server + ["--region", region.name, "--replica", replica,
             "--db", db, "--http", "127.0.0.1:\(port)", "--log-level", "info", "--block-ms", "200",
         ]
         if let consumer { args += ["--consumer", consumer] }

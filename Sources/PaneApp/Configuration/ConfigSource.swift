@@ -132,6 +132,26 @@ public struct ConfigSource: Sendable {
         }
     }
 
+    /// A Redis Cluster's seed nodes, `host:port,host:port`, or `nil` when `key` is not set.
+    /// Setting it together with `redis.url` or a `redis.region.<name>` of `regions` is an error:
+    /// a process talks to one cluster or to servers, not both.
+    public func cluster(_ key: String, regions: [Region]) throws(ValidationError) -> ClusterMap? {
+        guard let text = try string(key) else { return nil }
+        var seeds: [RedisEndpoint] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let item = part.trimmingCharacters(in: .whitespaces)
+            guard let node = ClusterNode(address: item), !node.host.isEmpty else {
+                throw bad(key, text, "'\(item)' is not host:port (a cluster node's address, port 1-65535)")
+            }
+            seeds.append(RedisEndpoint(host: node.host, port: node.port))
+        }
+        let servers = [SettingKey.redisURL] + regions.map { "\(SettingKey.regionRedisPrefix).\($0.name)" }
+        for server in servers where try string(server) != nil {
+            throw bad(key, text, "\(server) is set too: a process uses either redis.cluster or Redis servers; remove one")
+        }
+        return ClusterMap(seeds: seeds)
+    }
+
     /// A `host:port` listen address, or `nil`.
     public func address(_ key: String) throws(ValidationError) -> (host: String, port: Int)? {
         guard let text = try string(key) else { return nil }

@@ -9,6 +9,7 @@ public enum SettingCatalog {
 
     public static let all: [Setting] = [
         Setting(SettingKey.redisURL, .string("redis://127.0.0.1:6379"), flag: "--redis", isURL: true),
+        Setting(SettingKey.redisCluster, .none("no cluster: redis.url and redis.region.<name>"), flag: "--redis-cluster"),
         Setting(SettingKey.regions, .none("required for pane hub"), flag: "--regions"),
         Setting(SettingKey.hubDB, .string("hub.sqlite"), flag: "--db"),
         Setting(SettingKey.hubHTTP, .string("127.0.0.1:7400"), flag: "--http"),

@@ -6,6 +6,7 @@ import PaneSpoke
 /// Every configuration key, with its default, in one place. The README's table is made from this list.
 public enum SettingKey {
     public static let redisURL = "redis.url"  // default redis://127.0.0.1:6379
+    public static let redisCluster = "redis.cluster"  // host:port,host:port: a Redis Cluster's seed nodes
     public static let regions = "hub.regions"  // required for the hub
     public static let regionRedisPrefix = "redis.region"  // redis.region.<name>: that region's Redis URL
     public static let hubDB = "hub.db"  // default hub.sqlite
@@ -65,6 +66,7 @@ extension HubConfiguration {
                 config.redisByRegion[region] = redis
             }
         }
+        config.redisCluster = try source.cluster(SettingKey.redisCluster, regions: regions)
         if let db = try source.string(SettingKey.hubDB) { config.databasePath = db }
         if let http = try source.address(SettingKey.hubHTTP) {
             config.httpHost = http.host
@@ -119,6 +121,7 @@ extension SpokeConfiguration {
         } else if let redis = try source.redis(SettingKey.redisURL) {
             config.redis = redis
         }
+        config.redisCluster = try source.cluster(SettingKey.redisCluster, regions: [region])
         if let http = try source.address(SettingKey.spokeHTTP) {
             config.httpHost = http.host
             config.httpPort = http.port

@@ -17,7 +17,8 @@ import PaneRuntime
 /// entry id against it (``EntryIDRule``).
 public final class Publisher: Sendable {
     let store: HubStore
-    let endpoints: [Region: RedisEndpoint]
+    /// Where the regions live in Redis.
+    let redis: RedisTopology
     let config: PublisherConfiguration
     let logger: Logger
     let faults: FaultPoints
@@ -25,12 +26,12 @@ public final class Publisher: Sendable {
     let health: PublishHealth
 
     public init(
-        store: HubStore, endpoints: [Region: RedisEndpoint], config: PublisherConfiguration, logger: Logger,
+        store: HubStore, redis: RedisTopology, config: PublisherConfiguration, logger: Logger,
         faults: FaultPoints = .active, health: PublishHealth = PublishHealth()
     ) {
         self.health = health
         self.store = store
-        self.endpoints = endpoints
+        self.redis = redis
         self.config = config
         self.logger = logger
         self.faults = faults
@@ -44,8 +45,8 @@ public final class Publisher: Sendable {
     /// recording the marks, count in a ``FailureStreak``; when it says stop, the publisher
     /// records what it can and throws (``RetriesExhausted``).
     public func runBlocking(stop: StopFlag) throws {
-        let lanes = RedisEndpoint.lanes(store.regions, endpoints).map { endpoint, regions in
-            Lane(client: RedisClient(endpoint: endpoint, logger: logger), regions: regions)
+        let lanes = redis.lanes(store.regions).map { lane in
+            Lane(client: lane.client(logger: logger), regions: lane.regions)
         }
         defer {
             do { try store.persistPublished() } catch {

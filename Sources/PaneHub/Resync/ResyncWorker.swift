@@ -19,16 +19,17 @@ import PaneStore
 /// and the next hub serves them.
 public final class ResyncWorker: Sendable {
     let store: HubStore
-    let endpoints: [Region: RedisEndpoint]
+    /// Where the regions live in Redis.
+    let redis: RedisTopology
     let config: ResyncConfiguration
     let logger: Logger
     let faults: FaultPoints
 
     public init(
-        store: HubStore, endpoints: [Region: RedisEndpoint], config: ResyncConfiguration, logger: Logger, faults: FaultPoints = .active
+        store: HubStore, redis: RedisTopology, config: ResyncConfiguration, logger: Logger, faults: FaultPoints = .active
     ) {
         self.store = store
-        self.endpoints = endpoints
+        self.redis = redis
         self.config = config
         self.logger = logger
         self.faults = faults
@@ -40,8 +41,8 @@ public final class ResyncWorker: Sendable {
     /// or of anti-entropy, count in a ``FailureStreak`` each; when one says stop, the worker
     /// throws (``RetriesExhausted``).
     public func runBlocking(stop: StopFlag) throws {
-        let lanes = RedisEndpoint.lanes(store.regions, endpoints).map { endpoint, regions in
-            Lane(client: RedisClient(endpoint: endpoint, readTimeoutMs: config.blockMs + 5_000, logger: logger), regions: regions)
+        let lanes = redis.lanes(store.regions).map { lane in
+            Lane(client: lane.client(readTimeoutMs: config.blockMs + 5_000, logger: logger), regions: lane.regions)
         }
         defer {
             lanes.forEach { $0.client.close() }

@@ -11,7 +11,8 @@ import PaneStore
 /// request streams, and notices when Redis lost a stream's data (the replicas then resync).
 public final class RetentionWorker: Sendable {
     let store: HubStore
-    let endpoints: [Region: RedisEndpoint]
+    /// Where the regions live in Redis.
+    let redis: RedisTopology
     let config: ResyncConfiguration
     let logger: Logger
     let faults: FaultPoints
@@ -19,12 +20,12 @@ public final class RetentionWorker: Sendable {
     let health: PublishHealth
 
     public init(
-        store: HubStore, endpoints: [Region: RedisEndpoint], config: ResyncConfiguration, logger: Logger, faults: FaultPoints = .active,
+        store: HubStore, redis: RedisTopology, config: ResyncConfiguration, logger: Logger, faults: FaultPoints = .active,
         health: PublishHealth = PublishHealth()
     ) {
         self.health = health
         self.store = store
-        self.endpoints = endpoints
+        self.redis = redis
         self.config = config
         self.logger = logger
         self.faults = faults
@@ -53,8 +54,8 @@ public final class RetentionWorker: Sendable {
     /// Redis errors are retried at the next round. Other failures count in a
     /// ``FailureStreak``; when it says stop, the worker throws (``RetriesExhausted``).
     public func runBlocking(stop: StopFlag) throws {
-        let lanes = RedisEndpoint.lanes(store.regions, endpoints).map { endpoint, regions in
-            Lane(client: RedisClient(endpoint: endpoint, readTimeoutMs: 5_000, logger: logger), regions: regions)
+        let lanes = redis.lanes(store.regions).map { lane in
+            Lane(client: lane.client(readTimeoutMs: 5_000, logger: logger), regions: lane.regions)
         }
         defer {
             lanes.forEach { $0.client.close() }

@@ -91,7 +91,7 @@ public struct Limits: Sendable {
         var publisherConfig = PublisherConfiguration()
         publisherConfig.batchSize = PublisherConfiguration().batchSize
         let publisher = Publisher(
-            store: store, endpoints: Dictionary(uniqueKeysWithValues: regionList.map { ($0, redis.endpoint) }),
+            store: store, redis: .servers(default: redis.endpoint, byRegion: [:]),
             config: publisherConfig, logger: logger)
         let stop = StopFlag()
         let publisherDone = DispatchSemaphore(value: 0)

@@ -7,7 +7,7 @@ import PaneRuntime
 /// and follows the cluster's redirections
 /// (https://redis.io/docs/latest/operate/oss_and_stack/reference/cluster-spec/#redirection-and-resharding).
 ///
-/// - The slot map comes from `CLUSTER SLOTS`, asked of the seeds and then of any known node.
+/// - The slot map is the process's ``ClusterMap``.
 /// - `MOVED`: the map learns the slot's new master and the call is sent there.
 /// - `ASK`: the call is sent once to the named node after `ASKING`; the map is kept.
 /// - `CLUSTERDOWN`/`TRYAGAIN`, or a connection that broke: the map is read again before the next
@@ -17,10 +17,9 @@ import PaneRuntime
 /// One ``RedisClient`` per node keeps the reconnect behaviour of single-server mode. Blocking and
 /// not `Sendable`, like ``RedisClient``.
 public final class ClusterClient {
-    public let seeds: [RedisEndpoint]
+    /// The slot map, shared with the process's other clients.
+    public let cluster: ClusterMap
     public let readTimeoutMs: Int
-    /// The slot map in use; `nil` until the first call (or after a failure that calls for a refresh).
-    public private(set) var map: SlotMap?
     /// How many `MOVED` and `ASK` replies were followed (a metric and a test's evidence).
     public private(set) var redirectionsFollowed = 0
     private var clients: [ClusterNode: RedisClient] = [:]
@@ -29,19 +28,15 @@ public final class ClusterClient {
     /// The most redirections one call follows before it gives up (a map that keeps changing).
     static let maxRedirections = 5
 
-    public init(seeds: [RedisEndpoint], readTimeoutMs: Int = 5_000, logger: Logger) {
-        self.seeds = seeds
+    public init(cluster: ClusterMap, readTimeoutMs: Int = 5_000, logger: Logger) {
+        self.cluster = cluster
         self.readTimeoutMs = readTimeoutMs
         self.logger = logger
     }
 
     /// The master that serves `slot`, as far as the map knows (reads the map if it has none).
     public func master(of slot: Int) throws(RedisError) -> ClusterNode {
-        let map = try currentMap()
-        guard let node = map.master(of: slot) else {
-            throw RedisError(.server, "CLUSTERDOWN no master serves slot \(slot) in the cluster's slot map")
-        }
-        return node
+        try cluster.master(of: slot, readTimeoutMs: readTimeoutMs)
     }
 
     /// Runs `body` on a connection to the master of `slot`, following redirections. Error replies
@@ -57,29 +52,27 @@ public final class ClusterClient {
             let asking = askTarget != nil
             askTarget = nil
             do {
-                return try client.run { conn throws(RedisError) in
+                let value = try client.run { conn throws(RedisError) in
                     if asking { try conn.asking() }
                     return try body(conn)
                 }
+                backoff.reset()
+                return value
             } catch {
                 lastError = error
                 if error.breaksConnection {
-                    map = nil  // the node may be gone: a replica may be taking over its slots
+                    cluster.invalidate()  // the node may be gone: a replica may be taking over its slots
                     throw error
                 }
-                guard error.kind == .server, let redirection = ClusterRedirection(errorReply: error.message, answeredBy: node) else {
-                    throw error
-                }
+                guard let redirection = cluster.learn(from: error, answeredBy: node) else { throw error }
                 switch redirection {
                 case .moved(let movedSlot, let target):
                     redirectionsFollowed += 1
-                    map?.move(slot: movedSlot, to: target)
                     logger.debug("slot moved", metadata: ["slot": "\(movedSlot)", "node": "\(target)"])
                 case .ask(_, let target):
                     redirectionsFollowed += 1
                     askTarget = target
                 case .retryLater:
-                    map = nil
                     let delay = backoff.next()
                     logger.warning("cluster busy, retrying", metadata: ["error": "\(error.message)", "retryInMs": "\(delay)"])
                     Thread.sleep(forTimeInterval: Double(delay) / 1000)
@@ -92,8 +85,8 @@ public final class ClusterClient {
 
     /// Reads the slot map again now.
     public func refresh() throws(RedisError) {
-        map = nil
-        _ = try currentMap()
+        cluster.invalidate()
+        _ = try cluster.current(readTimeoutMs: readTimeoutMs)
     }
 
     public func close() {
@@ -103,32 +96,9 @@ public final class ClusterClient {
 
     private func client(for node: ClusterNode) -> RedisClient {
         if let existing = clients[node] { return existing }
-        let client = RedisClient(endpoint: RedisEndpoint(host: node.host, port: node.port), readTimeoutMs: readTimeoutMs, logger: logger)
+        let client = RedisClient(endpoint: cluster.endpoint(node), readTimeoutMs: readTimeoutMs, logger: logger)
         clients[node] = client
         return client
-    }
-
-    private func currentMap() throws(RedisError) -> SlotMap {
-        if let map { return map }
-        // Known masters first (they know the newest map), then the seeds.
-        let known = (clients.keys.map { RedisEndpoint(host: $0.host, port: $0.port) }).sorted { $0.description < $1.description }
-        var lastError = RedisError(.connect, "no cluster seed given")
-        for endpoint in known + seeds.filter({ !known.contains($0) }) {
-            do {
-                let conn = try RedisConnection(endpoint: endpoint, connectTimeoutMs: 1_000, readTimeoutMs: readTimeoutMs)
-                let fresh = try conn.clusterSlots(answeredBy: ClusterNode(host: endpoint.host, port: endpoint.port))
-                guard fresh.uncoveredSlots == 0 else {
-                    lastError = RedisError(.server, "CLUSTERDOWN \(endpoint) serves a map with \(fresh.uncoveredSlots) slots uncovered")
-                    continue
-                }
-                map = fresh
-                backoff.reset()
-                return fresh
-            } catch {
-                lastError = error
-            }
-        }
-        throw lastError
     }
 }
 

@@ -22,9 +22,11 @@ extension SpokeWorker {
             do {
                 let (digest, position) = try store.digest()
                 let report = DigestReport(replica: config.replica.name, position: position, timeMs: WallClock.nowMs(), digest: digest.encoded)
-                let conn = try RedisConnection(endpoint: config.redis)
-                defer { conn.close() }
-                try conn.hset(key: config.region.keys.replicas, field: "\(config.replica.name):digest", value: StatusJSON.encode(report))
+                let client = config.topology.client(for: config.region, logger: logger)
+                defer { client.close() }
+                _ = try client.run { conn throws(RedisError) in
+                    try conn.hset(key: config.region.keys.replicas, field: "\(config.replica.name):digest", value: StatusJSON.encode(report))
+                }
                 logger.debug(
                     "published the replica's digest", metadata: ["position": "\(position)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))"])
             } catch {

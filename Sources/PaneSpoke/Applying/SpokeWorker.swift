@@ -82,8 +82,8 @@ public final class SpokeWorker: Sendable {
     public func runBlocking(stop: StopFlag) throws {
         // Two connections: the reader fetches the next batch while the control connection acks,
         // dead-letters and claims, so Redis prepares batch k+1 while SQLite applies batch k.
-        let reader = RedisClient(endpoint: config.redis, readTimeoutMs: config.blockMs + 5_000, logger: logger)
-        let client = RedisClient(endpoint: config.redis, readTimeoutMs: config.blockMs + 5_000, logger: logger)
+        let reader = config.topology.client(for: config.region, readTimeoutMs: config.blockMs + 5_000, logger: logger)
+        let client = config.topology.client(for: config.region, readTimeoutMs: config.blockMs + 5_000, logger: logger)
         defer {
             reader.close()
             client.close()

@@ -45,7 +45,13 @@ public struct Hub: Sendable {
     /// With a tokens file, its watcher runs just before HTTP, and every route but `/healthz`
     /// (the `extraRoutes` too) needs a token.
     public func services(extraRoutes: (@Sendable (Router<BasicRequestContext>) -> Void)? = nil) -> [any Service] {
-        let router = HubHTTP.router(store: store, rules: config.bodyRules, publishing: publishing, tokens: tokens)
+        let statusPage: @Sendable () async throws -> String = { [store, config, publishing] in
+            try await BlockingThread.value(name: "pane-status") {
+                StatusPage.gather(store: store, endpoints: config.endpoints, retention: config.resync, publishing: publishing).html
+            }
+        }
+        let router = HubHTTP.router(
+            store: store, rules: config.bodyRules, publishing: publishing, tokens: tokens, statusPage: statusPage)
         extraRoutes?(router)
         router.addRouteFallback()
         let http = HTTPService(router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-hub", idleTimeoutMs: config.httpIdleTimeoutMs, logger: logger)

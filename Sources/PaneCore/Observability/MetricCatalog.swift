@@ -139,6 +139,13 @@ public enum MetricCatalog {
         MetricInfo("process_start_time_seconds", .gauge, .both, labels: [], help: "When the process started, seconds since the Unix epoch."),
     ]
 
+    /// The counters `source` exports with exactly `labels`: the ones a process creates at 0
+    /// when it starts, for every label value it knows, so that a `rate()` or `increase()` sees
+    /// their first increment.
+    public static func counters(_ source: MetricInfo.Source, labels: [String]) -> [String] {
+        all.filter { $0.source == source && $0.kind == .counter && $0.labels == labels }.map(\.name)
+    }
+
     private static let byName: [String: MetricInfo] = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
 
     /// The entry for a Prometheus metric name; nil when Pane does not define it.

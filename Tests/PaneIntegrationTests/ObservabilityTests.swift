@@ -183,6 +183,23 @@ import Testing
         }
     }
 
+    /// docs/operations.md names every metric of the catalog, and every rule's `runbook_url` points
+    /// at a heading of it that exists.
+    @Test func theDocsDescribeEveryMetricAndEveryRunbook() throws {
+        let docs = try String(contentsOfFile: "\(Self.prometheusFolder)/../../docs/operations.md", encoding: .utf8)
+        for metric in MetricCatalog.all { #expect(docs.contains("`\(metric.name)`"), "docs/operations.md does not list \(metric.name)") }
+        let anchors = Set(
+            docs.split(separator: "\n").filter { $0.hasPrefix("#") }.map { heading in
+                String(heading.drop { $0 == "#" }.trimmingCharacters(in: .whitespaces).lowercased()
+                    .filter { $0.isLetter || $0.isNumber || $0 == " " || $0 == "-" || $0 == "_" }
+                    .replacingOccurrences(of: " ", with: "-"))
+            })
+        let rules = try String(contentsOfFile: "\(Self.prometheusFolder)/pane.rules.yml", encoding: .utf8)
+        let links = rules.matches(of: /runbook_url: "docs\/operations\.md#([a-z0-9-]+)"/).map { String($0.1) }
+        #expect(links.count == rules.matches(of: /- alert: \w+/).count, "every rule has a runbook_url")
+        for link in links { #expect(anchors.contains(link), "runbook_url #\(link) names no heading of docs/operations.md") }
+    }
+
     /// `GET /status` against a running hub (two regions), a spoke and a dead letter whose
     /// context id is markup: every region and replica with its state, the dead letter with its
     /// reason, escaped; no script, no external asset; a refresh; a `read` token when the hub has

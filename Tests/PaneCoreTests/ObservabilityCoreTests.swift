@@ -35,7 +35,11 @@ import Testing
         #expect(ProcessStats.parse(stat: "garbage", clockTicks: 100, pageSize: 4096, bootTimeSeconds: 0) == nil)
         #expect(ProcessStats.bootTime(procStat: "cpu  1 2 3\nintr 5\nbtime 1764547200\nprocesses 9\n") == 1_764_547_200)
         #expect(ProcessStats.bootTime(procStat: "cpu 1\n") == nil)
-        let limits = "Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 524288               files\n"
+        let limits = """
+            Limit                     Soft Limit           Hard Limit           Units
+            Max open files            1024                 524288               files
+
+            """
         #expect(ProcessStats.maxOpenFiles(limits: limits) == 1024)
     }
 

@@ -154,8 +154,11 @@ public final class RetentionWorker: Sendable {
         // Dead-letter ids are `XADD *` ids: their first part is the time they were written, in ms.
         let oldestMs = oldest.flatMap { entry in entry.id.split(separator: "-").first.flatMap { Int64($0) } }
         Gauge(label: "pane_hub_oldest_dead_letter_age_seconds", dimensions: dimensions).record(oldestMs.map { Double(max(0, now - $0)) / 1000 } ?? 0)
-        for (field, value) in beats where !field.contains(":") {
-            guard let beat = StatusJSON.decode(ReplicaHeartbeat.self, value.string) else { continue }
+        // Anyone who can write to Redis can add fields: only valid replica names become labels,
+        // and at most `maxReplicaSeries` per region, so forged heartbeats cannot grow the metrics.
+        let names = beats.keys.filter { (try? ReplicaName($0)) != nil }.sorted().prefix(Self.maxReplicaSeries)
+        for field in names {
+            guard let beat = StatusJSON.decode(ReplicaHeartbeat.self, beats[field]?.string) else { continue }
             let replica = dimensions + [("replica", field)]
             Gauge(label: "pane_hub_replica_heartbeat_age_seconds", dimensions: replica).record(Double(max(0, now - beat.timeMs)) / 1000)
             Gauge(label: "pane_hub_replica_lag_seqs", dimensions: replica).record(Double(hubSeq > beat.watermark ? hubSeq - beat.watermark : 0))
@@ -168,6 +171,9 @@ public final class RetentionWorker: Sendable {
             }
         }
     }
+
+    /// The most replicas per region whose health the hub exports as metrics.
+    static let maxReplicaSeries = 256
 
     func trim(
         region: Region, info: [String: RESPValue], published: UInt64, samples: [(timeMs: Int64, seq: UInt64)], now: Int64,

@@ -69,10 +69,19 @@ import Testing
             #expect(early.spoke.contains("pane_spoke_resync_requests_total{\(spokeLabels),reason=\"seq-gap\"} 0\n"))
             #expect(early.hub.contains("pane_hub_publish_errors_total{redis=\"\(scene.redis)\"} 0\n"))
 
+            // A forged heartbeat under a name no replica can have never becomes a label (written
+            // before the dead letter, so the round that counts the dead letter reads it too).
+            let conn = try scene.connection()
+            var beat: String?
+            #expect(await eventually(10) {
+                beat = (try? conn.hgetall(key: scene.region.keys.replicas))?["a"]?.string
+                return beat != nil
+            })
+            _ = try conn.hset(key: scene.region.keys.replicas, field: "Forged Name!", value: try #require(beat))
             // A write, a dead letter (a foreign entry), and a bad request.
             let put = try hubProbe.request("PUT", "/v1/contexts/m%2F1", body: Array("{\"a\":1}".utf8))
             #expect(put.status == 200)
-            _ = try scene.connection().xadd(key: scene.region.keys.updates, fields: [("junk", Array("x".utf8))])
+            _ = try conn.xadd(key: scene.region.keys.updates, fields: [("junk", Array("x".utf8))])
             #expect(try hubProbe.get("/v1/contexts/nope").status == 404)
             _ = try spokeProbe.get("/v1/contexts/m%2F1")
             var scrape = (hub: "", spoke: "")
@@ -107,6 +116,7 @@ import Testing
                     #expect(MetricCatalog.info(named: family) != nil, "\(name) exports \(family), which the catalog does not list")
                 }
             }
+            #expect(!scrape.hub.contains("Forged Name!"), "a forged heartbeat field is no label")
             #expect(scrape.hub.contains("pane_http_requests_total{route=\"/v1/contexts/{id}\",method=\"PUT\",status=\"200\"} 1"))
             #expect(scrape.hub.contains("pane_http_request_duration_seconds_bucket{route=\"/v1/contexts/{id}\",method=\"PUT\",status=\"200\",le="))
             #expect(scrape.spoke.contains("pane_spoke_apply_duration_seconds_count{\(spokeLabels)}"))

@@ -18,7 +18,6 @@ pane_install_deps() {
         apt-get update -qq
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
     fi
-    pane_install_promtool
     if ! command -v swift >/dev/null 2>&1; then
         if [ -x /opt/swift/usr/bin/swift ]; then
             export PATH="/opt/swift/usr/bin:$PATH"

@@ -27,3 +27,21 @@ pane_install_deps() {
         fi
     fi
 }
+
+# promtool, from Debian's prometheus package: the tests check ops/prometheus/pane.rules.yml with
+# it (`promtool check rules`, `promtool test rules`). Only the tool is unpacked, into
+# /usr/local/bin: installing the package would also start a Prometheus server.
+pane_install_promtool() {
+    command -v promtool >/dev/null 2>&1 && return 0
+    if [ "$(id -u)" != 0 ]; then
+        echo "ops: run as root (promtool, from Debian's prometheus package)" >&2
+        exit 1
+    fi
+    echo "ops: unpacking promtool from Debian's prometheus package" >&2
+    local tmp
+    tmp="$(mktemp -d)"
+    (cd "$tmp" && apt-get download -qq prometheus 2>/dev/null) || { apt-get update -qq && (cd "$tmp" && apt-get download -qq prometheus); }
+    dpkg-deb --fsys-tarfile "$tmp"/prometheus_*.deb | tar -x -C "$tmp" ./usr/bin/promtool
+    install -m 0755 "$tmp/usr/bin/promtool" /usr/local/bin/promtool
+    rm -rf "$tmp"
+}

@@ -4,6 +4,7 @@
 cd "$(dirname "$0")/.."
 source ops/lib.sh
 pane_install_deps
+pane_install_promtool  # the alert rules' tests
 
 swift build --build-tests
 

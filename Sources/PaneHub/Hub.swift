@@ -45,7 +45,14 @@ public struct Hub: Sendable {
     /// With a tokens file, its watcher runs just before HTTP, and every route but `/healthz`
     /// (the `extraRoutes` too) needs a token.
     public func services(extraRoutes: (@Sendable (Router<BasicRequestContext>) -> Void)? = nil) -> [any Service] {
-        let router = HubHTTP.router(store: store, rules: config.bodyRules, publishing: publishing, tokens: tokens)
+        let cache = StatusPageCache { [store, config, publishing] in
+            try await BlockingThread.value(name: "pane-status") {
+                StatusPage.gather(store: store, redis: config.redis, retention: config.resync, publishing: publishing).html
+            }
+        }
+        let statusPage: @Sendable () async throws -> String = { try await cache.page() }
+        let router = HubHTTP.router(
+            store: store, rules: config.bodyRules, publishing: publishing, tokens: tokens, statusPage: statusPage)
         extraRoutes?(router)
         router.addRouteFallback()
         let http = HTTPService(router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-hub", idleTimeoutMs: config.httpIdleTimeoutMs, logger: logger)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PaneApp
 import PaneCore
+import PaneHub
 import PaneRuntime
 import PaneRedis
 

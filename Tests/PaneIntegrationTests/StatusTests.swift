@@ -1,6 +1,7 @@
 import Foundation
 import PaneApp
 import PaneCore
+import PaneHub
 import PaneRedis
 import PaneTestKit
 import Testing

@@ -1,4 +1,5 @@
 import PaneCore
+import PaneHub
 import PaneRedis
 
 /// The Redis connection of an admin command. Blocking (hiredis): call it from a thread of its own.

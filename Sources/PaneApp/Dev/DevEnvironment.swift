@@ -231,7 +231,7 @@ struct DevTicker: Service {
 
     private func printBanner() {
         say("")
-        say("pane dev is running. Hub (writes):  http://127.0.0.1:\(hubPort)   metrics: /metrics")
+        say("pane dev is running. Hub (writes):  http://127.0.0.1:\(hubPort)   status: /status   metrics: /metrics")
         for spoke in spokes {
             say(
                 "  spoke \(spoke.region.name)/\(spoke.replica) (reads): http://127.0.0.1:\(spoke.port)   pid \(spoke.child.pid)   log: \(spoke.child.logPath)")

@@ -8,6 +8,7 @@ import Prometheus
 /// a `Logger` and create metrics by label.
 public enum Observability {
     private static let registry = PrometheusCollectorRegistry()
+    private static let process = ProcessMetrics(registry: registry)
 
     /// Logs to stderr at `level` (`trace` … `critical`), metrics to a Prometheus registry.
     public static func bootstrap(level: String, label: String) -> Logger {
@@ -17,14 +18,16 @@ public enum Observability {
             handler.logLevel = parsed
             return handler
         }
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        MetricsSystem.bootstrap(PaneMetricsFactory(registry: registry))
         Gauge(label: "pane_build_info", dimensions: [("version", PaneVersion.number), ("role", label)]).record(1)
         return Logger(label: label)
     }
 
-    /// Adds `GET /metrics` in the Prometheus text format.
+    /// Adds `GET /metrics` in the Prometheus text format; the `process_*` metrics are read from
+    /// `/proc` at each scrape.
     @Sendable public static func addMetricsRoute(_ router: Router<BasicRequestContext>) {
         router.get("/metrics") { _, _ -> Response in
+            process.update()
             var buffer: [UInt8] = []
             registry.emit(into: &buffer)
             return Response(

@@ -102,7 +102,7 @@ public struct GapDetector: Sendable {
         }
     }
 
-    public enum Reason: String, Sendable, Equatable {
+    public enum Reason: String, Sendable, Equatable, CaseIterable {
         case lost, bootstrap, trimmed
         case deletedPending = "deleted-pending"
         case seqGap = "seq-gap"

@@ -12,16 +12,20 @@ import PaneHTTP
 /// - `GET /v1/contexts/{id}` → the authoritative copy
 /// - `POST /v1/regions/{region}/republish` with `{"ids":[…]}` → publishes the current version
 ///   of each id to that region again (dead-letter replay)
-/// - `GET /healthz`
+/// - `GET /healthz`, `GET /readyz`
+/// - `GET /status` → an HTML page: every region, replica and dead-letter stream (``StatusPage``)
 ///
 /// With `tokens`, every route but `/healthz` needs a bearer token whose role allows it
 /// (``AuthMiddleware``): `read` for GET, `write` or `admin` for PUT and DELETE, `admin` for
 /// republish.
 public enum HubHTTP {
     public static func router(
-        store: HubStore, rules: BodyRules, publishing: PublishHealth = PublishHealth(), tokens: TokenFileWatcher? = nil
+        store: HubStore, rules: BodyRules, publishing: PublishHealth = PublishHealth(), tokens: TokenFileWatcher? = nil,
+        statusPage: (@Sendable () async throws -> String)? = nil
     ) -> Router<BasicRequestContext> {
         let router = Router()
+        // First, so requests refused by the token check are counted too (`pane_http_*` metrics).
+        router.add(middleware: MetricsMiddleware())
         if let tokens { router.add(middleware: AuthMiddleware(tokens: tokens)) }
         router.add(middleware: ValidationErrorMiddleware())
         router.get("/healthz") { _, _ in PaneHTTP.json("{\"status\":\"ok\"}") }
@@ -34,6 +38,15 @@ public enum HubHTTP {
                     "{\"status\":\"publish-failing\",\"failingMs\":\(failing),\"outbox\":\(backlog)}", status: .serviceUnavailable)
             }
             return PaneHTTP.json("{\"status\":\"ready\",\"outbox\":\(backlog)}")
+        }
+        if let statusPage {
+            // An operator's first page: HTML, refreshing itself; a `read` token, like every GET.
+            router.get("/status") { _, _ -> Response in
+                let html = try await statusPage()
+                return Response(
+                    status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                    body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+            }
         }
         router.get("/v1/contexts") { request, _ -> Response in
             let prefix = PaneHTTP.query(request, "prefix") ?? ""

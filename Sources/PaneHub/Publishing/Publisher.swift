@@ -66,7 +66,7 @@ public final class Publisher: Sendable {
         // The counters an alert watches exist from the start, at 0: a rate over a series that
         // appears only at its first increment misses that increment.
         for region in store.regions {
-            for label in ["pane_hub_published_total", "pane_hub_publish_conflicts_total", "pane_hub_stream_lost_total"] {
+            for label in MetricCatalog.counters(.hub, labels: ["region"]) {
                 Counter(label: label, dimensions: [("region", region.name)]).increment(by: 0)
             }
         }

@@ -89,6 +89,7 @@ public final class RetentionWorker: Sendable {
         let maxAgeMs = Int64(config.retentionMaxAgeSeconds) * 1000
         lane.rounds += 1
         lane.durability.checkIfDue(lane.client, nowMs: now, logger: logger)
+        exportMemory(lane.client)
         for region in lane.regions {
             let key = region.keys.updates
             // Every round, so a Redis that lost its data learns it again within an interval.
@@ -108,6 +109,7 @@ public final class RetentionWorker: Sendable {
             Gauge(label: "pane_hub_last_seq", dimensions: dimensions).record(Double(last))
             Gauge(label: "pane_hub_published_seq", dimensions: dimensions).record(Double(published))
             Gauge(label: "pane_hub_outbox_backlog", dimensions: dimensions).record(Double(last > published ? last - published : 0))
+            try exportRegionHealth(region, hubSeq: last, now: now, client: lane.client)
             let info = try lane.client.run { conn throws(RedisError) in try conn.xinfoStream(key: key) }
             let lastGenerated = info?["last-generated-id"]?.string.flatMap(Self.idSeq) ?? 0
             if published > 0 && (info == nil || lastGenerated < published) {
@@ -129,6 +131,50 @@ public final class RetentionWorker: Sendable {
             }
         }
     }
+
+    /// The Redis's memory use and limit (`INFO memory`), for the "Redis memory near its limit"
+    /// alert; a Redis that refuses `INFO` is left to the next round.
+    func exportMemory(_ client: RedisClient) {
+        guard let info = try? client.run({ conn throws(RedisError) in try conn.info("memory") }), let memory = RedisMemory(info: info) else { return }
+        let dimensions = [("redis", client.endpoint.description)]
+        Gauge(label: "pane_redis_used_memory_bytes", dimensions: dimensions).record(Double(memory.usedBytes))
+        Gauge(label: "pane_redis_maxmemory_bytes", dimensions: dimensions).record(Double(memory.maxBytes))
+    }
+
+    /// What the alerts on a region's replicas and dead letters watch, as seen from the hub: a
+    /// replica that is down cannot report its own state, but its heartbeat ages in Redis.
+    func exportRegionHealth(_ region: Region, hubSeq: UInt64, now: Int64, client: RedisClient) throws {
+        let (deadLetters, oldest, beats) = try client.run { conn throws(RedisError) in
+            (
+                try conn.xlen(key: region.keys.deadLetters), try conn.xrange(key: region.keys.deadLetters, count: 1).first,
+                try conn.hgetall(key: region.keys.replicas)
+            )
+        }
+        let dimensions = [("region", region.name)]
+        Gauge(label: "pane_hub_dead_letters", dimensions: dimensions).record(Double(deadLetters))
+        // Dead-letter ids are `XADD *` ids: their first part is the time they were written, in ms.
+        let oldestMs = oldest.flatMap { entry in entry.id.split(separator: "-").first.flatMap { Int64($0) } }
+        Gauge(label: "pane_hub_oldest_dead_letter_age_seconds", dimensions: dimensions).record(oldestMs.map { Double(max(0, now - $0)) / 1000 } ?? 0)
+        // Anyone who can write to Redis can add fields: only valid replica names become labels,
+        // and at most `maxReplicaSeries` per region, so forged heartbeats cannot grow the metrics.
+        let names = beats.keys.filter { (try? ReplicaName($0)) != nil }.sorted().prefix(Self.maxReplicaSeries)
+        for field in names {
+            guard let beat = StatusJSON.decode(ReplicaHeartbeat.self, beats[field]?.string) else { continue }
+            let replica = dimensions + [("replica", field)]
+            Gauge(label: "pane_hub_replica_heartbeat_age_seconds", dimensions: replica).record(Double(max(0, now - beat.timeMs)) / 1000)
+            Gauge(label: "pane_hub_replica_lag_seqs", dimensions: replica).record(Double(hubSeq > beat.watermark ? hubSeq - beat.watermark : 0))
+            Gauge(label: "pane_hub_replica_resyncing", dimensions: replica).record(beat.resync == nil ? 0 : 1)
+            // Trimmed before it was applied: the lag is not known; the replica resyncs.
+            if let waited = try client.run({ conn throws(RedisError) in
+                StatusReport.waitedMs(conn, stream: region.keys.updates, hubSeq: hubSeq, above: beat.watermark, nowMs: now)
+            }) {
+                Gauge(label: "pane_hub_replica_lag_seconds", dimensions: replica).record(Double(waited) / 1000)
+            }
+        }
+    }
+
+    /// The most replicas per region whose health the hub exports as metrics.
+    static let maxReplicaSeries = 256
 
     func trim(
         region: Region, info: [String: RESPValue], published: UInt64, samples: [(timeMs: Int64, seq: UInt64)], now: Int64,

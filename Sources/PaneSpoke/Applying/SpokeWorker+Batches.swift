@@ -62,10 +62,11 @@ extension SpokeWorker {
             // worker reads and decodes the next batch meanwhile. It is acked by the next settle.
             let updates = good.map(\.update)
             loop.inflight = InflightApply(
-                good: good, ackIDs: ackIDs, deliveries: deliveries, queue: applier) { [store] in try store.apply(updates) }
+                good: good, ackIDs: ackIDs, deliveries: deliveries, queue: applier
+            ) { [store, labels] in try Self.timed(labels) { try store.apply(updates) } }
             return
         }
-        let outcome = Result { try store.apply(good.map(\.update), alsoDone: othersSnapshots.map(\.seq)) }
+        let outcome = Result { try Self.timed(labels) { try store.apply(good.map(\.update), alsoDone: othersSnapshots.map(\.seq)) } }
         if case .failure = outcome, !othersSnapshots.isEmpty {
             _ = try store.apply([], alsoDone: othersSnapshots.map(\.seq))
         }
@@ -128,8 +129,18 @@ extension SpokeWorker {
     func finish(_ result: ApplyResult, applied: [ContextUpdate], latencyLog: LatencyLog?) {
         status.recordApply(result)
         Counter(label: "pane_spoke_applied_total", dimensions: labels).increment(by: applied.count)
-        let lag = Timer(label: "pane_spoke_replication_lag", dimensions: labels)
+        let lag = Timer(label: "pane_spoke_replication_lag_seconds", dimensions: labels)
         for update in applied { lag.recordMicroseconds(max(0, result.committedAtUs - update.hubTimeUs)) }
         latencyLog?.record(applied, committedAtUs: result.committedAtUs)
+    }
+
+    /// Runs one apply transaction, recording how long it took (`pane_spoke_apply_duration_seconds`).
+    static func timed<T>(_ labels: [(String, String)], _ body: () throws -> T) rethrows -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer {
+            let elapsed = DispatchTime.now().uptimeNanoseconds - start
+            Timer(label: "pane_spoke_apply_duration_seconds", dimensions: labels).recordNanoseconds(Int64(clamping: elapsed))
+        }
+        return try body()
     }
 }

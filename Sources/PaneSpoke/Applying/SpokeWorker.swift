@@ -96,11 +96,17 @@ public final class SpokeWorker: Sendable {
         let latencyLog = config.latencyLogPath.flatMap { LatencyLog(path: $0, logger: logger) }
         logger.info("worker started", metadata: ["stream": "\(key)", "group": "\(group)", "consumer": "\(config.consumer)"])
         // The counters an alert watches exist from the start, at 0.
-        for label in ["pane_spoke_applied_total", "pane_spoke_gaps_total", "pane_spoke_retries_total"] {
+        for label in MetricCatalog.counters(.spoke, labels: ["region", "replica"]) {
             Counter(label: label, dimensions: labels).increment(by: 0)
+        }
+        for label in MetricCatalog.counters(.spoke, labels: ["region"]) {
+            Counter(label: label, dimensions: [("region", config.region.name)]).increment(by: 0)
         }
         for kind in ["permanent", "transient"] {
             Counter(label: "pane_spoke_dead_letters_total", dimensions: labels + [("kind", kind)]).increment(by: 0)
+        }
+        for reason in GapDetector.Reason.allCases {
+            Counter(label: "pane_spoke_resync_requests_total", dimensions: labels + [("reason", reason.rawValue)]).increment(by: 0)
         }
 
         while !stop.isStopped {

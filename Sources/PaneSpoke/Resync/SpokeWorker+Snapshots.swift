@@ -66,6 +66,7 @@ extension SpokeWorker {
         let finish = try store.finishSnapshot(announcement, entrySeq: entrySeq, rows: announcement.rows)
         status.setBootstrapping(false)
         Counter(label: "pane_spoke_snapshots_applied_total", dimensions: labels).increment()
+        Timer(label: "pane_spoke_resync_duration_seconds", dimensions: labels).recordSeconds(Date().timeIntervalSince(started))
         Counter(label: "pane_spoke_snapshot_rows_total", dimensions: labels).increment(by: announcement.rows)
         logger.notice(
             "snapshot applied",

@@ -2,8 +2,9 @@ import Foundation
 import PaneCore
 import PaneRedis
 
-/// `pane admin status`: what Redis knows about each region's stream, its replicas (consumer
-/// groups) and its dead letters. Blocking (hiredis): call it from a thread of its own.
+/// What Redis knows about each region's stream, its replicas (consumer groups) and its dead
+/// letters: the figures of `pane admin status` and of the hub's `/status` page, gathered in one
+/// place. Blocking (hiredis): call it from a thread of its own.
 public struct StatusReport: Sendable, Codable {
     public struct Replica: Sendable, Codable {
         public let name: String
@@ -41,7 +42,29 @@ public struct StatusReport: Sendable, Codable {
         /// The hub's highest seq for the region (`pane:{R}:hub` field `seq`), or the stream's last.
         public let hubSeq: UInt64?
         public let deadLetters: Int
+        /// The oldest dead letter, if any.
+        public var oldestDeadLetter: DeadLetterSummary? = nil
         public let replicas: [Replica]
+    }
+
+    /// A dead letter in a few words: its id, age, context and why it was dead-lettered.
+    public struct DeadLetterSummary: Sendable, Codable {
+        public let id: String
+        /// Milliseconds since it was dead-lettered (from its `XADD *` id).
+        public let ageMs: Int64?
+        public let ctx: String?
+        public let kind: String
+        public let reason: String
+
+        init(_ entry: StreamEntry, nowMs: Int64) {
+            let fields = entry.fields ?? []
+            func text(_ name: String) -> String? { fields.first { $0.0 == name }.map { String(decoding: $0.1, as: UTF8.self) } }
+            id = entry.id
+            ageMs = entry.id.split(separator: "-").first.flatMap { Int64($0) }.map { max(0, nowMs - $0) }
+            ctx = text(StreamEntryCodec.Field.ctx)
+            kind = text("dlq-kind") ?? "?"
+            reason = text("dlq-reason") ?? text("error") ?? "?"
+        }
     }
 
     public let regions: [RegionStatus]
@@ -49,11 +72,10 @@ public struct StatusReport: Sendable, Codable {
     /// `CONFIG GET` (a managed service may).
     public var redis: RedisDurability? = nil
 
-    /// Reads the status of `regions` from the Redis at `redis`.
+    /// Reads the status of `regions` through `conn`.
     public static func collect(
-        regions: [Region], redis: RedisEndpoint, thresholds: ReplicaState.Thresholds = ReplicaState.Thresholds()
+        regions: [Region], connection conn: RedisConnection, thresholds: ReplicaState.Thresholds = ReplicaState.Thresholds()
     ) throws -> StatusReport {
-        let conn = try AdminRedis.connect(to: redis)
         var result: [RegionStatus] = []
         for region in regions {
             let key = region.keys.updates
@@ -66,15 +88,7 @@ public struct StatusReport: Sendable, Codable {
             let hubFields = try conn.hgetall(key: region.keys.hub)
             let hubSeq = hubFields[RegionKeys.HubField.seq]?.string.flatMap { UInt64($0) } ?? seq(info?["last-entry"])
             let now = WallClock.nowMs()
-            /// How long the first entry above `watermark` has waited: its hub commit time to now.
-            func waited(above watermark: UInt64) -> Int64? {
-                guard let hubSeq, hubSeq > watermark else { return 0 }
-                let next = StreamEntryCodec.entryID(seq: watermark + 1)
-                guard let entry = try? conn.xrange(key: key, start: next, count: 1).first, let fields = entry.fields,
-                    let update = try? StreamEntryCodec.decode(entryID: entry.id, fields: fields, rules: BodyRules(maxBytes: Int(Int32.max)))
-                else { return nil }
-                return max(0, now - update.hubTimeMs)
-            }
+            func waited(above watermark: UInt64) -> Int64? { waitedMs(conn, stream: key, hubSeq: hubSeq, above: watermark, nowMs: now) }
             var replicas: [Replica] = []
             for group in try conn.xinfoGroups(key: key) {
                 guard let name = group["name"]?.string.map(ConsumerGroup.init(rawValue:)) else { continue }
@@ -100,20 +114,32 @@ public struct StatusReport: Sendable, Codable {
                         consumers: consumers.count, lastContactMs: lastContact, position: beat?.watermark, resync: resync, digest: digest,
                         heartbeatAgeMs: heartbeatAge, state: state, lagSeqs: lagSeqs, lagMs: lagMs))
             }
-            result.append(
-                RegionStatus(
-                    region: region.name, length: Int(info?["length"]?.int ?? 0), firstSeq: seq(info?["first-entry"]),
-                    lastSeq: seq(info?["last-entry"]), memoryBytes: memory, hubSeq: hubSeq,
-                    deadLetters: try conn.xlen(key: region.keys.deadLetters), replicas: replicas))
+            var status = RegionStatus(
+                region: region.name, length: Int(info?["length"]?.int ?? 0), firstSeq: seq(info?["first-entry"]),
+                lastSeq: seq(info?["last-entry"]), memoryBytes: memory, hubSeq: hubSeq,
+                deadLetters: try conn.xlen(key: region.keys.deadLetters), replicas: replicas)
+            status.oldestDeadLetter = try conn.xrange(key: region.keys.deadLetters, count: 1).first.map { DeadLetterSummary($0, nowMs: now) }
+            result.append(status)
         }
         var report = StatusReport(regions: result)
         report.redis = try? conn.durability()
         return report
     }
 
+    /// How long the first entry above `watermark` has waited: its hub commit time to now; 0 when
+    /// the hub has no seq above it, nil when that entry cannot be read (trimmed). The replication
+    /// lag a reader of the replica sees (`LAG AGE`, `pane_hub_replica_lag_seconds`).
+    public static func waitedMs(_ conn: RedisConnection, stream: StreamKey, hubSeq: UInt64?, above watermark: UInt64, nowMs: Int64) -> Int64? {
+        guard let hubSeq, hubSeq > watermark else { return 0 }
+        let next = StreamEntryCodec.entryID(seq: watermark + 1)
+        guard let entry = try? conn.xrange(key: stream, start: next, count: 1).first, let fields = entry.fields,
+            let update = try? StreamEntryCodec.decode(entryID: entry.id, fields: fields, rules: BodyRules(maxBytes: Int(Int32.max)))
+        else { return nil }
+        return max(0, nowMs - update.hubTimeMs)
+    }
+
     /// Regions that have a stream in this Redis (`pane:{R}:updates`), found with SCAN.
-    public static func discoverRegions(redis: RedisEndpoint) throws -> [Region] {
-        let conn = try AdminRedis.connect(to: redis)
+    public static func discoverRegions(connection conn: RedisConnection) throws -> [Region] {
         let keys = try conn.scanAll(match: RegionKeys.everyRegionStream)
         return Set(keys.compactMap { RegionKeys.region(ofStream: $0) }).sorted()
     }

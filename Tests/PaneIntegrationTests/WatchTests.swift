@@ -171,7 +171,7 @@ import Testing
     /// same prefix keeps receiving everything.
     @Test func aReaderThatDoesNotReadIsCutOff() async throws {
         try await TestScene.withHub("watchslow", regions: ["wslow"]) { scene, hub in
-            let spoke = try scene.spoke("a", environment: ["PANE_SPOKE_WATCHWRITETIMEOUTMS": "500"])
+            let spoke = try scene.spoke("a", environment: ["PANE_SPOKE_WATCH_WRITE_TIMEOUT_MS": "500"])
             try await Self.waitReady(spoke)
             let slow = try await BlockingThread.value(name: "test-watch-open") {
                 try WatchClient.open(port: spoke.port, prefix: "big/", read: false, receiveBuffer: 4_096)

@@ -45,6 +45,12 @@ public final class ReplicaReader: Sendable {
         try withConnection { connection in try connection.changes(prefix: prefix, after: change, limit: limit) }
     }
 
+    /// The contexts a dead letter (or a snapshot row that could not be written) left behind the
+    /// hub: id, the version that heals the mark, and why.
+    public func staleMarks() throws -> [(id: String, version: Int64, reason: String)] {
+        try withConnection { connection in try connection.staleMarks() }
+    }
+
     /// The file's change log (identity, counter, floor) and watermark.
     public func changeLog() throws -> (log: WatchStart.Log, watermark: UInt64) {
         try withConnection { connection in try connection.changeLog() }
@@ -204,6 +210,19 @@ final class ReadConnection: @unchecked Sendable {
                 ChangeRow(
                     id: RawSQLite.text(statement, 0), version: sqlite3_column_int64(statement, 1),
                     deleted: sqlite3_column_int64(statement, 2) != 0, body: body, change: sqlite3_column_int64(statement, 4)))
+        }
+    }
+
+    func staleMarks() throws -> [(id: String, version: Int64, reason: String)] {
+        let sql = "SELECT id, version, reason FROM stale ORDER BY id"
+        let statement = try prepared(sql)
+        defer { sqlite3_reset(statement) }
+        var marks: [(id: String, version: Int64, reason: String)] = []
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { return marks }
+            guard rc == SQLITE_ROW else { throw error(rc, sql: sql) }
+            marks.append((RawSQLite.text(statement, 0), sqlite3_column_int64(statement, 1), RawSQLite.text(statement, 2)))
         }
     }
 

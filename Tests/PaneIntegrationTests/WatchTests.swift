@@ -196,7 +196,10 @@ import Testing
     /// slot that frees up is taken again. Bad input gets clear errors.
     @Test func watchersAreCappedAndBadInputIsRefused() async throws {
         try await TestScene.withHub("watchcap", regions: ["wcap"]) { scene, _ in
-            let spoke = try scene.spoke("a", extra: ["--max-watchers", "2"])
+            // A short idle timeout and progress interval: a watch is an answer in progress, never
+            // cut as idle, and it sends progress while nothing changes.
+            let spoke = try scene.spoke(
+                "a", extra: ["--max-watchers", "2", "--http-idle-timeout-ms", "700"], environment: ["PANE_SPOKE_WATCH_PROGRESS_MS": "300"])
             try await Self.waitReady(spoke)
             let first = try await Self.open(spoke, prefix: "x/")
             let second = try await Self.open(spoke, prefix: "y/")
@@ -222,6 +225,11 @@ import Testing
             }
             #expect(json.status == 406)
             #expect(json.text.contains("text/event-stream"))
+            #expect(await eventually(10) { second.count("progress") >= 5 }, "\(second.events.suffix(3))")
+            #expect(!second.ended, "the idle timeout cut a watch: \(second.endReason)")
+            #expect(second.count("synced") == 1 && second.events.first?.name == "synced", "an empty prefix: synced at once")
+            let metrics = try await BlockingThread.value(name: "test-metrics") { try spoke.probe().get("/metrics").text }
+            #expect(metrics.contains("pane_spoke_watch_refused_total"), "\(metrics.prefix(300))")
             second.close()
         }
     }

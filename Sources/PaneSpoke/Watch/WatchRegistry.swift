@@ -24,6 +24,9 @@ public final class WatchRegistry: Sendable {
         self.changes = changes
         self.gauge = Gauge(label: "pane_spoke_watchers", dimensions: labels)
         gauge.record(0)
+        // Counters that alerts watch start at 0, so a rate is defined before the first event.
+        Counter(label: "pane_spoke_watch_cutoffs_total", dimensions: labels).increment(by: 0)
+        Counter(label: "pane_spoke_watch_refused_total", dimensions: labels).increment(by: 0)
     }
 
     /// Watchers open right now.

@@ -136,7 +136,7 @@ let package = Package(
         .target(
             name: "PaneLoadtest",
             dependencies: [
-                "PaneCore", "PaneRuntime", "PaneStore", "PaneRedis", "PaneHub", "PaneSpoke", "PaneApp",
+                "PaneCore", "PaneRuntime", "PaneStore", "PaneRedis", "PaneHub", "PaneSpoke", "PaneApp", "PaneReader",
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),

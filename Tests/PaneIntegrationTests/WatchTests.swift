@@ -46,7 +46,8 @@ import Testing
     /// (every watcher resumes on the new process). At the end each view equals the replica's
     /// state for its prefix, no position went backwards, and no resume was answered with `reset`.
     /// Then a forced resync repairs a damaged row and removes a row the hub never had: the
-    /// watchers get both. A reconnect from a position of another replica file gets `reset`.
+    /// watchers get both. A reconnect from a position of another replica file, or from one older
+    /// than what the file can still tell, gets `reset` and a full transfer.
     @Test func watchersFollowEveryChangeThroughReconnectsACrashAndAResync() async throws {
         try await TestScene.withHub("watch", regions: ["watch"], resync: ResyncTests.quickResync()) { scene, hub in
             var spoke = try scene.spoke("a")
@@ -143,7 +144,20 @@ import Testing
             #expect(stranger.events.first?.name == "reset", "\(stranger.events.prefix(2))")
             #expect(stranger.events.first?.data.contains("another replica file") == true)
             #expect(stranger.view == (try Self.live(spoke.db, prefix: "c/")))
-            for watcher in Array(watchers.values) + [stranger] { watcher.close() }
+
+            // A position of this file older than what it can still tell (its log of removed rows
+            // forgotten past it): reset too.
+            let early = try #require(watchers["c/"]?.events.first { $0.name == "put" }?.id)
+            let queue = try DatabaseQueue(path: spoke.db)
+            try await queue.write { db in
+                try db.execute(sql: "UPDATE replica_state SET value = (SELECT value FROM replica_state WHERE name = 'change') WHERE name = 'removals_floor'")
+            }
+            let forgotten = try await Self.open(spoke, prefix: "c/", lastEventID: early)
+            #expect(await eventually(30) { forgotten.count("synced") == 1 })
+            #expect(forgotten.events.first?.name == "reset", "\(forgotten.events.prefix(2))")
+            #expect(forgotten.events.first?.data.contains("older than") == true)
+            #expect(forgotten.view == (try Self.live(spoke.db, prefix: "c/")))
+            for watcher in Array(watchers.values) + [stranger, forgotten] { watcher.close() }
         }
     }
 

@@ -44,13 +44,10 @@ struct SpokeWatch: Sendable {
                 : "this spoke serves \(registry.limit) watchers already (spoke.maxWatchers): reconnect later or to another worker"
             return PaneHTTP.error(.serviceUnavailable, why)
         }
-        let feed: ChangeFeed
-        do {
-            feed = try store.changeFeed(prefix: prefix, after: position)
-        } catch {
-            registry.leave()
-            throw error
-        }
+        // The slot is given back when the answer is gone, whether its body ran or not (a client
+        // that leaves before the head is written).
+        let slot = WatchSlot(registry: registry)
+        let feed = try store.changeFeed(prefix: prefix, after: position)
         let headers: HTTPFields = [
             .contentType: "text/event-stream", .cacheControl: "no-cache", .xAccelBuffering: "no",
             .paneSource: "replica",
@@ -61,7 +58,7 @@ struct SpokeWatch: Sendable {
         return Response(
             status: .ok, headers: headers,
             body: ResponseBody { writer in
-                defer { registry.leave() }
+                defer { withExtendedLifetime(slot) {} }
                 try await stream.run(&writer)
             })
     }

@@ -46,7 +46,7 @@ public final class WatchRegistry: Sendable {
         return open != nil
     }
 
-    /// Gives a watcher's slot back.
+    /// Gives a watcher's slot back (``WatchSlot`` calls it once).
     func leave() {
         let open = state.withLock { state in
             state.open -= 1

@@ -29,6 +29,8 @@ struct WatchStream: Sendable {
         case cutOff(position: WatchPosition?)
         /// A write failed: the client went away.
         case gone(String)
+        /// The replica file could not be read.
+        case failed(String)
         /// Cancelled with the server.
         case cancelled
     }
@@ -66,6 +68,9 @@ struct WatchStream: Sendable {
         case .gone(let reason):
             logger.debug("watcher gone", metadata: ["prefix": "\(feed.prefix)", "reason": "\(reason)"])
             throw WatchEnded.gone
+        case .failed(let reason):
+            logger.error("watch ended: cannot read the replica's change log", metadata: ["prefix": "\(feed.prefix)", "error": "\(reason)"])
+            throw WatchEnded.gone
         case .cancelled:
             throw CancellationError()
         }
@@ -94,7 +99,8 @@ struct WatchStream: Sendable {
             while true {
                 let generation = registry.changes.generation
                 let closing = registry.isClosing
-                let events = try feed.next()
+                let events: [WatchEvent]
+                do { events = try feed.next() } catch { return .failed("\(error)") }
                 if !events.isEmpty { try await write(events) }
                 if closing { return .closed }
                 if !events.isEmpty { continue }

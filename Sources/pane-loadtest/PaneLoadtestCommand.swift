@@ -167,7 +167,8 @@ struct WatchCommand: ParsableCommand {
 
     func run() throws {
         let benchmark = WatchBenchmark(
-            paneBinary: pane ?? ScenarioRunner.siblingPaneBinary(), rates: parsedRates, seconds: seconds, idleWatchers: idleWatchers, gets: gets)
+            paneBinary: pane ?? ScenarioRunner.siblingPaneBinary(), rates: parsedRates, seconds: seconds, idleWatchers: idleWatchers,
+            gets: gets)
         let report = try benchmark.run { print($0) }
         print("")
         print(report.table)

@@ -57,7 +57,9 @@ import Testing
     @Test func eventsAreServerSentEvents() {
         let at = WatchPosition(file: "5eed", change: 7)
         let put = WatchEvent.put(id: "tenant/\"acme\"", version: 3, body: Array("{\"a\":\n1}".utf8), position: at)
-        #expect(String(decoding: put.serverSentEvent(), as: UTF8.self) == "event: put\nid: w1.5eed.7\ndata: {\"id\":\"tenant/\\\"acme\\\"\",\"version\":3,\"body\":{\"a\": 1}}\n\n")
+        #expect(
+            String(decoding: put.serverSentEvent(), as: UTF8.self)
+                == "event: put\nid: w1.5eed.7\ndata: {\"id\":\"tenant/\\\"acme\\\"\",\"version\":3,\"body\":{\"a\": 1}}\n\n")
         let delete = WatchEvent.delete(id: "x", version: 4, position: at)
         #expect(String(decoding: delete.serverSentEvent(), as: UTF8.self) == "event: delete\nid: w1.5eed.7\ndata: {\"id\":\"x\",\"version\":4}\n\n")
         let synced = WatchEvent.synced(position: at)

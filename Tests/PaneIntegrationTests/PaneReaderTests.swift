@@ -86,7 +86,11 @@ import Testing
             // A position from another file: reset first.
             var stranger = reader.changes(prefix: "r/", after: WatchPosition(file: "abc", change: 1)).makeAsyncIterator()
             let first = try await stranger.next()
-            if case .reset(let reason) = first { #expect(reason.contains("another replica file")) } else { Issue.record("no reset: \(String(describing: first))") }
+            if case .reset(let reason) = first {
+                #expect(reason.contains("another replica file"))
+            } else {
+                Issue.record("no reset: \(String(describing: first))")
+            }
             #expect(throws: PaneReaderError.self) { try PaneReader(path: scene.path("no-such.sqlite")) }
         }
     }

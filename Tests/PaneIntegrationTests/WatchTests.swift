@@ -67,7 +67,11 @@ import Testing
                             for i in stride(from: lane, to: total, by: 4) {
                                 // Four prefixes (d/ has no watcher), 900 ids, every 9th write a delete.
                                 let id = try ContextID("\(["a/", "b/", "c/", "d/"][i % 4])k\((i / 4) % 900)")
-                                if i % 9 == 0 { _ = try await hub.store.delete(id: id) } else { _ = try await hub.store.put(id: id, body: Self.body(i)) }
+                                if i % 9 == 0 {
+                                    _ = try await hub.store.delete(id: id)
+                                } else {
+                                    _ = try await hub.store.put(id: id, body: Self.body(i))
+                                }
                                 written.withLock { $0 += 1 }
                             }
                         }
@@ -135,7 +139,8 @@ import Testing
             #expect(await eventually(30) { a.view == expected }, "after the resync: \(Self.difference(a.view, expected))")
             let repaired = a.events.last { $0.name == "put" && $0.data.contains("\"id\":\(JSONText.quote(damaged))") }
             let hubBody = try #require(try await hub.store.get(id: ContextID(damaged))?.body)
-            #expect(repaired?.data.contains(String(decoding: hubBody, as: UTF8.self)) == true, "the repaired row's event: \(String(describing: repaired))")
+            let expectedBody = String(decoding: hubBody, as: UTF8.self)
+            #expect(repaired?.data.contains(expectedBody) == true, "the repaired row's event: \(String(describing: repaired))")
             #expect(!(repaired?.data.contains("damaged") ?? true))
 
             // A position from another replica file: reset, then a full transfer.
@@ -150,7 +155,8 @@ import Testing
             let early = try #require(watchers["c/"]?.events.first { $0.name == "put" }?.id)
             let queue = try DatabaseQueue(path: spoke.db)
             try await queue.write { db in
-                try db.execute(sql: "UPDATE replica_state SET value = (SELECT value FROM replica_state WHERE name = 'change') WHERE name = 'removals_floor'")
+                try db.execute(
+                    sql: "UPDATE replica_state SET value = (SELECT value FROM replica_state WHERE name = 'change') WHERE name = 'removals_floor'")
             }
             let forgotten = try await Self.open(spoke, prefix: "c/", lastEventID: early)
             #expect(await eventually(30) { forgotten.count("synced") == 1 })
@@ -170,7 +176,10 @@ import Testing
             let change = try Int64.fetchOne(db, sql: "SELECT value FROM replica_state WHERE name = 'change'") ?? 0
             try db.execute(sql: #"UPDATE contexts SET body = '{"damaged":1}', change = ? WHERE id = ?"#, arguments: [change - 1, id])
             try db.execute(
-                sql: #"INSERT INTO contexts(id, version, deleted, body, hub_ts, applied_ts, seq, change) VALUES (?, 1, 0, '{"bogus":1}', 0, 0, 1, ?)"#,
+                sql: #"""
+                    INSERT INTO contexts(id, version, deleted, body, hub_ts, applied_ts, seq, change)
+                    VALUES (?, 1, 0, '{"bogus":1}', 0, 0, 1, ?)
+                    """#,
                 arguments: [bogus, change])
         }
     }

@@ -42,8 +42,8 @@ public enum SettingKey {
     public static let spokeMaxLagMs = "spoke.maxLagMs"  // default 30000
     public static let spokeMaxWaitMs = "spoke.maxWaitMs"  // default 60000: the cap on a read's wait=
     public static let spokeMaxWatchers = "spoke.maxWatchers"  // default 10000: open GET /v1/watch streams per worker
-    public static let spokeWatchProgressMs = "spoke.watchProgressMs"  // default 5000: a watch's progress event interval
-    public static let spokeWatchWriteTimeoutMs = "spoke.watchWriteTimeoutMs"  // default 10000: a watcher that does not read is cut off
+    public static let spokeWatchProgressMs = "spoke.watchProgressMs"  // default 5000: a watch's progress interval
+    public static let spokeWatchWriteTimeoutMs = "spoke.watchWriteTimeoutMs"  // default 10000: cut off a watcher that does not read
     public static let spokeHubURL = "spoke.hubURL"  // default none: http://host:port of the hub, for consistency=hub and fallback=hub
     public static let spokeHubTokenFile = "spoke.hubTokenFile"  // default none: a file holding the token the spoke sends to the hub
     public static let dlqMaxLength = "dlq.maxLength"  // default 100000

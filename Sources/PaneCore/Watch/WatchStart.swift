@@ -35,10 +35,13 @@ public enum WatchStart: Sendable, Equatable {
                     + "another replica, or this replica's file was rebuilt")
         }
         if position.change > log.change {
-            return .reset(reason: "the position \(position) is ahead of this replica's change log (at \(log.change)): the file was restored from an older copy")
+            return .reset(
+                reason: "the position \(position) is ahead of this replica's change log (at \(log.change)): the file was restored from an older copy")
         }
         if position.change < log.floor {
-            return .reset(reason: "the position \(position) is older than what this replica can still tell (its log of removed contexts starts at \(log.floor))")
+            return .reset(
+                reason: "the position \(position) is older than what this replica can still tell "
+                    + "(its log of removed contexts starts at \(log.floor))")
         }
         return .resume(after: position.change)
     }

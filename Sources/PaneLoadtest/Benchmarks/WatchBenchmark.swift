@@ -96,18 +96,28 @@ public struct WatchBenchmark: Sendable {
             ], logPath: "\(dir)/spoke.log")
         defer { _ = spoke.stop() }
         try ReadBenchmark.waitFor("the hub's /healthz", child: hub) { try HTTPProbe(port: hubPort, timeoutMs: 500).get("/healthz").status == 200 }
-        try ReadBenchmark.waitFor("the spoke's /healthz", child: spoke) { try HTTPProbe(port: spokePort, timeoutMs: 500).get("/healthz").status == 200 }
+        try ReadBenchmark.waitFor("the spoke's /healthz", child: spoke) {
+            try HTTPProbe(port: spokePort, timeoutMs: 500).get("/healthz").status == 200
+        }
 
         var latency: [Latency] = []
         for (round, rate) in rates.enumerated() {
             let result = try commitToWire(rate: rate, prefix: "r\(round)/", hubPort: hubPort, spokePort: spokePort, latencyLog: latencyLog)
-            log(String(format: "commit to wire at %d writes/s (%.0f achieved): %d events, p50 %.2f ms, p99 %.2f ms", rate, result.achievedWritesPerSecond, result.events, result.p50Ms, result.p99Ms))
+            log(
+                String(
+                    format: "commit to wire at %d writes/s (%.0f achieved): %d events, p50 %.2f ms, p99 %.2f ms", rate,
+                    result.achievedWritesPerSecond, result.events, result.p50Ms, result.p99Ms))
             latency.append(result)
         }
         let idle = try idleConnections(spoke: spoke, port: spokePort)
-        log("idle watchers: \(idle.opened) of \(idle.requested) open; spoke RSS \(idle.rssBeforeKB / 1024) MB before, \(idle.rssAfterKB / 1024) MB after" + (idle.firstFailure.map { "; first failure: \($0)" } ?? ""))
+        log(
+            "idle watchers: \(idle.opened) of \(idle.requested) open; spoke RSS \(idle.rssBeforeKB / 1024) MB before, "
+                + "\(idle.rssAfterKB / 1024) MB after" + (idle.firstFailure.map { "; first failure: \($0)" } ?? ""))
         let reader = try pointReads(db: db)
-        log(String(format: "PaneReader.get %.0f/s (p50 %.2f µs) against raw SQLite %.0f/s (p50 %.2f µs): %.0f%%", reader.paneReaderPerSecond, reader.paneReaderP50Us, reader.rawPerSecond, reader.rawP50Us, reader.share * 100))
+        log(
+            String(
+                format: "PaneReader.get %.0f/s (p50 %.2f µs) against raw SQLite %.0f/s (p50 %.2f µs): %.0f%%", reader.paneReaderPerSecond,
+                reader.paneReaderP50Us, reader.rawPerSecond, reader.rawP50Us, reader.share * 100))
         guard spoke.isRunning else { throw LoadtestError.processExited("the spoke", log: spoke.logPath) }
         return Report(date: ISO8601DateFormatter().string(from: Date()), paneBinary: paneBinary, latency: latency, idle: idle, reader: reader)
     }
@@ -144,7 +154,8 @@ public struct WatchBenchmark: Sendable {
                     let wait = due.timeIntervalSinceNow
                     if wait > 0 { Thread.sleep(forTimeInterval: wait) }
                     let id = "\(prefix)\(i)"
-                    guard let reply = try? probe.request("PUT", "/v1/contexts/\(id.replacingOccurrences(of: "/", with: "%2F"))", body: Array("{\"i\":\(i)}".utf8)),
+                    let path = "/v1/contexts/\(id.replacingOccurrences(of: "/", with: "%2F"))"
+                    guard let reply = try? probe.request("PUT", path, body: Array("{\"i\":\(i)}".utf8)),
                         let index = Self.field("index", in: reply.text), let token = try? PositionToken(parsing: index, input: "index"),
                         let seq = token.positions[region]
                     else { continue }
@@ -282,6 +293,9 @@ public struct WatchBenchmark: Sendable {
 extension WatchBenchmark.Report {
     /// The summary tables.
     public var table: String {
+        let readerRow =
+            "| \(reader.gets) | \(Int(reader.paneReaderPerSecond)) | \(Int(reader.rawPerSecond)) | "
+            + String(format: "%.0f%% | %.2f | %.2f |", reader.share * 100, reader.paneReaderP50Us, reader.rawP50Us)
         let rows = latency.map {
             String(format: "| %d | %.0f | %d | %.2f | %.2f |", $0.writesPerSecond, $0.achievedWritesPerSecond, $0.events, $0.p50Ms, $0.p99Ms)
         }
@@ -296,7 +310,7 @@ extension WatchBenchmark.Report {
 
             | point reads | PaneReader.get /s | raw SQLite /s | share | PaneReader p50 µs | raw p50 µs |
             |---:|---:|---:|---:|---:|---:|
-            | \(reader.gets) | \(Int(reader.paneReaderPerSecond)) | \(Int(reader.rawPerSecond)) | \(String(format: "%.0f%%", reader.share * 100)) | \(String(format: "%.2f", reader.paneReaderP50Us)) | \(String(format: "%.2f", reader.rawP50Us)) |
+            \(readerRow)
             """
     }
 }

@@ -153,7 +153,8 @@ final class ReadConnection: @unchecked Sendable {
         guard rc == SQLITE_ROW else { throw error(rc, sql: Self.changeLogSQL) }
         guard sqlite3_column_type(statement, 0) != SQLITE_NULL else {
             throw DatabaseError(
-                resultCode: .SQLITE_ERROR, message: "the replica file has no change log: it was made by an older pane; start this version's spoke on it once")
+                resultCode: .SQLITE_ERROR,
+                message: "the replica file has no change log: it was made by an older pane; start this version's spoke on it once")
         }
         let log = WatchStart.Log(
             file: String(UInt64(bitPattern: sqlite3_column_int64(statement, 0)), radix: 16), change: sqlite3_column_int64(statement, 1),

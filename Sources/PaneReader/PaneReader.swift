@@ -65,7 +65,7 @@ public final class PaneReader: Sendable {
 
     /// One live context, or nil when the replica has none under `id` (never written, or deleted).
     public func get(_ id: ContextID) throws -> ReaderContext? {
-        let read = try reader.read(id: id)
+        let read = try reader.context(id: id)
         guard let context = read.context, !context.deleted else { return nil }
         return ReaderContext(
             id: context.id, version: context.version, body: context.body, updatedAtMs: context.updatedAtMs, staleReason: read.staleReason)

@@ -26,6 +26,12 @@ public final class ReplicaReader: Sendable {
         try withConnection { connection in try connection.read(id: id.value) }
     }
 
+    /// One context, tombstones included, and its stale mark, without the watermark: the embedded
+    /// reader's point read (one index lookup fewer than ``read(id:)``).
+    public func context(id: ContextID) throws -> (context: StoredContext?, staleReason: String?) {
+        try withConnection { connection in try connection.context(id: id.value) }
+    }
+
     /// Live (not deleted) ids in order, starting after `after`, limited to `prefix`, and the
     /// replica's watermark, from one read transaction.
     public func list(prefix: String, after: String?, limit: Int) throws -> ReplicaPage {
@@ -74,6 +80,10 @@ final class ReadConnection: @unchecked Sendable {
         FROM (SELECT ?1 AS k) AS q LEFT JOIN contexts AS c ON c.id = q.k LEFT JOIN stale AS s ON s.id = q.k
         """
     static let watermarkSQL = "SELECT hi FROM applied_ranges WHERE lo = 0"
+    static let contextSQL = """
+        SELECT c.id, c.version, c.deleted, c.body, c.hub_ts, s.reason
+        FROM (SELECT ?1 AS k) AS q LEFT JOIN contexts AS c ON c.id = q.k LEFT JOIN stale AS s ON s.id = q.k
+        """
 
     init(path: String) throws {
         var handle: OpaquePointer?
@@ -115,6 +125,27 @@ final class ReadConnection: @unchecked Sendable {
             id: RawSQLite.text(statement, 0), version: sqlite3_column_int64(statement, 1), deleted: sqlite3_column_int64(statement, 2) != 0,
             body: body, updatedAtMs: sqlite3_column_int64(statement, 4))
         return ReplicaRead(context: context, staleReason: stale, seq: UInt64(max(0, sqlite3_column_int64(statement, 6))), watermark: watermark)
+    }
+
+    func context(id: String) throws -> (context: StoredContext?, staleReason: String?) {
+        let statement = try prepared(Self.contextSQL)
+        defer { sqlite3_reset(statement) }
+        bind(id, at: 1, to: statement)
+        let rc = sqlite3_step(statement)
+        guard rc == SQLITE_ROW else { throw error(rc, sql: Self.contextSQL) }
+        let stale: String? = sqlite3_column_type(statement, 5) == SQLITE_NULL ? nil : RawSQLite.text(statement, 5)
+        guard sqlite3_column_type(statement, 0) != SQLITE_NULL else { return (nil, stale) }
+        let count = Int(sqlite3_column_bytes(statement, 3))
+        let body: [UInt8] =
+            if count > 0, let bytes = sqlite3_column_blob(statement, 3) {
+                Array(UnsafeRawBufferPointer(start: bytes, count: count))
+            } else {
+                []
+            }
+        let context = StoredContext(
+            id: RawSQLite.text(statement, 0), version: sqlite3_column_int64(statement, 1), deleted: sqlite3_column_int64(statement, 2) != 0,
+            body: body, updatedAtMs: sqlite3_column_int64(statement, 4))
+        return (context, stale)
     }
 
     func list(prefix: String, after: String?, limit: Int) throws -> ReplicaPage {

@@ -257,6 +257,27 @@ import Testing
         }
     }
 
+    /// With a tokens file, a watch needs a `read` token: none gets `401`, a `write` token `403`.
+    @Test func aWatchNeedsAReadToken() async throws {
+        try await TestScene.withHub("watchauth", regions: ["wauth"]) { scene, _ in
+            let tokens = try GeneratedTokens.create(at: scene.path("tokens"))
+            let spoke = try scene.spoke("a", extra: ["--tokens-file", tokens.path])
+            try await Self.waitReady(spoke)
+            let (none, write, read) = try await BlockingThread.value(name: "test-watch-open") {
+                (
+                    try WatchClient.open(port: spoke.port, prefix: "x/"),
+                    try WatchClient.open(port: spoke.port, prefix: "x/", headers: ["Authorization": "Bearer \(tokens.token(.write))"]),
+                    try WatchClient.open(port: spoke.port, prefix: "x/", headers: ["Authorization": "Bearer \(tokens.token(.read))"])
+                )
+            }
+            #expect(none.status == 401)
+            #expect(write.status == 403, "\(write.text)")
+            #expect(read.status == 200)
+            #expect(await eventually(10) { read.count("synced") == 1 })
+            read.close()
+        }
+    }
+
     /// SIGTERM to a spoke with open watchers: every stream is ended properly (the chunked body
     /// finished, not dropped) and the process exits 0 within seconds.
     @Test func aSpokeWithOpenWatchersStopsOnSIGTERM() async throws {

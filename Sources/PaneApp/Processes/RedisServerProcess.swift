@@ -45,12 +45,16 @@ public final class RedisServerProcess: Sendable {
 
     /// Starts `redis-server` on loopback `port`, its files (and AOF, with `appendOnly`, fsync
     /// `everysec`) in `directory`, its log in `directory/redis.log`. Does not wait for it.
-    public static func launch(binary: String, port: Int, directory: String, appendOnly: Bool, diesWithParent: Bool = false) throws -> ChildProcess {
+    /// `extraArguments` are appended (cluster mode, for ``RedisClusterProcess``).
+    public static func launch(
+        binary: String, port: Int, directory: String, appendOnly: Bool, diesWithParent: Bool = false, extraArguments: [String] = []
+    ) throws -> ChildProcess {
         var args = [
             "--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "",
             "--daemonize", "no", "--protected-mode", "yes", "--logfile", "",
         ]
         args += appendOnly ? ["--appendonly", "yes", "--appendfsync", "everysec"] : ["--appendonly", "no"]
+        args += extraArguments
         return try ChildProcess(
             name: "redis", executable: binary, arguments: args, logPath: "\(directory)/redis.log", diesWithParent: diesWithParent)
     }

@@ -151,12 +151,16 @@ public struct BootstrapBenchmark: Sendable {
         let since = WallClock.nowMs()
         let started = Date()
         var verdict: DigestVerdict?
+        // The first digest published after the damage may come from a scan that began before it
+        // (one run reported "1 bucket differs: 0 detected"). A verdict that finds nothing counts
+        // only for the next digest, whose scan began after the first was published.
+        var firstAfterDamage: Int64?
         while Date().timeIntervalSince(started) < 120 {
-            // A digest taken after the damage, and the hub's verdict on it.
-            if let report = StatusJSON.decode(DigestReport.self, try conn.hget(key: region.keys.replicas, field: "a:digest")),
-                report.timeMs > since,
+            let latest = StatusJSON.decode(DigestReport.self, try conn.hget(key: region.keys.replicas, field: "a:digest"))
+            if firstAfterDamage == nil, let latest, latest.timeMs > since { firstAfterDamage = latest.timeMs }
+            if let report = latest, let first = firstAfterDamage,
                 let v = StatusJSON.decode(DigestVerdict.self, try conn.hget(key: region.keys.replicas, field: "a:verdict")),
-                v.timeMs > report.timeMs
+                v.timeMs > report.timeMs, differing == 0 || !v.differing.isEmpty || report.timeMs > first
             {
                 digestBytes = StatusJSON.encode(report).utf8.count
                 verdict = v

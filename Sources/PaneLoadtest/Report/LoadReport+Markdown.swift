@@ -43,10 +43,16 @@ extension LoadReport {
         if poisonInjected > 0 {
             lines += ["", "Poison entries: \(poisonInjected) injected, each dead-lettered once per replica; \(poisonPending) still pending."]
         }
-        lines += ["", "| process | peak RSS MiB | CPU s |", "|---|---:|---:|"]
+        // CPU per accepted write: what issue 13's targets count (a spoke applies each write of
+        // its region once, so its figure is also its CPU per applied entry when every write goes
+        // to every region).
+        func perWrite(_ seconds: Double) -> String { writes > 0 ? f(seconds * 1_000_000 / Double(writes), 1) : "-" }
+        lines += ["", "| process | peak RSS MiB | CPU s | CPU µs per write |", "|---|---:|---:|---:|"]
         for p in processes {
-            lines.append("| \(p.name) | \(f(Double(p.maxRssKB) / 1024, 1)) | \(f(p.cpuSeconds, 1)) |")
+            lines.append("| \(p.name) | \(f(Double(p.maxRssKB) / 1024, 1)) | \(f(p.cpuSeconds, 1)) | \(perWrite(p.cpuSeconds)) |")
         }
+        let total = processes.reduce(0) { $0 + $1.cpuSeconds }
+        lines.append("| all | | \(f(total, 1)) | \(perWrite(total)) |")
         if !warnings.isEmpty {
             lines += ["", "## Warnings", ""]
             lines += warnings.map { "- \($0)" }

@@ -49,12 +49,13 @@ extension RedisConnection {
         try command(["MEMORY", "USAGE", RedisArgument(key)]).int.map(Int.init)
     }
 
-    /// `SHUTDOWN [NOSAVE|SAVE]`: the server persists as configured (or as `save` says) and exits.
-    /// Returns once the server closed the connection; the connection is closed then.
-    /// https://redis.io/docs/latest/commands/shutdown/
-    public func shutdown(save: Bool? = nil) throws(RedisError) {
+    /// `SHUTDOWN [NOSAVE|SAVE] [NOW]`: the server persists as configured (or as `save` says) and
+    /// exits; with `now`, without waiting for lagging replicas. Returns once the server closed the
+    /// connection; the connection is closed then. https://redis.io/docs/latest/commands/shutdown/
+    public func shutdown(save: Bool? = nil, now: Bool = false) throws(RedisError) {
         var args: [RedisArgument] = ["SHUTDOWN"]
         if let save { args.append(save ? "SAVE" : "NOSAVE") }
+        if now { args.append("NOW") }
         do {
             try command(args)
         } catch where error.kind == .io {

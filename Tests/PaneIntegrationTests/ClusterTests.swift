@@ -1,0 +1,133 @@
+import Foundation
+import PaneApp
+import PaneCore
+import PaneRedis
+import PaneRuntime
+import PaneTestKit
+import Testing
+
+/// Redis Cluster against a real six-node cluster on loopback (three masters, three replicas):
+/// the slot map Pane reads and the redirections it must follow.
+@Suite struct ClusterTests {
+    @Test func theSlotMapAndRedirectionsMatchARealCluster() async throws {
+        let folder = try TestEnv.directory("cluster-map")
+        let started = Date()
+        let cluster = try await BlockingThread.value(name: "cluster-start") { try RedisClusterProcess(directory: folder) }
+        defer {
+            cluster.stop()
+            try? FileManager.default.removeItem(atPath: folder)
+        }
+        #expect(Date().timeIntervalSince(started) < 60)
+        let map = try cluster.slotMap()
+        #expect(map.uncoveredSlots == 0)
+        #expect(map.masters.count == 3)
+        #expect(map.ranges.allSatisfy { $0.replicas.count == 1 })
+
+        // Pane's slot computation agrees with the server's for every key of many regions, and a
+        // region's keys share one slot.
+        let probe = try RedisConnection(endpoint: cluster.nodes[0].endpoint)
+        for index in 0..<40 {
+            let keys = RegionKeys(try Region("r\(index)-\(UUID().uuidString.prefix(4).lowercased())"))
+            let names = [keys.updates.rawValue, keys.deadLetters.rawValue, keys.resyncRequests.rawValue, keys.replicas.rawValue, keys.hub.rawValue]
+            for name in names {
+                #expect(try probe.clusterKeyslot(name) == ClusterSlot.of(name))
+            }
+            #expect(Set(names.map(ClusterSlot.of)).count == 1)
+        }
+
+        // A command sent to a master that does not own the slot is redirected to the one the
+        // map names; sent there, it succeeds.
+        let key = "pane:{moved-\(UUID().uuidString.prefix(6))}:probe"
+        let slot = ClusterSlot.of(key)
+        let owner = try #require(map.master(of: slot))
+        let other = try #require(map.masters.first { $0 != owner })
+        let wrong = try RedisConnection(endpoint: RedisEndpoint(host: other.host, port: other.port))
+        var redirection: ClusterRedirection?
+        do {
+            try wrong.command(["SET", RedisArgument(key), "1"])
+        } catch {
+            redirection = ClusterRedirection(errorReply: error.message, answeredBy: other)
+        }
+        #expect(redirection == .moved(slot: slot, node: owner))
+        let right = try RedisConnection(endpoint: RedisEndpoint(host: owner.host, port: owner.port))
+        try right.command(["SET", RedisArgument(key), "1"])
+        #expect(try right.command(["GET", RedisArgument(key)]).string == "1")
+    }
+
+    /// The cluster client follows `ASK` during a reshard of a region's slot and `MOVED` after it,
+    /// in single commands and in pipelines, and finds the promoted replica after its master dies.
+    @Test func theClientFollowsAReshardAndAFailover() async throws {
+        let folder = try TestEnv.directory("cluster-client")
+        let cluster = try await BlockingThread.value(name: "cluster-start") { try RedisClusterProcess(directory: folder) }
+        defer {
+            cluster.stop()
+            try? FileManager.default.removeItem(atPath: folder)
+        }
+        let region = try TestEnv.region("cl")
+        let moved = RedisKey("pane:{\(region.name)}:moved")
+        let stays = RedisKey("pane:{\(region.name)}:stays")
+        let slot = moved.hashSlot
+        let seeds = [cluster.nodes[0].endpoint]
+        let result = try await BlockingThread.value(name: "cluster-client") { () throws -> [String] in
+            var seen: [String] = []
+            let client = ClusterClient(seeds: seeds, logger: TestEnv.logger)
+            let warm = ClusterClient(seeds: seeds, logger: TestEnv.logger)
+            for key in [moved, stays] {
+                try client.run(slot: slot) { conn throws(RedisError) in _ = try conn.command(["SET", RedisArgument(key), "1"]) }
+            }
+            try warm.refresh()
+            seen.append("redirections after writes: \(client.redirectionsFollowed)")
+            let source = try client.master(of: slot)
+            let target = try #require(try cluster.slotMap().masters.first { $0 != source })
+
+            // Mid-move: the moved key answers ASK at the source, the other is still served there.
+            let move = try cluster.beginMove(slot: slot, to: target)
+            try move.migrate([moved])
+            for key in [moved, stays] {
+                let value = try client.run(slot: slot) { conn throws(RedisError) in try conn.command(["GET", RedisArgument(key)]).string }
+                seen.append("\(key == moved ? "moved" : "stays") mid-move: \(value ?? "nil")")
+            }
+            seen.append("redirections mid-move: \(client.redirectionsFollowed)")
+            #expect(try client.master(of: slot) == source)  // ASK keeps the map
+
+            // After the move: MOVED, once; the map learns the new master.
+            try move.migrateAll()
+            try move.finish()
+            for _ in 0..<2 {
+                let value = try client.run(slot: slot) { conn throws(RedisError) in try conn.command(["GET", RedisArgument(stays)]).string }
+                seen.append("after move: \(value ?? "nil")")
+            }
+            seen.append("redirections after move: \(client.redirectionsFollowed)")
+            #expect(try client.master(of: slot) == target)
+
+            // A pipeline with a stale map is redirected whole.
+            let replies = try warm.run(slot: slot) { conn throws(RedisError) in
+                let replies = try conn.pipeline([["GET", RedisArgument(moved)], ["GET", RedisArgument(stays)]])
+                try replies.throwingRedirection()
+                return replies
+            }
+            seen.append("pipeline: \(replies.compactMap(\.string).joined(separator: ",")) after \(warm.redirectionsFollowed) redirection")
+
+            // Failover: the slot's master dies; its replica is promoted and the client finds it.
+            _ = try client.run(slot: slot) { conn throws(RedisError) in try conn.command(["WAIT", "1", "2000"]) }
+            let dead = try #require(cluster.nodes.first { $0.address == target })
+            dead.child.crash()
+            let deadline = Date().addingTimeInterval(30)
+            var after: String?
+            while after == nil && Date() < deadline {
+                after = try? client.run(slot: slot) { conn throws(RedisError) in try conn.command(["GET", RedisArgument(stays)]).string }
+                if after == nil { usleep(100_000) }
+            }
+            seen.append("after failover: \(after ?? "nil") on a new master: \((try? client.master(of: slot)).map { $0 != target } ?? false)")
+            return seen
+        }
+        #expect(
+            result == [
+                "redirections after writes: 0",
+                "moved mid-move: 1", "stays mid-move: 1", "redirections mid-move: 1",
+                "after move: 1", "after move: 1", "redirections after move: 2",
+                "pipeline: 1,1 after 1 redirection",
+                "after failover: 1 on a new master: true",
+            ])
+    }
+}

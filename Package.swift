@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "pane", targets: ["pane"]),
         .executable(name: "pane-loadtest", targets: ["pane-loadtest"]),
         .library(name: "PaneCore", targets: ["PaneCore"]),
+        .library(name: "PaneReader", targets: ["PaneReader"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -65,6 +66,9 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The embedded reader: a replica file read in-process, read-only, by programs beside a
+        // spoke. No HTTP, no Redis.
+        .target(name: "PaneReader", dependencies: ["PaneCore", "PaneRuntime", "PaneStore"], swiftSettings: strict),
         // HTTP pieces shared by the hub and spoke APIs.
         .target(
             name: "PaneHTTP",
@@ -132,7 +136,7 @@ let package = Package(
         .target(
             name: "PaneLoadtest",
             dependencies: [
-                "PaneCore", "PaneRuntime", "PaneStore", "PaneRedis", "PaneHub", "PaneSpoke", "PaneApp",
+                "PaneCore", "PaneRuntime", "PaneStore", "PaneRedis", "PaneHub", "PaneSpoke", "PaneApp", "PaneReader",
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -172,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "PaneIntegrationTests",
             dependencies: [
-                "PaneTestKit", "PaneCore", "PaneRuntime", "PaneStore", "PaneRedis", "PaneHub", "PaneSpoke", "PaneApp",
+                "PaneTestKit", "PaneCore", "PaneRuntime", "PaneStore", "PaneRedis", "PaneHub", "PaneSpoke", "PaneApp", "PaneReader",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -17,6 +17,11 @@ extension HTTPField.Name {
     /// The replica's version of the context, on a `412` answer.
     public static let paneReplicaVersion = pane("Replica-Version")
 
+    /// Server-Sent Events: the id of the last event a reconnecting watcher received.
+    public static let lastEventID = HTTPField.Name("Last-Event-ID") ?? .server
+    /// Asks a buffering proxy (nginx) to pass a watch's events on at once.
+    public static let xAccelBuffering = HTTPField.Name("X-Accel-Buffering") ?? .server
+
     /// `Pane-<suffix>`. The suffixes above are letters and dashes, always valid tokens, so the
     /// fallback is never taken; it exists only to avoid a force-unwrap.
     private static func pane(_ suffix: String) -> HTTPField.Name {

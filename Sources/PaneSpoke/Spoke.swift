@@ -37,22 +37,30 @@ public struct Spoke: Sendable {
         }
     }
 
-    /// HTTP first and the worker last: on SIGTERM the worker finishes its batch (commit, ack)
+    /// HTTP first and the worker last (the watch closer right after HTTP): on SIGTERM the worker finishes its batch (commit, ack)
     /// while reads are still answered, then the server stops. When one of them fails (the
     /// server cannot listen, the worker gives up), the group cancels the other, which stops at
     /// once, and rethrows the failure. With a tokens file, its watcher comes first (it stops
     /// last), and every route but `/healthz` and `/readyz` (the `extraRoutes` too) needs a token.
     public func services(extraRoutes: (@Sendable (Router<BasicRequestContext>) -> Void)? = nil) -> [any Service] {
         let reads = SpokeReads(region: config.region, maxWaitMs: config.maxWaitMs, changes: changes, hub: hub, status: status)
+        let labels = [("region", config.region.name), ("replica", config.replica.name)]
+        let watchers = WatchRegistry(limit: config.maxWatchers, changes: changes, labels: labels)
+        let watch = SpokeWatch(
+            store: store, reads: reads, registry: watchers, progressMs: config.watchProgressMs, writeTimeoutMs: config.watchWriteTimeoutMs,
+            labels: labels, logger: logger)
         let router = SpokeHTTP.router(store: store, status: status, reads: reads, tokens: tokens)
+        router.get("/v1/watch") { request, _ in try watch.response(request) }
         extraRoutes?(router)
         router.addRouteFallback()
         let http = HTTPService(router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-spoke", idleTimeoutMs: config.httpIdleTimeoutMs, logger: logger)
         let worker = SpokeWorker(config: config, store: store, status: status, logger: logger)
         let watcher: [any Service] = tokens.map { [$0] } ?? []
         let changes = ReplicaChanges(path: config.databasePath, signal: changes)
+        // The watch closer stops before the server (services stop in reverse order), so the
+        // server's graceful shutdown does not wait on watch streams that never end.
         return watcher + [
-            http, BlockingService("change watcher", thread: "pane-changes") { try changes.runBlocking(stop: $0) },
+            http, WatchCloser(registry: watchers), BlockingService("change watcher", thread: "pane-changes") { try changes.runBlocking(stop: $0) },
             BlockingService("worker", thread: "pane-worker") { try worker.runBlocking(stop: $0) },
         ]
     }

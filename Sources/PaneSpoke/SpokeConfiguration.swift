@@ -61,6 +61,13 @@ public struct SpokeConfiguration: Sendable {
     public var httpIdleTimeoutMs: Int? = 30_000
     /// The longest a read may wait for a position or a change (`wait=`), ms (`spoke.maxWaitMs`).
     public var maxWaitMs: Int = 60_000
+    /// Open `GET /v1/watch` streams this worker serves at once; more get `503` (`spoke.maxWatchers`).
+    public var maxWatchers: Int = 10_000
+    /// A watch sends `event: progress` after this long without another event, ms (`spoke.watchProgressMs`).
+    public var watchProgressMs: Int = 5_000
+    /// A watcher whose write has waited this long (it does not read) is cut off, ms
+    /// (`spoke.watchWriteTimeoutMs`).
+    public var watchWriteTimeoutMs: Int = 10_000
     /// The hub's HTTP address, for `consistency=hub` and `fallback=hub` (`spoke.hubURL`).
     public var hubURL: (host: String, port: Int)? = nil
     /// A file holding the token the spoke sends to the hub (`spoke.hubTokenFile`).

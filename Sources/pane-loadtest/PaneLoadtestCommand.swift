@@ -7,7 +7,7 @@ struct PaneLoadtestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pane-loadtest",
         abstract: "Measure Pane against real processes and the machine's own limits.",
-        subcommands: [RunCommand.self, LimitsCommand.self, ReadsCommand.self, BootstrapCommand.self]
+        subcommands: [RunCommand.self, LimitsCommand.self, ReadsCommand.self, BootstrapCommand.self, WatchCommand.self]
     )
 }
 
@@ -128,6 +128,51 @@ struct BootstrapCommand: ParsableCommand {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             try json.write(to: URL(fileURLWithPath: "\(out)/bootstrap.json"))
         }
+    }
+}
+
+struct WatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Measure GET /v1/watch (commit-to-wire latency, idle watchers and RSS) and PaneReader.get against raw SQLite.")
+
+    @Option(help: "Write rates for the commit-to-wire rounds, comma-separated.")
+    var rates: String = "1000,5000"
+
+    @Option(help: "Seconds of writes per rate.")
+    var seconds: Int = 10
+
+    @Option(help: "Idle watchers to open at once.")
+    var idleWatchers: Int = 10_000
+
+    @Option(help: "Point reads per reader (PaneReader.get and raw SQLite).")
+    var gets: Int = 200_000
+
+    @Option(help: "The pane binary (default: the one next to pane-loadtest).")
+    var pane: String?
+
+    @Option(help: "Write watch.json and watch.md into this folder.")
+    var out: String?
+
+    func validate() throws {
+        guard !parsedRates.isEmpty, parsedRates.allSatisfy({ (1...100_000).contains($0) }) else {
+            throw ValidationError("--rates must be comma-separated write rates of 1-100000, got \(rates)")
+        }
+        guard (1...600).contains(seconds) else { throw ValidationError("--seconds must be 1-600, got \(seconds)") }
+        guard (0...100_000).contains(idleWatchers) else { throw ValidationError("--idle-watchers must be 0-100000, got \(idleWatchers)") }
+        guard (1...100_000_000).contains(gets) else { throw ValidationError("--gets must be 1-100000000, got \(gets)") }
+    }
+
+    var parsedRates: [Int] { rates.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+
+    func run() throws {
+        let benchmark = WatchBenchmark(
+            paneBinary: pane ?? ScenarioRunner.siblingPaneBinary(), rates: parsedRates, seconds: seconds, idleWatchers: idleWatchers,
+            gets: gets)
+        let report = try benchmark.run { print($0) }
+        print("")
+        print(report.table)
+        if let out { try writeReport(report, table: report.table, name: "watch", into: out) }
     }
 }
 

@@ -271,6 +271,9 @@ extension Pane {
         @Option(help: "The longest a read may wait with wait=, ms (key spoke.maxWaitMs, default 60000).")
         var maxWaitMs: Int?
 
+        @Option(help: "Open GET /v1/watch streams this worker serves at once; more get 503 (key spoke.maxWatchers, default 10000).")
+        var maxWatchers: Int?
+
         @Option(help: "Close a connection idle this long, or whose request stalls while it is read, ms; 0 for never (key http.idleTimeoutMs, default 30000).")
         var httpIdleTimeoutMs: Int?
 
@@ -300,6 +303,7 @@ extension Pane {
             extra[SettingKey.spokeResyncTimeoutMs] = resyncTimeoutMs.map(String.init)
             extra[SettingKey.spokeMaxLagMs] = maxLagMs.map(String.init)
             extra[SettingKey.spokeMaxWaitMs] = maxWaitMs.map(String.init)
+            extra[SettingKey.spokeMaxWatchers] = maxWatchers.map(String.init)
             extra[SettingKey.httpIdleTimeoutMs] = httpIdleTimeoutMs.map(String.init)
             extra[SettingKey.spokeHubURL] = hubURL
             extra[SettingKey.spokeHubTokenFile] = hubTokenFile

@@ -42,6 +42,9 @@ public enum SettingKey {
     public static let spokeResyncTimeoutMs = "spoke.resyncTimeoutMs"  // default 60000
     public static let spokeMaxLagMs = "spoke.maxLagMs"  // default 30000
     public static let spokeMaxWaitMs = "spoke.maxWaitMs"  // default 60000: the cap on a read's wait=
+    public static let spokeMaxWatchers = "spoke.maxWatchers"  // default 10000: open GET /v1/watch streams per worker
+    public static let spokeWatchProgressMs = "spoke.watchProgressMs"  // default 5000: a watch's progress interval
+    public static let spokeWatchWriteTimeoutMs = "spoke.watchWriteTimeoutMs"  // default 10000: cut off a watcher that does not read
     public static let spokeHubURL = "spoke.hubURL"  // default none: http://host:port of the hub, for consistency=hub and fallback=hub
     public static let spokeHubTokenFile = "spoke.hubTokenFile"  // default none: a file holding the token the spoke sends to the hub
     public static let dlqMaxLength = "dlq.maxLength"  // default 100000
@@ -153,6 +156,10 @@ extension SpokeConfiguration {
             try source.int(SettingKey.dlqMaxAgeSeconds, default: Int(config.deadLetterMaxAgeMs / 1000), range: 1...(365 * 86_400))) * 1000
         config.bodyRules = BodyRules(maxBytes: try source.int(SettingKey.bodyMaxBytes, default: BodyRules.defaultMaxBytes, range: 2...(256 << 20)))
         config.maxWaitMs = try source.int(SettingKey.spokeMaxWaitMs, default: config.maxWaitMs, range: 0...3_600_000)
+        config.maxWatchers = try source.int(SettingKey.spokeMaxWatchers, default: config.maxWatchers, range: 0...1_000_000)
+        config.watchProgressMs = try source.int(SettingKey.spokeWatchProgressMs, default: config.watchProgressMs, range: 100...3_600_000)
+        config.watchWriteTimeoutMs = try source.int(
+            SettingKey.spokeWatchWriteTimeoutMs, default: config.watchWriteTimeoutMs, range: 100...3_600_000)
         config.httpIdleTimeoutMs = try source.httpIdleTimeoutMs()
         if let url = try source.string(SettingKey.spokeHubURL) {
             config.hubURL = try HubURL.parse(url, key: SettingKey.spokeHubURL)

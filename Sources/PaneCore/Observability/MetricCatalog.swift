@@ -111,6 +111,13 @@ public enum MetricCatalog {
         MetricInfo("pane_spoke_hub_seq", .gauge, .spoke, labels: regionReplica, help: "The hub's seq for the region, as this worker last read it."),
         MetricInfo("pane_spoke_lag_seqs", .gauge, .spoke, labels: regionReplica, help: "Seqs the replica is behind the hub's seq."),
         MetricInfo("pane_spoke_stale_contexts", .gauge, .spoke, labels: regionReplica, help: "Contexts marked stale by a dead-lettered update."),
+        MetricInfo("pane_spoke_watchers", .gauge, .spoke, labels: regionReplica, help: "Open GET /v1/watch streams on this worker."),
+        MetricInfo(
+            "pane_spoke_watch_cutoffs_total", .counter, .spoke, labels: regionReplica,
+            help: "Watchers cut off because a write to them waited spoke.watchWriteTimeoutMs."),
+        MetricInfo(
+            "pane_spoke_watch_refused_total", .counter, .spoke, labels: regionReplica,
+            help: "Watches refused with 503: spoke.maxWatchers open already, or the spoke stopping."),
     ]
 
     static let shared: [MetricInfo] = [

@@ -8,6 +8,8 @@ import PaneHTTP
 /// - `GET /v1/contexts/{id}` → `{"id","version","body","updatedAt"}` with `ETag: "<version>"`,
 ///   `304` on a matching `If-None-Match`, `404` for unknown or deleted ids.
 /// - `GET /v1/contexts?prefix=&after=&limit=` → `{"items":[{"id","version"}],"next":…}`
+/// - `GET /v1/watch?prefix=` → Server-Sent Events of the replica's changes (added by
+///   ``Spoke/services(extraRoutes:)``; see `SpokeWatch`)
 /// - `GET /healthz`, `GET /readyz`
 ///
 /// Every context response carries `Pane-Replica-Seq` (the highest region seq the replica has

@@ -26,6 +26,12 @@ public final class ReplicaReader: Sendable {
         try withConnection { connection in try connection.read(id: id.value) }
     }
 
+    /// One context, tombstones included, and its stale mark, without the watermark: the embedded
+    /// reader's point read (one index lookup fewer than ``read(id:)``).
+    public func context(id: ContextID) throws -> (context: StoredContext?, staleReason: String?) {
+        try withConnection { connection in try connection.context(id: id.value) }
+    }
+
     /// Live (not deleted) ids in order, starting after `after`, limited to `prefix`, and the
     /// replica's watermark, from one read transaction.
     public func list(prefix: String, after: String?, limit: Int) throws -> ReplicaPage {
@@ -36,6 +42,24 @@ public final class ReplicaReader: Sendable {
     /// watermark: what a blocking query on the list route compares with its position.
     public func latestChange(prefix: String) throws -> (seq: UInt64, watermark: UInt64) {
         try withConnection { connection in try connection.latestChange(prefix: prefix) }
+    }
+
+    /// Up to `limit` rows under `prefix` changed after `change` (live rows, tombstones and rows a
+    /// snapshot removed), in change order, and the file's change log and watermark, from one
+    /// read transaction: the change feed's one query (``ChangeFeed``).
+    public func changes(prefix: String, after change: Int64, limit: Int) throws -> ChangePage {
+        try withConnection { connection in try connection.changes(prefix: prefix, after: change, limit: limit) }
+    }
+
+    /// The contexts a dead letter (or a snapshot row that could not be written) left behind the
+    /// hub: id, the version that heals the mark, and why.
+    public func staleMarks() throws -> [(id: String, version: Int64, reason: String)] {
+        try withConnection { connection in try connection.staleMarks() }
+    }
+
+    /// The file's change log (identity, counter, floor) and watermark.
+    public func changeLog() throws -> (log: WatchStart.Log, watermark: UInt64) {
+        try withConnection { connection in try connection.changeLog() }
     }
 
     private func withConnection<T>(_ body: (ReadConnection) throws -> T) throws -> T {
@@ -56,6 +80,10 @@ final class ReadConnection: @unchecked Sendable {
         FROM (SELECT ?1 AS k) AS q LEFT JOIN contexts AS c ON c.id = q.k LEFT JOIN stale AS s ON s.id = q.k
         """
     static let watermarkSQL = "SELECT hi FROM applied_ranges WHERE lo = 0"
+    static let contextSQL = """
+        SELECT c.id, c.version, c.deleted, c.body, c.hub_ts, s.reason
+        FROM (SELECT ?1 AS k) AS q LEFT JOIN contexts AS c ON c.id = q.k LEFT JOIN stale AS s ON s.id = q.k
+        """
 
     init(path: String) throws {
         var handle: OpaquePointer?
@@ -99,6 +127,27 @@ final class ReadConnection: @unchecked Sendable {
         return ReplicaRead(context: context, staleReason: stale, seq: UInt64(max(0, sqlite3_column_int64(statement, 6))), watermark: watermark)
     }
 
+    func context(id: String) throws -> (context: StoredContext?, staleReason: String?) {
+        let statement = try prepared(Self.contextSQL)
+        defer { sqlite3_reset(statement) }
+        bind(id, at: 1, to: statement)
+        let rc = sqlite3_step(statement)
+        guard rc == SQLITE_ROW else { throw error(rc, sql: Self.contextSQL) }
+        let stale: String? = sqlite3_column_type(statement, 5) == SQLITE_NULL ? nil : RawSQLite.text(statement, 5)
+        guard sqlite3_column_type(statement, 0) != SQLITE_NULL else { return (nil, stale) }
+        let count = Int(sqlite3_column_bytes(statement, 3))
+        let body: [UInt8] =
+            if count > 0, let bytes = sqlite3_column_blob(statement, 3) {
+                Array(UnsafeRawBufferPointer(start: bytes, count: count))
+            } else {
+                []
+            }
+        let context = StoredContext(
+            id: RawSQLite.text(statement, 0), version: sqlite3_column_int64(statement, 1), deleted: sqlite3_column_int64(statement, 2) != 0,
+            body: body, updatedAtMs: sqlite3_column_int64(statement, 4))
+        return (context, stale)
+    }
+
     func list(prefix: String, after: String?, limit: Int) throws -> ReplicaPage {
         // Both statements in one read transaction: the page and the watermark agree.
         try step(try prepared("BEGIN"), sql: "BEGIN")
@@ -121,6 +170,92 @@ final class ReadConnection: @unchecked Sendable {
         let rc = sqlite3_step(statement)
         guard rc == SQLITE_ROW else { throw error(rc, sql: sql) }
         return (UInt64(max(0, sqlite3_column_int64(statement, 0))), try watermark())
+    }
+
+    static let changeLogSQL = """
+        SELECT (SELECT value FROM replica_state WHERE name = 'file_id'), (SELECT value FROM replica_state WHERE name = 'change'),
+            (SELECT value FROM replica_state WHERE name = 'removals_floor'), (SELECT hi FROM applied_ranges WHERE lo = 0)
+        """
+
+    func changeLog() throws -> (log: WatchStart.Log, watermark: UInt64) {
+        let statement = try prepared(Self.changeLogSQL)
+        defer { sqlite3_reset(statement) }
+        let rc = sqlite3_step(statement)
+        guard rc == SQLITE_ROW else { throw error(rc, sql: Self.changeLogSQL) }
+        guard sqlite3_column_type(statement, 0) != SQLITE_NULL else {
+            throw DatabaseError(
+                resultCode: .SQLITE_ERROR,
+                message: "the replica file has no change log: it was made by an older pane; start this version's spoke on it once")
+        }
+        let log = WatchStart.Log(
+            file: String(UInt64(bitPattern: sqlite3_column_int64(statement, 0)), radix: 16), change: sqlite3_column_int64(statement, 1),
+            floor: sqlite3_column_int64(statement, 2))
+        return (log, UInt64(max(0, sqlite3_column_int64(statement, 3))))
+    }
+
+    func changes(prefix: String, after change: Int64, limit: Int) throws -> ChangePage {
+        try step(try prepared("BEGIN"), sql: "BEGIN")
+        defer { _ = try? step(try prepared("COMMIT"), sql: "COMMIT") }
+        let (log, watermark) = try changeLog()
+        let filter = prefix.isEmpty ? "" : " AND id >= ?3 AND id < ?4"
+        // Two queries in change order (each on its index), merged: an ORDER BY over a UNION
+        // would sort every row after the position on each page.
+        let live = try changeRows(
+            sql: "SELECT id, version, deleted, body, change FROM contexts WHERE change > ?1\(filter) ORDER BY change LIMIT ?2",
+            prefix: prefix, after: change, limit: limit)
+        let removed = try changeRows(
+            sql: """
+                SELECT r.id, r.version, 1, NULL, r.change FROM removals AS r WHERE r.change > ?1\(filter)
+                AND NOT EXISTS (SELECT 1 FROM contexts AS c WHERE c.id = r.id) ORDER BY r.change LIMIT ?2
+                """,
+            prefix: prefix, after: change, limit: limit)
+        var rows = live
+        if !removed.isEmpty {
+            rows = (live + removed).sorted { $0.change < $1.change }
+            if rows.count > limit { rows.removeLast(rows.count - limit) }
+        }
+        return ChangePage(rows: rows, log: log, watermark: watermark, full: live.count == limit || removed.count == limit)
+    }
+
+    private func changeRows(sql: String, prefix: String, after change: Int64, limit: Int) throws -> [ChangeRow] {
+        let statement = try prepared(sql)
+        defer { sqlite3_reset(statement) }
+        sqlite3_bind_int64(statement, 1, change)
+        sqlite3_bind_int64(statement, 2, Int64(limit))
+        if !prefix.isEmpty {
+            bind(prefix, at: 3, to: statement)
+            bind(ReplicaStore.upperBound(ofPrefix: prefix), at: 4, to: statement)
+        }
+        var rows: [ChangeRow] = []
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { return rows }
+            guard rc == SQLITE_ROW else { throw error(rc, sql: sql) }
+            let count = Int(sqlite3_column_bytes(statement, 3))
+            let body: [UInt8] =
+                if count > 0, let bytes = sqlite3_column_blob(statement, 3) {
+                    Array(UnsafeRawBufferPointer(start: bytes, count: count))
+                } else {
+                    []
+                }
+            rows.append(
+                ChangeRow(
+                    id: RawSQLite.text(statement, 0), version: sqlite3_column_int64(statement, 1),
+                    deleted: sqlite3_column_int64(statement, 2) != 0, body: body, change: sqlite3_column_int64(statement, 4)))
+        }
+    }
+
+    func staleMarks() throws -> [(id: String, version: Int64, reason: String)] {
+        let sql = "SELECT id, version, reason FROM stale ORDER BY id"
+        let statement = try prepared(sql)
+        defer { sqlite3_reset(statement) }
+        var marks: [(id: String, version: Int64, reason: String)] = []
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { return marks }
+            guard rc == SQLITE_ROW else { throw error(rc, sql: sql) }
+            marks.append((RawSQLite.text(statement, 0), sqlite3_column_int64(statement, 1), RawSQLite.text(statement, 2)))
+        }
     }
 
     private func watermark() throws -> UInt64 {

@@ -62,6 +62,23 @@ enum ReplicaSchema {
                     INSERT OR IGNORE INTO resync_requests(request_id, requested_at) SELECT request_id, requested_at FROM resync_state;
                     """)
         }
+        migrator.registerMigration("v5-change-log") { db in
+            // The watch's change log (docs/architecture.md, "Watching a prefix"): every row
+            // change takes the next number of the file's `change` counter, rows a snapshot
+            // removes are kept in `removals` with theirs (the last 100,000; `removals_floor` is
+            // the highest change trimmed), and `file_id` names this file, so a position from
+            // another file is recognised.
+            try db.execute(
+                sql: """
+                    ALTER TABLE contexts ADD COLUMN change INTEGER NOT NULL DEFAULT 0;
+                    CREATE INDEX contexts_change ON contexts(change);
+                    CREATE TABLE removals(
+                        id TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL, change INTEGER NOT NULL);
+                    CREATE INDEX removals_change ON removals(change);
+                    INSERT OR IGNORE INTO replica_state(name, value) VALUES ('change', 0), ('removals_floor', 0);
+                    INSERT OR IGNORE INTO replica_state(name, value) VALUES ('file_id', (random() & 9223372036854775807) | 1);
+                    """)
+        }
         return migrator
     }
 }

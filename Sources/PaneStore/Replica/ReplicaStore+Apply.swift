@@ -23,6 +23,7 @@ extension ReplicaStore {
             let raw = statement.sqliteStatement
             var applied = 0
             var maxSeq: UInt64 = 0
+            var counter = try ChangeCounter(db)
             defer { sqlite3_reset(raw) }
             // A version at or above a stale mark heals it, even when the apply rule ignores it
             // (the replica may already hold that version). The table is almost always empty.
@@ -33,11 +34,16 @@ extension ReplicaStore {
                 Self.bindRow(
                     raw, id: update.id.value, version: update.version, deleted: update.op == .del, body: update.body,
                     hubTimeMs: update.hubTimeMs, appliedMs: now, seq: update.seq)
+                sqlite3_bind_int64(raw, 8, counter.next)
                 try RawSQLite.stepDone(raw, db, sql: Self.upsertSQL)
-                if db.changesCount > 0 { applied += 1 }
+                if db.changesCount > 0 {
+                    applied += 1
+                    counter.used()
+                }
                 maxSeq = max(maxSeq, update.seq)
                 try heal?.execute(arguments: [update.id.value, update.version])
             }
+            try counter.save(db)
             try db.cachedStatement(sql: "UPDATE replica_state SET value = max(value, ?) WHERE name = 'max_seq'")
                 .execute(arguments: [Int64(maxSeq)])
             try db.cachedStatement(sql: "UPDATE replica_state SET value = value + ? WHERE name = 'applied'")

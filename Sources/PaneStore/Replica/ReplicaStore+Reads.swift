@@ -64,3 +64,11 @@ public struct ReplicaPage: Sendable {
     public let items: [(id: String, version: Int64)]
     public let watermark: UInt64
 }
+
+extension ReplicaStore {
+    /// A change feed under `prefix` after `position` (nil: a full transfer first), read through
+    /// the API's read-only connections (``ChangeFeed``).
+    public func changeFeed(prefix: String, after position: WatchPosition?, pageSize: Int = 256) throws -> ChangeFeed {
+        try ChangeFeed(reader: reader, prefix: prefix, after: position, pageSize: pageSize)
+    }
+}

@@ -113,10 +113,12 @@ extension ReplicaStore {
             OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
             """
         // SQLite evaluates every SET expression against the row as it was, so the order is free.
-        let columns = ["deleted", "body", "hub_ts", "applied_ts", "seq", "version"]
+        // A row that changes takes the change number bound at ?10 (the watch sees the repair).
+        let columns = ["deleted", "body", "hub_ts", "applied_ts", "seq", "change", "version"]
             .map { "\($0) = CASE WHEN \(wins) THEN excluded.\($0) ELSE contexts.\($0) END" }
         return """
-            INSERT INTO contexts(id, version, deleted, body, hub_ts, applied_ts, seq, synced_epoch) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+            INSERT INTO contexts(id, version, deleted, body, hub_ts, applied_ts, seq, synced_epoch, change)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10)
             ON CONFLICT(id) DO UPDATE SET \(columns.joined(separator: ", ")), synced_epoch = excluded.synced_epoch
             """
     }()
@@ -173,6 +175,7 @@ extension ReplicaStore {
         let upsert = try db.cachedStatement(sql: snapshotUpsertSQL)
         let keep = try db.cachedStatement(sql: "UPDATE contexts SET synced_epoch = ? WHERE id = ?")
         let raw = upsert.sqliteStatement
+        var counter = try ChangeCounter(db)
         defer { sqlite3_reset(raw) }
         for row in rows {
             if row.bodyMissing {
@@ -185,8 +188,13 @@ extension ReplicaStore {
                 appliedMs: now, seq: row.seq)
             sqlite3_bind_int64(raw, 8, epoch)
             sqlite3_bind_int64(raw, 9, Int64(seq))
+            // The update always runs (it stamps the epoch), so whether the row changed is not
+            // known here: every row takes a number, and the unchanged ones leave a gap.
+            sqlite3_bind_int64(raw, 10, counter.next)
+            counter.used()
             try RawSQLite.stepDone(raw, db, sql: snapshotUpsertSQL)
         }
+        try counter.save(db)
     }
 
     private static func progress(_ db: Database, announcement: SnapshotAnnouncement, chunksDone: Int, requestID: String?) throws {
@@ -220,16 +228,20 @@ extension ReplicaStore {
             // Rows this snapshot could not write are marked stale with its epoch: they stay.
             let unconfirmed = "synced_epoch != ? AND seq <= ? AND id NOT IN (SELECT id FROM stale WHERE entry_id = ?)"
             let arguments: StatementArguments = [epoch, Int64(announcement.seq), "resync:\(epoch)"]
-            if covered == nil {
-                try db.execute(sql: "DELETE FROM contexts WHERE \(unconfirmed)", arguments: arguments)
-                removed = db.changesCount
-            } else {
-                let candidates = try String.fetchAll(db, sql: "SELECT id FROM contexts WHERE \(unconfirmed)", arguments: arguments)
-                for id in candidates where inScope(id) {
-                    try db.execute(sql: "DELETE FROM contexts WHERE id = ?", arguments: [id])
-                    removed += 1
-                }
+            // Each removed row goes to the change log's removals, so a watcher sees a delete.
+            var counter = try ChangeCounter(db)
+            let remember = try db.cachedStatement(sql: "INSERT OR REPLACE INTO removals(id, version, change) VALUES (?, ?, ?)")
+            let delete = try db.cachedStatement(sql: "DELETE FROM contexts WHERE id = ?")
+            for row in try Row.fetchAll(db, sql: "SELECT id, version FROM contexts WHERE \(unconfirmed)", arguments: arguments) {
+                let id: String = row["id"]
+                guard inScope(id) else { continue }
+                try remember.execute(arguments: [id, row["version"] as Int64, counter.next])
+                counter.used()
+                try delete.execute(arguments: [id])
+                removed += 1
             }
+            try counter.save(db)
+            if removed > 0 { try Self.trimRemovals(db, keep: Self.removalsKept) }
             var healedSeqs: [UInt64] = []
             for row in try Row.fetchAll(db, sql: "SELECT id, entry_id FROM stale WHERE entry_id != ?", arguments: ["resync:\(epoch)"]) {
                 let id: String = row["id"]
@@ -252,5 +264,18 @@ extension ReplicaStore {
             }
             return SnapshotFinish(removed: removed, healed: healedSeqs.count, watermark: ranges.watermark)
         }
+    }
+
+    /// How many removed rows the change log remembers; a watch position older than the oldest
+    /// one it forgot gets a `reset` (``WatchStart``).
+    static let removalsKept = 100_000
+
+    /// Forgets all but the newest `keep` removals and raises `removals_floor` to the newest
+    /// change forgotten.
+    static func trimRemovals(_ db: Database, keep: Int) throws {
+        guard let cut = try Int64.fetchOne(db, sql: "SELECT change FROM removals ORDER BY change DESC LIMIT 1 OFFSET ?", arguments: [keep])
+        else { return }
+        try db.execute(sql: "DELETE FROM removals WHERE change <= ?", arguments: [cut])
+        try db.execute(sql: "UPDATE replica_state SET value = max(value, ?) WHERE name = 'removals_floor'", arguments: [cut])
     }
 }

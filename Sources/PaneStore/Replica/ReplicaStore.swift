@@ -26,11 +26,13 @@ public final class ReplicaStore: Sendable {
     }
 
     /// The apply rule in SQL: the row changes only when the incoming version is greater
-    /// (``ApplyRule/decide(incoming:stored:)``). Tombstones keep their version.
+    /// (``ApplyRule/decide(incoming:stored:)``). Tombstones keep their version. A row that
+    /// changes takes the change number bound at `?8` (``ChangeCounter``).
     static let upsertSQL = """
-        INSERT INTO contexts(id, version, deleted, body, hub_ts, applied_ts, seq) VALUES (?, ?, ?, ?, ?, ?, ?)
+        INSERT INTO contexts(id, version, deleted, body, hub_ts, applied_ts, seq, change) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
-            body = excluded.body, hub_ts = excluded.hub_ts, applied_ts = excluded.applied_ts, seq = excluded.seq
+            body = excluded.body, hub_ts = excluded.hub_ts, applied_ts = excluded.applied_ts, seq = excluded.seq,
+            change = excluded.change
         WHERE excluded.version > contexts.version
         """
 }

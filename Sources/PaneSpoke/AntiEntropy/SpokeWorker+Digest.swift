@@ -20,8 +20,10 @@ extension SpokeWorker {
             defer { digestRunning.store(false, ordering: .releasing) }
             let started = Date()
             do {
-                let (digest, position) = try store.digest()
-                let report = DigestReport(replica: config.replica.name, position: position, timeMs: WallClock.nowMs(), digest: digest.encoded)
+                let (digest, position, maxVersion) = try store.digest()
+                let report = DigestReport(
+                    replica: config.replica.name, position: position, timeMs: WallClock.nowMs(), digest: digest.encoded,
+                    format: ContextDigest.currentFormat, maxVersion: maxVersion)
                 let conn = try RedisConnection(endpoint: config.redis)
                 defer { conn.close() }
                 try conn.hset(key: config.region.keys.replicas, field: "\(config.replica.name):digest", value: StatusJSON.encode(report))

@@ -96,7 +96,7 @@ public final class SpokeWorker: Sendable {
         let latencyLog = config.latencyLogPath.flatMap { LatencyLog(path: $0, logger: logger) }
         logger.info("worker started", metadata: ["stream": "\(key)", "group": "\(group)", "consumer": "\(config.consumer)"])
         // The counters an alert watches exist from the start, at 0.
-        for label in ["pane_spoke_applied_total", "pane_spoke_gaps_total", "pane_spoke_retries_total"] {
+        for label in ["pane_spoke_applied_total", "pane_spoke_gaps_total", "pane_spoke_retries_total", "pane_spoke_replayed_entries_total"] {
             Counter(label: label, dimensions: labels).increment(by: 0)
         }
         for kind in ["permanent", "transient"] {

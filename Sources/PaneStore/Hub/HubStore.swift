@@ -29,13 +29,21 @@ public final class HubStore: Sendable {
     let confirmed = Mutex<[Region: UInt64]>([:])
     /// The marks last written by ``persistPublished()``.
     let persisted = Mutex<[Region: UInt64]>([:])
+    /// When a commit reaches the disk.
+    public let durability: HubDurability
+    /// The path of the WAL file, synced by ``syncBeforePublish()``.
+    let walPath: String
+    /// Write transactions committed so far, and how many of them the last WAL sync covered.
+    let commits = Atomic<UInt64>(0)
+    let syncedCommits = Mutex<UInt64>(0)
 
     /// Opens (creating and migrating) the store at `path` for `regions`.
-    public init(path: String, regions: [Region]) throws {
+    public init(path: String, regions: [Region], durability: HubDurability = .full) throws {
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // Only the writer's setting matters: FULL syncs the WAL in every commit.
+            try db.execute(sql: durability == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
             // The writer checkpoints after a commit once the WAL holds this many pages. SQLite's
             // default (1,000) runs a checkpoint and its fdatasync every few hundred writes on
             // the commit path; at 10,000 the hot pages (contexts, placements) are copied back
@@ -44,6 +52,8 @@ public final class HubStore: Sendable {
         }
         self.pool = try DatabasePool(path: path, configuration: config)
         self.regions = regions
+        self.durability = durability
+        self.walPath = path + "-wal"
         try HubSchema.migrator.migrateRetrying(pool)
         hubID = try pool.write { db in
             for region in regions {

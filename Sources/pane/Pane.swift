@@ -154,7 +154,11 @@ extension Pane {
         @Option(help: "Outbox rows per region per pipeline round (key hub.batchSize, default 2000).")
         var batchSize: Int?
 
-        @Option(help: "When a commit reaches the disk: full (every commit syncs) or sync-before-publish (the publisher syncs once per round); either way nothing is published before it is durable (key hub.durability, default full).")
+        @Option(
+            help: """
+                When a commit reaches the disk: full (every commit syncs) or sync-before-publish (the publisher syncs once per \
+                round); either way nothing is published before it is durable (key hub.durability, default full).
+                """)
         var durability: String?
 
         @Option(help: "How often to compare replica digests with the hub's, in ms (key hub.antiEntropyIntervalMs, default 60000).")

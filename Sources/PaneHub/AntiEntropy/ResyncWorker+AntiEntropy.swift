@@ -23,7 +23,9 @@ extension ResyncWorker {
                     ContextDigest.formats.contains(report.digestFormat)
                 else {
                     if state.lastDigest[mark] != -1 {
-                        logger.warning("unreadable digest report, or a format this hub does not know (upgrade hubs first); ignored", metadata: ["region": "\(region.name)", "field": "\(field)"])
+                        logger.warning(
+                            "unreadable digest report, or a format this hub does not know; ignored",
+                            metadata: ["region": "\(region.name)", "field": "\(field)"])
                     }
                     state.lastDigest[mark] = -1
                     continue

@@ -20,10 +20,12 @@ extension SpokeWorker {
             defer { digestRunning.store(false, ordering: .releasing) }
             let started = Date()
             do {
-                let (digest, position, maxVersion) = try store.digest()
+                // Format 2 only once the hub says it reads it; a format-1 report has no `format`.
+                let format = max(1, hubDigestFormat.load(ordering: .relaxed))
+                let (digest, position, maxVersion) = try store.digest(format: format)
                 let report = DigestReport(
                     replica: config.replica.name, position: position, timeMs: WallClock.nowMs(), digest: digest.encoded,
-                    format: ContextDigest.currentFormat, maxVersion: maxVersion)
+                    format: format >= 2 ? format : nil, maxVersion: maxVersion)
                 let conn = try RedisConnection(endpoint: config.redis)
                 defer { conn.close() }
                 try conn.hset(key: config.region.keys.replicas, field: "\(config.replica.name):digest", value: StatusJSON.encode(report))

@@ -29,6 +29,15 @@ extension HubStore {
             defer { close(fd) }
             guard fsync(fd) == 0 else { throw DurabilityError(path: walPath, call: "fsync", code: errno) }
             synced = target
+            walSyncCount.add(1, ordering: .relaxed)
         }
+    }
+
+    /// How many WAL syncs ``syncBeforePublish()`` has made (0 with ``HubDurability/full``).
+    public var walSyncs: UInt64 { walSyncCount.load(ordering: .relaxed) }
+
+    /// The writer connection's `PRAGMA synchronous`: 2 (FULL) or 1 (NORMAL).
+    public func writerSynchronous() throws -> Int {
+        try pool.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 }

@@ -36,14 +36,15 @@ public final class HubStore: Sendable {
     /// Write transactions committed so far, and how many of them the last WAL sync covered.
     let commits = Atomic<UInt64>(0)
     let syncedCommits = Mutex<UInt64>(0)
+    /// WAL syncs ``syncBeforePublish()`` made.
+    let walSyncCount = Atomic<UInt64>(0)
 
     /// Opens (creating and migrating) the store at `path` for `regions`.
     public init(path: String, regions: [Region], durability: HubDurability = .full) throws {
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
-            // Only the writer's setting matters: FULL syncs the WAL in every commit.
-            try db.execute(sql: durability == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
             // The writer checkpoints after a commit once the WAL holds this many pages. SQLite's
             // default (1,000) runs a checkpoint and its fdatasync every few hundred writes on
             // the commit path; at 10,000 the hot pages (contexts, placements) are copied back
@@ -51,6 +52,11 @@ public final class HubStore: Sendable {
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
         }
         self.pool = try DatabasePool(path: path, configuration: config)
+        // Only the writer's setting matters, and GRDB sets it to NORMAL when it turns WAL on,
+        // after `prepareDatabase`: FULL (a WAL sync in every commit) is set here, on the writer.
+        if durability == .full {
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        }
         self.regions = regions
         self.durability = durability
         self.walPath = path + "-wal"

@@ -62,6 +62,11 @@ enum ReplicaSchema {
                     INSERT OR IGNORE INTO resync_requests(request_id, requested_at) SELECT request_id, requested_at FROM resync_state;
                     """)
         }
+        migrator.registerMigration("v5-hub-history") { db in
+            // The hub id (`hub_meta.hub_id`) of the history the replica holds: when `pane:{R}:hub`
+            // names another, the hub was restored and the replica resyncs everything.
+            try db.execute(sql: "CREATE TABLE replica_meta(name TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)")
+        }
         return migrator
     }
 }

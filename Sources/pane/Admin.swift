@@ -173,6 +173,7 @@ extension Pane.Admin {
         @OptionGroup var common: CommonOptions
         @Option(help: "The backup file (from pane admin backup-hub, or any copy of a hub file).") var from: String
         @Option(help: "Where the hub's SQLite file goes (key hub.db, default hub.sqlite).") var db: String?
+        @Option(help: "The hub's regions (key hub.regions): those the backup lacks get seqs above their streams too.") var regions: String?
         @Option(help: "Raise every version by at least this much, on top of what Redis shows.") var versionFloor: Int64 = 0
         @Flag(help: "Move an existing hub file at --db aside (renamed .replaced-<ms>) instead of refusing.") var force = false
         @Flag(help: "Print JSON for scripts.") var json = false
@@ -184,15 +185,20 @@ extension Pane.Admin {
         }
 
         func run() async throws {
-            let source = try await common.source(extra: db.map { [SettingKey.hubDB: $0] } ?? [:])
+            var extra: [String: String] = [:]
+            extra[SettingKey.hubDB] = db
+            extra[SettingKey.regions] = regions
+            let source = try await common.source(extra: extra)
             let database: String
             let defaultRedis: RedisEndpoint
             var byRegion: [Region: RedisEndpoint] = [:]
+            let hubRegions: [Region]
             let backup = from
             do {
                 database = try source.string(SettingKey.hubDB) ?? "hub.sqlite"
                 defaultRedis = try source.redis(SettingKey.redisURL) ?? RedisEndpoint(host: "127.0.0.1")
-                for region in try HubBackupAdmin.regions(ofBackup: backup) {
+                hubRegions = try source.regions(SettingKey.regions) ?? []
+                for region in try HubBackupAdmin.regions(ofBackup: backup) + hubRegions {
                     if let redis = try source.redis("\(SettingKey.regionRedisPrefix).\(region.name)") { byRegion[region] = redis }
                 }
             } catch let error as PaneCore.ValidationError {
@@ -200,12 +206,14 @@ extension Pane.Admin {
             } catch {
                 throw adminFailure(error)
             }
-            let admin = HubRestoreAdmin(
+            var admin = HubRestoreAdmin(
                 backup: backup, database: database, redisByRegion: byRegion, defaultRedis: defaultRedis, versionFloor: versionFloor, force: force)
+            admin.hubRegions = hubRegions
+            let restore = admin
             let quiet = json
             let outcome: HubRestoreAdmin.Outcome
             do {
-                outcome = try await BlockingThread.value(name: "pane-admin") { try admin.run { line in if !quiet { print(line) } } }
+                outcome = try await BlockingThread.value(name: "pane-admin") { try restore.run { line in if !quiet { print(line) } } }
             } catch { throw adminFailure(error) }
             if json { return try printJSON(outcome) }
             print("restored: start the hub now; every replica resyncs from it (pane admin status shows them resyncing)")

@@ -16,22 +16,23 @@ import Testing
         #expect(store.walSyncs == 0)
     }
 
-    /// `sync-before-publish` commits with NORMAL and syncs the WAL once per publish round that
-    /// has new commits, and only then.
-    @Test func syncBeforePublishSyncsTheWALOncePerRoundWithNewCommits() async throws {
-        let dir = try TestEnv.directory("durable-round")
-        let store = try HubStore(path: "\(dir)/hub.sqlite", regions: [try Region("r")], durability: .syncBeforePublish)
-        #expect(try store.writerSynchronous() == 1)
-        try store.syncBeforePublish()
-        #expect(store.walSyncs == 0, "nothing committed yet")
-        for i in 0..<5 { _ = try await store.put(id: try ContextID("a\(i)"), body: Array("1".utf8)) }
-        try store.syncBeforePublish()
-        #expect(store.walSyncs == 1, "one sync covers every commit before it")
-        try store.syncBeforePublish()
-        #expect(store.walSyncs == 1, "no new commit, no sync")
-        _ = try await store.republish(ids: [try ContextID("a1")], region: try Region("r"))
-        try store.syncBeforePublish()
-        #expect(store.walSyncs == 2, "a republish is a commit too")
+    /// `sync-before-publish` commits with NORMAL, and the publisher syncs the WAL before each
+    /// round it sends: a hub that published N rounds synced at least once and at most N times.
+    @Test func syncBeforePublishSyncsTheWALBeforeEachRound() async throws {
+        try await TestScene.run("durable-round") { scene in
+            let hub = try InProcessHub(regions: scene.regions, dir: scene.directory, durability: .syncBeforePublish)
+            #expect(try hub.store.writerSynchronous() == 1)
+            for i in 0..<5 { _ = try await hub.store.put(id: try ContextID("a\(i)"), body: Array("1".utf8)) }
+            #expect(hub.store.walSyncs == 0, "commits alone do not sync")
+            try await hub.run { hub in
+                #expect(try await eventually(20) { try hub.drained() })
+                #expect(hub.store.walSyncs >= 1, "the round went out after a sync")
+                let before = hub.store.walSyncs
+                _ = try await hub.store.put(id: try ContextID("b"), body: Array("2".utf8))
+                #expect(try await eventually(20) { try hub.drained() && hub.store.walSyncs > before })
+            }
+            #expect(try scene.connection().xlen(key: scene.region.keys.updates) == 6)
+        }
     }
 
     /// A hub with either setting publishes as usual; a bad value is refused, naming the key.

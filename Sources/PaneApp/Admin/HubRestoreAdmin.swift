@@ -41,6 +41,9 @@ public struct HubRestoreAdmin: Sendable {
     public let versionFloor: Int64
     /// Move an existing hub file (and its `-wal`, `-shm`) aside instead of refusing.
     public let force: Bool
+    /// The hub's regions (`hub.regions`), when known: a region the backup does not have (added
+    /// after it) gets a seq above its stream's last id too, and its whole stream is forgotten.
+    public var hubRegions: [Region] = []
 
     public init(
         backup: String, database: String, redisByRegion: [Region: RedisEndpoint], defaultRedis: RedisEndpoint, versionFloor: Int64 = 0,
@@ -82,7 +85,8 @@ public struct HubRestoreAdmin: Sendable {
 
         var inputs: [RestorePlan.RegionInput] = []
         var forgotten: [Region: [String]] = [:]
-        for region in copy.regions {
+        let regions = copy.regions + hubRegions.filter { copy.lastSeqs[$0] == nil }.sorted { $0.name < $1.name }
+        for region in regions {
             let conn = try AdminRedis.connect(to: redis(region))
             defer { conn.close() }
             let lastSeq = copy.lastSeqs[region] ?? 0

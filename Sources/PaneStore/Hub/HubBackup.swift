@@ -82,6 +82,7 @@ public enum HubBackup {
             try db.execute(sql: "UPDATE placements SET version = version + ?", arguments: [plan.versionOffset])
             try db.execute(sql: "DELETE FROM outbox")
             for region in plan.regions {
+                try db.execute(sql: "INSERT OR IGNORE INTO regions(name, last_seq) VALUES (?, 0)", arguments: [region.region.name])
                 try db.execute(
                     sql: "UPDATE regions SET last_seq = ?, published_seq = ? WHERE name = ?",
                     arguments: [Int64(region.lastSeq), Int64(region.lastSeq), region.region.name])

@@ -102,7 +102,6 @@ extension HubStore {
                 ])
             return seq
         }
-        noteCommit()
         outboxWrittenDirectly(region)
         doorbell.ring()
         return UInt64(seq)

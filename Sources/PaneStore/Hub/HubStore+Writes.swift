@@ -115,7 +115,6 @@ extension HubStore {
     /// right after the commit, so the tail is in commit (and so seq) order.
     func committed(_ written: [PlacedUpdate]) {
         guard !written.isEmpty else { return }
-        noteCommit()
         fresh.withLock { $0.append(written) }
     }
 
@@ -157,7 +156,6 @@ extension HubStore {
             }
             return (done, missing)
         }
-        noteCommit()
         outboxWrittenDirectly(region)
         doorbell.ring()
         return (result.0, result.1)

@@ -33,9 +33,6 @@ public final class HubStore: Sendable {
     public let durability: HubDurability
     /// The path of the WAL file, synced by ``syncBeforePublish()``.
     let walPath: String
-    /// Write transactions committed so far, and how many of them the last WAL sync covered.
-    let commits = Atomic<UInt64>(0)
-    let syncedCommits = Mutex<UInt64>(0)
     /// WAL syncs ``syncBeforePublish()`` made.
     let walSyncCount = Atomic<UInt64>(0)
 

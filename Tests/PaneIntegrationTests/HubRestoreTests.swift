@@ -102,4 +102,21 @@ import Testing
             }
         }
     }
+
+    /// A restore that cannot reach Redis changes nothing: the old hub file is put back.
+    @Test func aRestoreThatCannotReachRedisLeavesTheOldFile() async throws {
+        let dir = try TestEnv.directory("restore-no-redis")
+        let db = "\(dir)/hub.sqlite"
+        let store = try HubStore(path: db, regions: [try Region("restore-no-redis")])
+        _ = try await store.put(id: try ContextID("x"), body: Array("1".utf8))
+        let hubID = store.hubID
+        let made = try await PaneCommand.run(["admin", "backup-hub", "--db", db, "--to", "\(dir)/backup.sqlite"])
+        #expect(made.status == 0, "\(made.output)")
+        let run = try await PaneCommand.run(
+            ["admin", "restore-hub", "--from", "\(dir)/backup.sqlite", "--db", db, "--redis", "redis://127.0.0.1:1", "--force"])
+        #expect(run.status == 1 && run.output.contains("cannot reach Redis"), "\(run.output)")
+        #expect(try HubBackup.contents(of: db).hubID == hubID, "the old file is back in place")
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains("replaced") }
+        #expect(left.isEmpty, "\(left)")
+    }
 }

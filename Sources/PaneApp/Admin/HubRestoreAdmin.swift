@@ -66,7 +66,7 @@ public struct HubRestoreAdmin: Sendable {
     func restore(progress: (String) -> Void) throws -> Outcome {
         let source = try HubBackup.contents(of: backup)
         guard !source.lastSeqs.isEmpty else { throw AdminError.badFile("\(backup) is a hub database without regions") }
-        var moved: [String] = []
+        var moved: [(from: String, to: String)] = []
         let existing = [database, database + "-wal", database + "-shm"].filter { FileManager.default.fileExists(atPath: $0) }
         if !existing.isEmpty {
             guard force else {
@@ -76,13 +76,56 @@ public struct HubRestoreAdmin: Sendable {
             let suffix = ".replaced-\(WallClock.nowMs())"
             for path in existing {
                 try FileManager.default.moveItem(atPath: path, toPath: path + suffix)
-                moved.append(path + suffix)
+                moved.append((path, path + suffix))
             }
-            progress("moved the old hub database aside: \(moved.joined(separator: ", "))")
+            progress("moved the old hub database aside: \(moved.map(\.to).joined(separator: ", "))")
         }
-        let copy = try HubBackup.prepare(backup: backup, database: database)
-        progress("copied \(backup) to \(database): \(copy.contexts) contexts, regions \(copy.regions.map(\.name).joined(separator: ","))")
+        // Until the new history is written, a failure (Redis unreachable, say) leaves things as
+        // they were: the copy is removed and the old file put back.
+        let copy: HubBackup.Contents
+        let plan: RestorePlan
+        let forgotten: [Region: [String]]
+        let hubID: String
+        do {
+            copy = try HubBackup.prepare(backup: backup, database: database)
+            let names = copy.regions.map(\.name).joined(separator: ",")
+            progress("copied \(backup) to \(database): \(copy.contexts) contexts, regions \(names)")
+            let observed = try observe(copy)
+            forgotten = observed.forgotten
+            plan = RestorePlan.make(observed.inputs, versionFloor: versionFloor)
+            hubID = try HubBackup.restartHistory(database: database, plan: plan, restoredFrom: backup)
+        } catch {
+            for path in [database, database + "-wal", database + "-shm"] { try? FileManager.default.removeItem(atPath: path) }
+            for file in moved { try? FileManager.default.moveItem(atPath: file.to, toPath: file.from) }
+            throw error
+        }
+        progress("new history \(hubID) (was \(copy.hubID)); versions raised by \(plan.versionOffset)")
 
+        var outcomes: [RegionOutcome] = []
+        for regionPlan in plan.regions {
+            let region = regionPlan.region
+            let conn = try AdminRedis.connect(to: redis(region))
+            defer { conn.close() }
+            let ids = forgotten[region] ?? []
+            for start in stride(from: 0, to: ids.count, by: 1_000) {
+                try conn.xdel(key: region.keys.updates, ids: Array(ids[start..<min(ids.count, start + 1_000)]))
+            }
+            // The new id tells every spoke, running or not yet, that its rows are another history's.
+            _ = try conn.hset(key: region.keys.hub, field: RegionKeys.HubField.seq, value: String(regionPlan.lastSeq))
+            _ = try conn.hset(key: region.keys.hub, field: RegionKeys.HubField.id, value: hubID)
+            progress(
+                "\(region.name): seqs continue after \(regionPlan.lastSeq) (backup: \(regionPlan.forgetAbove)); "
+                    + "deleted \(ids.count) forgotten entries from \(region.keys.updates)")
+            outcomes.append(
+                RegionOutcome(region: region.name, backupLastSeq: regionPlan.forgetAbove, lastSeq: regionPlan.lastSeq, forgottenEntries: ids.count))
+        }
+        return Outcome(
+            hubID: hubID, previousHubID: copy.hubID, versionOffset: plan.versionOffset, contexts: copy.contexts, regions: outcomes,
+            movedAside: moved.map(\.to))
+    }
+
+    /// What Redis knows of each region: the plan's inputs, and the ids of the forgotten entries.
+    func observe(_ copy: HubBackup.Contents) throws -> (inputs: [RestorePlan.RegionInput], forgotten: [Region: [String]]) {
         var inputs: [RestorePlan.RegionInput] = []
         var forgotten: [Region: [String]] = [:]
         let regions = copy.regions + hubRegions.filter { copy.lastSeqs[$0] == nil }.sorted { $0.name < $1.name }
@@ -118,31 +161,7 @@ public struct HubRestoreAdmin: Sendable {
                     region: region, backupLastSeq: lastSeq, streamTopSeq: top, hubSeq: hubSeq, forgottenMaxVersion: maxVersion,
                     replicaMaxVersions: replicaMax))
         }
-        let plan = RestorePlan.make(inputs, versionFloor: versionFloor)
-        let hubID = try HubBackup.restartHistory(database: database, plan: plan, restoredFrom: backup)
-        progress("new history \(hubID) (was \(copy.hubID)); versions raised by \(plan.versionOffset)")
-
-        var outcomes: [RegionOutcome] = []
-        for regionPlan in plan.regions {
-            let region = regionPlan.region
-            let conn = try AdminRedis.connect(to: redis(region))
-            defer { conn.close() }
-            let ids = forgotten[region] ?? []
-            for start in stride(from: 0, to: ids.count, by: 1_000) {
-                try conn.xdel(key: region.keys.updates, ids: Array(ids[start..<min(ids.count, start + 1_000)]))
-            }
-            // The new id tells every spoke, running or not yet, that its rows are another history's.
-            _ = try conn.hset(key: region.keys.hub, field: RegionKeys.HubField.seq, value: String(regionPlan.lastSeq))
-            _ = try conn.hset(key: region.keys.hub, field: RegionKeys.HubField.id, value: hubID)
-            progress(
-                "\(region.name): seqs continue after \(regionPlan.lastSeq) (backup: \(regionPlan.forgetAbove)); "
-                    + "deleted \(ids.count) forgotten entries from \(region.keys.updates)")
-            outcomes.append(
-                RegionOutcome(region: region.name, backupLastSeq: regionPlan.forgetAbove, lastSeq: regionPlan.lastSeq, forgottenEntries: ids.count))
-        }
-        return Outcome(
-            hubID: hubID, previousHubID: copy.hubID, versionOffset: plan.versionOffset, contexts: copy.contexts, regions: outcomes,
-            movedAside: moved)
+        return (inputs, forgotten)
     }
 
     func redis(_ region: Region) -> RedisEndpoint { redisByRegion[region] ?? defaultRedis }

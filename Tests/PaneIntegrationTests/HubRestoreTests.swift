@@ -72,16 +72,24 @@ import Testing
 
             let refused = try await PaneCommand.run(["admin", "restore-hub", "--from", backup, "--db", db, "--redis", redis])
             #expect(refused.status == 2 && refused.output.contains("--force"), "\(refused.output)")
+            // The lost hub had announced a seq beyond its stream's top (it died between the HSET and
+            // the XADDs): the restored hub continues above it, and so does the stream's last id.
+            let conn = try scene.connection()
+            let announced = before.lastSeq + 5
+            _ = try conn.hset(key: region.keys.hub, field: RegionKeys.HubField.seq, value: String(announced))
             let restored = try await PaneCommand.run(["admin", "restore-hub", "--from", backup, "--db", db, "--redis", redis, "--force"])
             #expect(restored.status == 0, "\(restored.output)")
             #expect(restored.output.contains("deleted"), "\(restored.output)")
+            let top = try conn.xinfoStream(key: region.keys.updates)?["last-generated-id"]?.string
+            #expect(top == "\(announced)-0")
+            #expect(try conn.hget(key: region.keys.hub, field: RegionKeys.HubField.seq) == String(announced))
 
             try await scene.withHub { hub in
                 #expect(hub.store.hubID != before.hubID, "a new history")
                 let state = try hub.store.state(of: region)
                 #expect(state.count == 300)
                 #expect(state.values.allSatisfy { $0.version > before.maxVersion }, "versions restart above every version seen")
-                #expect(try hub.store.lastSeq(region: region) >= before.lastSeq, "seqs continue above the stream's last id")
+                #expect(try hub.store.lastSeq(region: region) >= announced, "seqs continue above the stream's last id and the hub's seq")
                 #expect(before.lastSeq > 5_000)
                 b = try scene.spoke("b")
                 for spoke in [a, b] {

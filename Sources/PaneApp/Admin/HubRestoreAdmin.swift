@@ -110,6 +110,13 @@ public struct HubRestoreAdmin: Sendable {
             for start in stride(from: 0, to: ids.count, by: 1_000) {
                 try conn.xdel(key: region.keys.updates, ids: Array(ids[start..<min(ids.count, start + 1_000)]))
             }
+            // The stream's last id stays at or above the hub's published seq, so retention does not
+            // take the restored seqs for lost stream data.
+            if let info = try conn.xinfoStream(key: region.keys.updates),
+                (info["last-generated-id"]?.string.flatMap(Self.seqPart) ?? 0) < regionPlan.lastSeq
+            {
+                try conn.xsetid(key: region.keys.updates, lastID: StreamEntryCodec.entryID(seq: regionPlan.lastSeq))
+            }
             // The new id tells every spoke, running or not yet, that its rows are another history's.
             _ = try conn.hset(key: region.keys.hub, field: RegionKeys.HubField.seq, value: String(regionPlan.lastSeq))
             _ = try conn.hset(key: region.keys.hub, field: RegionKeys.HubField.id, value: hubID)

@@ -31,7 +31,19 @@ public struct ContextDigest: Sendable, Equatable {
 
     /// The hash of a body in format 2: FNV-1a over its bytes. The hub keeps it per placement
     /// (`placements.body_sum`), so its digest needs no body.
-    public static func bodyHash<Bytes: Collection<UInt8>>(_ body: Bytes) -> UInt64 { Checksum.fnv1a64(body) }
+    public static func bodyHash(_ body: UnsafeRawBufferPointer) -> UInt64 {
+        // Not the generic `Checksum.fnv1a64`: called across modules, once per byte of every body
+        // on the write path and in digests, it would not be specialized.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in body {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+
+    /// ``bodyHash(_:)-(UnsafeRawBufferPointer)`` of an array.
+    public static func bodyHash(_ body: [UInt8]) -> UInt64 { body.withUnsafeBytes { bodyHash($0) } }
 
     /// The hash one row adds to its bucket: format 1 without `bodyHash`, format 2 with it.
     public static func rowHash(id: String, version: Int64, deleted: Bool, bodyHash: UInt64? = nil) -> UInt64 {

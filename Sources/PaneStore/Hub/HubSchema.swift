@@ -70,7 +70,7 @@ enum HubSchema {
             while let row = try rows.next() {
                 let deleted: Bool = row[2]
                 let body: Data = row[3] ?? Data()
-                let sum = deleted ? 0 : ContextDigest.bodyHash(body)
+                let sum = deleted ? 0 : body.withUnsafeBytes { ContextDigest.bodyHash($0) }
                 try update.execute(arguments: [Int64(bitPattern: sum), row[0] as String, row[1] as String])
             }
         }

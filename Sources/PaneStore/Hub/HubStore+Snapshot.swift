@@ -136,7 +136,7 @@ extension HubStore {
                         bodyHash = UInt64(bitPattern: sum)
                     } else {
                         let body: Data? = row[5]
-                        bodyHash = deleted ? 0 : body.map { ContextDigest.bodyHash($0) } ?? 0
+                        bodyHash = deleted ? 0 : body.map { $0.withUnsafeBytes { ContextDigest.bodyHash($0) } } ?? 0
                     }
                 }
                 digest.add(id: id, version: version, deleted: deleted, bodyHash: bodyHash)

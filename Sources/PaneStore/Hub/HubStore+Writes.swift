@@ -140,6 +140,7 @@ extension HubStore {
                 let seq = try Int64.fetchOne(
                     db, sql: "UPDATE regions SET last_seq = last_seq + 1 WHERE name = ? RETURNING last_seq", arguments: [region.name]) ?? 0
                 let body: Data = row["body"]
+                let bodySum = Int64(bitPattern: deleted ? 0 : body.withUnsafeBytes { ContextDigest.bodyHash($0) })
                 try db.execute(
                     sql: "INSERT INTO outbox(region, seq, id, version, op, body, ts, replay) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
                     arguments: [region.name, seq, id.value, row["version"] as Int64, deleted ? "del" : "put", deleted ? Data() : body, row["updated_at"] as Int64])
@@ -149,9 +150,7 @@ extension HubStore {
                         ON CONFLICT(region, id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted, seq = excluded.seq,
                             body_sum = excluded.body_sum
                         """,
-                    arguments: [
-                        region.name, id.value, row["version"] as Int64, deleted, seq, Int64(bitPattern: deleted ? 0 : ContextDigest.bodyHash(body)),
-                    ])
+                    arguments: [region.name, id.value, row["version"] as Int64, deleted, seq, bodySum])
                 done.append(id)
             }
             return (done, missing)

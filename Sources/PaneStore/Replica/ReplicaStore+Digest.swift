@@ -19,7 +19,7 @@ extension ReplicaStore {
                 var bodyHash: UInt64?
                 if withBodies {
                     let body: Data = row[3] ?? Data()
-                    bodyHash = deleted ? 0 : ContextDigest.bodyHash(body)
+                    bodyHash = deleted ? 0 : body.withUnsafeBytes { ContextDigest.bodyHash($0) }
                 }
                 digest.add(id: row[0], version: version, deleted: deleted, bodyHash: bodyHash)
                 maxVersion = max(maxVersion, version)

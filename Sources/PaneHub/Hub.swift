@@ -26,7 +26,7 @@ public struct Hub: Sendable {
         self.logger = logger
         self.tokens = try config.tokensFile.map { path throws(TokenFileLoadError) in try TokenFileWatcher(path: path, logger: logger) }
         do {
-            self.store = try HubStore(path: config.databasePath, regions: config.regions)
+            self.store = try HubStore(path: config.databasePath, regions: config.regions, durability: config.durability)
         } catch {
             throw StoreOpenError(database: "hub", path: config.databasePath, underlying: error)
         }

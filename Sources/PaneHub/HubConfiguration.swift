@@ -1,6 +1,7 @@
 import PaneCore
 import PaneRedis
 import PaneRuntime
+import PaneStore
 
 /// Everything `pane hub` needs. Read from flags, environment and file by `PaneApp`'s
 /// configuration loader; the defaults live here.
@@ -28,6 +29,8 @@ public struct HubConfiguration: Sendable {
     public var insecureNoAuth = false
     /// Start even when a Redis may evict keys (`hub.allowEviction`): the hub then only logs it.
     public var allowEviction = false
+    /// When a commit reaches the disk (`hub.durability`); no row is published before it does.
+    public var durability = HubDurability.full
     /// Limits on context bodies.
     public var bodyRules = BodyRules()
     public var publisher = PublisherConfiguration()

@@ -25,6 +25,9 @@ struct LimitsCommand: ParsableCommand {
     @Option(help: "Regions to fan out to.")
     var regions: Int = 3
 
+    @Option(help: "The hub stores' hub.durability: full or sync-before-publish.")
+    var durability: String = "full"
+
     @Option(help: "Seconds of wrk load per read route and round; 0 skips the reads.")
     var readSeconds: Int = 5
 
@@ -39,10 +42,15 @@ struct LimitsCommand: ParsableCommand {
         guard (1...10_000_000).contains(writes) else { throw ValidationError("--writes must be 1-10000000, got \(writes)") }
         guard (2...1_048_576).contains(bodyBytes) else { throw ValidationError("--body-bytes must be 2-1048576, got \(bodyBytes)") }
         guard (1...32).contains(regions) else { throw ValidationError("--regions must be 1-32, got \(regions)") }
+        guard Limits.durabilities.contains(durability) else {
+            throw ValidationError("--durability must be full or sync-before-publish, got \(durability)")
+        }
     }
 
     func run() throws {
-        let report = try Limits(writes: writes, bodyBytes: bodyBytes, regions: regions).run { print($0) }
+        var limits = Limits(writes: writes, bodyBytes: bodyBytes, regions: regions)
+        limits.durabilityName = durability
+        let report = try limits.run { print($0) }
         print("")
         print(report.table)
         if let out { try writeReport(report, table: report.table, name: "limits", into: out) }

@@ -9,8 +9,8 @@ import PaneRedis
 extension Pane {
     struct Admin: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Operate a running system: status, resync and dead letters.",
-            subcommands: [Status.self, Resync.self, DeadLetterCommands.self])
+            abstract: "Operate a running system: status, resync, dead letters, hub backups and restores.",
+            subcommands: [Status.self, Resync.self, DeadLetterCommands.self, BackupHub.self, RestoreHub.self])
     }
 }
 
@@ -129,6 +129,95 @@ extension Pane.Admin {
                 throw adminFailure(AdminError.timedOut(seconds: timeoutSeconds, waitingFor: outcome.unfinished))
             }
             if !json { print("resync done") }
+        }
+    }
+}
+
+extension Pane.Admin {
+    struct BackupHub: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy the hub's SQLite file, consistently, while the hub runs (VACUUM INTO).",
+            discussion: "The copy is a plain SQLite file; `pane admin restore-hub --from` puts it back in a new history.")
+
+        @OptionGroup var common: CommonOptions
+        @Option(help: "The hub's SQLite file (key hub.db, default hub.sqlite).") var db: String?
+        @Option(help: "The backup file to write; it must not exist.") var to: String
+        @Flag(help: "Print JSON for scripts.") var json = false
+
+        func run() async throws {
+            let source = try await common.source(extra: db.map { [SettingKey.hubDB: $0] } ?? [:])
+            let database: String
+            do { database = try source.string(SettingKey.hubDB) ?? "hub.sqlite" } catch { throw fail(error) }
+            let target = to
+            let summary: HubBackupAdmin.Summary
+            do {
+                summary = try await BlockingThread.value(name: "pane-admin") { try HubBackupAdmin.backup(database: database, to: target) }
+            } catch { throw adminFailure(error) }
+            if json { return try printJSON(summary) }
+            print("backed up \(database) to \(target): \(summary.line)")
+        }
+    }
+
+    struct RestoreHub: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Put a hub backup in place as a new history; every replica then resyncs from it.",
+            discussion: """
+                Stop the hub first. The backup is copied to --db (an existing file is moved aside with \
+                --force, never deleted) and gets a new hub id, versions above every version the streams \
+                and the replicas' digest reports hold, and seqs above every stream's last id. Entries \
+                the lost history published after the backup are deleted from the streams, and \
+                pane:{R}:hub gets the new id: each spoke then asks for a full resync (new-history) \
+                and drops every row the restored hub does not have. Start the hub afterwards. \
+                docs/operations.md, "Restore from backup", has the whole procedure.
+                """)
+
+        @OptionGroup var common: CommonOptions
+        @Option(help: "The backup file (from pane admin backup-hub, or any copy of a hub file).") var from: String
+        @Option(help: "Where the hub's SQLite file goes (key hub.db, default hub.sqlite).") var db: String?
+        @Option(help: "The hub's regions (key hub.regions): those the backup lacks get seqs above their streams too.") var regions: String?
+        @Option(help: "Raise every version by at least this much, on top of what Redis shows.") var versionFloor: Int64 = 0
+        @Flag(help: "Move an existing hub file at --db aside (renamed .replaced-<ms>) instead of refusing.") var force = false
+        @Flag(help: "Print JSON for scripts.") var json = false
+
+        func validate() throws {
+            guard (0...(Int64.max / 4)).contains(versionFloor) else {
+                throw ValidationError("--version-floor must be 0 or more, got \(versionFloor)")
+            }
+        }
+
+        func run() async throws {
+            var extra: [String: String] = [:]
+            extra[SettingKey.hubDB] = db
+            extra[SettingKey.regions] = regions
+            let source = try await common.source(extra: extra)
+            let database: String
+            let defaultRedis: RedisEndpoint
+            var byRegion: [Region: RedisEndpoint] = [:]
+            let hubRegions: [Region]
+            let backup = from
+            do {
+                database = try source.string(SettingKey.hubDB) ?? "hub.sqlite"
+                defaultRedis = try source.redis(SettingKey.redisURL) ?? RedisEndpoint(host: "127.0.0.1")
+                hubRegions = try source.regions(SettingKey.regions) ?? []
+                for region in try HubBackupAdmin.regions(ofBackup: backup) + hubRegions {
+                    if let redis = try source.redis("\(SettingKey.regionRedisPrefix).\(region.name)") { byRegion[region] = redis }
+                }
+            } catch let error as PaneCore.ValidationError {
+                throw fail(error)
+            } catch {
+                throw adminFailure(error)
+            }
+            var admin = HubRestoreAdmin(
+                backup: backup, database: database, redisByRegion: byRegion, defaultRedis: defaultRedis, versionFloor: versionFloor, force: force)
+            admin.hubRegions = hubRegions
+            let restore = admin
+            let quiet = json
+            let outcome: HubRestoreAdmin.Outcome
+            do {
+                outcome = try await BlockingThread.value(name: "pane-admin") { try restore.run { line in if !quiet { print(line) } } }
+            } catch { throw adminFailure(error) }
+            if json { return try printJSON(outcome) }
+            print("restored: start the hub now; every replica resyncs from it (pane admin status shows them resyncing)")
         }
     }
 }

@@ -158,6 +158,13 @@ extension Pane {
         @Option(help: "Outbox rows per region per pipeline round (key hub.batchSize, default 2000).")
         var batchSize: Int?
 
+        @Option(
+            help: """
+                When a commit reaches the disk: full (every commit syncs) or sync-before-publish (the publisher syncs once per \
+                round); either way nothing is published before it is durable (key hub.durability, default full).
+                """)
+        var durability: String?
+
         @Option(help: "How often to compare replica digests with the hub's, in ms (key hub.antiEntropyIntervalMs, default 60000).")
         var antiEntropyIntervalMs: Int?
 
@@ -185,6 +192,7 @@ extension Pane {
             if allowEviction { extra[SettingKey.hubAllowEviction] = "true" }
             if insecureNoAuth { extra[SettingKey.hubInsecureNoAuth] = "true" }
             extra[SettingKey.hubBatch] = batchSize.map(String.init)
+            extra[SettingKey.hubDurability] = durability
             extra[SettingKey.streamMaxLength] = streamMaxLength.map(String.init)
             extra[SettingKey.httpIdleTimeoutMs] = httpIdleTimeoutMs.map(String.init)
             extra[SettingKey.retentionMaxEntries] = retentionMaxEntries.map(String.init)

@@ -135,6 +135,26 @@ import Testing
         #expect(detector.decide(observe(now: 66_000)) == .healthy)
         #expect(reason(detector.decide(observe(now: 66_001, watermark: 10, stream: trimmed))) == .trimmed)
     }
+
+    /// A new hub history (a restore) asks for everything at once, even while a resync of the old
+    /// history is in flight; a new-history request in flight is waited for like any other.
+    @Test func aNewHubHistoryAsksForEverythingAtOnce() {
+        var detector = GapDetector()
+        var o = observe(now: 1_000)
+        o.newHistory = true
+        guard case .resync(.newHistory, let buckets, _) = detector.decide(o) else {
+            Issue.record("expected a new-history resync")
+            return
+        }
+        #expect(buckets == nil, "every bucket")
+        o.inFlight = GapDetector.InFlight(reason: "trimmed", requestedAtMs: 900)
+        #expect(reason(detector.decide(o)) == .newHistory, "an old-history resync in flight does not stand in for it")
+        o.inFlight = GapDetector.InFlight(reason: "new-history", requestedAtMs: 900)
+        #expect(detector.decide(o) == .waiting(.newHistory))
+        o.newHistory = false
+        o.inFlight = nil
+        #expect(detector.decide(o) == .healthy)
+    }
 }
 
 @Suite struct DigestAndSnapshotCodecTests {

@@ -83,6 +83,29 @@ import Testing
         fields.append(("future", Array("x".utf8)))
         #expect(try StreamEntryCodec.decode(entryID: "7-0", fields: fields, rules: rules) == sample())
     }
+
+    /// A re-sent entry carries `replay` = `1` after `sum`, outside the checksum: without the
+    /// field (what a spoke from before the marker sees, since it ignores unknown fields) it is
+    /// the same valid entry, so old spokes keep reading a new hub's replays.
+    @Test func replayMarkerRoundTripsOutsideTheChecksum() throws {
+        var update = try sample()
+        update.replay = true
+        let fields = StreamEntryCodec.encode(update)
+        #expect(fields.map(\.0) == ["ctx", "ver", "op", "body", "tsus", "sum", "replay"])
+        #expect(fields.count == StreamEntryCodec.fieldCount(of: update))
+        #expect(fields.last?.1 == Array("1".utf8))
+        let decoded = try StreamEntryCodec.decode(entryID: "7-0", fields: fields, rules: rules)
+        #expect(decoded.replay)
+        #expect(decoded == update)
+        let withoutMarker = fields.filter { $0.0 != "replay" }
+        let plain = StreamEntryCodec.encode(try sample())
+        #expect(withoutMarker.map(\.0) == plain.map(\.0))
+        #expect(withoutMarker.map(\.1) == plain.map(\.1))
+        let old = try StreamEntryCodec.decode(entryID: "7-0", fields: withoutMarker, rules: rules)
+        #expect(!old.replay)
+        #expect(old == (try sample()))
+        #expect(StreamEntryCodec.fieldCount(of: try sample()) == StreamEntryCodec.fieldCount)
+    }
 }
 
 struct MalformedCase: Sendable, CustomTestStringConvertible {
@@ -127,6 +150,11 @@ struct MalformedCase: Sendable, CustomTestStringConvertible {
         MalformedCase(name: "body too large", kind: .bodyTooLarge, field: "body", mutate: replacing("body", "\"" + String(repeating: "x", count: 80) + "\"")),
         MalformedCase(name: "checksum mismatch", kind: .checksumMismatch, field: "sum", mutate: replacing("body", #"{"a":2}"#)),
         MalformedCase(name: "bad checksum text", kind: .checksumMismatch, field: "sum", mutate: replacing("sum", "zz")),
+        MalformedCase(name: "replay marker not 1", kind: .badMarker, field: "replay", mutate: { $0 + [("replay", Array("yes".utf8))] }),
+        MalformedCase(name: "empty replay marker", kind: .badMarker, field: "replay", mutate: { $0 + [("replay", [])] }),
+        MalformedCase(
+            name: "duplicate replay marker", kind: .duplicateField, field: "replay",
+            mutate: { $0 + [("replay", Array("1".utf8)), ("replay", Array("1".utf8))] }),
     ]
 }
 

@@ -144,6 +144,11 @@ import Testing
             #expect(replay.status == 0, "\(replay.output)")
             #expect(replay.output.contains("replayed 1"))
             #expect(await eventually(20) { (try? spoke.probe().get("/v1/contexts/bad").text.contains("\"version\":2")) == true })
+            // The re-sent entry is marked, so the spoke does not count its old commit time as lag.
+            let resent =
+                try conn.xrange(key: region.keys.updates).compactMap(\.fields)
+                .last { fields in fields.contains { $0.0 == "ctx" && $0.1 == Array("bad".utf8) } } ?? []
+            #expect(resent.first { $0.0 == "replay" }?.1 == Array("1".utf8), "\(resent.map(\.0))")
             let healed = try spoke.probe().get("/v1/contexts/bad")
             #expect(!healed.text.contains("stale") && healed.header("pane-stale") == nil)
             #expect(try conn.xlen(key: region.keys.deadLetters) == 0)

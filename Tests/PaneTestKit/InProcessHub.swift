@@ -18,9 +18,10 @@ public struct InProcessHub: Sendable {
     public init(
         regions: [Region], dir: String, database: String? = nil, redis: RedisEndpoint? = nil, cluster: ClusterMap? = nil,
         publisher: PublisherConfiguration = PublisherConfiguration(), resync: ResyncConfiguration = ResyncConfiguration(),
-        logger: Logger = TestEnv.logger
+        logger: Logger = TestEnv.logger, durability: HubDurability = .full
     ) throws {
         var config = HubConfiguration(regions: regions)
+        config.durability = durability
         config.defaultRedis = try redis ?? TestEnv.redis()
         config.redisCluster = cluster
         config.databasePath = database ?? "\(dir)/hub.sqlite"

@@ -70,6 +70,11 @@ public struct AdminError: Error, Sendable, CustomStringConvertible {
         )
     }
 
+    /// A backup or hub file that cannot be used as named.
+    public static func badFile(_ message: String) -> AdminError {
+        AdminError(.badInput, message)
+    }
+
     public static func timedOut(seconds: Int, waitingFor replicas: [String]) -> AdminError {
         AdminError(.timedOut, "timed out after \(seconds) s waiting for \(replicas.joined(separator: ", "))")
     }

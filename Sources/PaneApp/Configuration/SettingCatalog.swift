@@ -17,6 +17,7 @@ public enum SettingCatalog {
         Setting(SettingKey.hubInsecureNoAuth, .bool(false), flag: "--insecure-no-auth"),
         Setting(SettingKey.hubAllowEviction, .bool(false), flag: "--allow-eviction"),
         Setting(SettingKey.hubBatch, .int(2000), flag: "--batch-size"),
+        Setting(SettingKey.hubDurability, .string("full"), flag: "--durability"),
         Setting(SettingKey.antiEntropyIntervalMs, .int(60_000), flag: "--anti-entropy-interval-ms"),
         Setting(SettingKey.retentionMaxEntries, .int(1_000_000), flag: "--retention-max-entries"),
         Setting(SettingKey.retentionMaxAgeSeconds, .int(86_400), flag: "--retention-max-age-seconds"),

@@ -2,6 +2,7 @@ import PaneCore
 import PaneHub
 import PaneRedis
 import PaneSpoke
+import PaneStore
 
 /// Every configuration key, with its default, in one place. The README's table is made from this list.
 public enum SettingKey {
@@ -15,6 +16,7 @@ public enum SettingKey {
     public static let hubInsecureNoAuth = "hub.insecureNoAuth"  // default false
     public static let hubAllowEviction = "hub.allowEviction"  // default false: refuse a Redis whose maxmemory-policy evicts
     public static let hubBatch = "hub.batchSize"  // default 2000
+    public static let hubDurability = "hub.durability"  // default full: full | sync-before-publish
     public static let antiEntropyIntervalMs = "hub.antiEntropyIntervalMs"  // default 60000
     public static let snapshotTtlSeconds = "hub.snapshotTtlSeconds"  // default 3600
     public static let replicaTimeoutMs = "hub.replicaTimeoutMs"  // default 300000
@@ -96,6 +98,14 @@ extension HubConfiguration {
             SettingKey.maxSnapshotsPerMinute, default: config.resync.maxSnapshotsPerMinute, range: 1...100_000)
         config.httpIdleTimeoutMs = try source.httpIdleTimeoutMs()
         config.allowEviction = try source.bool(SettingKey.hubAllowEviction, default: false)
+        if let text = try source.string(SettingKey.hubDurability) {
+            guard let durability = HubDurability(rawValue: text) else {
+                throw ValidationError(
+                    input: "setting \(SettingKey.hubDurability)", value: text,
+                    reason: "expected one of \(HubDurability.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            config.durability = durability
+        }
         return config
     }
 }

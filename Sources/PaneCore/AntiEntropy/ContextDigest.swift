@@ -1,6 +1,11 @@
 import Foundation
 
-/// A digest of a set of (id, version, tombstone) triples, in buckets: what anti-entropy compares.
+/// A digest of a set of (id, version, tombstone, body) rows, in buckets: what anti-entropy compares.
+///
+/// Two formats exist. Format 1 (spokes before the body hash) hashes (id, version, tombstone);
+/// format 2 (``currentFormat``) adds the hash of the body (``bodyHash(_:)``; 0 for a tombstone),
+/// so a replica that holds another body under the same version differs too. A replica says
+/// which format it sends (``DigestReport/format``) and the hub builds its side in that format.
 ///
 /// Each id falls into one of ``bucketCount`` buckets by a 64-bit FNV-1a hash of the id. A
 /// bucket's value is the wrapping sum of its rows' hashes, so it does not depend on row order
@@ -9,6 +14,10 @@ import Foundation
 /// collisions, 2^-64 per bucket).
 public struct ContextDigest: Sendable, Equatable {
     public static let bucketCount = 1024
+    /// The format this code builds: 2, with bodies.
+    public static let currentFormat = 2
+    /// The formats a hub can compare against.
+    public static let formats = 1...2
 
     public private(set) var buckets: [UInt64]
 
@@ -20,12 +29,32 @@ public struct ContextDigest: Sendable, Equatable {
         return Int((h ^ (h >> 29)) % UInt64(bucketCount))
     }
 
-    /// The hash one row adds to its bucket.
-    public static func rowHash(id: String, version: Int64, deleted: Bool) -> UInt64 {
+    /// The hash of a body in format 2: FNV-1a over its bytes. The hub keeps it per placement
+    /// (`placements.body_sum`), so its digest needs no body.
+    public static func bodyHash(_ body: UnsafeRawBufferPointer) -> UInt64 {
+        // Not the generic `Checksum.fnv1a64`: called across modules, once per byte of every body
+        // on the write path and in digests, it would not be specialized.
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in body {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+
+    /// ``bodyHash(_:)-(UnsafeRawBufferPointer)`` of an array.
+    public static func bodyHash(_ body: [UInt8]) -> UInt64 { body.withUnsafeBytes { bodyHash($0) } }
+
+    /// The hash one row adds to its bucket: format 1 without `bodyHash`, format 2 with it.
+    public static func rowHash(id: String, version: Int64, deleted: Bool, bodyHash: UInt64? = nil) -> UInt64 {
         var h = Checksum.fnv1a64(id.utf8)
         h = Checksum.fnv1a64([0], seed: h)
         h = Checksum.fnv1a64(String(version).utf8, seed: h)
         h = Checksum.fnv1a64([deleted ? 1 : 0], seed: h)
+        if let bodyHash {
+            let value = deleted ? 0 : bodyHash
+            h = Checksum.fnv1a64((0..<8).map { UInt8(truncatingIfNeeded: value >> UInt64($0 * 8)) }, seed: h)
+        }
         // A final mix, so that near-identical rows do not cancel in the sum.
         h ^= h >> 33
         h &*= 0xff51_afd7_ed55_8ccd
@@ -33,8 +62,9 @@ public struct ContextDigest: Sendable, Equatable {
         return h
     }
 
-    public mutating func add(id: String, version: Int64, deleted: Bool) {
-        buckets[Self.bucket(of: id)] &+= Self.rowHash(id: id, version: version, deleted: deleted)
+    /// Adds a row: in format 1 when `bodyHash` is `nil`, else in format 2.
+    public mutating func add(id: String, version: Int64, deleted: Bool, bodyHash: UInt64? = nil) {
+        buckets[Self.bucket(of: id)] &+= Self.rowHash(id: id, version: version, deleted: deleted, bodyHash: bodyHash)
     }
 
     /// The buckets where `self` and `other` differ.

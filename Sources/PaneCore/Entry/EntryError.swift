@@ -3,7 +3,10 @@
 public struct EntryError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kind of problem, stable for metrics labels and dead-letter reasons.
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
-        fileprivate enum Base: String { case badEntryID, seqOutOfRange, seqBeyondHub, refusedSnapshot, missingField, duplicateField, badContextID, badVersion, unknownOp, badTimestamp, badBody, bodyTooLarge, checksumMismatch }
+        fileprivate enum Base: String {
+            case badEntryID, seqOutOfRange, seqBeyondHub, refusedSnapshot, missingField, duplicateField, badContextID, badVersion
+            case unknownOp, badTimestamp, badBody, bodyTooLarge, checksumMismatch, badMarker
+        }
         fileprivate let base: Base
         fileprivate init(_ base: Base) { self.base = base }
 
@@ -23,6 +26,8 @@ public struct EntryError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let badBody = Kind(.badBody)
         public static let bodyTooLarge = Kind(.bodyTooLarge)
         public static let checksumMismatch = Kind(.checksumMismatch)
+        /// The `replay` marker holds something other than `1`.
+        public static let badMarker = Kind(.badMarker)
 
         public var description: String { base.rawValue }
     }

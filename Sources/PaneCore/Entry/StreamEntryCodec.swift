@@ -11,6 +11,13 @@
 /// the old checksum; one with `tsus` is checked with the new one; one with both is refused
 /// (``EntryError/Kind/duplicateField``), one with neither lacks `tsus`. Renaming `ts` to `tsus`
 /// therefore fails the checksum, and no value is ever read in the wrong unit.
+///
+/// An entry that re-sends a version already published (a republish, a dead-letter replay)
+/// carries `replay` = `1` after `sum` (``ContextUpdate/replay``), so a spoke does not count its
+/// original commit time as replication lag. The marker is outside the checksum: a spoke from
+/// before the marker ignores it as an unknown field and still verifies the entry, and all it
+/// changes is which metric counts the entry. Any other value is refused
+/// (``EntryError/Kind/badMarker``).
 public enum StreamEntryCodec {
     /// Field names, in the order the hub writes them.
     public enum Field {
@@ -23,8 +30,10 @@ public enum StreamEntryCodec {
         /// The hub's commit time in µs: what the hub writes.
         public static let tsus = "tsus"
         public static let sum = "sum"
-        /// Every known field, by slot; the hub writes all but `ts`.
-        static let all = [ctx, ver, op, body, ts, tsus, sum]
+        /// `1` on a re-sent entry (a republish or replay); absent otherwise.
+        public static let replay = "replay"
+        /// Every known field, by slot; the hub writes all but `ts` (and `replay` only on re-sent entries).
+        static let all = [ctx, ver, op, body, ts, tsus, sum, replay]
     }
 
     /// What follows the seq in an entry id.
@@ -50,6 +59,7 @@ public enum StreamEntryCodec {
         case Field.ts: return 4
         case Field.tsus: return 5
         case Field.sum: return 6
+        case Field.replay: return 7
         default: return nil
         }
     }
@@ -87,8 +97,11 @@ public enum StreamEntryCodec {
         }
     }
 
-    /// How many fields ``encode(_:into:)`` writes.
+    /// How many fields ``encode(_:into:)`` writes for an entry that is not a replay.
     public static let fieldCount = 6
+
+    /// How many fields ``encode(_:into:)`` writes for `update`.
+    public static func fieldCount(of update: ContextUpdate) -> Int { update.replay ? fieldCount + 1 : fieldCount }
 
     /// Writes the fields of `update`, in order, into `sink`: the one definition of the wire form.
     public static func encode<Sink: StreamFieldSink>(_ update: ContextUpdate, into sink: inout Sink) {
@@ -99,6 +112,7 @@ public enum StreamEntryCodec {
         sink.field(Field.tsus, integer: update.hubTimeUs)
         sink.field(
             Field.sum, text: Checksum.entry(id: update.id, version: update.version, op: update.op, body: update.body, hubTimeUs: update.hubTimeUs))
+        if update.replay { sink.field(Field.replay, text: "1") }
     }
 
     /// The fields of `update` as name/value pairs.
@@ -120,8 +134,8 @@ public enum StreamEntryCodec {
     /// - Throws: ``EntryError`` naming the field and what was wrong with it.
     public static func decode(entryID: String, fields: [(String, [UInt8])], rules: BodyRules) throws(EntryError) -> ContextUpdate {
         let seq = try EntryIDRule.seq(of: entryID)
-        // Seven known fields: a fixed slot array beats a dictionary on this hot path.
-        var slots: [[UInt8]?] = [nil, nil, nil, nil, nil, nil, nil]
+        // Eight known fields: a fixed slot array beats a dictionary on this hot path.
+        var slots: [[UInt8]?] = [nil, nil, nil, nil, nil, nil, nil, nil]
         for (name, value) in fields {
             guard let slot = Self.slot(of: name) else { continue }
             guard slots[slot] == nil else {
@@ -195,7 +209,15 @@ public enum StreamEntryCodec {
                 .checksumMismatch, field: Field.sum,
                 detail: "checksum '\(sum.prefix(40))' does not match the entry (expected \(Checksum.hex16(expected)))")
         }
-        return ContextUpdate(seq: seq, id: id, version: version, op: op, body: body, hubTimeUs: hubTimeUs)
+        var replay = false
+        if let marker = slots[7] {
+            guard marker == [UInt8(ascii: "1")] else {
+                let text = String(decoding: marker, as: UTF8.self)
+                throw EntryError(.badMarker, field: Field.replay, detail: "replay marker '\(text.prefix(40))' is not '1'")
+            }
+            replay = true
+        }
+        return ContextUpdate(seq: seq, id: id, version: version, op: op, body: body, hubTimeUs: hubTimeUs, replay: replay)
     }
 }
 

@@ -3,6 +3,9 @@
 /// tick (about once a second) and acts on the ``Decision``.
 ///
 /// The signals, in the order they are checked:
+/// - the hub's history changed (its id in `pane:{R}:hub` is not the one the replica last synced
+///   with: the hub was restored from a backup, `pane admin restore-hub`): every row is taken
+///   from the hub again (`new-history`), at once, even while another resync is in flight;
 /// - the stream is gone, or its top is below the watermark: Redis lost data (`lost`);
 /// - the stream's first entry is past `watermark + 1`: trimmed past the replica (`trimmed`), or,
 ///   when the replica holds nothing yet, a new replica (`bootstrap`). An empty replica whose
@@ -74,11 +77,14 @@ public struct GapDetector: Sendable {
         /// group position beyond it is a foreign entry's (see ``EntryIDRule``), not a gap: both
         /// are taken as at most this seq.
         public var hubSeq: UInt64?
+        /// The hub's id in `pane:{R}:hub` differs from the one the replica last synced with.
+        public var newHistory: Bool
 
         public init(
             nowMs: Int64, watermark: UInt64, databaseEmpty: Bool, stream: StreamView?, groupLastDelivered: UInt64?, nextPending: Bool,
-            deletedPending: Int, stale: [StaleMark], inFlight: InFlight?, hubSeq: UInt64? = nil
+            deletedPending: Int, stale: [StaleMark], inFlight: InFlight?, hubSeq: UInt64? = nil, newHistory: Bool = false
         ) {
+            self.newHistory = newHistory
             self.nowMs = nowMs
             self.watermark = watermark
             self.databaseEmpty = databaseEmpty
@@ -107,6 +113,7 @@ public struct GapDetector: Sendable {
         case deletedPending = "deleted-pending"
         case seqGap = "seq-gap"
         case deadLetter = "dead-letter"
+        case newHistory = "new-history"
     }
 
     public enum Decision: Sendable, Equatable {
@@ -133,7 +140,13 @@ public struct GapDetector: Sendable {
             nextAllowedMs = 0
             return .healthy
         }
-        if let inFlight = o.inFlight, o.nowMs - inFlight.requestedAtMs < settings.requestTimeoutMs {
+        // A resync asked of the old history does not stand in for one of the new.
+        let supersedes = reason == .newHistory && o.inFlight?.reason != Reason.newHistory.rawValue
+        if supersedes {
+            attempts = 0
+            nextAllowedMs = 0
+        }
+        if let inFlight = o.inFlight, o.nowMs - inFlight.requestedAtMs < settings.requestTimeoutMs, !supersedes {
             return .waiting(reason)
         }
         guard o.nowMs >= nextAllowedMs else { return .waiting(reason) }
@@ -145,6 +158,9 @@ public struct GapDetector: Sendable {
 
     private mutating func problem(_ observed: Observation) -> (Reason, [Int]?, String)? {
         var o = observed
+        if o.newHistory {
+            return (.newHistory, nil, "the hub's history changed (a restore from a backup): every row is taken from the hub again")
+        }
         if let hubSeq = o.hubSeq {
             // Ids past the hub's highest seq are foreign entries', dead-lettered by the worker.
             o.groupLastDelivered = o.groupLastDelivered.map { min($0, hubSeq) }

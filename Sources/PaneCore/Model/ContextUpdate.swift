@@ -19,16 +19,21 @@ public struct ContextUpdate: Sendable, Hashable {
     /// The hub's commit time, in microseconds since the Unix epoch. Entries written before
     /// issue 13 carried milliseconds (`ts`); they decode to that time times 1000.
     public var hubTimeUs: Int64
+    /// The entry re-sends a version already published (`POST …/republish`, `pane admin dlq
+    /// replay`): its `hubTimeUs` is the original commit time, so a spoke counts it apart and
+    /// does not record it as replication lag (the entry's `replay` field).
+    public var replay: Bool
 
     /// ``hubTimeUs`` in whole milliseconds (rounded down), the unit of the stores' time columns.
     public var hubTimeMs: Int64 { hubTimeUs / 1000 }
 
-    public init(seq: UInt64, id: ContextID, version: Int64, op: ContextOp, body: [UInt8], hubTimeUs: Int64) {
+    public init(seq: UInt64, id: ContextID, version: Int64, op: ContextOp, body: [UInt8], hubTimeUs: Int64, replay: Bool = false) {
         self.seq = seq
         self.id = id
         self.version = version
         self.op = op
         self.body = body
         self.hubTimeUs = hubTimeUs
+        self.replay = replay
     }
 }

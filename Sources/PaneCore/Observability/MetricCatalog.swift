@@ -111,6 +111,9 @@ public enum MetricCatalog {
         MetricInfo("pane_spoke_hub_seq", .gauge, .spoke, labels: regionReplica, help: "The hub's seq for the region, as this worker last read it."),
         MetricInfo("pane_spoke_lag_seqs", .gauge, .spoke, labels: regionReplica, help: "Seqs the replica is behind the hub's seq."),
         MetricInfo("pane_spoke_stale_contexts", .gauge, .spoke, labels: regionReplica, help: "Contexts marked stale by a dead-lettered update."),
+        MetricInfo(
+            "pane_spoke_replayed_entries_total", .counter, .spoke, labels: regionReplica,
+            help: "Re-sent entries (republish, dead-letter replay) applied; not counted as replication lag."),
         MetricInfo("pane_spoke_watchers", .gauge, .spoke, labels: regionReplica, help: "Open GET /v1/watch streams on this worker."),
         MetricInfo(
             "pane_spoke_watch_cutoffs_total", .counter, .spoke, labels: regionReplica,

@@ -13,21 +13,27 @@ extension ResyncWorker {
         for region in lane.regions {
             let key = region.keys.replicas
             let hash = try lane.client.run { conn throws(RedisError) in try conn.hgetall(key: key) }
-            var hub: (digest: ContextDigest, maxSeq: [UInt64], seq: UInt64)?
+            // The hub's digest per format: a spoke from before the body hash reports format 1,
+            // and is compared with a format-1 digest, not taken for divergent.
+            var hubDigests: [Int: (digest: ContextDigest, maxSeq: [UInt64], seq: UInt64)] = [:]
             for (field, value) in hash.sorted(by: { $0.key < $1.key }) where field.hasSuffix(":digest") {
                 let replica = String(field.dropLast(":digest".count))
                 let mark = "\(region.name)/\(replica)"
-                guard let report = StatusJSON.decode(DigestReport.self, value.string), let digest = ContextDigest(encoded: report.digest)
+                guard let report = StatusJSON.decode(DigestReport.self, value.string), let digest = ContextDigest(encoded: report.digest),
+                    ContextDigest.formats.contains(report.digestFormat)
                 else {
                     if state.lastDigest[mark] != -1 {
-                        logger.warning("unreadable digest report; ignored", metadata: ["region": "\(region.name)", "field": "\(field)"])
+                        logger.warning(
+                            "unreadable digest report, or a format this hub does not know; ignored",
+                            metadata: ["region": "\(region.name)", "field": "\(field)"])
                     }
                     state.lastDigest[mark] = -1
                     continue
                 }
                 if let last = state.lastDigest[mark], last >= report.timeMs { continue }
-                if hub == nil { hub = try store.digest(region: region) }
-                guard let hub else { continue }
+                let format = report.digestFormat
+                if hubDigests[format] == nil { hubDigests[format] = try store.digest(region: region, format: format) }
+                guard let hub = hubDigests[format] else { continue }
                 let outcome = AntiEntropy.compare(hub: hub.digest, hubMaxSeq: hub.maxSeq, replica: digest, position: report.position)
                 let now = WallClock.nowMs()
                 let requestID = outcome.differing.isEmpty ? nil : "digest-\(replica)-\(now)"

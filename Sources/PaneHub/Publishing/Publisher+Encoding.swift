@@ -11,7 +11,8 @@ extension Publisher {
     /// the ``ResyncWorker`` trims each stream behind its live replicas (retention).
     func appendXadd(to buffer: inout RedisCommandBuffer, key: StreamKey, update: ContextUpdate) {
         buffer.beginXadd(
-            key: key, seq: Int(truncatingIfNeeded: update.seq), suffix: StreamEntryCodec.entryIDSuffix, fieldCount: StreamEntryCodec.fieldCount)
+            key: key, seq: Int(truncatingIfNeeded: update.seq), suffix: StreamEntryCodec.entryIDSuffix,
+            fieldCount: StreamEntryCodec.fieldCount(of: update))
         var sink = BufferSink(buffer: buffer)
         buffer = RedisCommandBuffer()  // hand the storage over without a copy
         StreamEntryCodec.encode(update, into: &sink)

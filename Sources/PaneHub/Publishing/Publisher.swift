@@ -186,6 +186,8 @@ public final class Publisher: Sendable {
                     let key = region.keys.updates
                     for update in rows { appendXadd(to: &commands, key: key, update: update) }
                 }
+                // No row leaves before its commit is on disk (hub.durability).
+                try store.syncBeforePublish()
                 try lane.client.run { conn throws(RedisError) in try conn.send(commands) }
                 for (region, rows) in batches { lane.sentUpTo[region] = rows.last?.seq }
                 next = Round(batches: batches, count: count + batches.count)

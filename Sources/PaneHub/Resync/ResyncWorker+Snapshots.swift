@@ -22,8 +22,15 @@ extension ResyncWorker {
         var bytes = 0
         var unread = 0
         let summary: HubStore.SnapshotSummary
+        var synced = false
         do {
             summary = try store.snapshot(region: region, buckets: buckets, chunkRows: config.chunkRows, chunkBytes: config.chunkBytes) { rows in
+                // Published data too: the read transaction has begun, so a sync now covers every
+                // commit it sees (hub.durability).
+                if !synced {
+                    try store.syncBeforePublish()
+                    synced = true
+                }
                 let chunk = SnapshotChunkCodec.encode(rows)
                 bytes += chunk.count
                 var commands = RedisCommandBuffer(reservingCapacity: chunk.count + 128)

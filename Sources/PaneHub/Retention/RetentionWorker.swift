@@ -94,7 +94,10 @@ public final class RetentionWorker: Sendable {
             let key = region.keys.updates
             // Every round, so a Redis that lost its data learns it again within an interval.
             let hubID = store.hubID
-            _ = try lane.client.run { conn throws(RedisError) in try conn.hset(key: region.keys.hub, field: RegionKeys.HubField.id, value: hubID) }
+            _ = try lane.client.run { conn throws(RedisError) in
+                _ = try conn.hset(key: region.keys.hub, field: RegionKeys.HubField.id, value: hubID)
+                return try conn.hset(key: region.keys.hub, field: RegionKeys.HubField.digestFormat, value: String(ContextDigest.currentFormat))
+            }
             let published = try store.publishedSeq(region: region)
             var samples = lane.samples[region] ?? []
             samples.append((now, published))

@@ -16,6 +16,11 @@ public struct Limits: Sendable {
     public var bodyBytes: Int
     public var regions: Int
     public var batch: Int
+    /// The hub stores' `hub.durability` (``durabilities``); an unknown name is `full`.
+    public var durabilityName: String = HubDurability.full.rawValue
+    /// The values of `hub.durability`.
+    public static let durabilities = HubDurability.allCases.map(\.rawValue)
+    var durability: HubDurability { HubDurability(rawValue: durabilityName) ?? .full }
 
     public init(writes: Int, bodyBytes: Int, regions: Int = 3, batch: Int = 500) {
         self.writes = writes
@@ -60,7 +65,9 @@ public struct Limits: Sendable {
             logger.logLevel = .error
             return logger
         }()
-        log("redis-server \(redis.endpoint); \(writes) writes of \(bodyBytes)-byte bodies to \(regions) regions")
+        log(
+            "redis-server \(redis.endpoint); \(writes) writes of \(bodyBytes)-byte bodies to \(regions) regions; "
+                + "hub.durability \(durability.rawValue)")
 
         let xaddRequests = writes * regions
         let xadd1 = try RedisBenchmarkBaseline.xaddRate(endpoint: redis.endpoint, requests: xaddRequests, clients: 1, pipeline: 100, bodyBytes: bodyBytes)
@@ -78,7 +85,7 @@ public struct Limits: Sendable {
         log(String(format: "GRDB ReplicaStore.apply:           %10.0f rows/s", grdb))
 
         let regionList = try (1...regions).map { try Region("bench-\($0)") }
-        let store = try HubStore(path: "\(dir)/hub.sqlite", regions: regionList)
+        let store = try HubStore(path: "\(dir)/hub.sqlite", regions: regionList, durability: durability)
         var start = DispatchTime.now()
         for i in 0..<writes {
             _ = try store.put(id: try ContextID("ctx-\(i)"), body: body)
@@ -141,7 +148,7 @@ public struct Limits: Sendable {
 
     /// Writes through the async API, as the HTTP handlers do, from 64 concurrent tasks.
     private func groupCommitRate(path: String, regions: [Region], body: [UInt8]) throws -> Double {
-        let store = try HubStore(path: path, regions: regions)
+        let store = try HubStore(path: path, regions: regions, durability: durability)
         let start = DispatchTime.now()
         try Self.putConcurrently(store, count: writes, writers: 64, body: body)
         return Double(writes) / seconds(since: start)

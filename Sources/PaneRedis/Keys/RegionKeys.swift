@@ -50,6 +50,10 @@ public struct RegionKeys: Hashable, Sendable {
         /// The request id of the last `pane admin resync`, written before the request is sent,
         /// so the replicas know that the snapshot answering it was asked for.
         public static let adminRequest = "admin-request"
+        /// The newest anti-entropy digest format the hub compares (`ContextDigest.currentFormat`),
+        /// written every retention round: a spoke reports in format 2 (bodies) only once its hub
+        /// says it reads it, so spokes may be upgraded before the hub.
+        public static let digestFormat = "digest-format"
     }
 
     /// `pane:{*}:updates`: the stream of every region.

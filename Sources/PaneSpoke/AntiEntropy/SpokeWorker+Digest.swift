@@ -20,8 +20,12 @@ extension SpokeWorker {
             defer { digestRunning.store(false, ordering: .releasing) }
             let started = Date()
             do {
-                let (digest, position) = try store.digest()
-                let report = DigestReport(replica: config.replica.name, position: position, timeMs: WallClock.nowMs(), digest: digest.encoded)
+                // Format 2 only once the hub says it reads it; a format-1 report has no `format`.
+                let format = max(1, hubDigestFormat.load(ordering: .relaxed))
+                let (digest, position, maxVersion) = try store.digest(format: format)
+                let report = DigestReport(
+                    replica: config.replica.name, position: position, timeMs: WallClock.nowMs(), digest: digest.encoded,
+                    format: format >= 2 ? format : nil, maxVersion: maxVersion)
                 let client = config.topology.client(for: config.region, logger: logger)
                 defer { client.close() }
                 _ = try client.run { conn throws(RedisError) in

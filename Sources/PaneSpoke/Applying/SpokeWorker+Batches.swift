@@ -130,7 +130,16 @@ extension SpokeWorker {
         status.recordApply(result)
         Counter(label: "pane_spoke_applied_total", dimensions: labels).increment(by: applied.count)
         let lag = Timer(label: "pane_spoke_replication_lag_seconds", dimensions: labels)
-        for update in applied { lag.recordMicroseconds(max(0, result.committedAtUs - update.hubTimeUs)) }
+        var replayed = 0
+        for update in applied {
+            // A re-sent entry carries its original commit time: minutes old, and not lag.
+            if update.replay {
+                replayed += 1
+            } else {
+                lag.recordMicroseconds(max(0, result.committedAtUs - update.hubTimeUs))
+            }
+        }
+        if replayed > 0 { Counter(label: "pane_spoke_replayed_entries_total", dimensions: labels).increment(by: replayed) }
         latencyLog?.record(applied, committedAtUs: result.committedAtUs)
     }
 

@@ -26,6 +26,9 @@ public final class SpokeWorker: Sendable {
     let logger: Logger
     /// Set while the digest thread runs.
     let digestRunning = Atomic<Bool>(false)
+    /// The digest format the hub says it compares (`pane:{R}:hub` field `digest-format`; 1 when
+    /// it does not say): the replica reports in it.
+    let hubDigestFormat = Atomic<Int>(1)
     /// Runs the SQLite apply of a full batch while the worker thread reads the next one.
     let applier = DispatchQueue(label: "pane-apply")
 

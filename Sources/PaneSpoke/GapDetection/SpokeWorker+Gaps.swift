@@ -29,12 +29,19 @@ extension SpokeWorker {
         commands.xinfoGroups(key: key)
         commands.xpending(key: key, group: group, start: next, end: next, count: 1)
         commands.hset(key: config.region.keys.replicas, field: config.replica.name, value: StatusJSON.encode(heartbeat))
-        commands.hmget(key: config.region.keys.hub, fields: [RegionKeys.HubField.seq, RegionKeys.HubField.id])
+        commands.hmget(key: config.region.keys.hub, fields: [RegionKeys.HubField.seq, RegionKeys.HubField.id, RegionKeys.HubField.digestFormat])
         let replies = try client.run { conn throws(RedisError) in try conn.pipeline(commands) }
         let hub = replies[4].array ?? []
         if let text = hub.first?.string, let hubSeq = UInt64(text) { loop.hubSeq = hubSeq }
         status.recordLag(loop.lag.observe(hubSeq: loop.hubSeq, watermark: watermark, nowMs: now), hubSeq: loop.hubSeq, atMs: now)
-        status.setPosition(watermark: watermark, hubID: hub.count > 1 ? hub[1].string : nil)
+        let format = hub.count > 2 ? hub[2].string.flatMap { Int($0) } : nil
+        hubDigestFormat.store(min(format ?? 1, ContextDigest.currentFormat), ordering: .relaxed)
+        let hubID = hub.count > 1 ? hub[1].string.flatMap { $0.isEmpty ? nil : $0 } : nil
+        status.setPosition(watermark: watermark, hubID: hubID)
+        // The history the replica holds: adopted at first contact; another id means the hub
+        // was restored from a backup, and every row must come from it again.
+        if let hubID, view.hubID == nil { try store.adoptHubID(hubID) }
+        let newHistory = hubID != nil && view.hubID != nil && hubID != view.hubID
         // Gauges an operator alerts on: the replica's position, the hub's, and the difference.
         Gauge(label: "pane_spoke_watermark", dimensions: labels).record(Double(watermark))
         if let hubSeq = loop.hubSeq {
@@ -55,14 +62,16 @@ extension SpokeWorker {
         let observation = GapDetector.Observation(
             nowMs: now, watermark: watermark, databaseEmpty: view.empty, stream: stream, groupLastDelivered: delivered,
             nextPending: !(replies[2].array?.isEmpty ?? true), deletedPending: loop.deletedPending, stale: view.stale,
-            inFlight: view.inFlight.map { GapDetector.InFlight(reason: $0.reason, requestedAtMs: $0.requestedAtMs) }, hubSeq: loop.hubSeq)
+            inFlight: view.inFlight.map { GapDetector.InFlight(reason: $0.reason, requestedAtMs: $0.requestedAtMs) }, hubSeq: loop.hubSeq,
+            newHistory: newHistory)
         loop.deletedPending = 0
         guard case .resync(let reason, let buckets, let detail) = loop.detector.decide(observation) else { return }
         let requestID = "\(config.replica.name)-\(now)-\(UInt32.random(in: 0...UInt32.max))"
         let bootstrapping = reason == .bootstrap
         guard
             try store.beginResync(
-                requestID: requestID, reason: reason.rawValue, bootstrapping: bootstrapping, nowMs: now, timeoutMs: config.gaps.requestTimeoutMs)
+                requestID: requestID, reason: reason.rawValue, bootstrapping: bootstrapping, nowMs: now, timeoutMs: config.gaps.requestTimeoutMs,
+                newHubID: reason == .newHistory ? hubID : nil)
         else { return }
         let request = ResyncRequest(requestID: requestID, replica: config.replica.name, reason: reason.rawValue, buckets: buckets)
         _ = try client.run { conn throws(RedisError) in

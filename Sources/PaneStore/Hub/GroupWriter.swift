@@ -19,9 +19,9 @@ struct GroupWriter {
         """
     static let insertOutboxSQL = "INSERT INTO outbox(region, seq, id, version, op, body, ts, ts_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     static let upsertPlacementSQL = """
-        INSERT INTO placements(region, id, version, deleted, seq) VALUES (?, ?, ?, ?, ?)
+        INSERT INTO placements(region, id, version, deleted, seq, body_sum) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT(region, id) DO UPDATE SET version = excluded.version,
-            deleted = excluded.deleted, seq = excluded.seq
+            deleted = excluded.deleted, seq = excluded.seq, body_sum = excluded.body_sum
         """
     static let storeSeqSQL = "UPDATE regions SET last_seq = ? WHERE name = ?"
 
@@ -63,6 +63,8 @@ struct GroupWriter {
         let now = nowUs / 1000
         let transient = RawSQLite.transient
         let body = request.body
+        // The digest's body hash (format 2), once per write for every region it goes to.
+        let bodySum = Int64(bitPattern: isDelete ? 0 : ContextDigest.bodyHash(body))
 
         sqlite3_reset(upsertContext)
         sqlite3_bind_text(upsertContext, 1, id, -1, transient)
@@ -93,6 +95,7 @@ struct GroupWriter {
             sqlite3_bind_int64(upsertPlacement, 3, version)
             sqlite3_bind_int(upsertPlacement, 4, isDelete ? 1 : 0)
             sqlite3_bind_int64(upsertPlacement, 5, seq)
+            sqlite3_bind_int64(upsertPlacement, 6, bodySum)
             try step(upsertPlacement, Self.upsertPlacementSQL)
             seqs[region] = UInt64(seq)
             written.append(

@@ -4,6 +4,11 @@ import PaneCore
 
 /// The tables of the hub file and their migrations, in order; GRDB records which ran.
 enum HubSchema {
+    /// A fresh history identity: 16 random hex digits.
+    static func newHubID() -> String {
+        String(UUID().uuidString.lowercased().filter { $0 != "-" }.prefix(16))
+    }
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
@@ -35,8 +40,7 @@ enum HubSchema {
             // The identity of this database's history, in every position token (`Pane-Index`):
             // a token from another hub database is refused rather than misread.
             try db.execute(sql: "CREATE TABLE hub_meta(name TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)")
-            let id = UUID().uuidString.lowercased().filter { $0 != "-" }.prefix(16)
-            try db.execute(sql: "INSERT INTO hub_meta(name, value) VALUES ('hub_id', ?)", arguments: [String(id)])
+            try db.execute(sql: "INSERT INTO hub_meta(name, value) VALUES ('hub_id', ?)", arguments: [newHubID()])
         }
         migrator.registerMigration("v4-outbox-ts-us") { db in
             // The hub's commit time in µs, for the stream entry's `tsus` (issue 13). Added, not
@@ -44,6 +48,31 @@ enum HubSchema {
             // write the file (it leaves `ts_us` NULL), and rows without `ts_us` are published
             // with `ts × 1000` (``HubStore/outbox(region:after:limit:)``).
             try db.execute(sql: "ALTER TABLE outbox ADD COLUMN ts_us INTEGER")
+        }
+        migrator.registerMigration("v5-outbox-replay") { db in
+            // 1 on a row that re-sends a version already published (republish, dead-letter
+            // replay): its entry carries the `replay` marker, so spokes do not count it as lag.
+            try db.execute(sql: "ALTER TABLE outbox ADD COLUMN replay INTEGER NOT NULL DEFAULT 0")
+        }
+        migrator.registerMigration("v6-placement-body-sum") { db in
+            // The hash of the placed body (ContextDigest.bodyHash; 0 for a tombstone), for the
+            // digest's format 2. Filled here wherever the hub still holds the placed version's
+            // body; a placement older than its context's body stays NULL (its body is unknown).
+            // A hub binary from before this migration leaves the column NULL on the rows it writes.
+            try db.execute(sql: "ALTER TABLE placements ADD COLUMN body_sum INTEGER")
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT p.region, p.id, c.deleted, c.body FROM placements p
+                    JOIN contexts c ON c.id = p.id AND c.version = p.version
+                    """)
+            let update = try db.makeStatement(sql: "UPDATE placements SET body_sum = ? WHERE region = ? AND id = ?")
+            while let row = try rows.next() {
+                let deleted: Bool = row[2]
+                let body: Data = row[3] ?? Data()
+                let sum = deleted ? 0 : body.withUnsafeBytes { ContextDigest.bodyHash($0) }
+                try update.execute(arguments: [Int64(bitPattern: sum), row[0] as String, row[1] as String])
+            }
         }
         return migrator
     }

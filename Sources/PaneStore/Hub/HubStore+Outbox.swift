@@ -26,7 +26,7 @@ extension HubStore {
         let after = max(after, confirmed.withLock { $0[region] ?? 0 })
         return try pool.read { db in
             let sql = """
-                SELECT seq, id, version, op, body, coalesce(ts_us, ts * 1000) FROM outbox
+                SELECT seq, id, version, op, body, coalesce(ts_us, ts * 1000), replay FROM outbox
                 WHERE region = ? AND seq > max(?, (SELECT published_seq FROM regions WHERE name = ?))
                 ORDER BY seq LIMIT ?
                 """
@@ -58,7 +58,7 @@ extension HubStore {
                     ContextUpdate(
                         seq: UInt64(bitPattern: sqlite3_column_int64(statement, 0)), id: id,
                         version: sqlite3_column_int64(statement, 2), op: op, body: body,
-                        hubTimeUs: sqlite3_column_int64(statement, 5)))
+                        hubTimeUs: sqlite3_column_int64(statement, 5), replay: sqlite3_column_int64(statement, 6) != 0))
             }
             let lastSeq = try Int64.fetchOne(db.cachedStatement(sql: Self.lastSeqSQL), arguments: [region.name]) ?? 0
             return (updates, UInt64(max(0, lastSeq)))

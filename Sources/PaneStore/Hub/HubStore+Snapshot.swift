@@ -107,21 +107,39 @@ extension HubStore {
         return UInt64(seq)
     }
 
-    /// The digest of what the hub placed in `region`, the highest placement seq of each bucket,
-    /// and `last_seq`, all from one read transaction.
-    public func digest(region: Region) throws -> (digest: ContextDigest, maxSeq: [UInt64], seq: UInt64) {
+    /// The digest of what the hub placed in `region` in `format` (1 or 2, see ``ContextDigest``),
+    /// the highest placement seq of each bucket, and `last_seq`, all from one read transaction.
+    /// In format 2 a placement without `body_sum` (written by a hub binary from before the
+    /// column) is hashed from the hub's body when the hub still holds that version, and counts
+    /// as body hash 0 when it does not (a later write did not target `region`).
+    public func digest(region: Region, format: Int = ContextDigest.currentFormat) throws -> (digest: ContextDigest, maxSeq: [UInt64], seq: UInt64) {
         try pool.read { db in
             let seq = try Int64.fetchOne(db, sql: "SELECT last_seq FROM regions WHERE name = ?", arguments: [region.name]) ?? 0
             var digest = ContextDigest()
             var maxSeq = [UInt64](repeating: 0, count: ContextDigest.bucketCount)
             let cursor = try Row.fetchCursor(
-                db, sql: "SELECT id, version, deleted, seq FROM placements WHERE region = ?", arguments: [region.name])
+                db,
+                sql: """
+                    SELECT p.id, p.version, p.deleted, p.seq, p.body_sum,
+                        CASE WHEN p.body_sum IS NULL AND c.version = p.version THEN c.body END
+                    FROM placements p LEFT JOIN contexts c ON c.id = p.id WHERE p.region = ?
+                    """,
+                arguments: [region.name])
             while let row = try cursor.next() {
                 let id: String = row[0]
                 let version: Int64 = row[1]
                 let deleted: Bool = row[2]
                 let placed = UInt64(max(0, row[3] as Int64))
-                digest.add(id: id, version: version, deleted: deleted)
+                var bodyHash: UInt64?
+                if format >= 2 {
+                    if let sum: Int64 = row[4] {
+                        bodyHash = UInt64(bitPattern: sum)
+                    } else {
+                        let body: Data? = row[5]
+                        bodyHash = deleted ? 0 : body.map { $0.withUnsafeBytes { ContextDigest.bodyHash($0) } } ?? 0
+                    }
+                }
+                digest.add(id: id, version: version, deleted: deleted, bodyHash: bodyHash)
                 let bucket = ContextDigest.bucket(of: id)
                 if placed > maxSeq[bucket] { maxSeq[bucket] = placed }
             }

@@ -120,6 +120,8 @@ extension HubStore {
 
     /// Publishes the current version of each of `ids` to `region` again, with new seqs: how a
     /// dead letter is replayed (from the hub's truth, never from the stale payload).
+    /// The rows carry the replay marker (``ContextUpdate/replay``): their time is the original
+    /// commit's, so spokes count them apart from replication lag.
     /// Returns the ids republished and the ids the hub does not know.
     public func republish(ids: [ContextID], region: Region) async throws -> (republished: [ContextID], missing: [ContextID]) {
         _ = try targets([region])
@@ -138,15 +140,17 @@ extension HubStore {
                 let seq = try Int64.fetchOne(
                     db, sql: "UPDATE regions SET last_seq = last_seq + 1 WHERE name = ? RETURNING last_seq", arguments: [region.name]) ?? 0
                 let body: Data = row["body"]
+                let bodySum = Int64(bitPattern: deleted ? 0 : body.withUnsafeBytes { ContextDigest.bodyHash($0) })
                 try db.execute(
-                    sql: "INSERT INTO outbox(region, seq, id, version, op, body, ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    sql: "INSERT INTO outbox(region, seq, id, version, op, body, ts, replay) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
                     arguments: [region.name, seq, id.value, row["version"] as Int64, deleted ? "del" : "put", deleted ? Data() : body, row["updated_at"] as Int64])
                 try db.execute(
                     sql: """
-                        INSERT INTO placements(region, id, version, deleted, seq) VALUES (?, ?, ?, ?, ?)
-                        ON CONFLICT(region, id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted, seq = excluded.seq
+                        INSERT INTO placements(region, id, version, deleted, seq, body_sum) VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT(region, id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted, seq = excluded.seq,
+                            body_sum = excluded.body_sum
                         """,
-                    arguments: [region.name, id.value, row["version"] as Int64, deleted, seq])
+                    arguments: [region.name, id.value, row["version"] as Int64, deleted, seq, bodySum])
                 done.append(id)
             }
             return (done, missing)

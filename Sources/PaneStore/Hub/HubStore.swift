@@ -29,9 +29,15 @@ public final class HubStore: Sendable {
     let confirmed = Mutex<[Region: UInt64]>([:])
     /// The marks last written by ``persistPublished()``.
     let persisted = Mutex<[Region: UInt64]>([:])
+    /// When a commit reaches the disk.
+    public let durability: HubDurability
+    /// The path of the WAL file, synced by ``syncBeforePublish()``.
+    let walPath: String
+    /// WAL syncs ``syncBeforePublish()`` made.
+    let walSyncCount = Atomic<UInt64>(0)
 
     /// Opens (creating and migrating) the store at `path` for `regions`.
-    public init(path: String, regions: [Region]) throws {
+    public init(path: String, regions: [Region], durability: HubDurability = .full) throws {
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
@@ -43,7 +49,14 @@ public final class HubStore: Sendable {
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
         }
         self.pool = try DatabasePool(path: path, configuration: config)
+        // Only the writer's setting matters, and GRDB sets it to NORMAL when it turns WAL on,
+        // after `prepareDatabase`: FULL (a WAL sync in every commit) is set here, on the writer.
+        if durability == .full {
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        }
         self.regions = regions
+        self.durability = durability
+        self.walPath = path + "-wal"
         try HubSchema.migrator.migrateRetrying(pool)
         hubID = try pool.write { db in
             for region in regions {

@@ -79,6 +79,11 @@ enum ReplicaSchema {
                     INSERT OR IGNORE INTO replica_state(name, value) VALUES ('file_id', (random() & 9223372036854775807) | 1);
                     """)
         }
+        migrator.registerMigration("v6-hub-history") { db in
+            // The hub id (`hub_meta.hub_id`) of the history the replica holds: when `pane:{R}:hub`
+            // names another, the hub was restored and the replica resyncs everything.
+            try db.execute(sql: "CREATE TABLE replica_meta(name TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)")
+        }
         return migrator
     }
 }

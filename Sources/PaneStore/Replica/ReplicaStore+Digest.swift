@@ -3,16 +3,28 @@ import GRDB
 import PaneCore
 
 extension ReplicaStore {
-    /// The replica's digest and the watermark it is taken at, in one read transaction.
-    public func digest() throws -> (digest: ContextDigest, position: UInt64) {
+    /// The replica's digest in `format` (2: bodies included, 1: without), the watermark it is
+    /// taken at, and the highest version held, in one read transaction.
+    public func digest(format: Int = ContextDigest.currentFormat) throws -> (digest: ContextDigest, position: UInt64, maxVersion: Int64) {
         try pool.read { db in
             let position = try Self.ranges(db).watermark
             var digest = ContextDigest()
-            let rows = try Row.fetchCursor(db, sql: "SELECT id, version, deleted FROM contexts")
+            var maxVersion: Int64 = 0
+            let withBodies = format >= 2
+            let sql = withBodies ? "SELECT id, version, deleted, body FROM contexts" : "SELECT id, version, deleted FROM contexts"
+            let rows = try Row.fetchCursor(db, sql: sql)
             while let row = try rows.next() {
-                digest.add(id: row[0], version: row[1], deleted: row[2])
+                let version: Int64 = row[1]
+                let deleted: Bool = row[2]
+                var bodyHash: UInt64?
+                if withBodies {
+                    let body: Data = row[3] ?? Data()
+                    bodyHash = deleted ? 0 : body.withUnsafeBytes { ContextDigest.bodyHash($0) }
+                }
+                digest.add(id: row[0], version: version, deleted: deleted, bodyHash: bodyHash)
+                maxVersion = max(maxVersion, version)
             }
-            return (digest, position)
+            return (digest, position, maxVersion)
         }
     }
 

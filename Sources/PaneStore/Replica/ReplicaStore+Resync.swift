@@ -25,6 +25,8 @@ extension ReplicaStore {
         public var stale: [GapDetector.StaleMark]
         public var inFlight: ResyncInFlight?
         public var resyncsDone: [String]
+        /// The hub id of the history this replica holds; `nil` before its first contact.
+        public var hubID: String?
     }
 
     public func resyncView() throws -> ResyncView {
@@ -37,7 +39,8 @@ extension ReplicaStore {
             let inFlight = try Self.inFlight(db)
             let done = try String.fetchAll(db, sql: "SELECT request_ids FROM resync_log ORDER BY epoch DESC LIMIT 10")
                 .flatMap { $0.split(separator: ",").map(String.init) }
-            return ResyncView(ranges: ranges, empty: empty, stale: stale, inFlight: inFlight, resyncsDone: done)
+            let hubID = try String.fetchOne(db, sql: "SELECT value FROM replica_meta WHERE name = 'hub_id'")
+            return ResyncView(ranges: ranges, empty: empty, stale: stale, inFlight: inFlight, resyncsDone: done, hubID: hubID)
         }
     }
 
@@ -57,11 +60,32 @@ extension ReplicaStore {
         }
     }
 
+    /// Records the hub id of the history this replica holds, unless one is recorded already: a
+    /// replica's first contact with its hub, or its first since it learnt to record it.
+    public func adoptHubID(_ hubID: String) throws {
+        try pool.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO replica_meta(name, value) VALUES ('hub_id', ?)", arguments: [hubID])
+        }
+    }
+
     /// Records a resync request as this replica's one in flight. Returns `false` when another
     /// worker already has one younger than `timeoutMs`: only one asks.
-    public func beginResync(requestID: String, reason: String, bootstrapping: Bool, nowMs: Int64, timeoutMs: Int64) throws -> Bool {
+    ///
+    /// With `newHubID` (a `new-history` resync) the request replaces any in flight that is not
+    /// itself one for that history, and the replica records the new hub id in the same
+    /// transaction: the request survives restarts in `resync_state`, and is sent again after
+    /// `timeoutMs` until a snapshot answers it.
+    public func beginResync(
+        requestID: String, reason: String, bootstrapping: Bool, nowMs: Int64, timeoutMs: Int64, newHubID: String? = nil
+    ) throws -> Bool {
         try pool.write { db in
-            if let current = try Self.inFlight(db), nowMs - current.requestedAtMs < timeoutMs { return false }
+            if let current = try Self.inFlight(db), nowMs - current.requestedAtMs < timeoutMs {
+                let stands = newHubID == nil || current.reason == GapDetector.Reason.newHistory.rawValue
+                if stands { return false }
+            }
+            if let newHubID {
+                try db.execute(sql: "INSERT OR REPLACE INTO replica_meta(name, value) VALUES ('hub_id', ?)", arguments: [newHubID])
+            }
             try db.execute(
                 sql: """
                     INSERT OR REPLACE INTO resync_state(id, request_id, reason, requested_at, bootstrapping, epoch, chunks_done, chunks)

@@ -1,6 +1,7 @@
 import Foundation
 import PaneApp
 import PaneCore
+import PaneHub
 import PaneRedis
 import PaneRuntime
 import PaneTestKit
@@ -129,5 +130,85 @@ import Testing
                 "pipeline: 1,1 after 1 redirection",
                 "after failover: 1 on a new master: true",
             ])
+    }
+
+    /// The core path on a cluster: six regions over three masters, a spoke per region, writes with
+    /// deletes while one region's slot is resharded to another master and another region's master
+    /// is killed (its replica is promoted; entries it acknowledged but never replicated are lost,
+    /// and the gap is repaired by resync): every replica ends equal to the hub.
+    @Test func theCorePathSurvivesAReshardAndAFailover() async throws {
+        let folder = try TestEnv.directory("cluster-core")
+        let cluster = try await BlockingThread.value(name: "cluster-start") { try RedisClusterProcess(directory: folder) }
+        var spokes: [SpokeProcess] = []
+        defer {
+            for spoke in spokes { spoke.child.stop() }
+            cluster.stop()
+            try? FileManager.default.removeItem(atPath: folder)
+        }
+        // Two regions per master.
+        let map = try cluster.slotMap()
+        var regions: [Region] = []
+        var perMaster: [ClusterNode: Int] = [:]
+        while regions.count < 6 {
+            let region = try TestEnv.region("cc")
+            guard let master = map.master(of: region.keys.updates.hashSlot), perMaster[master, default: 0] < 2 else { continue }
+            perMaster[master, default: 0] += 1
+            regions.append(region)
+        }
+        let seeds = ClusterMap(seeds: cluster.nodes.map(\.endpoint))
+        var resync = ResyncConfiguration()
+        resync.antiEntropyIntervalMs = 2_000
+        let hub = try InProcessHub(regions: regions, dir: folder, cluster: seeds, resync: resync)
+        for region in regions {
+            spokes.append(
+                try SpokeProcess.start(
+                    region: region, replica: "a", db: "\(folder)/\(region.name)-a.sqlite", dir: folder,
+                    extra: ["--gap-stall-ms", "500", "--digest-interval-ms", "2000"], redisCluster: cluster.seeds))
+        }
+        let alive = spokes
+        try await hub.run { hub in
+            func write(_ range: Range<Int>) async throws {
+                for i in range {
+                    let id = try ContextID("ctx-\(i % 700)")
+                    if i % 10 == 9 {
+                        _ = try await hub.store.delete(id: id)
+                    } else {
+                        _ = try await hub.store.put(id: id, body: Array(#"{"n":\#(i)}"#.utf8))
+                    }
+                }
+            }
+            try await write(0..<2_000)
+
+            // Reshard region 0's slot to another master while writes flow.
+            let slot = regions[0].keys.updates.hashSlot
+            let source = try #require(map.master(of: slot))
+            let target = try #require(map.masters.first { $0 != source })
+            let reshard = Task {
+                try await BlockingThread.value(name: "reshard") {
+                    let move = try cluster.beginMove(slot: slot, to: target)
+                    usleep(200_000)
+                    try move.migrateAll()
+                    try move.finish()
+                }
+            }
+            try await write(2_000..<4_000)
+            try await reshard.value
+            #expect(try cluster.slotMap().master(of: slot) == target)
+
+            // Kill the master of region 1 while writes flow; its replica takes over.
+            let victimAddress = try #require(try cluster.slotMap().master(of: regions[1].keys.updates.hashSlot))
+            let victim = try #require(cluster.nodes.first { $0.address == victimAddress })
+            victim.child.crash()
+            try await write(4_000..<6_000)
+            #expect(try await eventually(60) { try hub.drained() })
+            #expect(try cluster.slotMap().master(of: regions[1].keys.updates.hashSlot) != victimAddress)
+            try await write(6_000..<6_500)
+            #expect(try await eventually(60) { try hub.drained() })
+
+            for spoke in alive {
+                let convergence = try await Convergence.wait(hub: hub.store, region: spoke.region, db: spoke.db, alive: alive, seconds: 120)
+                #expect(convergence.converged, "\(convergence)")
+            }
+        }
     }
 }

@@ -51,6 +51,7 @@ public final class RedisClient {
                 connection = conn
                 logger.debug("connected", metadata: ["redis": "\(endpoint)"])
             } catch {
+                route?.cluster.invalidate()  // the master may be gone: read the map again next time
                 let delay = backoff.next()
                 logger.warning("redis unreachable, retrying", metadata: ["redis": "\(endpoint)", "error": "\(error)", "retryInMs": "\(delay)"])
                 Thread.sleep(forTimeInterval: Double(delay) / 1000)

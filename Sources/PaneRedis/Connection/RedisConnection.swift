@@ -1,4 +1,5 @@
 import CPaneHiredis
+import Glibc
 import Logging
 
 /// One blocking hiredis connection.
@@ -22,6 +23,7 @@ public final class RedisConnection {
     /// Connects within `connectTimeoutMs`; later reads and writes time out after `readTimeoutMs`.
     /// Keep any `BLOCK` argument below `readTimeoutMs`.
     public init(endpoint: RedisEndpoint, connectTimeoutMs: Int = 2_000, readTimeoutMs: Int = 5_000) throws(RedisError) {
+        Self.ignoreBrokenPipes
         self.endpoint = endpoint
         guard let ctx = cpane_connect_ms(endpoint.host, Int32(endpoint.port), connectTimeoutMs) else {
             throw RedisError(.connect, "cannot allocate a hiredis context for \(endpoint)")
@@ -43,6 +45,13 @@ public final class RedisConnection {
     }
 
     deinit { close() }
+
+    /// hiredis writes with `write(2)`: a write to a server that just died raises SIGPIPE, whose
+    /// default action ends the process (a hub whose Redis master was killed died of it). Linux
+    /// has no per-socket opt-out, so the process ignores SIGPIPE, as hiredis's documentation
+    /// advises; the write then fails with EPIPE, a broken connection like any other. (NIO's
+    /// sockets already send with MSG_NOSIGNAL.)
+    private static let ignoreBrokenPipes: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
     /// Closes the socket; later calls throw.
     public func close() {

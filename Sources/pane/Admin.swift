@@ -56,22 +56,40 @@ extension Pane.Admin {
                 return thresholds
             }()
             let source = try await common.source(extra: regions.map { [SettingKey.regions: $0] } ?? [:])
-            let redis: RedisEndpoint
             let named: [Region]?
+            do { named = try source.regions(SettingKey.regions) } catch { throw fail(error) }
+            // One server, or every master of a cluster, each with its own table.
+            let reports: [(RedisEndpoint, StatusReport)]
             do {
-                redis = try source.redis(SettingKey.redisURL) ?? RedisEndpoint(host: "127.0.0.1")
-                named = try source.regions(SettingKey.regions)
-            } catch { throw fail(error) }
-            let report: StatusReport
-            do {
-                report = try await BlockingThread.value(name: "pane-admin") {
-                    try StatusReport.collect(
-                        regions: try named ?? StatusReport.discoverRegions(redis: redis), redis: redis, thresholds: thresholds)
+                reports = try await BlockingThread.value(name: "pane-admin") {
+                    try AdminRedis.statusEndpoints(source: source, named: named).map { redis, regions in
+                        let report = try StatusReport.collect(
+                            regions: try regions ?? StatusReport.discoverRegions(redis: redis), redis: redis, thresholds: thresholds)
+                        return (redis, report)
+                    }
                 }
+            } catch let error as PaneCore.ValidationError {
+                throw fail(error)
             } catch { throw adminFailure(error) }
-            if json { return try printJSON(report) }
-            if report.regions.isEmpty { return print("no region streams in \(redis)") }
-            print(report.table)
+            let cluster = reports.count > 1
+            if json {
+                if !cluster, let only = reports.first { return try printJSON(only.1) }
+                return try printJSON(reports.map { ClusterNodeStatus(node: "\($0.0.host):\($0.0.port)", report: $0.1) })
+            }
+            for (redis, report) in reports {
+                if cluster { print("node \(redis.host):\(redis.port)") }
+                if report.regions.isEmpty {
+                    print("no region streams in \(redis)")
+                } else {
+                    print(report.table)
+                }
+            }
+        }
+
+        /// One cluster master's part of `pane admin status --json` with `redis.cluster`.
+        struct ClusterNodeStatus: Encodable {
+            let node: String
+            let report: StatusReport
         }
     }
 }
@@ -199,9 +217,11 @@ extension Pane.Admin {
                 database = try source.string(SettingKey.hubDB) ?? "hub.sqlite"
                 defaultRedis = try source.redis(SettingKey.redisURL) ?? RedisEndpoint(host: "127.0.0.1")
                 hubRegions = try source.regions(SettingKey.regions) ?? []
-                for region in try HubBackupAdmin.regions(ofBackup: backup) + hubRegions {
-                    if let redis = try source.redis("\(SettingKey.regionRedisPrefix).\(region.name)") { byRegion[region] = redis }
-                }
+                let all = try HubBackupAdmin.regions(ofBackup: backup) + hubRegions
+                let source = source
+                // In a cluster, each region's master.
+                let resolved = try await BlockingThread.value(name: "pane-admin") { try all.map { ($0, try AdminRedis.endpoint(for: $0, source: source)) } }
+                for (region, redis) in resolved { byRegion[region] = redis }
             } catch let error as PaneCore.ValidationError {
                 throw fail(error)
             } catch {
@@ -232,18 +252,19 @@ struct AdminOptions: ParsableArguments {
     @Flag(help: "Print JSON for scripts instead of a table.")
     var json = false
 
-    /// The region and its Redis, from flags, PANE_ variables or the config file.
+    /// The region and its Redis (in a cluster, its master), from flags, PANE_ variables or the
+    /// config file.
     func resolve() async throws -> (Region, RedisEndpoint, ConfigSource) {
         let region: Region
         do { region = try Region(self.region) } catch { throw fail(error) }
         let source = try await common.source(extra: [:])
         do {
-            if let redis = try source.redis("\(SettingKey.regionRedisPrefix).\(region.name)") {
-                return (region, redis, source)
-            }
-            return (region, try source.redis(SettingKey.redisURL) ?? RedisEndpoint(host: "127.0.0.1"), source)
-        } catch {
+            // In a cluster, the master of the region's slot.
+            return (region, try await BlockingThread.value(name: "pane-admin") { try AdminRedis.endpoint(for: region, source: source) }, source)
+        } catch let error as PaneCore.ValidationError {
             throw fail(error)
+        } catch {
+            throw adminFailure(error)
         }
     }
 }

@@ -210,5 +210,17 @@ import Testing
                 #expect(convergence.converged, "\(convergence)")
             }
         }
+
+        // The admin commands find each region on its master.
+        let status = try await PaneCommand.run(["admin", "status", "--redis-cluster", cluster.seeds])
+        #expect(status.status == 0, "\(status.output)")
+        #expect(status.output.components(separatedBy: "node 127.0.0.1:").count - 1 == 3, "\(status.output)")
+        for region in regions {
+            #expect(status.output.contains(region.name), "\(region.name) missing: \(status.output)")
+        }
+        let letters = try await PaneCommand.run(["admin", "dlq", "list", "--redis-cluster", cluster.seeds, "--region", regions[1].name])
+        #expect(letters.status == 0, "\(letters.output)")
+        let clash = try await PaneCommand.run(["admin", "status", "--redis-cluster", cluster.seeds, "--redis", "redis://127.0.0.1:1"])
+        #expect(clash.status == 2 && clash.output.contains("redis.url is set too"), "\(clash.output)")
     }
 }

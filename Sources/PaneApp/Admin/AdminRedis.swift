@@ -19,4 +19,31 @@ public enum AdminRedis {
         if try conn.xinfoStream(key: region.keys.updates) != nil || conn.xlen(key: region.keys.deadLetters) > 0 { return conn }
         throw AdminError.unknownRegion(region, redis: redis, existing: try StatusReport.discoverRegions(redis: redis))
     }
+
+    /// The Redis that holds `region`: its server (`redis.region.<name>`, else `redis.url`), or in
+    /// a cluster (`redis.cluster`) the master of its slot, asked of the cluster. Blocking.
+    public static func endpoint(for region: Region, source: ConfigSource) throws -> RedisEndpoint {
+        if let cluster = try source.cluster(SettingKey.redisCluster, regions: [region]) {
+            do { return cluster.endpoint(try cluster.master(of: region.keys.updates.hashSlot)) } catch {
+                throw AdminError.redisUnreachable(cluster.seeds.first ?? RedisEndpoint(host: "127.0.0.1"), error.message)
+            }
+        }
+        if let redis = try source.redis("\(SettingKey.regionRedisPrefix).\(region.name)") { return redis }
+        return try source.redis(SettingKey.redisURL) ?? RedisEndpoint(host: "127.0.0.1")
+    }
+
+    /// The servers `pane admin status` asks: `redis.url`, or every master of the cluster, each with
+    /// the regions it holds among `named` (every region, when `named` is nil). Blocking.
+    public static func statusEndpoints(source: ConfigSource, named: [Region]?) throws -> [(RedisEndpoint, [Region]?)] {
+        guard let cluster = try source.cluster(SettingKey.redisCluster, regions: named ?? []) else {
+            return [(try source.redis(SettingKey.redisURL) ?? RedisEndpoint(host: "127.0.0.1"), named)]
+        }
+        let map: SlotMap
+        do { map = try cluster.current() } catch {
+            throw AdminError.redisUnreachable(cluster.seeds.first ?? RedisEndpoint(host: "127.0.0.1"), error.message)
+        }
+        return map.masters.map { master in
+            (cluster.endpoint(master), named.map { $0.filter { map.master(of: $0.keys.updates.hashSlot) == master } })
+        }
+    }
 }

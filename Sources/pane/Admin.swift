@@ -58,7 +58,7 @@ extension Pane.Admin {
             let redis: RedisEndpoint
             let named: [Region]?
             do {
-                redis = try source.redis(SettingKey.redisURL) ?? RedisEndpoint(host: "127.0.0.1")
+                redis = try source.defaultRedis()
                 named = try source.regions(SettingKey.regions)
             } catch { throw fail(error) }
             let report: StatusReport
@@ -151,7 +151,7 @@ struct AdminOptions: ParsableArguments {
             if let redis = try source.redis("\(SettingKey.regionRedisPrefix).\(region.name)") {
                 return (region, redis, source)
             }
-            return (region, try source.redis(SettingKey.redisURL) ?? RedisEndpoint(host: "127.0.0.1"), source)
+            return (region, try source.defaultRedis(), source)
         } catch {
             throw fail(error)
         }

@@ -37,8 +37,11 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "A JSON config file (also PANE_CONFIG).")
     var config: String?
 
-    @Option(help: "Redis URL, redis://host:port[/db] (key redis.url, default redis://127.0.0.1:6379).")
+    @Option(help: "Redis URL, redis://[user[:password]@]host:port[/db] (key redis.url, default redis://127.0.0.1:6379).")
     var redis: String?
+
+    @Option(help: "A file holding the Redis password, kept out of ps (key redis.passwordFile).")
+    var redisPasswordFile: String?
 
     @Option(help: "Largest context body in bytes (key body.maxBytes, default 1048576).")
     var maxBodyBytes: Int?
@@ -55,6 +58,7 @@ struct CommonOptions: ParsableArguments {
     var flags: [String: String] {
         var flags: [String: String] = [:]
         flags[SettingKey.redisURL] = redis
+        flags[SettingKey.redisPasswordFile] = redisPasswordFile
         flags[SettingKey.bodyMaxBytes] = maxBodyBytes.map(String.init)
         flags[SettingKey.logLevel] = logLevel
         return flags
@@ -195,6 +199,7 @@ extension Pane {
             do { hub = try PaneHub.Hub(config: config, logger: logger) } catch let error as TokenFileLoadError {
                 throw fail(tokens: error, setting: SettingKey.hubTokensFile)
             } catch { throw fail(running: error) }
+            if let refusal = await RedisLoginCheck.atStart(endpoints: Array(config.endpoints.values)) { throw fail(refusal) }
             try await refuseEvictingRedis(config, logger: logger)
             logger.info(
                 "hub starting",
@@ -315,6 +320,7 @@ extension Pane {
             do { spoke = try PaneSpoke.Spoke(config: config, logger: logger, hub: hub) } catch let error as TokenFileLoadError {
                 throw fail(tokens: error, setting: SettingKey.spokeTokensFile)
             } catch { throw fail(running: error) }
+            if let refusal = await RedisLoginCheck.atStart(endpoints: [config.redis]) { throw fail(refusal) }
             logger.info(
                 "spoke starting",
                 metadata: [

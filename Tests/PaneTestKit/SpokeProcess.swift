@@ -18,10 +18,11 @@ public struct SpokeProcess: Sendable {
         environment: [String: String] = [:], redis: RedisEndpoint? = nil
     ) throws -> SpokeProcess {
         let port = LocalPorts.free()
-        var args = [
-            "spoke", "--redis", try (redis ?? TestEnv.redis()).description, "--region", region.name, "--replica", replica,
-            "--db", db, "--http", "127.0.0.1:\(port)", "--log-level", "info", "--block-ms", "200",
-        ]
+        var args =
+            ["spoke"] + (try TestEnv.redisArguments(redis ?? TestEnv.redis(), dir: dir)) + [
+                "--region", region.name, "--replica", replica, "--db", db, "--http", "127.0.0.1:\(port)", "--log-level", "info",
+                "--block-ms", "200",
+            ]
         if let consumer { args += ["--consumer", consumer] }
         args += extra
         var env = ProcessInfo.processInfo.environment

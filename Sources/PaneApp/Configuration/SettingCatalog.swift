@@ -9,6 +9,7 @@ public enum SettingCatalog {
 
     public static let all: [Setting] = [
         Setting(SettingKey.redisURL, .string("redis://127.0.0.1:6379"), flag: "--redis", isURL: true),
+        Setting(SettingKey.redisPasswordFile, .none("the password in the URL, if any"), flag: "--redis-password-file"),
         Setting(SettingKey.regions, .none("required for pane hub"), flag: "--regions"),
         Setting(SettingKey.hubDB, .string("hub.sqlite"), flag: "--db"),
         Setting(SettingKey.hubHTTP, .string("127.0.0.1:7400"), flag: "--http"),

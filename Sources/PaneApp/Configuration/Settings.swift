@@ -7,6 +7,7 @@ import PaneSpoke
 public enum SettingKey {
     public static let redisURL = "redis.url"  // default redis://127.0.0.1:6379
     public static let regions = "hub.regions"  // required for the hub
+    public static let redisPasswordFile = "redis.passwordFile"  // default none: the Redis password, from a file
     public static let regionRedisPrefix = "redis.region"  // redis.region.<name>: that region's Redis URL
     public static let hubDB = "hub.db"  // default hub.sqlite
     public static let hubHTTP = "hub.http"  // default 127.0.0.1:7400
@@ -59,7 +60,7 @@ extension HubConfiguration {
                 reason: "the hub needs its regions: --regions us-east-1,eu-west-1 or PANE_HUB_REGIONS")
         }
         var config = HubConfiguration(regions: regions)
-        if let redis = try source.redis(SettingKey.redisURL) { config.defaultRedis = redis }
+        config.defaultRedis = try source.defaultRedis()
         for region in regions {
             if let redis = try source.redis("\(SettingKey.regionRedisPrefix).\(region.name)") {
                 config.redisByRegion[region] = redis
@@ -116,8 +117,8 @@ extension SpokeConfiguration {
         var config = SpokeConfiguration(region: region, replica: replica, databasePath: db)
         if let redis = try source.redis("\(SettingKey.regionRedisPrefix).\(region.name)") {
             config.redis = redis
-        } else if let redis = try source.redis(SettingKey.redisURL) {
-            config.redis = redis
+        } else {
+            config.redis = try source.defaultRedis()
         }
         if let http = try source.address(SettingKey.spokeHTTP) {
             config.httpHost = http.host

@@ -9,8 +9,12 @@ public final class RedisServerProcess: Sendable {
 
     /// Finds Debian's `redis-server` and starts it; `appendOnly` turns on AOF `everysec`.
     /// `port` fixes the port (default: a free one, tried up to five times); `diesWithParent`
-    /// as for ``ChildProcess``.
-    public init(directory: String, appendOnly: Bool = false, port fixedPort: Int? = nil, diesWithParent: Bool = false) throws {
+    /// as for ``ChildProcess``. `extraArguments` go to `redis-server` last (`--aclfile PATH`);
+    /// `user` and `password` are how the start check, and ``endpoint``, log in.
+    public init(
+        directory: String, appendOnly: Bool = false, port fixedPort: Int? = nil, diesWithParent: Bool = false,
+        extraArguments: [String] = [], user: String? = nil, password: String? = nil
+    ) throws {
         guard let binary = Self.findBinary() else {
             throw RedisServerError(
                 "redis-server not found. Install it with: apt-get update && apt-get install -y redis-server")
@@ -21,8 +25,9 @@ public final class RedisServerProcess: Sendable {
         for _ in 0..<(fixedPort == nil ? 5 : 1) {
             let port = fixedPort ?? LocalPorts.free()
             let child = try Self.launch(
-                binary: binary, port: port, directory: directory, appendOnly: appendOnly, diesWithParent: diesWithParent)
-            let endpoint = RedisEndpoint(host: "127.0.0.1", port: port)
+                binary: binary, port: port, directory: directory, appendOnly: appendOnly, diesWithParent: diesWithParent,
+                extraArguments: extraArguments)
+            let endpoint = RedisEndpoint(host: "127.0.0.1", port: port, user: user, password: password)
             if Self.waitForPing(endpoint, child: child) {
                 self.endpoint = endpoint
                 self.child = child
@@ -45,12 +50,15 @@ public final class RedisServerProcess: Sendable {
 
     /// Starts `redis-server` on loopback `port`, its files (and AOF, with `appendOnly`, fsync
     /// `everysec`) in `directory`, its log in `directory/redis.log`. Does not wait for it.
-    public static func launch(binary: String, port: Int, directory: String, appendOnly: Bool, diesWithParent: Bool = false) throws -> ChildProcess {
+    public static func launch(
+        binary: String, port: Int, directory: String, appendOnly: Bool, diesWithParent: Bool = false, extraArguments: [String] = []
+    ) throws -> ChildProcess {
         var args = [
             "--port", String(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "",
             "--daemonize", "no", "--protected-mode", "yes", "--logfile", "",
         ]
         args += appendOnly ? ["--appendonly", "yes", "--appendfsync", "everysec"] : ["--appendonly", "no"]
+        args += extraArguments
         return try ChildProcess(
             name: "redis", executable: binary, arguments: args, logPath: "\(directory)/redis.log", diesWithParent: diesWithParent)
     }

@@ -51,6 +51,11 @@ public struct SpokeConfiguration: Sendable {
     /// Close a connection idle this long, or whose request stalls this long while it is read,
     /// ms (`http.idleTimeoutMs`); `nil` for none.
     public var httpIdleTimeoutMs: Int? = 30_000
+    /// A request must be read whole within this time of its first byte, ms
+    /// (`http.requestReadTimeoutMs`); `nil` for none.
+    public var httpRequestReadTimeoutMs: Int? = 10_000
+    /// At most this many HTTP connections at once; more get `503` (`http.maxConnections`).
+    public var httpMaxConnections = 1_000
     /// The longest a read may wait for a position or a change (`wait=`), ms (`spoke.maxWaitMs`).
     public var maxWaitMs: Int = 60_000
     /// The hub's HTTP address, for `consistency=hub` and `fallback=hub` (`spoke.hubURL`).

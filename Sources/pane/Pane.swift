@@ -173,6 +173,12 @@ extension Pane {
         @Option(help: "Close a connection idle this long, or whose request stalls while it is read, ms; 0 for never (key http.idleTimeoutMs, default 30000).")
         var httpIdleTimeoutMs: Int?
 
+        @Option(help: "Close a connection whose request is not read whole within this time of its first byte, ms; 0 for never (key http.requestReadTimeoutMs, default 10000).")
+        var httpRequestReadTimeoutMs: Int?
+
+        @Option(help: "At most this many HTTP connections at once; more get 503 (key http.maxConnections, default 1000).")
+        var httpMaxConnections: Int?
+
         @Option(help: "Most resync snapshots per region in any minute; more requests wait (key hub.maxSnapshotsPerMinute, default 20).")
         var maxSnapshotsPerMinute: Int?
 
@@ -187,6 +193,8 @@ extension Pane {
             extra[SettingKey.hubBatch] = batchSize.map(String.init)
             extra[SettingKey.streamMaxLength] = streamMaxLength.map(String.init)
             extra[SettingKey.httpIdleTimeoutMs] = httpIdleTimeoutMs.map(String.init)
+            extra[SettingKey.httpRequestReadTimeoutMs] = httpRequestReadTimeoutMs.map(String.init)
+            extra[SettingKey.httpMaxConnections] = httpMaxConnections.map(String.init)
             extra[SettingKey.retentionMaxEntries] = retentionMaxEntries.map(String.init)
             extra[SettingKey.retentionMaxAgeSeconds] = retentionMaxAgeSeconds.map(String.init)
             extra[SettingKey.antiEntropyIntervalMs] = antiEntropyIntervalMs.map(String.init)
@@ -275,6 +283,12 @@ extension Pane {
         @Option(help: "Close a connection idle this long, or whose request stalls while it is read, ms; 0 for never (key http.idleTimeoutMs, default 30000).")
         var httpIdleTimeoutMs: Int?
 
+        @Option(help: "Close a connection whose request is not read whole within this time of its first byte, ms; 0 for never (key http.requestReadTimeoutMs, default 10000).")
+        var httpRequestReadTimeoutMs: Int?
+
+        @Option(help: "At most this many HTTP connections at once; more get 503 (key http.maxConnections, default 1000).")
+        var httpMaxConnections: Int?
+
         @Option(help: "The hub, http://host:port, for consistency=hub and fallback=hub reads (key spoke.hubURL).")
         var hubURL: String?
 
@@ -302,6 +316,8 @@ extension Pane {
             extra[SettingKey.spokeMaxLagMs] = maxLagMs.map(String.init)
             extra[SettingKey.spokeMaxWaitMs] = maxWaitMs.map(String.init)
             extra[SettingKey.httpIdleTimeoutMs] = httpIdleTimeoutMs.map(String.init)
+            extra[SettingKey.httpRequestReadTimeoutMs] = httpRequestReadTimeoutMs.map(String.init)
+            extra[SettingKey.httpMaxConnections] = httpMaxConnections.map(String.init)
             extra[SettingKey.spokeHubURL] = hubURL
             extra[SettingKey.spokeHubTokenFile] = hubTokenFile
             let source = try await common.source(extra: extra)

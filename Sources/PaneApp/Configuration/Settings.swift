@@ -48,6 +48,8 @@ public enum SettingKey {
     public static let dlqMaxAgeSeconds = "dlq.maxAgeSeconds"  // default 604800 (7 days)
     public static let bodyMaxBytes = "body.maxBytes"  // default 1048576
     public static let httpIdleTimeoutMs = "http.idleTimeoutMs"  // default 30000, 0 = none
+    public static let httpRequestReadTimeoutMs = "http.requestReadTimeoutMs"  // default 10000, 0 = none
+    public static let httpMaxConnections = "http.maxConnections"  // default 1000
     public static let logLevel = "log.level"  // default info
 }
 
@@ -91,6 +93,8 @@ extension HubConfiguration {
         config.resync.maxSnapshotsPerMinute = try source.int(
             SettingKey.maxSnapshotsPerMinute, default: config.resync.maxSnapshotsPerMinute, range: 1...100_000)
         config.httpIdleTimeoutMs = try source.httpIdleTimeoutMs()
+        config.httpRequestReadTimeoutMs = try source.httpRequestReadTimeoutMs()
+        config.httpMaxConnections = try source.httpMaxConnections()
         config.allowEviction = try source.bool(SettingKey.hubAllowEviction, default: false)
         return config
     }
@@ -152,6 +156,8 @@ extension SpokeConfiguration {
         config.bodyRules = BodyRules(maxBytes: try source.int(SettingKey.bodyMaxBytes, default: BodyRules.defaultMaxBytes, range: 2...(256 << 20)))
         config.maxWaitMs = try source.int(SettingKey.spokeMaxWaitMs, default: config.maxWaitMs, range: 0...3_600_000)
         config.httpIdleTimeoutMs = try source.httpIdleTimeoutMs()
+        config.httpRequestReadTimeoutMs = try source.httpRequestReadTimeoutMs()
+        config.httpMaxConnections = try source.httpMaxConnections()
         if let url = try source.string(SettingKey.spokeHubURL) {
             config.hubURL = try HubURL.parse(url, key: SettingKey.spokeHubURL)
         }
@@ -194,5 +200,16 @@ extension ConfigSource {
     func httpIdleTimeoutMs() throws(ValidationError) -> Int? {
         let value = try int(SettingKey.httpIdleTimeoutMs, default: 30_000, range: 0...86_400_000)
         return value == 0 ? nil : value
+    }
+
+    /// `http.requestReadTimeoutMs` for both servers: 0 turns it off.
+    func httpRequestReadTimeoutMs() throws(ValidationError) -> Int? {
+        let value = try int(SettingKey.httpRequestReadTimeoutMs, default: 10_000, range: 0...86_400_000)
+        return value == 0 ? nil : value
+    }
+
+    /// `http.maxConnections` for both servers.
+    func httpMaxConnections() throws(ValidationError) -> Int {
+        try int(SettingKey.httpMaxConnections, default: 1_000, range: 1...1_000_000)
     }
 }

@@ -36,6 +36,9 @@ public struct SpokeConfiguration: Sendable {
     public var consumerIdleMs: Int = 3_600_000
     /// The dead-letter stream keeps at most about this many entries...
     public var deadLetterMaxLength: Int = 100_000
+    /// Keep at most about this many bytes of dead letters (`dlq.maxBytes`), by Redis's estimate
+    /// (`MEMORY USAGE`); 0 for no cap.
+    public var deadLetterMaxBytes: Int = 256 << 20
     /// ...and none older than this.
     public var deadLetterMaxAgeMs: Int64 = 7 * 24 * 3_600_000
     /// How often the worker claims, cleans up consumers and trims the dead-letter stream.

@@ -164,6 +164,9 @@ extension Pane {
         @Option(help: "Most entries kept per region stream, even if a live replica has not read them; 0 for no cap (key hub.retentionMaxEntries, default 1000000).")
         var retentionMaxEntries: Int?
 
+        @Option(help: "Keep at most about this many bytes in a region stream, by Redis's estimate; 0 for no cap (key hub.retentionMaxBytes, default 1073741824).")
+        var retentionMaxBytes: Int?
+
         @Option(help: "Oldest entry kept per region stream, in seconds, even if a live replica has not read it; 0 for no cap (key hub.retentionMaxAgeSeconds, default 86400).")
         var retentionMaxAgeSeconds: Int?
 
@@ -196,6 +199,7 @@ extension Pane {
             extra[SettingKey.httpRequestReadTimeoutMs] = httpRequestReadTimeoutMs.map(String.init)
             extra[SettingKey.httpMaxConnections] = httpMaxConnections.map(String.init)
             extra[SettingKey.retentionMaxEntries] = retentionMaxEntries.map(String.init)
+            extra[SettingKey.retentionMaxBytes] = retentionMaxBytes.map(String.init)
             extra[SettingKey.retentionMaxAgeSeconds] = retentionMaxAgeSeconds.map(String.init)
             extra[SettingKey.antiEntropyIntervalMs] = antiEntropyIntervalMs.map(String.init)
             extra[SettingKey.maxSnapshotsPerMinute] = maxSnapshotsPerMinute.map(String.init)

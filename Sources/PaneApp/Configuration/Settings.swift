@@ -19,6 +19,7 @@ public enum SettingKey {
     public static let snapshotTtlSeconds = "hub.snapshotTtlSeconds"  // default 3600
     public static let replicaTimeoutMs = "hub.replicaTimeoutMs"  // default 300000
     public static let retentionMaxEntries = "hub.retentionMaxEntries"  // default 1000000, 0 = no cap
+    public static let retentionMaxBytes = "hub.retentionMaxBytes"  // default 1073741824 (1 GiB), 0 = no cap
     public static let retentionMaxAgeSeconds = "hub.retentionMaxAgeSeconds"  // default 86400, 0 = no cap
     public static let retentionIntervalMs = "hub.retentionIntervalMs"  // default 5000
     public static let maxSnapshotsPerMinute = "hub.maxSnapshotsPerMinute"  // default 20
@@ -45,6 +46,7 @@ public enum SettingKey {
     public static let spokeHubURL = "spoke.hubURL"  // default none: http://host:port of the hub, for consistency=hub and fallback=hub
     public static let spokeHubTokenFile = "spoke.hubTokenFile"  // default none: a file holding the token the spoke sends to the hub
     public static let dlqMaxLength = "dlq.maxLength"  // default 100000
+    public static let dlqMaxBytes = "dlq.maxBytes"  // default 268435456 (256 MiB), 0 = no cap
     public static let dlqMaxAgeSeconds = "dlq.maxAgeSeconds"  // default 604800 (7 days)
     public static let bodyMaxBytes = "body.maxBytes"  // default 1048576
     public static let httpIdleTimeoutMs = "http.idleTimeoutMs"  // default 30000, 0 = none
@@ -82,6 +84,8 @@ extension HubConfiguration {
         config.publisher.batchSize = try source.int(SettingKey.hubBatch, default: config.publisher.batchSize, range: 1...100_000)
         let entriesDefault = try source.int(SettingKey.streamMaxLength, default: config.resync.retentionMaxEntries, range: 0...Int(Int32.max))
         config.resync.retentionMaxEntries = try source.int(SettingKey.retentionMaxEntries, default: entriesDefault, range: 0...Int(Int32.max))
+        config.resync.retentionMaxBytes = try source.int(
+            SettingKey.retentionMaxBytes, default: config.resync.retentionMaxBytes, range: 0...(1 << 44))
         config.resync.retentionMaxAgeSeconds = try source.int(
             SettingKey.retentionMaxAgeSeconds, default: config.resync.retentionMaxAgeSeconds, range: 0...(10 * 365 * 86_400))
         config.resync.antiEntropyIntervalMs = try source.int(
@@ -151,6 +155,7 @@ extension SpokeConfiguration {
             try source.int(SettingKey.spokeResyncTimeoutMs, default: Int(config.gaps.requestTimeoutMs), range: 1_000...86_400_000))
         config.maxLagMs = Int64(try source.int(SettingKey.spokeMaxLagMs, default: Int(config.maxLagMs), range: 100...86_400_000))
         config.deadLetterMaxLength = try source.int(SettingKey.dlqMaxLength, default: config.deadLetterMaxLength, range: 1...100_000_000)
+        config.deadLetterMaxBytes = try source.int(SettingKey.dlqMaxBytes, default: config.deadLetterMaxBytes, range: 0...(1 << 40))
         config.deadLetterMaxAgeMs = Int64(
             try source.int(SettingKey.dlqMaxAgeSeconds, default: Int(config.deadLetterMaxAgeMs / 1000), range: 1...(365 * 86_400))) * 1000
         config.bodyRules = BodyRules(maxBytes: try source.int(SettingKey.bodyMaxBytes, default: BodyRules.defaultMaxBytes, range: 2...(256 << 20)))

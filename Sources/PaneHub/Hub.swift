@@ -48,7 +48,8 @@ public struct Hub: Sendable {
         let router = HubHTTP.router(store: store, rules: config.bodyRules, publishing: publishing, tokens: tokens)
         extraRoutes?(router)
         router.addRouteFallback()
-        let http = HTTPService(router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-hub", idleTimeoutMs: config.httpIdleTimeoutMs,
+        let http = HTTPService(
+            router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-hub", idleTimeoutMs: config.httpIdleTimeoutMs,
             requestReadTimeoutMs: config.httpRequestReadTimeoutMs, maxConnections: config.httpMaxConnections, logger: logger)
         let watcher: [any Service] = tokens.map { [$0] } ?? []
         return loops() + watcher + [http]

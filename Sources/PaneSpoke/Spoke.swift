@@ -47,7 +47,8 @@ public struct Spoke: Sendable {
         let router = SpokeHTTP.router(store: store, status: status, reads: reads, tokens: tokens)
         extraRoutes?(router)
         router.addRouteFallback()
-        let http = HTTPService(router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-spoke", idleTimeoutMs: config.httpIdleTimeoutMs,
+        let http = HTTPService(
+            router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-spoke", idleTimeoutMs: config.httpIdleTimeoutMs,
             requestReadTimeoutMs: config.httpRequestReadTimeoutMs, maxConnections: config.httpMaxConnections, logger: logger)
         let worker = SpokeWorker(config: config, store: store, status: status, logger: logger)
         let watcher: [any Service] = tokens.map { [$0] } ?? []

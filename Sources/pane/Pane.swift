@@ -164,7 +164,7 @@ extension Pane {
         @Option(help: "Most entries kept per region stream, even if a live replica has not read them; 0 for no cap (key hub.retentionMaxEntries, default 1000000).")
         var retentionMaxEntries: Int?
 
-        @Option(help: "Keep at most about this many bytes in a region stream, by Redis's estimate; 0 for no cap (key hub.retentionMaxBytes, default 1073741824).")
+        @Option(help: "Most bytes kept per region stream, by Redis's estimate; 0 for no cap (key hub.retentionMaxBytes, default 1 GiB).")
         var retentionMaxBytes: Int?
 
         @Option(help: "Oldest entry kept per region stream, in seconds, even if a live replica has not read it; 0 for no cap (key hub.retentionMaxAgeSeconds, default 86400).")
@@ -176,7 +176,7 @@ extension Pane {
         @Option(help: "Close a connection idle this long, or whose request stalls while it is read, ms; 0 for never (key http.idleTimeoutMs, default 30000).")
         var httpIdleTimeoutMs: Int?
 
-        @Option(help: "Close a connection whose request is not read whole within this time of its first byte, ms; 0 for never (key http.requestReadTimeoutMs, default 10000).")
+        @Option(help: "Close a connection whose request is not read whole in this time, ms; 0 for never (key http.requestReadTimeoutMs, default 10000).")
         var httpRequestReadTimeoutMs: Int?
 
         @Option(help: "At most this many HTTP connections at once; more get 503 (key http.maxConnections, default 1000).")
@@ -287,7 +287,7 @@ extension Pane {
         @Option(help: "Close a connection idle this long, or whose request stalls while it is read, ms; 0 for never (key http.idleTimeoutMs, default 30000).")
         var httpIdleTimeoutMs: Int?
 
-        @Option(help: "Close a connection whose request is not read whole within this time of its first byte, ms; 0 for never (key http.requestReadTimeoutMs, default 10000).")
+        @Option(help: "Close a connection whose request is not read whole in this time, ms; 0 for never (key http.requestReadTimeoutMs, default 10000).")
         var httpRequestReadTimeoutMs: Int?
 
         @Option(help: "At most this many HTTP connections at once; more get 503 (key http.maxConnections, default 1000).")

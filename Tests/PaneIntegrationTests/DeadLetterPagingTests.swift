@@ -21,8 +21,8 @@ import Testing
             var buffer = RedisCommandBuffer()
             for i in 0..<1_203 {
                 // Three letters without a context id, spread over the pages: kept.
-                let fields: [(String, [UInt8])] =
-                    i % 400 == 7 ? [("dlq-kind", Array("permanent".utf8))] : [("ctx", Array("c-\(i % 50)".utf8)), ("dlq-kind", Array("permanent".utf8))]
+                var fields: [(String, [UInt8])] = [("dlq-kind", Array("permanent".utf8))]
+                if i % 400 != 7 { fields.append(("ctx", Array("c-\(i % 50)".utf8))) }
                 buffer.xadd(key: region.keys.deadLetters, fields: fields)
             }
             try conn.send(buffer)

@@ -73,7 +73,8 @@ import Testing
         let run = try await PaneCommand.run(args)
         #expect(run.status == 0 && run.output.contains("us-east-1"), "\(run.output)")
         #expect(log().contains(
-            "admin dlq replay --redis redis://127.0.0.1:\(base) --redis-password-file \(data)/redis.password --region us-east-1 --all --hub 127.0.0.1:\(base + 1) --token-file \(data)/admin.token"))
+            "admin dlq replay --redis redis://127.0.0.1:\(base) --redis-password-file \(data)/redis.password --region us-east-1 --all "
+                + "--hub 127.0.0.1:\(base + 1) --token-file \(data)/admin.token"))
         #expect(dev.stop(signal: SIGHUP, timeout: 30) == 0, "\(log().suffix(800))")
         #expect(log().contains("pane dev: stopping…"), "\(log().suffix(800))")
         #expect(log().contains("stopped 1 spokes"), "\(log().suffix(800))")

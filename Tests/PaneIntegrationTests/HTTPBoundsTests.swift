@@ -84,11 +84,13 @@ import Testing
                 fifth.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
                 return (refused.text + (refused.closed ? "<closed>" : "<open>"), fifth.read(seconds: 3).text)
             }
-            #expect(refused.hasPrefix("HTTP/1.1 503") && refused.lowercased().contains("connection: close") && refused.hasSuffix("<closed>"), "\(refused)")
+            #expect(refused.hasPrefix("HTTP/1.1 503") && refused.lowercased().contains("connection: close"), "\(refused)")
+            #expect(refused.hasSuffix("<closed>"), "\(refused)")
             #expect(reused.hasPrefix("HTTP/1.1 200"), "\(reused)")
             #expect(await eventually(5) { spoke.log().contains("http connections refused") }, "\(spoke.log().suffix(800))")
             let metrics = try spoke.probe().get("/metrics").text
-            #expect(metrics.contains("pane_http_connections_refused_total{server=\"pane-spoke\"} 1"), "\(metrics.split(separator: "\n").filter { $0.contains("pane_http") })")
+            let lines = metrics.split(separator: "\n").filter { $0.contains("pane_http") }
+            #expect(metrics.contains("pane_http_connections_refused_total{server=\"pane-spoke\"} 1"), "\(lines)")
             #expect(metrics.contains("pane_http_connections{server=\"pane-spoke\"}"))
         }
     }
@@ -126,7 +128,8 @@ import Testing
             #expect(body.map { $0 >= 1.0 && $0 < 4 } == true, "a trickled body cut after \(String(describing: body)) s")
             #expect(normal.hasPrefix("HTTP/1.1 200"), "\(normal)")
             let metrics = try hub.probe().get("/metrics").text
-            #expect(metrics.contains("pane_http_request_read_timeouts_total{server=\"pane-hub\"} 2"), "\(metrics.split(separator: "\n").filter { $0.contains("pane_http") })")
+            let lines = metrics.split(separator: "\n").filter { $0.contains("pane_http") }
+            #expect(metrics.contains("pane_http_request_read_timeouts_total{server=\"pane-hub\"} 2"), "\(lines)")
             #expect(hub.log().contains("a request was not read in time"))
         }
     }

@@ -84,7 +84,8 @@ import Testing
             let noPassword = try RedisConnection(endpoint: RedisEndpoint(host: "127.0.0.1", port: redis.endpoint.port))
             try noPassword.command(["CONFIG", "SET", "requirepass", RedisArgument("x-\(Self.password)")])
             noPassword.close()
-            #expect(RedisLoginCheck.refusal(RedisEndpoint(host: "127.0.0.1", port: redis.endpoint.port))?.reason.contains("asks for a password") == true)
+            let refusal = RedisLoginCheck.refusal(RedisEndpoint(host: "127.0.0.1", port: redis.endpoint.port))
+            #expect(refusal?.reason.contains("asks for a password") == true, "\(String(describing: refusal))")
         }
     }
 

@@ -124,7 +124,8 @@ public struct DevEnvironment: Sendable {
             _ = try await hub.store.put(id: try ContextID(id), body: Array(body.utf8))
         }
         let ticker = DevTicker(
-            hub: hub, spokes: spokes, hubPort: hubConfig.httpPort, logDir: dir, tokens: tokens, redis: redis.endpoint, redisPasswordFile: passwordFile,
+            hub: hub, spokes: spokes, hubPort: hubConfig.httpPort, logDir: dir, tokens: tokens, redis: redis.endpoint,
+            redisPasswordFile: passwordFile,
             adminTokenFile: adminTokenFile)
         // No signals of its own: the session's group handles them and passes the shutdown on.
         // (The hub's tokens file watcher hears SIGHUP too, and re-reads the file.)

@@ -176,7 +176,7 @@ extension Pane {
         @Option(help: "Close a connection idle this long, or whose request stalls while it is read, ms; 0 for never (key http.idleTimeoutMs, default 30000).")
         var httpIdleTimeoutMs: Int?
 
-        @Option(help: "Close a connection whose request is not read whole in this time, ms; 0 for never (key http.requestReadTimeoutMs, default 10000).")
+        @Option(help: "Close a connection whose request is not read whole in this time, ms; 0: never (key http.requestReadTimeoutMs, default 10000).")
         var httpRequestReadTimeoutMs: Int?
 
         @Option(help: "At most this many HTTP connections at once; more get 503 (key http.maxConnections, default 1000).")
@@ -287,7 +287,7 @@ extension Pane {
         @Option(help: "Close a connection idle this long, or whose request stalls while it is read, ms; 0 for never (key http.idleTimeoutMs, default 30000).")
         var httpIdleTimeoutMs: Int?
 
-        @Option(help: "Close a connection whose request is not read whole in this time, ms; 0 for never (key http.requestReadTimeoutMs, default 10000).")
+        @Option(help: "Close a connection whose request is not read whole in this time, ms; 0: never (key http.requestReadTimeoutMs, default 10000).")
         var httpRequestReadTimeoutMs: Int?
 
         @Option(help: "At most this many HTTP connections at once; more get 503 (key http.maxConnections, default 1000).")

@@ -7,9 +7,8 @@ public enum RedisPasswordText {
     /// (Redis passwords may have them). An empty first line, or more non-empty lines, are refused:
     /// either is more likely a wrong file than a password.
     public static func parse(_ text: String) -> Result<String, ValidationError> {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            line.hasSuffix("\r") ? line.dropLast() : line
-        }
+        // `\r\n` is one Character in Swift, a newline like `\n`.
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
         while let last = lines.last, last.isEmpty, lines.count > 1 { lines.removeLast() }
         guard let first = lines.first, !first.isEmpty else {
             return .failure(ValidationError(input: "", value: "", reason: "the file is empty: write the password on its first line"))

@@ -2,6 +2,7 @@ import Foundation
 import PaneApp
 import PaneCore
 import PaneRedis
+import PaneRuntime
 import PaneTestKit
 import Testing
 
@@ -17,9 +18,11 @@ import Testing
             defer { hub.child.stop() }
             #expect(await hub.ready())
             let body = "{\"pad\":\"" + String(repeating: "x", count: 4_000) + "\"}"
-            for i in 0..<200 {
-                #expect(try hub.probe().request("PUT", "/v1/contexts/c-\(i)", body: Array(body.utf8)).status == 200)
+            let statuses = try await BlockingThread.value(name: "test-puts") {
+                let probe = hub.probe()
+                return try (0..<200).map { i in try probe.request("PUT", "/v1/contexts/c-\(i)", body: Array(body.utf8)).status }
             }
+            #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
             let conn = try scene.connection()
             // 200 entries of about 4 KB are some 800 KB; the cap keeps about 200 KB of them.
             let key = region.keys.updates
@@ -39,9 +42,10 @@ import Testing
             let region = scene.region
             let conn = try scene.connection()
             let big = Array(String(repeating: "y", count: 2_000).utf8)
-            for i in 0..<300 {
-                _ = try conn.xadd(key: region.keys.deadLetters, fields: [("ctx", Array("c-\(i)".utf8)), ("body", big)])
-            }
+            var buffer = RedisCommandBuffer()
+            for i in 0..<300 { buffer.xadd(key: region.keys.deadLetters, fields: [("ctx", Array("c-\(i)".utf8)), ("body", big)]) }
+            try conn.send(buffer)
+            try conn.confirm(buffer.count)
             let before = try conn.memoryUsage(key: region.keys.deadLetters) ?? 0
             #expect(before > 500_000)
             let spoke = try scene.spoke("a", extra: ["--consumer-idle-ms", "1000"], environment: ["PANE_DLQ_MAX_BYTES": "100000"])

@@ -2,6 +2,7 @@ import Foundation
 import PaneApp
 import PaneCore
 import PaneRedis
+import PaneRuntime
 import PaneTestKit
 import Testing
 
@@ -14,9 +15,11 @@ import Testing
             let hub = try HubProcess.start(regions: scene.regions, dir: scene.directory)
             defer { hub.child.stop() }
             #expect(await hub.ready())
-            for i in 0..<50 {
-                #expect(try hub.probe().request("PUT", "/v1/contexts/c-\(i)", body: Array("{\"i\":\(i)}".utf8)).status == 200)
+            let statuses = try await BlockingThread.value(name: "test-puts") {
+                let probe = hub.probe()
+                return try (0..<50).map { i in try probe.request("PUT", "/v1/contexts/c-\(i)", body: Array("{\"i\":\(i)}".utf8)).status }
             }
+            #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
             let conn = try scene.connection()
             var buffer = RedisCommandBuffer()
             for i in 0..<1_203 {

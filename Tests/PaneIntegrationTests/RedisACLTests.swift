@@ -125,7 +125,7 @@ import Testing
 
     @Test func theCorePathRunsWithEachRoleLoggedInAsItsOwnUser() async throws {
         let dir = try TestEnv.directory("redis-acl")
-        let acl = try ACLRedis(dir: "\(dir)/redis")
+        let acl = try await BlockingThread.value(name: "test-acl-redis") { try ACLRedis(dir: "\(dir)/redis") }
         defer { acl.server.stop() }
         let (hubLogin, spokeLogin, adminLogin) = (acl.login("pane-hub"), acl.login("pane-spoke"), acl.login("pane-admin"))
         try await TestScene.run("acl", redis: acl.server.endpoint) { scene in
@@ -142,15 +142,19 @@ import Testing
             let a = try scene.spoke("a", extra: spokeFlags, redis: spokeLogin)
             var b = try scene.spoke("b", extra: spokeFlags, redis: spokeLogin)
             #expect(await hub.ready())
-            let probe = hub.probe()
-            func put(_ id: String, _ version: Int) throws {
-                #expect(try probe.request("PUT", "/v1/contexts/\(id)", body: Array("{\"v\":\(version)}".utf8)).status == 200)
+            /// PUTs off the cooperative pool, which has only two threads.
+            func put(_ writes: [(id: String, version: Int)]) async throws {
+                let statuses = try await BlockingThread.value(name: "test-puts") {
+                    let probe = hub.probe()
+                    return try writes.map { try probe.request("PUT", "/v1/contexts/\($0.id)", body: Array("{\"v\":\($0.version)}".utf8)).status }
+                }
+                #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
             }
             func holds(_ spoke: SpokeProcess, _ id: String, _ version: Int) -> Bool {
                 (try? spoke.probe().get("/v1/contexts/\(id)").text.contains("\"v\":\(version)")) == true
             }
             // Publish and apply.
-            for i in 0..<30 { try put("c-\(i)", 1) }
+            try await put((0..<30).map { ("c-\($0)", 1) })
             #expect(await eventually(30) { holds(a, "c-29", 1) && holds(b, "c-29", 1) }, "\(a.log().suffix(1500))")
 
             // A forged entry (a millisecond id) written by someone with full access: the spokes
@@ -160,7 +164,7 @@ import Testing
                 ContextUpdate(seq: 1, id: try ContextID("c-3"), version: 99, op: .put, body: Array("{}".utf8), hubTimeUs: WallClock.nowUs()))
             _ = try root.xadd(key: region.keys.updates, id: "*", fields: forged)
             #expect(try await eventually(20) { try root.xlen(key: region.keys.deadLetters) >= 1 }, "\(a.log().suffix(1500))")
-            try put("after-forged", 1)
+            try await put([("after-forged", 1)])
             #expect(await eventually(30) { holds(a, "after-forged", 1) && holds(b, "after-forged", 1) }, "\(a.log().suffix(1500))")
 
             // The admin lists and replays the dead letters (through the hub), and purges.
@@ -175,7 +179,7 @@ import Testing
 
             // A gap: replica b is down while retention trims past it; back, it resyncs.
             #expect(b.child.stop() == 0)
-            for i in 0..<120 { try put("g-\(i % 60)", i / 60 + 1) }
+            try await put((0..<120).map { ("g-\($0 % 60)", $0 / 60 + 1) })
             #expect(await eventually(30) { holds(a, "g-59", 2) }, "\(a.log().suffix(1500))")
             #expect(try await eventually(20) { try root.xlen(key: region.keys.updates) <= 80 }, "retention did not trim")
             b = try scene.spoke("b", extra: spokeFlags, redis: spokeLogin)

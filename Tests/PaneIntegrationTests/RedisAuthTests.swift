@@ -52,8 +52,8 @@ import Testing
 
     @Test func aConnectionLogsInOnEveryConnectAndAWrongPasswordNamesTheUser() async throws {
         let dir = try TestEnv.directory("redis-auth")
-        let redis = try Self.redisWithUser(dir)
-        defer { redis.stop() }
+        let redis = try await BlockingThread.value(name: "test-redis") { try Self.redisWithUser(dir) }
+        defer { redis.stop() }  // SIGTERM; redis-server exits at once
         let login = RedisEndpoint(host: "127.0.0.1", port: redis.endpoint.port, user: "pane-t", password: Self.password)
         try await BlockingThread.value(name: "test-auth") {
             let conn = try RedisConnection(endpoint: login)
@@ -91,8 +91,8 @@ import Testing
 
     @Test func hubAndSpokeRefuseAWrongPasswordWithExit2AndNeverPrintIt() async throws {
         let dir = try TestEnv.directory("redis-auth-refused")
-        let redis = try Self.redisWithUser(dir)
-        defer { redis.stop() }
+        let redis = try await BlockingThread.value(name: "test-redis") { try Self.redisWithUser(dir) }
+        defer { redis.stop() }  // SIGTERM; redis-server exits at once
         let region = try TestEnv.region("auth-refused")
         let wrong = RedisEndpoint(host: "127.0.0.1", port: redis.endpoint.port, user: "pane-t", password: "wrong-\(Self.password)")
         let flags = try TestEnv.redisArguments(wrong, dir: dir)
@@ -139,17 +139,18 @@ import Testing
     /// and `pane admin status` reads with the same file.
     @Test func hubSpokeAndAdminLogInThroughThePasswordFile() async throws {
         let dir = try TestEnv.directory("redis-auth-path")
-        let redis = try Self.redisWithUser(dir)
-        defer { redis.stop() }
+        let redis = try await BlockingThread.value(name: "test-redis") { try Self.redisWithUser(dir) }
+        defer { redis.stop() }  // SIGTERM; redis-server exits at once
         let login = RedisEndpoint(host: "127.0.0.1", port: redis.endpoint.port, user: "pane-t", password: Self.password)
         try await TestScene.run("auth-path", redis: redis.endpoint) { scene in
             let hub = try HubProcess.start(regions: scene.regions, dir: scene.directory, redis: login)
             defer { hub.child.stop() }
             let spoke = try scene.spoke("a", redis: login)
             #expect(await hub.ready())
-            for i in 0..<20 {
-                #expect(try hub.probe().request("PUT", "/v1/contexts/c-\(i)", body: Array("{\"v\":\(i)}".utf8)).status == 200)
+            let statuses = try await BlockingThread.value(name: "test-puts") {
+                try (0..<20).map { i in try hub.probe().request("PUT", "/v1/contexts/c-\(i)", body: Array("{\"v\":\(i)}".utf8)).status }
             }
+            #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
             #expect(await eventually(20) { (try? spoke.probe().get("/v1/contexts/c-19").status) == 200 }, "\(spoke.log().suffix(1000))")
             #expect(!hub.log().contains(Self.password) && !spoke.log().contains(Self.password))
             #expect(spoke.log().contains("pane-t:****@127.0.0.1"), "\(spoke.log().prefix(1000))")

@@ -57,7 +57,7 @@ import Testing
         let stunnel = try #require(Self.stunnel(), "stunnel4 is not installed (ops/lib.sh installs it)")
         let redisBinary = try #require(RedisServerProcess.findBinary())
         let dir = try TestEnv.directory("redis-tls")
-        try Self.certificates(dir)
+        try await BlockingThread.value(name: "test-openssl") { try Self.certificates(dir) }
         let password = "tls-\(UUID().uuidString.prefix(8))"
         // Redis with TLS only (no plain port) and a password.
         let tlsPort = LocalPorts.free()
@@ -85,19 +85,24 @@ import Testing
         defer { wrongTunnel.stop() }
 
         let endpoint = RedisEndpoint(host: "127.0.0.1", port: tunnelPort, password: password)
-        let reached = await eventually(15, poll: 0.2) {
-            (try? RedisConnection(endpoint: endpoint, connectTimeoutMs: 500, readTimeoutMs: 1_000).ping()) != nil
+        /// Whether `endpoint` answers PING within `seconds`, tried every 0.2 s off the cooperative pool.
+        func answers(_ endpoint: RedisEndpoint, seconds: Double) async throws -> Bool {
+            try await BlockingThread.value(name: "test-tunnel") { () -> Bool in
+                let deadline = Date().addingTimeInterval(seconds)
+                repeat {
+                    if (try? RedisConnection(endpoint: endpoint, connectTimeoutMs: 500, readTimeoutMs: 1_000).ping()) != nil { return true }
+                    Thread.sleep(forTimeInterval: 0.2)
+                } while Date() < deadline
+                return false
+            }
         }
+        let reached = try await answers(endpoint, seconds: 15)
         let stunnelLog = (try? String(contentsOfFile: "\(dir)/stunnel.log", encoding: .utf8)) ?? ""
         try #require(reached, "no PONG through the tunnel: \(stunnelLog.suffix(1500))")
         // Plain text to the TLS port does not get an answer: the bytes really go through TLS.
-        #expect((try? RedisConnection(endpoint: RedisEndpoint(host: "127.0.0.1", port: tlsPort, password: password),
-            connectTimeoutMs: 500, readTimeoutMs: 1_000).ping()) == nil)
+        #expect(try await answers(RedisEndpoint(host: "127.0.0.1", port: tlsPort, password: password), seconds: 0.5) == false)
         // A tunnel that does not trust the server's CA refuses to carry the connection.
-        #expect(await eventually(3, poll: 0.2) {
-            (try? RedisConnection(endpoint: RedisEndpoint(host: "127.0.0.1", port: wrongPort, password: password),
-                connectTimeoutMs: 500, readTimeoutMs: 1_000).ping()) != nil
-        } == false)
+        #expect(try await answers(RedisEndpoint(host: "127.0.0.1", port: wrongPort, password: password), seconds: 3) == false)
         let wrongLog = (try? String(contentsOfFile: "\(dir)/stunnel-wrong.log", encoding: .utf8)) ?? ""
         #expect(wrongLog.contains("certificate verify failed") || wrongLog.contains("Rejected by CERT"), "\(wrongLog.suffix(800))")
 
@@ -106,10 +111,11 @@ import Testing
             defer { hub.child.stop() }
             let spoke = try scene.spoke("a")
             #expect(await hub.ready())
-            let probe = hub.probe()
-            for i in 0..<300 {
-                #expect(try probe.request("PUT", "/v1/contexts/c-\(i % 150)", body: Array("{\"i\":\(i)}".utf8)).status == 200)
+            let statuses = try await BlockingThread.value(name: "test-puts") {
+                let probe = hub.probe()
+                return try (0..<300).map { i in try probe.request("PUT", "/v1/contexts/c-\(i % 150)", body: Array("{\"i\":\(i)}".utf8)).status }
             }
+            #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
             let replica = try ReplicaStore(path: spoke.db)
             #expect(try await eventually(60) {
                 let state = try replica.state()

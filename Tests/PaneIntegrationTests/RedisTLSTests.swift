@@ -54,11 +54,36 @@ import Testing
         ["/usr/bin/stunnel4", "/usr/bin/stunnel"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    @Test func theCorePathRunsThroughTheTunnelToATLSRedis() async throws {
-        let stunnel = try #require(Self.stunnel(), "stunnel4 is not installed (ops/lib.sh installs it)")
-        let redisBinary = try #require(RedisServerProcess.findBinary())
+    /// What the TLS run saw, for the test body to check.
+    struct Observed: Sendable {
+        var reached = false
+        var plainTextAnswered = true
+        var wrongTunnelAnswered = true
+        var wrongLog = ""
+        var stunnelLog = ""
+        var statuses: [Int] = []
+        var converged = false
+        var running = false
+        var passwordLogged = true
+        var spokeLog = ""
+    }
+
+    /// Whether `endpoint` answers PING within `seconds`, tried every 0.2 s.
+    static func answers(_ endpoint: RedisEndpoint, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        repeat {
+            if (try? RedisConnection(endpoint: endpoint, connectTimeoutMs: 500, readTimeoutMs: 1_000).ping()) != nil { return true }
+            Thread.sleep(forTimeInterval: 0.2)
+        } while Date() < deadline
+        return false
+    }
+
+    /// The whole run, blocking, on a thread of its own: processes, probes and waits stay off the
+    /// two-thread cooperative pool that the other tests of the run share.
+    static func run(stunnel: String, redisBinary: String) throws -> Observed {
+        var seen = Observed()
         let dir = try TestEnv.directory("redis-tls")
-        try await BlockingThread.value(name: "test-openssl") { try Self.certificates(dir) }
+        try certificates(dir)
         let password = "tls-\(UUID().uuidString.prefix(8))"
         // Redis with TLS only (no plain port) and a password.
         let tlsPort = LocalPorts.free()
@@ -73,57 +98,63 @@ import Testing
         defer { redis.stop() }
         // The tunnel, as shipped, verifying the server; and one that trusts another CA.
         let tunnelPort = LocalPorts.free()
-        let config = "\(dir)/stunnel.conf"
-        try Self.tunnelConfig(accept: tunnelPort, connect: tlsPort, caFile: "\(dir)/ca.crt", host: "localhost")
-            .write(toFile: config, atomically: true, encoding: .utf8)
-        let tunnel = try ChildProcess(name: "stunnel", executable: stunnel, arguments: [config], logPath: "\(dir)/stunnel.log")
+        try tunnelConfig(accept: tunnelPort, connect: tlsPort, caFile: "\(dir)/ca.crt", host: "localhost")
+            .write(toFile: "\(dir)/stunnel.conf", atomically: true, encoding: .utf8)
+        let tunnel = try ChildProcess(name: "stunnel", executable: stunnel, arguments: ["\(dir)/stunnel.conf"], logPath: "\(dir)/stunnel.log")
         defer { tunnel.stop() }
         let wrongPort = LocalPorts.free()
-        let wrongConfig = "\(dir)/stunnel-wrong.conf"
-        try Self.tunnelConfig(accept: wrongPort, connect: tlsPort, caFile: "\(dir)/other-ca.crt", host: "localhost")
-            .write(toFile: wrongConfig, atomically: true, encoding: .utf8)
-        let wrongTunnel = try ChildProcess(name: "stunnel", executable: stunnel, arguments: [wrongConfig], logPath: "\(dir)/stunnel-wrong.log")
+        try tunnelConfig(accept: wrongPort, connect: tlsPort, caFile: "\(dir)/other-ca.crt", host: "localhost")
+            .write(toFile: "\(dir)/stunnel-wrong.conf", atomically: true, encoding: .utf8)
+        let wrongTunnel = try ChildProcess(
+            name: "stunnel", executable: stunnel, arguments: ["\(dir)/stunnel-wrong.conf"], logPath: "\(dir)/stunnel-wrong.log")
         defer { wrongTunnel.stop() }
 
         let endpoint = RedisEndpoint(host: "127.0.0.1", port: tunnelPort, password: password)
-        /// Whether `endpoint` answers PING within `seconds`, tried every 0.2 s off the cooperative pool.
-        func answers(_ endpoint: RedisEndpoint, seconds: Double) async throws -> Bool {
-            try await BlockingThread.value(name: "test-tunnel") { () -> Bool in
-                let deadline = Date().addingTimeInterval(seconds)
-                repeat {
-                    if (try? RedisConnection(endpoint: endpoint, connectTimeoutMs: 500, readTimeoutMs: 1_000).ping()) != nil { return true }
-                    Thread.sleep(forTimeInterval: 0.2)
-                } while Date() < deadline
-                return false
-            }
-        }
-        let reached = try await answers(endpoint, seconds: 15)
-        let stunnelLog = (try? String(contentsOfFile: "\(dir)/stunnel.log", encoding: .utf8)) ?? ""
-        try #require(reached, "no PONG through the tunnel: \(stunnelLog.suffix(1500))")
+        seen.reached = answers(endpoint, seconds: 15)
+        seen.stunnelLog = (try? String(contentsOfFile: "\(dir)/stunnel.log", encoding: .utf8)) ?? ""
+        guard seen.reached else { return seen }
         // Plain text to the TLS port does not get an answer: the bytes really go through TLS.
-        #expect(try await answers(RedisEndpoint(host: "127.0.0.1", port: tlsPort, password: password), seconds: 0.5) == false)
+        seen.plainTextAnswered = answers(RedisEndpoint(host: "127.0.0.1", port: tlsPort, password: password), seconds: 0.5)
         // A tunnel that does not trust the server's CA refuses to carry the connection.
-        #expect(try await answers(RedisEndpoint(host: "127.0.0.1", port: wrongPort, password: password), seconds: 3) == false)
-        let wrongLog = (try? String(contentsOfFile: "\(dir)/stunnel-wrong.log", encoding: .utf8)) ?? ""
-        #expect(wrongLog.contains("certificate verify failed") || wrongLog.contains("Rejected by CERT"), "\(wrongLog.suffix(800))")
+        seen.wrongTunnelAnswered = answers(RedisEndpoint(host: "127.0.0.1", port: wrongPort, password: password), seconds: 3)
+        seen.wrongLog = (try? String(contentsOfFile: "\(dir)/stunnel-wrong.log", encoding: .utf8)) ?? ""
 
-        try await TestScene.run("tls", redis: endpoint) { scene in
-            let hub = try HubProcess.start(regions: scene.regions, dir: scene.directory, redis: endpoint)
-            defer { hub.child.stop() }
-            let spoke = try scene.spoke("a")
-            #expect(await hub.ready())
-            let statuses = try await BlockingThread.value(name: "test-puts") {
-                let probe = hub.probe()
-                return try (0..<200).map { i in try probe.request("PUT", "/v1/contexts/c-\(i % 100)", body: Array("{\"i\":\(i)}".utf8)).status }
+        // The core path through the tunnel: a hub and a spoke, 200 writes.
+        let region = try TestEnv.region("tls")
+        defer { TestEnv.cleanUp([region], redis: endpoint) }
+        let hub = try HubProcess.start(regions: [region], dir: dir, redis: endpoint)
+        defer { hub.child.stop() }
+        let spoke = try SpokeProcess.start(region: region, replica: "a", db: "\(dir)/a.sqlite", dir: dir, redis: endpoint)
+        defer { spoke.child.stop() }
+        let probe = hub.probe()
+        let ready = Date().addingTimeInterval(30)
+        while (try? probe.get("/healthz").status) != 200 && Date() < ready { Thread.sleep(forTimeInterval: 0.1) }
+        seen.statuses = try (0..<200).map { i in try probe.request("PUT", "/v1/contexts/c-\(i % 100)", body: Array("{\"i\":\(i)}".utf8)).status }
+        let replica = try ReplicaStore(path: spoke.db)
+        let deadline = Date().addingTimeInterval(60)
+        repeat {
+            if let state = try? replica.state(), state.count == 100, state.values.allSatisfy({ $0.version == 2 }) {
+                seen.converged = true
+                break
             }
-            #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
-            let replica = try ReplicaStore(path: spoke.db)
-            #expect(try await eventually(60) {
-                let state = try replica.state()
-                return state.count == 100 && state.values.allSatisfy { $0.version == 2 }
-            }, "\(spoke.log().suffix(1500))")
-            #expect(spoke.child.isRunning && hub.child.isRunning)
-            #expect(!spoke.log().contains(password) && !hub.log().contains(password))
-        }
+            Thread.sleep(forTimeInterval: 0.2)
+        } while Date() < deadline
+        seen.running = spoke.child.isRunning && hub.child.isRunning
+        seen.passwordLogged = spoke.log().contains(password) || hub.log().contains(password)
+        seen.spokeLog = String(spoke.log().suffix(1500))
+        return seen
+    }
+
+    @Test func theCorePathRunsThroughTheTunnelToATLSRedis() async throws {
+        let stunnel = try #require(Self.stunnel(), "stunnel4 is not installed (ops/lib.sh installs it)")
+        let redisBinary = try #require(RedisServerProcess.findBinary())
+        let seen = try await BlockingThread.value(name: "test-tls") { try Self.run(stunnel: stunnel, redisBinary: redisBinary) }
+        try #require(seen.reached, "no PONG through the tunnel: \(seen.stunnelLog.suffix(1500))")
+        #expect(!seen.plainTextAnswered, "plain text reached the TLS port")
+        #expect(!seen.wrongTunnelAnswered, "a tunnel that does not trust the CA carried the connection")
+        #expect(seen.wrongLog.contains("certificate verify failed") || seen.wrongLog.contains("Rejected by CERT"), "\(seen.wrongLog.suffix(800))")
+        #expect(seen.statuses.count == 200 && seen.statuses.allSatisfy { $0 == 200 }, "\(seen.statuses)")
+        #expect(seen.converged, "\(seen.spokeLog)")
+        #expect(seen.running && !seen.passwordLogged)
     }
 }

@@ -93,7 +93,8 @@ import Testing
         for setting in SettingCatalog.all { #expect(!line(setting.key).isEmpty, "\(setting.key) missing") }
         // A password in a Redis URL is masked, in the table and in an error.
         let secret = try await PaneCommand.run(["config", "check", "--config", path, "--redis", "redis://admin:hunter2@127.0.0.1:6379"])
-        #expect(secret.status == 0 && secret.output.contains("redis://admin:****@127.0.0.1:6379") && secret.output.contains("redis.url"), "\(secret.output)")
+        #expect(secret.status == 0 && secret.output.contains("redis://admin:****@127.0.0.1:6379"), "\(secret.output)")
+        #expect(secret.output.contains("redis.url"), "\(secret.output)")
         #expect(!secret.output.contains("hunter2"), "\(secret.output)")
         let badSecret = try await PaneCommand.run(["config", "check", "--config", path, "--redis", "redis://admin:hunter2@127.0.0.1:99999"])
         #expect(badSecret.status == 2 && badSecret.output.contains("redis://admin:****@127.0.0.1:99999"), "\(badSecret.output)")

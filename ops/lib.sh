@@ -7,6 +7,8 @@ pane_install_deps() {
     command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
     command -v wrk >/dev/null 2>&1 || need+=(wrk)  # pane-loadtest reads (and limits)
     command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)  # the tests verify ops/systemd's units
+    command -v stunnel4 >/dev/null 2>&1 || need+=(stunnel4)  # the TLS tunnel to Redis (ops/redis/stunnel-client.conf) and its test
+    command -v openssl >/dev/null 2>&1 || need+=(openssl)  # the TLS test makes a throwaway CA and certificate
     [ -f /usr/include/hiredis/hiredis.h ] || need+=(libhiredis-dev)
     [ -f /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
     if [ ${#need[@]} -gt 0 ]; then

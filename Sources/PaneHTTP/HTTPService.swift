@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import NIOCore
 import Logging
 import ServiceLifecycle
@@ -12,15 +13,30 @@ public struct HTTPService: Service, CustomStringConvertible {
     public let port: Int
     private let application: any Service
 
-    /// - Parameter idleTimeoutMs: a connection that sends nothing for this long is closed when no
-    ///   request is in progress on it (an idle keep-alive connection) or while its request is still
-    ///   being read (half-sent headers, a body that stops): a slow client cannot hold a connection.
-    ///   A request being answered (a blocking query that waits) is not cut. `nil`: no timeout.
-    public init(router: Router<BasicRequestContext>, host: String, port: Int, serverName: String, idleTimeoutMs: Int? = nil, logger: Logger) {
+    /// - Parameters:
+    ///   - idleTimeoutMs: a connection that sends nothing for this long is closed when no
+    ///     request is in progress on it (an idle keep-alive connection) or while its request is
+    ///     still being read (half-sent headers, a body that stops). A request being answered (a
+    ///     blocking query that waits) is not cut. `nil`: no timeout.
+    ///   - requestReadTimeoutMs: a request must be read whole, head and body, within this time of
+    ///     its first byte, or the connection is closed: a client that trickles a byte now and then
+    ///     resets the idle timeout but not this. `nil`: no deadline.
+    ///   - maxConnections: at most this many connections at once; one more gets `503` with
+    ///     `Connection: close` at once (logged, `pane_http_connections_refused_total`).
+    ///
+    /// `HEAD` is answered for every `GET` route (``HeadResponder``).
+    public init(
+        router: Router<BasicRequestContext>, host: String, port: Int, serverName: String, idleTimeoutMs: Int? = nil,
+        requestReadTimeoutMs: Int? = nil, maxConnections: Int? = nil, logger: Logger
+    ) {
         self.host = host
         self.port = port
+        let gate = ConnectionGate(server: serverName, limit: maxConnections ?? Int.max, requestReadTimeoutMs: requestReadTimeoutMs, logger: logger)
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ConnectionGuardHandler(gate: gate)],
+            idleTimeout: idleTimeoutMs.map { TimeAmount.milliseconds(Int64($0)) })
         self.application = Application(
-            router: router, server: .http1(configuration: .init(idleTimeout: idleTimeoutMs.map { TimeAmount.milliseconds(Int64($0)) })),
+            responder: HeadResponder(base: router.buildResponder()), server: .http1(configuration: http1),
             configuration: .init(address: .hostname(host, port: port), serverName: serverName), logger: logger)
     }
 

@@ -19,6 +19,11 @@ public struct HubConfiguration: Sendable {
     /// Close a connection idle this long, or whose request stalls this long while it is read,
     /// ms (`http.idleTimeoutMs`); `nil` for none.
     public var httpIdleTimeoutMs: Int? = 30_000
+    /// A request must be read whole within this time of its first byte, ms
+    /// (`http.requestReadTimeoutMs`); `nil` for none.
+    public var httpRequestReadTimeoutMs: Int? = 10_000
+    /// At most this many HTTP connections at once; more get `503` (`http.maxConnections`).
+    public var httpMaxConnections = 1_000
     /// HTTP listen address.
     public var httpHost: String = "127.0.0.1"
     public var httpPort: Int = 7400

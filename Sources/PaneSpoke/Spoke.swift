@@ -53,7 +53,9 @@ public struct Spoke: Sendable {
         router.get("/v1/watch") { request, _ in try watch.response(request) }
         extraRoutes?(router)
         router.addRouteFallback()
-        let http = HTTPService(router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-spoke", idleTimeoutMs: config.httpIdleTimeoutMs, logger: logger)
+        let http = HTTPService(
+            router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-spoke", idleTimeoutMs: config.httpIdleTimeoutMs,
+            requestReadTimeoutMs: config.httpRequestReadTimeoutMs, maxConnections: config.httpMaxConnections, logger: logger)
         let worker = SpokeWorker(config: config, store: store, status: status, logger: logger)
         let watcher: [any Service] = tokens.map { [$0] } ?? []
         let changes = ReplicaChanges(path: config.databasePath, signal: changes)

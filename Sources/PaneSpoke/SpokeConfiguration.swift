@@ -44,6 +44,9 @@ public struct SpokeConfiguration: Sendable {
     public var consumerIdleMs: Int = 3_600_000
     /// The dead-letter stream keeps at most about this many entries...
     public var deadLetterMaxLength: Int = 100_000
+    /// Keep at most about this many bytes of dead letters (`dlq.maxBytes`), by Redis's estimate
+    /// (`MEMORY USAGE`); 0 for no cap.
+    public var deadLetterMaxBytes: Int = 256 << 20
     /// ...and none older than this.
     public var deadLetterMaxAgeMs: Int64 = 7 * 24 * 3_600_000
     /// How often the worker claims, cleans up consumers and trims the dead-letter stream.
@@ -59,6 +62,11 @@ public struct SpokeConfiguration: Sendable {
     /// Close a connection idle this long, or whose request stalls this long while it is read,
     /// ms (`http.idleTimeoutMs`); `nil` for none.
     public var httpIdleTimeoutMs: Int? = 30_000
+    /// A request must be read whole within this time of its first byte, ms
+    /// (`http.requestReadTimeoutMs`); `nil` for none.
+    public var httpRequestReadTimeoutMs: Int? = 10_000
+    /// At most this many HTTP connections at once; more get `503` (`http.maxConnections`).
+    public var httpMaxConnections = 1_000
     /// The longest a read may wait for a position or a change (`wait=`), ms (`spoke.maxWaitMs`).
     public var maxWaitMs: Int = 60_000
     /// Open `GET /v1/watch` streams this worker serves at once; more get `503` (`spoke.maxWatchers`).

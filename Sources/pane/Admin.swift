@@ -215,7 +215,7 @@ extension Pane.Admin {
             let backup = from
             do {
                 database = try source.string(SettingKey.hubDB) ?? "hub.sqlite"
-                defaultRedis = try source.redis(SettingKey.redisURL) ?? RedisEndpoint(host: "127.0.0.1")
+                defaultRedis = try source.defaultRedis()
                 hubRegions = try source.regions(SettingKey.regions) ?? []
                 let all = try HubBackupAdmin.regions(ofBackup: backup) + hubRegions
                 let source = source
@@ -363,19 +363,26 @@ struct DeadLetterCommands: AsyncParsableCommand {
             let admin = DeadLetterAdmin(region: region, redis: redis)
             let ids = id.map { [$0] }
             let target = hubAddress
-            let result: (replayed: [DeadLetterAdmin.Letter], skipped: [DeadLetterAdmin.Letter], missing: [String])
+            let result: DeadLetterAdmin.ReplayOutcome
             do {
-                result = try await BlockingThread.value(name: "pane-admin") { try admin.replay(ids: ids, hub: target, token: token) }
+                result = try await BlockingThread.value(name: "pane-admin") {
+                    // Progress on stderr, so --json output stays one document.
+                    try admin.replay(ids: ids, hub: target, token: token) { done in
+                        FileHandle.standardError.write(Data(
+                            "page \(done.pages): \(done.replayed.count) dead letters replayed so far, \(done.skipped.count) kept\n".utf8))
+                    }
+                }
             } catch { throw adminFailure(error) }
             if options.json {
                 struct Output: Encodable { let replayed: [String]; let skipped: [String]; let missingAtHub: [String] }
-                return try printJSON(Output(replayed: result.replayed.map(\.id), skipped: result.skipped.map(\.id), missingAtHub: result.missing))
+                return try printJSON(Output(replayed: result.replayed, skipped: result.skipped, missingAtHub: result.missing))
             }
-            print("replayed \(result.replayed.count) dead letters (\(Set(result.replayed.compactMap(\.ctx)).count) contexts re-published from the hub)")
+            print("replayed \(result.replayed.count) dead letters (\(result.contexts.count) contexts re-published from the hub)")
             if !result.skipped.isEmpty {
-                print("kept \(result.skipped.count) dead letters without a readable context id; purge them: \(result.skipped.map(\.id).joined(separator: " "))")
+                let shown = result.skipped.prefix(100).joined(separator: " ") + (result.skipped.count > 100 ? " …" : "")
+                print("kept \(result.skipped.count) dead letters without a readable context id; purge them: \(shown)")
             }
-            if !result.missing.isEmpty { print("the hub does not know: \(result.missing.joined(separator: ", "))") }
+            if !result.missing.isEmpty { print("the hub does not know: \(result.missing.prefix(100).joined(separator: ", "))") }
         }
     }
 

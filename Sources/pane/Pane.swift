@@ -37,11 +37,14 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "A JSON config file (also PANE_CONFIG).")
     var config: String?
 
-    @Option(help: "Redis URL, redis://host:port[/db] (key redis.url, default redis://127.0.0.1:6379).")
+    @Option(help: "Redis URL, redis://[user[:password]@]host:port[/db] (key redis.url, default redis://127.0.0.1:6379).")
     var redis: String?
 
     @Option(help: "A Redis Cluster's seed nodes, host:port,host:port (key redis.cluster; instead of --redis).")
     var redisCluster: String?
+
+    @Option(help: "A file holding the Redis password, kept out of ps (key redis.passwordFile).")
+    var redisPasswordFile: String?
 
     @Option(help: "Largest context body in bytes (key body.maxBytes, default 1048576).")
     var maxBodyBytes: Int?
@@ -59,6 +62,7 @@ struct CommonOptions: ParsableArguments {
         var flags: [String: String] = [:]
         flags[SettingKey.redisURL] = redis
         flags[SettingKey.redisCluster] = redisCluster
+        flags[SettingKey.redisPasswordFile] = redisPasswordFile
         flags[SettingKey.bodyMaxBytes] = maxBodyBytes.map(String.init)
         flags[SettingKey.logLevel] = logLevel
         return flags
@@ -171,6 +175,9 @@ extension Pane {
         @Option(help: "Most entries kept per region stream, even if a live replica has not read them; 0 for no cap (key hub.retentionMaxEntries, default 1000000).")
         var retentionMaxEntries: Int?
 
+        @Option(help: "Most bytes kept per region stream, by Redis's estimate; 0 for no cap (key hub.retentionMaxBytes, default 1 GiB).")
+        var retentionMaxBytes: Int?
+
         @Option(help: "Oldest entry kept per region stream, in seconds, even if a live replica has not read it; 0 for no cap (key hub.retentionMaxAgeSeconds, default 86400).")
         var retentionMaxAgeSeconds: Int?
 
@@ -179,6 +186,12 @@ extension Pane {
 
         @Option(help: "Close a connection idle this long, or whose request stalls while it is read, ms; 0 for never (key http.idleTimeoutMs, default 30000).")
         var httpIdleTimeoutMs: Int?
+
+        @Option(help: "Close a connection whose request is not read whole in this time, ms; 0: never (key http.requestReadTimeoutMs, default 10000).")
+        var httpRequestReadTimeoutMs: Int?
+
+        @Option(help: "At most this many HTTP connections at once; more get 503 (key http.maxConnections, default 1000).")
+        var httpMaxConnections: Int?
 
         @Option(help: "Most resync snapshots per region in any minute; more requests wait (key hub.maxSnapshotsPerMinute, default 20).")
         var maxSnapshotsPerMinute: Int?
@@ -195,7 +208,10 @@ extension Pane {
             extra[SettingKey.hubDurability] = durability
             extra[SettingKey.streamMaxLength] = streamMaxLength.map(String.init)
             extra[SettingKey.httpIdleTimeoutMs] = httpIdleTimeoutMs.map(String.init)
+            extra[SettingKey.httpRequestReadTimeoutMs] = httpRequestReadTimeoutMs.map(String.init)
+            extra[SettingKey.httpMaxConnections] = httpMaxConnections.map(String.init)
             extra[SettingKey.retentionMaxEntries] = retentionMaxEntries.map(String.init)
+            extra[SettingKey.retentionMaxBytes] = retentionMaxBytes.map(String.init)
             extra[SettingKey.retentionMaxAgeSeconds] = retentionMaxAgeSeconds.map(String.init)
             extra[SettingKey.antiEntropyIntervalMs] = antiEntropyIntervalMs.map(String.init)
             extra[SettingKey.maxSnapshotsPerMinute] = maxSnapshotsPerMinute.map(String.init)
@@ -207,6 +223,7 @@ extension Pane {
             do { hub = try PaneHub.Hub(config: config, logger: logger) } catch let error as TokenFileLoadError {
                 throw fail(tokens: error, setting: SettingKey.hubTokensFile)
             } catch { throw fail(running: error) }
+            if let refusal = await RedisLoginCheck.atStart(endpoints: config.redis.endpointsToCheck(for: config.regions)) { throw fail(refusal) }
             try await refuseEvictingRedis(config, logger: logger)
             logger.info(
                 "hub starting",
@@ -285,6 +302,12 @@ extension Pane {
         @Option(help: "Close a connection idle this long, or whose request stalls while it is read, ms; 0 for never (key http.idleTimeoutMs, default 30000).")
         var httpIdleTimeoutMs: Int?
 
+        @Option(help: "Close a connection whose request is not read whole in this time, ms; 0: never (key http.requestReadTimeoutMs, default 10000).")
+        var httpRequestReadTimeoutMs: Int?
+
+        @Option(help: "At most this many HTTP connections at once; more get 503 (key http.maxConnections, default 1000).")
+        var httpMaxConnections: Int?
+
         @Option(help: "The hub, http://host:port, for consistency=hub and fallback=hub reads (key spoke.hubURL).")
         var hubURL: String?
 
@@ -313,6 +336,8 @@ extension Pane {
             extra[SettingKey.spokeMaxWaitMs] = maxWaitMs.map(String.init)
             extra[SettingKey.spokeMaxWatchers] = maxWatchers.map(String.init)
             extra[SettingKey.httpIdleTimeoutMs] = httpIdleTimeoutMs.map(String.init)
+            extra[SettingKey.httpRequestReadTimeoutMs] = httpRequestReadTimeoutMs.map(String.init)
+            extra[SettingKey.httpMaxConnections] = httpMaxConnections.map(String.init)
             extra[SettingKey.spokeHubURL] = hubURL
             extra[SettingKey.spokeHubTokenFile] = hubTokenFile
             let source = try await common.source(extra: extra)
@@ -331,6 +356,7 @@ extension Pane {
             do { spoke = try PaneSpoke.Spoke(config: config, logger: logger, hub: hub) } catch let error as TokenFileLoadError {
                 throw fail(tokens: error, setting: SettingKey.spokeTokensFile)
             } catch { throw fail(running: error) }
+            if let refusal = await RedisLoginCheck.atStart(endpoints: config.topology.endpointsToCheck(for: [config.region])) { throw fail(refusal) }
             logger.info(
                 "spoke starting",
                 metadata: [

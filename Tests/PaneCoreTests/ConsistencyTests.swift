@@ -172,5 +172,9 @@ import Testing
         let lru = RedisDurability(config: ["maxmemory-policy": "allkeys-lru", "maxmemory": "1048576", "appendonly": "no"])
         #expect(lru.evicts && lru.problem?.contains("allkeys-lru") == true && lru.problem?.contains("noeviction") == true)
         #expect(RedisDurability(config: [:]).evicts, "an unknown policy is not trusted")
+        let report = "# Memory\r\nused_memory:1\r\nmaxmemory:1048576\r\nmaxmemory_policy:allkeys-lru\r\n\n"
+        let info = RedisDurability(info: report + "# Persistence\r\naof_enabled:1\r\n")
+        #expect(info == RedisDurability(policy: "allkeys-lru", maxMemoryBytes: 1_048_576, appendOnly: true))
+        #expect(RedisDurability(info: "").evicts, "a report without the policy is not trusted")
     }
 }

@@ -53,6 +53,22 @@ import Testing
         #expect(tail.take(b, after: 0, limit: 10)?.map(\.seq) == [1])
     }
 
+    @Test func tooManyBytesDropTheRegionLikeTooManyRows() {
+        var tail = OutboxTail()
+        let big = Array(repeating: UInt8(ascii: "x"), count: 1 << 20)
+        func update(_ seq: UInt64) -> PlacedUpdate {
+            PlacedUpdate(region: a, update: ContextUpdate(seq: seq, id: try! ContextID("c\(seq)"), version: 1, op: .put, body: big, hubTimeUs: 0))
+        }
+        let fits = OutboxTail.capacityBytes >> 20
+        tail.append((1...UInt64(fits)).map(update))
+        #expect(tail.take(a, after: 0, limit: 2)?.map(\.seq) == [1, 2], "at the byte cap the tail still holds every row")
+        // Taking frees bytes: two more fit again, a third overflows.
+        tail.append([update(UInt64(fits + 1)), update(UInt64(fits + 2))])
+        #expect(tail.take(a, after: 2, limit: 1)?.map(\.seq) == [3])
+        tail.append([update(UInt64(fits + 3)), update(UInt64(fits + 4))])
+        #expect(tail.take(a, after: 3, limit: 10) == nil, "past the byte cap the publisher reads the table")
+    }
+
     @Test func overflowDropsTheRegionAndSendsThePublisherToTheTable() {
         var tail = OutboxTail()
         tail.append(placed(a, 1...UInt64(OutboxTail.capacity)))

@@ -78,3 +78,26 @@ import Testing
         #expect(Retention.ageCutSeq(samples: samples, nowMs: 9_000, maxAgeMs: 0) == nil)
     }
 }
+
+@Suite struct RetentionByteCapTests {
+    @Test func theByteCapBecomesAnEntryCapFromTheAverageEntry() {
+        // 1,000 entries in 1,000,000 bytes: 1,000 bytes each; 250,000 bytes keep 250.
+        #expect(Retention.entryCap(maxEntries: 10_000, maxBytes: 250_000, streamBytes: 1_000_000, streamLength: 1_000) == (250, true))
+        // The entry cap is smaller: it stays.
+        #expect(Retention.entryCap(maxEntries: 100, maxBytes: 250_000, streamBytes: 1_000_000, streamLength: 1_000) == (100, false))
+        // No entry cap: the byte cap alone.
+        #expect(Retention.entryCap(maxEntries: 0, maxBytes: 250_000, streamBytes: 1_000_000, streamLength: 1_000) == (250, true))
+        // No byte cap, an empty stream, or no estimate: the entry cap as it is.
+        #expect(Retention.entryCap(maxEntries: 7, maxBytes: 0, streamBytes: 1_000_000, streamLength: 1_000) == (7, false))
+        #expect(Retention.entryCap(maxEntries: 7, maxBytes: 10, streamBytes: nil, streamLength: 1_000) == (7, false))
+        #expect(Retention.entryCap(maxEntries: 7, maxBytes: 10, streamBytes: 1_000, streamLength: 0) == (7, false))
+        // A cap below one entry keeps one (the stream's newest entry says where it is).
+        #expect(Retention.entryCap(maxEntries: 0, maxBytes: 10, streamBytes: 1_000_000, streamLength: 1_000) == (1, true))
+    }
+
+    @Test func aByteCapTrimsLikeTheEntryCapItBecomes() {
+        let cap = Retention.entryCap(maxEntries: 1_000_000, maxBytes: 50_000, streamBytes: 1_000_000, streamLength: 1_000)
+        let decision = Retention.cut(streamFirst: 1, streamTop: 1_000, published: 1_000, liveWatermarks: [:], maxEntries: cap.entries, ageCutSeq: nil)
+        #expect(cap.byBytes && decision.minID == 951 && decision.reason == .maxEntries)
+    }
+}

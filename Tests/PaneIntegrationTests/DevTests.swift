@@ -66,10 +66,15 @@ import Testing
         // The printed admin commands name this cluster's Redis and hub; run the status one as printed.
         let status = try #require(log().split(separator: "\n").first { $0.contains(" admin status --redis ") })
         let args = Array(status.split(separator: " ").dropFirst().map(String.init))
-        #expect(args == ["admin", "status", "--redis", "redis://127.0.0.1:\(base)"])
+        #expect(args == ["admin", "status", "--redis", "redis://127.0.0.1:\(base)", "--redis-password-file", "\(data)/redis.password"])
+        // The private Redis asks for the password: without it, a command is refused.
+        let refused = try await PaneCommand.run(["admin", "status", "--redis", "redis://127.0.0.1:\(base)"])
+        #expect(refused.status != 0 && refused.output.contains("NOAUTH"), "\(refused.output)")
         let run = try await PaneCommand.run(args)
         #expect(run.status == 0 && run.output.contains("us-east-1"), "\(run.output)")
-        #expect(log().contains("admin dlq replay --redis redis://127.0.0.1:\(base) --region us-east-1 --all --hub 127.0.0.1:\(base + 1) --token-file \(data)/admin.token"))
+        #expect(log().contains(
+            "admin dlq replay --redis redis://127.0.0.1:\(base) --redis-password-file \(data)/redis.password --region us-east-1 --all "
+                + "--hub 127.0.0.1:\(base + 1) --token-file \(data)/admin.token"))
         #expect(dev.stop(signal: SIGHUP, timeout: 30) == 0, "\(log().suffix(800))")
         #expect(log().contains("pane dev: stopping…"), "\(log().suffix(800))")
         #expect(log().contains("stopped 1 spokes"), "\(log().suffix(800))")

@@ -17,10 +17,10 @@ public struct HubProcess: Sendable {
     ) throws -> HubProcess {
         let port = LocalPorts.free()
         let db = db ?? "\(dir)/hub.sqlite"
-        let args = [
-            "hub", "--redis", try (redis ?? TestEnv.redis()).description, "--regions", regions.map(\.name).joined(separator: ","),
-            "--db", db, "--http", "127.0.0.1:\(port)",
-        ]
+        let args =
+            ["hub"] + (try TestEnv.redisArguments(redis ?? TestEnv.redis(), dir: dir)) + [
+                "--regions", regions.map(\.name).joined(separator: ","), "--db", db, "--http", "127.0.0.1:\(port)",
+            ]
         let child = try ChildProcess(
             name: "hub", executable: try TestEnv.paneBinary(), arguments: args + extra, logPath: "\(dir)/\(logName)",
             environment: environment)

@@ -19,11 +19,12 @@ public struct SpokeProcess: Sendable {
         environment: [String: String] = [:], redis: RedisEndpoint? = nil, redisCluster: String? = nil
     ) throws -> SpokeProcess {
         let port = LocalPorts.free()
-        let server = try redisCluster.map { ["--redis-cluster", $0] } ?? ["--redis", (redis ?? TestEnv.redis()).description]
-        var args = [
-            "spoke"] + server + ["--region", region.name, "--replica", replica,
-            "--db", db, "--http", "127.0.0.1:\(port)", "--log-level", "info", "--block-ms", "200",
-        ]
+        let server = try redisCluster.map { ["--redis-cluster", $0] } ?? TestEnv.redisArguments(redis ?? TestEnv.redis(), dir: dir)
+        var args =
+            ["spoke"] + server + [
+                "--region", region.name, "--replica", replica, "--db", db, "--http", "127.0.0.1:\(port)", "--log-level", "info",
+                "--block-ms", "200",
+            ]
         if let consumer { args += ["--consumer", consumer] }
         args += extra
         var env = ProcessInfo.processInfo.environment

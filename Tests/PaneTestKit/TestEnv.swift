@@ -15,6 +15,17 @@ public enum TestEnv {
         return try RedisEndpoint(url: url)
     }
 
+    /// The `--redis` flags that make a `pane` process in `dir` log in to `redis`: the URL without
+    /// the password, and the password (when there is one) through `--redis-password-file`, a
+    /// file of mode 0600 in `dir`, as operators are told to do.
+    public static func redisArguments(_ redis: RedisEndpoint, dir: String) throws -> [String] {
+        guard let password = redis.password else { return ["--redis", redis.description] }
+        let path = "\(dir)/redis-password-\(redis.userName)-\(UUID().uuidString.prefix(6))"
+        guard FileManager.default.createFile(atPath: path, contents: Data((password + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        else { throw TestFailure("cannot write \(path)") }
+        return ["--redis", redis.urlWithoutPassword, "--redis-password-file", path]
+    }
+
     public static func connection() throws -> RedisConnection {
         try RedisConnection(endpoint: redis())
     }

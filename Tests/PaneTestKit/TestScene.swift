@@ -61,12 +61,12 @@ public final class TestScene: Sendable {
     @discardableResult
     public func spoke(
         _ replica: String = "a", region: Region? = nil, db: String? = nil, consumer: String? = nil, extra: [String] = [],
-        environment: [String: String] = [:]
+        environment: [String: String] = [:], redis login: RedisEndpoint? = nil
     ) throws -> SpokeProcess {
         let region = region ?? self.region
         let spoke = try SpokeProcess.start(
             region: region, replica: replica, db: db ?? replicaPath(replica, region: region), dir: directory, consumer: consumer,
-            extra: extra, environment: environment, redis: redis)
+            extra: extra, environment: environment, redis: login ?? redis)
         spokes.withLock { $0.append(spoke) }
         return spoke
     }

@@ -29,14 +29,14 @@ public enum AdminRedis {
             }
         }
         if let redis = try source.redis("\(SettingKey.regionRedisPrefix).\(region.name)") { return redis }
-        return try source.redis(SettingKey.redisURL) ?? RedisEndpoint(host: "127.0.0.1")
+        return try source.defaultRedis()
     }
 
     /// The servers `pane admin status` asks: `redis.url`, or every master of the cluster, each with
     /// the regions it holds among `named` (every region, when `named` is nil). Blocking.
     public static func statusEndpoints(source: ConfigSource, named: [Region]?) throws -> [(RedisEndpoint, [Region]?)] {
         guard let cluster = try source.cluster(SettingKey.redisCluster, regions: named ?? []) else {
-            return [(try source.redis(SettingKey.redisURL) ?? RedisEndpoint(host: "127.0.0.1"), named)]
+            return [(try source.defaultRedis(), named)]
         }
         let map: SlotMap
         do { map = try cluster.current() } catch {

@@ -65,26 +65,69 @@ public struct DeadLetterAdmin: Sendable {
         return Letter(entry)
     }
 
+    /// What ``replay(ids:hub:token:pageSize:progress:)`` did so far: ids, not letters, so a long
+    /// replay holds one page of letters at a time.
+    public struct ReplayOutcome: Sendable {
+        /// The dead letters replayed and deleted.
+        public var replayed: [String] = []
+        /// The contexts the hub re-published.
+        public var contexts: Set<String> = []
+        /// The dead letters kept: no readable context id.
+        public var skipped: [String] = []
+        /// Context ids the hub does not know (deleted there).
+        public var missing: [String] = []
+        /// Pages read.
+        public var pages = 0
+    }
+
     /// Asks the hub to publish the current version of each named context again, then deletes
     /// the dead letters it covered. Letters without a readable context id are left in place.
     /// `token` (an `admin` token) is sent when the hub has a tokens file.
-    public func replay(ids: [String]?, hub: (host: String, port: Int), token: String? = nil) throws -> (replayed: [Letter], skipped: [Letter], missing: [String]) {
+    ///
+    /// With `ids` nil (`--all`), pages through the dead-letter stream, `pageSize` letters at a
+    /// time (`XRANGE … COUNT`, continuing after the last id read), up to the last letter there was
+    /// when it began: one republish request and one `XDEL` per page, `progress` after each. A
+    /// failure stops it; the pages done stay done, and running it again continues.
+    public func replay(
+        ids: [String]?, hub: (host: String, port: Int), token: String? = nil, pageSize: Int = 500,
+        progress: (ReplayOutcome) -> Void = { _ in }
+    ) throws -> ReplayOutcome {
         let conn = try connect()
-        var letters: [Letter] = []
-        if let ids {
-            for id in ids {
+        var outcome = ReplayOutcome()
+        guard ids == nil else {
+            var letters: [Letter] = []
+            for id in ids ?? [] {
                 try Self.validate(id: id)
                 guard let entry = try conn.xrange(key: key, start: id, end: id).first else {
                     throw AdminError.noDeadLetter(id, in: key)
                 }
                 letters.append(Letter(entry))
             }
-        } else {
-            letters = try conn.xrange(key: key).map(Letter.init)
+            try replayPage(letters, conn: conn, hub: hub, token: token, into: &outcome)
+            return outcome
         }
+        // The last letter now: letters added while the replay runs wait for the next one.
+        guard let last = try conn.xrevrange(key: key, count: 1).first?.id else { return outcome }
+        var start = "-"
+        while true {
+            let page = try conn.xrange(key: key, start: start, end: last, count: pageSize).map(Letter.init)
+            guard let lastRead = page.last?.id else { break }
+            try replayPage(page, conn: conn, hub: hub, token: token, into: &outcome)
+            outcome.pages += 1
+            progress(outcome)
+            guard page.count == pageSize, lastRead != last else { break }
+            start = "(" + lastRead
+        }
+        return outcome
+    }
+
+    /// One republish request for the letters' contexts, then `XDEL` of the letters it covered.
+    private func replayPage(
+        _ letters: [Letter], conn: RedisConnection, hub: (host: String, port: Int), token: String?, into outcome: inout ReplayOutcome
+    ) throws {
         let replayable = letters.filter { $0.ctx.flatMap { try? ContextID($0) } != nil }
-        let skipped = letters.filter { $0.ctx.flatMap { try? ContextID($0) } == nil }
-        guard !replayable.isEmpty else { return ([], skipped, []) }
+        outcome.skipped += letters.filter { $0.ctx.flatMap { try? ContextID($0) } == nil }.map(\.id)
+        guard !replayable.isEmpty else { return }
         let contextIDs = Array(Set(replayable.compactMap(\.ctx))).sorted()
         let body = "{\"ids\":[" + contextIDs.map(JSONText.quote).joined(separator: ",") + "]}"
         let reply: HTTPProbe.Reply
@@ -95,9 +138,10 @@ public struct DeadLetterAdmin: Sendable {
             throw AdminError.hubUnreachable(host: hub.host, port: hub.port, error)
         }
         guard reply.status == 200 else { throw AdminError.hubRefused(status: reply.status, reply.text) }
-        let missing = (try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any])?["missing"] as? [String] ?? []
+        outcome.missing += (try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any])?["missing"] as? [String] ?? []
         try conn.xdel(key: key, ids: replayable.map(\.id))
-        return (replayable, skipped, missing)
+        outcome.replayed += replayable.map(\.id)
+        outcome.contexts.formUnion(contextIDs)
     }
 
     /// Deletes one dead letter, or every one older than `olderThanMs`; returns how many.

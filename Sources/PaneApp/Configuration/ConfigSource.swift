@@ -122,14 +122,43 @@ public struct ConfigSource: Sendable {
         do { return try Region.list(text) } catch { throw bad(key, text, error.reason) }
     }
 
-    /// A `redis://` URL, or `nil`.
+    /// A `redis://` URL, or `nil`, with the password of `redis.passwordFile` when that is set.
     public func redis(_ key: String) throws(ValidationError) -> RedisEndpoint? {
         guard let text = try string(key) else { return nil }
-        do { return try RedisEndpoint(url: text) } catch {
+        let endpoint: RedisEndpoint
+        do { endpoint = try RedisEndpoint(url: text) } catch {
             // Never print a password, not even inside the reason.
             let masked = SecretMasking.url(text)
             throw bad(key, masked, error.message.replacingOccurrences(of: text, with: masked))
         }
+        return try withPasswordFile(endpoint, key: key)
+    }
+
+    /// `redis.url`, else `redis://127.0.0.1:6379`, with the password of `redis.passwordFile`.
+    public func defaultRedis() throws(ValidationError) -> RedisEndpoint {
+        if let endpoint = try redis(SettingKey.redisURL) { return endpoint }
+        return try withPasswordFile(RedisEndpoint(host: "127.0.0.1"), key: SettingKey.redisURL)
+    }
+
+    /// `endpoint` logging in with the password `redis.passwordFile` holds, if it is set. A URL
+    /// that carries a password too is refused (which one is meant?); so is a file that cannot be
+    /// read, is empty, or that every user of the machine may read.
+    private func withPasswordFile(_ endpoint: RedisEndpoint, key: String) throws(ValidationError) -> RedisEndpoint {
+        guard let path = try string(SettingKey.redisPasswordFile) else {
+            // A user without a password would silently log in as `default` instead.
+            if let user = endpoint.user, endpoint.password == nil {
+                throw bad(
+                    key, endpoint.description,
+                    "the URL names user '\(user)' but no password: give it in the URL or in \(SettingKey.redisPasswordFile)")
+            }
+            return endpoint
+        }
+        guard endpoint.password == nil else {
+            throw bad(
+                key, endpoint.description,
+                "the URL has a password and \(SettingKey.redisPasswordFile) gives one too: give it in one place only")
+        }
+        return endpoint.with(password: try RedisPasswordFile.read(path, setting: SettingKey.redisPasswordFile))
     }
 
     /// A Redis Cluster's seed nodes, `host:port,host:port`, or `nil` when `key` is not set.
@@ -143,7 +172,8 @@ public struct ConfigSource: Sendable {
             guard let node = ClusterNode(address: item), !node.host.isEmpty else {
                 throw bad(key, text, "'\(item)' is not host:port (a cluster node's address, port 1-65535)")
             }
-            seeds.append(RedisEndpoint(host: node.host, port: node.port))
+            // Every node logs in with the password of redis.passwordFile, if set.
+            seeds.append(try withPasswordFile(RedisEndpoint(host: node.host, port: node.port), key: key))
         }
         let servers = [SettingKey.redisURL] + regions.map { "\(SettingKey.regionRedisPrefix).\($0.name)" }
         for server in servers where try string(server) != nil {

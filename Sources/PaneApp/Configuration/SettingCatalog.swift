@@ -10,6 +10,7 @@ public enum SettingCatalog {
     public static let all: [Setting] = [
         Setting(SettingKey.redisURL, .string("redis://127.0.0.1:6379"), flag: "--redis", isURL: true),
         Setting(SettingKey.redisCluster, .none("no cluster: redis.url and redis.region.<name>"), flag: "--redis-cluster"),
+        Setting(SettingKey.redisPasswordFile, .none("the password in the URL, if any"), flag: "--redis-password-file"),
         Setting(SettingKey.regions, .none("required for pane hub"), flag: "--regions"),
         Setting(SettingKey.hubDB, .string("hub.sqlite"), flag: "--db"),
         Setting(SettingKey.hubHTTP, .string("127.0.0.1:7400"), flag: "--http"),
@@ -20,6 +21,7 @@ public enum SettingCatalog {
         Setting(SettingKey.hubDurability, .string("full"), flag: "--durability"),
         Setting(SettingKey.antiEntropyIntervalMs, .int(60_000), flag: "--anti-entropy-interval-ms"),
         Setting(SettingKey.retentionMaxEntries, .int(1_000_000), flag: "--retention-max-entries"),
+        Setting(SettingKey.retentionMaxBytes, .int(1 << 30), flag: "--retention-max-bytes"),
         Setting(SettingKey.retentionMaxAgeSeconds, .int(86_400), flag: "--retention-max-age-seconds"),
         Setting(SettingKey.replicaTimeoutMs, .int(300_000)),
         Setting(SettingKey.snapshotTtlSeconds, .int(3600)),
@@ -50,9 +52,12 @@ public enum SettingCatalog {
         Setting(SettingKey.spokeHubURL, .none("no hub reads: consistency=hub and fallback=hub answer 501"), flag: "--hub-url"),
         Setting(SettingKey.spokeHubTokenFile, .none("no token for the hub"), flag: "--hub-token-file"),
         Setting(SettingKey.dlqMaxLength, .int(100_000)),
+        Setting(SettingKey.dlqMaxBytes, .int(256 << 20)),
         Setting(SettingKey.dlqMaxAgeSeconds, .int(604_800)),
         Setting(SettingKey.bodyMaxBytes, .int(1_048_576), flag: "--max-body-bytes"),
         Setting(SettingKey.httpIdleTimeoutMs, .int(30_000), flag: "--http-idle-timeout-ms"),
+        Setting(SettingKey.httpRequestReadTimeoutMs, .int(10_000), flag: "--http-request-read-timeout-ms"),
+        Setting(SettingKey.httpMaxConnections, .int(1_000), flag: "--http-max-connections"),
         Setting(SettingKey.logLevel, .string("info"), flag: "--log-level"),
     ]
 

@@ -9,6 +9,7 @@ public enum SettingKey {
     public static let redisURL = "redis.url"  // default redis://127.0.0.1:6379
     public static let redisCluster = "redis.cluster"  // host:port,host:port: a Redis Cluster's seed nodes
     public static let regions = "hub.regions"  // required for the hub
+    public static let redisPasswordFile = "redis.passwordFile"  // default none: the Redis password, from a file
     public static let regionRedisPrefix = "redis.region"  // redis.region.<name>: that region's Redis URL
     public static let hubDB = "hub.db"  // default hub.sqlite
     public static let hubHTTP = "hub.http"  // default 127.0.0.1:7400
@@ -21,6 +22,7 @@ public enum SettingKey {
     public static let snapshotTtlSeconds = "hub.snapshotTtlSeconds"  // default 3600
     public static let replicaTimeoutMs = "hub.replicaTimeoutMs"  // default 300000
     public static let retentionMaxEntries = "hub.retentionMaxEntries"  // default 1000000, 0 = no cap
+    public static let retentionMaxBytes = "hub.retentionMaxBytes"  // default 1073741824 (1 GiB), 0 = no cap
     public static let retentionMaxAgeSeconds = "hub.retentionMaxAgeSeconds"  // default 86400, 0 = no cap
     public static let retentionIntervalMs = "hub.retentionIntervalMs"  // default 5000
     public static let maxSnapshotsPerMinute = "hub.maxSnapshotsPerMinute"  // default 20
@@ -50,9 +52,12 @@ public enum SettingKey {
     public static let spokeHubURL = "spoke.hubURL"  // default none: http://host:port of the hub, for consistency=hub and fallback=hub
     public static let spokeHubTokenFile = "spoke.hubTokenFile"  // default none: a file holding the token the spoke sends to the hub
     public static let dlqMaxLength = "dlq.maxLength"  // default 100000
+    public static let dlqMaxBytes = "dlq.maxBytes"  // default 268435456 (256 MiB), 0 = no cap
     public static let dlqMaxAgeSeconds = "dlq.maxAgeSeconds"  // default 604800 (7 days)
     public static let bodyMaxBytes = "body.maxBytes"  // default 1048576
     public static let httpIdleTimeoutMs = "http.idleTimeoutMs"  // default 30000, 0 = none
+    public static let httpRequestReadTimeoutMs = "http.requestReadTimeoutMs"  // default 10000, 0 = none
+    public static let httpMaxConnections = "http.maxConnections"  // default 1000
     public static let logLevel = "log.level"  // default info
 }
 
@@ -65,7 +70,7 @@ extension HubConfiguration {
                 reason: "the hub needs its regions: --regions us-east-1,eu-west-1 or PANE_HUB_REGIONS")
         }
         var config = HubConfiguration(regions: regions)
-        if let redis = try source.redis(SettingKey.redisURL) { config.defaultRedis = redis }
+        config.defaultRedis = try source.defaultRedis()
         for region in regions {
             if let redis = try source.redis("\(SettingKey.regionRedisPrefix).\(region.name)") {
                 config.redisByRegion[region] = redis
@@ -86,6 +91,8 @@ extension HubConfiguration {
         config.publisher.batchSize = try source.int(SettingKey.hubBatch, default: config.publisher.batchSize, range: 1...100_000)
         let entriesDefault = try source.int(SettingKey.streamMaxLength, default: config.resync.retentionMaxEntries, range: 0...Int(Int32.max))
         config.resync.retentionMaxEntries = try source.int(SettingKey.retentionMaxEntries, default: entriesDefault, range: 0...Int(Int32.max))
+        config.resync.retentionMaxBytes = try source.int(
+            SettingKey.retentionMaxBytes, default: config.resync.retentionMaxBytes, range: 0...(1 << 44))
         config.resync.retentionMaxAgeSeconds = try source.int(
             SettingKey.retentionMaxAgeSeconds, default: config.resync.retentionMaxAgeSeconds, range: 0...(10 * 365 * 86_400))
         config.resync.antiEntropyIntervalMs = try source.int(
@@ -97,6 +104,8 @@ extension HubConfiguration {
         config.resync.maxSnapshotsPerMinute = try source.int(
             SettingKey.maxSnapshotsPerMinute, default: config.resync.maxSnapshotsPerMinute, range: 1...100_000)
         config.httpIdleTimeoutMs = try source.httpIdleTimeoutMs()
+        config.httpRequestReadTimeoutMs = try source.httpRequestReadTimeoutMs()
+        config.httpMaxConnections = try source.httpMaxConnections()
         config.allowEviction = try source.bool(SettingKey.hubAllowEviction, default: false)
         if let text = try source.string(SettingKey.hubDurability) {
             guard let durability = HubDurability(rawValue: text) else {
@@ -131,8 +140,8 @@ extension SpokeConfiguration {
         var config = SpokeConfiguration(region: region, replica: replica, databasePath: db)
         if let redis = try source.redis("\(SettingKey.regionRedisPrefix).\(region.name)") {
             config.redis = redis
-        } else if let redis = try source.redis(SettingKey.redisURL) {
-            config.redis = redis
+        } else {
+            config.redis = try source.defaultRedis()
         }
         config.redisCluster = try source.cluster(SettingKey.redisCluster, regions: [region])
         if let http = try source.address(SettingKey.spokeHTTP) {
@@ -162,6 +171,7 @@ extension SpokeConfiguration {
             try source.int(SettingKey.spokeResyncTimeoutMs, default: Int(config.gaps.requestTimeoutMs), range: 1_000...86_400_000))
         config.maxLagMs = Int64(try source.int(SettingKey.spokeMaxLagMs, default: Int(config.maxLagMs), range: 100...86_400_000))
         config.deadLetterMaxLength = try source.int(SettingKey.dlqMaxLength, default: config.deadLetterMaxLength, range: 1...100_000_000)
+        config.deadLetterMaxBytes = try source.int(SettingKey.dlqMaxBytes, default: config.deadLetterMaxBytes, range: 0...(1 << 40))
         config.deadLetterMaxAgeMs = Int64(
             try source.int(SettingKey.dlqMaxAgeSeconds, default: Int(config.deadLetterMaxAgeMs / 1000), range: 1...(365 * 86_400))) * 1000
         config.bodyRules = BodyRules(maxBytes: try source.int(SettingKey.bodyMaxBytes, default: BodyRules.defaultMaxBytes, range: 2...(256 << 20)))
@@ -171,6 +181,8 @@ extension SpokeConfiguration {
         config.watchWriteTimeoutMs = try source.int(
             SettingKey.spokeWatchWriteTimeoutMs, default: config.watchWriteTimeoutMs, range: 100...3_600_000)
         config.httpIdleTimeoutMs = try source.httpIdleTimeoutMs()
+        config.httpRequestReadTimeoutMs = try source.httpRequestReadTimeoutMs()
+        config.httpMaxConnections = try source.httpMaxConnections()
         if let url = try source.string(SettingKey.spokeHubURL) {
             config.hubURL = try HubURL.parse(url, key: SettingKey.spokeHubURL)
         }
@@ -213,5 +225,16 @@ extension ConfigSource {
     func httpIdleTimeoutMs() throws(ValidationError) -> Int? {
         let value = try int(SettingKey.httpIdleTimeoutMs, default: 30_000, range: 0...86_400_000)
         return value == 0 ? nil : value
+    }
+
+    /// `http.requestReadTimeoutMs` for both servers: 0 turns it off.
+    func httpRequestReadTimeoutMs() throws(ValidationError) -> Int? {
+        let value = try int(SettingKey.httpRequestReadTimeoutMs, default: 10_000, range: 0...86_400_000)
+        return value == 0 ? nil : value
+    }
+
+    /// `http.maxConnections` for both servers.
+    func httpMaxConnections() throws(ValidationError) -> Int {
+        try int(SettingKey.httpMaxConnections, default: 1_000, range: 1...1_000_000)
     }
 }

@@ -69,9 +69,23 @@ public struct DevEnvironment: Sendable {
             }
         }
 
+        // The private Redis asks for a password, as a real one should: the hub gets it in memory,
+        // the spokes and the printed admin commands through a file (never on a command line).
+        let passwordFile = "\(dir)/redis.password"
+        let password = GeneratedTokens.randomToken()
+        guard
+            FileManager.default.createFile(atPath: passwordFile, contents: Data((password + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: passwordFile]) }
+        try await BlockingThread.value(name: "pane-dev") {
+            let conn = try RedisConnection(endpoint: redis.endpoint)
+            defer { conn.close() }
+            try conn.configSet("requirepass", password)
+        }
+        let endpoint = redis.endpoint.with(password: password)
+
         let regions = try Region.list(Self.regionNames.prefix(regionCount).joined(separator: ","))
         var hubConfig = HubConfiguration(regions: regions)
-        hubConfig.defaultRedis = redis.endpoint
+        hubConfig.defaultRedis = endpoint
         hubConfig.databasePath = "\(dir)/hub.sqlite"
         hubConfig.httpPort = basePort.map { $0 + 1 } ?? LocalPorts.free()
         let tokens = try GeneratedTokens.create(at: "\(dir)/tokens")
@@ -95,7 +109,8 @@ public struct DevEnvironment: Sendable {
                 let child = try ChildProcess(
                     name: "spoke \(region)/\(replica)", executable: ChildProcess.currentExecutable(),
                     arguments: [
-                        "spoke", "--redis", redis.endpoint.description, "--region", region.name, "--replica", replica,
+                        "spoke", "--redis", endpoint.urlWithoutPassword, "--redis-password-file", passwordFile,
+                        "--region", region.name, "--replica", replica,
                         "--db", "\(dir)/\(region.name)-\(replica).sqlite", "--http", "127.0.0.1:\(port)",
                         "--tokens-file", tokens.path, "--log-level", logLevel,
                     ],
@@ -110,6 +125,7 @@ public struct DevEnvironment: Sendable {
         }
         let ticker = DevTicker(
             hub: hub, spokes: spokes, hubPort: hubConfig.httpPort, logDir: dir, tokens: tokens, redis: redis.endpoint,
+            redisPasswordFile: passwordFile,
             adminTokenFile: adminTokenFile)
         // No signals of its own: the session's group handles them and passes the shutdown on.
         // (The hub's tokens file watcher hears SIGHUP too, and re-reads the file.)
@@ -172,6 +188,7 @@ struct DevTicker: Service {
     let logDir: String
     let tokens: GeneratedTokens
     let redis: RedisEndpoint
+    let redisPasswordFile: String
     let adminTokenFile: String
 
     func run() async throws {
@@ -248,10 +265,11 @@ struct DevTicker: Service {
         let pane = ChildProcess.currentExecutable()
         let firstRegion = spokes.first?.region.name ?? "us-east-1"
         say("Admin commands for this cluster:")
-        say("  \(pane) admin status --redis \(redis)")
-        say("  \(pane) admin dlq list --redis \(redis) --region \(firstRegion)")
-        say("  \(pane) admin resync --redis \(redis) --region \(firstRegion)")
-        say("  \(pane) admin dlq replay --redis \(redis) --region \(firstRegion) --all --hub 127.0.0.1:\(hubPort) --token-file \(adminTokenFile)")
+        let login = "--redis \(redis.urlWithoutPassword) --redis-password-file \(redisPasswordFile)"
+        say("  \(pane) admin status \(login)")
+        say("  \(pane) admin dlq list \(login) --region \(firstRegion)")
+        say("  \(pane) admin resync \(login) --region \(firstRegion)")
+        say("  \(pane) admin dlq replay \(login) --region \(firstRegion) --all --hub 127.0.0.1:\(hubPort) --token-file \(adminTokenFile)")
         say("Ctrl-C (or SIGTERM, SIGHUP) stops everything.")
         say("")
     }

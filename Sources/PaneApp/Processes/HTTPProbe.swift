@@ -72,7 +72,8 @@ public final class HTTPProbe {
             guard let colon = line.firstIndex(of: ":") else { continue }
             fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
-        let length = Int(fields["content-length"] ?? "0") ?? 0
+        // A HEAD answer carries the GET's Content-Length and no body.
+        let length = method == "HEAD" ? 0 : Int(fields["content-length"] ?? "0") ?? 0
         while buffer.count < length { try fill() }
         let payload = Array(buffer[0..<length])
         buffer.removeFirst(length)

@@ -9,8 +9,12 @@ public final class RedisServerProcess: Sendable {
 
     /// Finds Debian's `redis-server` and starts it; `appendOnly` turns on AOF `everysec`.
     /// `port` fixes the port (default: a free one, tried up to five times); `diesWithParent`
-    /// as for ``ChildProcess``.
-    public init(directory: String, appendOnly: Bool = false, port fixedPort: Int? = nil, diesWithParent: Bool = false) throws {
+    /// as for ``ChildProcess``. `extraArguments` go to `redis-server` last (`--aclfile PATH`);
+    /// `user` and `password` are how the start check, and ``endpoint``, log in.
+    public init(
+        directory: String, appendOnly: Bool = false, port fixedPort: Int? = nil, diesWithParent: Bool = false,
+        extraArguments: [String] = [], user: String? = nil, password: String? = nil
+    ) throws {
         guard let binary = Self.findBinary() else {
             throw RedisServerError(
                 "redis-server not found. Install it with: apt-get update && apt-get install -y redis-server")
@@ -21,8 +25,9 @@ public final class RedisServerProcess: Sendable {
         for _ in 0..<(fixedPort == nil ? 5 : 1) {
             let port = fixedPort ?? LocalPorts.free()
             let child = try Self.launch(
-                binary: binary, port: port, directory: directory, appendOnly: appendOnly, diesWithParent: diesWithParent)
-            let endpoint = RedisEndpoint(host: "127.0.0.1", port: port)
+                binary: binary, port: port, directory: directory, appendOnly: appendOnly, diesWithParent: diesWithParent,
+                extraArguments: extraArguments)
+            let endpoint = RedisEndpoint(host: "127.0.0.1", port: port, user: user, password: password)
             if Self.waitForPing(endpoint, child: child) {
                 self.endpoint = endpoint
                 self.child = child

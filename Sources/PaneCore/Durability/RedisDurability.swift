@@ -21,6 +21,20 @@ public struct RedisDurability: Sendable, Equatable, Codable {
             appendOnly: config["appendonly"] == "yes")
     }
 
+    /// From the `INFO memory` and `INFO persistence` report (`maxmemory_policy:…`, `maxmemory:…`,
+    /// `aof_enabled:0|1` lines): what a user allowed only `INFO`, not `CONFIG`, can read
+    /// (ops/redis/pane.acl).
+    public init(info: String) {
+        var fields: [Substring: Substring] = [:]
+        for line in info.split(whereSeparator: \.isNewline) {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[line[..<colon]] = line[line.index(after: colon)...]
+        }
+        self.init(
+            policy: fields["maxmemory_policy"].map(String.init) ?? "unknown", maxMemoryBytes: fields["maxmemory"].flatMap { Int($0) } ?? 0,
+            appendOnly: fields["aof_enabled"] == "1")
+    }
+
     /// Whether Redis may evict Pane's keys.
     public var evicts: Bool { policy != "noeviction" }
 

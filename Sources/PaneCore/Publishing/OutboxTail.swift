@@ -17,8 +17,13 @@ public struct OutboxTail: Sendable {
     /// Rows kept per region (about 4 MB at 256-byte bodies); past this the region's tail is
     /// dropped and the publisher reads the table, as for any backlog.
     public static let capacity = 10_000
+    /// Body bytes kept per region: the cap in bytes next to ``capacity`` (issue 10, item 5), so
+    /// 10,000 large bodies cannot hold gigabytes; past it the region's tail is dropped the same way.
+    public static let capacityBytes = 64 << 20
 
     private var queues: [Region: [ContextUpdate]] = [:]
+    /// The body bytes each region's queue holds.
+    private var bytes: [Region: Int] = [:]
     /// Regions whose outbox has rows this tail does not hold.
     private var invalid: Set<Region> = []
 
@@ -26,11 +31,13 @@ public struct OutboxTail: Sendable {
 
     public mutating func append(_ placed: [PlacedUpdate]) {
         for item in placed where !invalid.contains(item.region) {
-            if queues[item.region, default: []].count >= Self.capacity {
+            let held = bytes[item.region, default: 0] + item.update.body.count
+            if queues[item.region, default: []].count >= Self.capacity || held > Self.capacityBytes {
                 invalidate(item.region)
                 continue
             }
             queues[item.region, default: []].append(item.update)
+            bytes[item.region] = held
         }
     }
 
@@ -38,6 +45,7 @@ public struct OutboxTail: Sendable {
     public mutating func invalidate(_ region: Region) {
         invalid.insert(region)
         queues[region] = nil
+        bytes[region] = nil
     }
 
     /// The publisher is about to read the table: rows committed from now on are held again.
@@ -53,19 +61,24 @@ public struct OutboxTail: Sendable {
         guard !invalid.contains(region) else { return nil }
         guard var queue = queues[region], !queue.isEmpty else { return [] }
         queues[region] = nil  // keep the array uniquely referenced while it is edited
-        if let start = queue.firstIndex(where: { $0.seq > after }) {
-            queue.removeSubrange(..<start)
-        } else {
-            queue.removeAll()
-        }
+        var held = bytes[region, default: 0]
+        bytes[region] = nil
+        let stale = queue.firstIndex(where: { $0.seq > after }) ?? queue.endIndex
+        for update in queue[..<stale] { held -= update.body.count }
+        queue.removeSubrange(..<stale)
         guard let first = queue.first else { return [] }
         guard first.seq == after + 1 else {
             queues[region] = queue
+            bytes[region] = held
             return nil
         }
         let taken = Array(queue.prefix(limit))
         queue.removeFirst(taken.count)
-        if !queue.isEmpty { queues[region] = queue }
+        for update in taken { held -= update.body.count }
+        if !queue.isEmpty {
+            queues[region] = queue
+            bytes[region] = held
+        }
         return taken
     }
 }

@@ -16,6 +16,22 @@ public enum Retention {
         case maxEntries = "max-entries"
         /// The age cap (`hub.retentionMaxAgeSeconds`).
         case maxAge = "max-age"
+        /// The byte cap (`hub.retentionMaxBytes`), as a number of entries (``entryCap(maxEntries:maxBytes:streamBytes:streamLength:)``).
+        case maxBytes = "max-bytes"
+    }
+
+    /// The entry cap that also keeps a stream within `maxBytes` (issue 10, item 5), and whether
+    /// the byte cap is the smaller one. Redis does not count a stream's bytes exactly;
+    /// `streamBytes` is its estimate (`MEMORY USAGE key`, which samples the stream's nodes), so
+    /// an entry is taken to cost `streamBytes / streamLength` (overhead included), and the stream
+    /// keeps `maxBytes` divided by that, at least 1. `maxEntries` or `maxBytes` 0: no such cap;
+    /// both 0: 0 (no cap).
+    public static func entryCap(maxEntries: Int, maxBytes: Int, streamBytes: Int?, streamLength: Int) -> (entries: Int, byBytes: Bool) {
+        guard maxBytes > 0, let streamBytes, streamLength > 0, streamBytes > 0 else { return (maxEntries, false) }
+        let perEntry = max(1, streamBytes / streamLength)
+        let byBytes = max(1, maxBytes / perEntry)
+        if maxEntries > 0 && maxEntries <= byBytes { return (maxEntries, false) }
+        return (byBytes, true)
     }
 
     /// The outcome of ``cut(streamFirst:streamTop:published:liveWatermarks:maxEntries:ageCutSeq:)``.

@@ -12,6 +12,10 @@ public struct ResyncConfiguration: Sendable {
     /// Keep at most this many entries per region stream, even if a live replica has not read
     /// them (`hub.retentionMaxEntries`); 0 for no cap.
     public var retentionMaxEntries: Int = 1_000_000
+    /// Keep at most about this many bytes in a region stream (`hub.retentionMaxBytes`), by
+    /// Redis's estimate (`MEMORY USAGE`); 0 for no cap. Trimmed like the entry cap, to whichever
+    /// keeps fewer entries.
+    public var retentionMaxBytes: Int = 1 << 30
     /// Keep no entry published longer ago than this, even if a live replica has not read it
     /// (`hub.retentionMaxAgeSeconds`); 0 for no cap.
     public var retentionMaxAgeSeconds: Int = 86_400

@@ -198,9 +198,14 @@ public final class RetentionWorker: Sendable {
             if now - beat.timeMs <= Int64(config.replicaTimeoutMs) { live[field] = beat.watermark }
         }
         let ageCut = Retention.ageCutSeq(samples: samples, nowMs: now, maxAgeMs: Int64(config.retentionMaxAgeSeconds) * 1000)
-        let decision = Retention.cut(
-            streamFirst: first, streamTop: top, published: published, liveWatermarks: live, maxEntries: config.retentionMaxEntries,
-            ageCutSeq: ageCut)
+        // The byte cap, from Redis's estimate of the stream's size (MEMORY USAGE samples it).
+        let streamBytes = config.retentionMaxBytes > 0 ? try client.run { conn throws(RedisError) in try conn.memoryUsage(key: key) } : nil
+        let cap = Retention.entryCap(
+            maxEntries: config.retentionMaxEntries, maxBytes: config.retentionMaxBytes, streamBytes: streamBytes,
+            streamLength: Int(info["length"]?.int ?? 0))
+        var decision = Retention.cut(
+            streamFirst: first, streamTop: top, published: published, liveWatermarks: live, maxEntries: cap.entries, ageCutSeq: ageCut)
+        if cap.byBytes && decision.reason == .maxEntries { decision.reason = .maxBytes }
         guard let cut = decision.minID else { return }
         let trimmed = try client.run { conn throws(RedisError) in
             try conn.xtrim(key: key, to: .minID(StreamEntryCodec.entryID(seq: cut)), approximate: false)

@@ -8,6 +8,16 @@ extension RedisConnection {
         guard reply.string == "PONG" else { throw RedisError(.protocolViolation, "PING answered \(reply)", command: "PING") }
     }
 
+    /// `AUTH [username] password`: logs this connection in (as `default` without a user).
+    /// ``RedisConnection/init(endpoint:connectTimeoutMs:readTimeoutMs:)`` sends it first when the
+    /// endpoint has a password. https://redis.io/docs/latest/commands/auth/
+    public func auth(user: String?, password: String) throws(RedisError) {
+        var args: [RedisArgument] = ["AUTH"]
+        if let user { args.append(RedisArgument(user)) }
+        args.append(RedisArgument(password))
+        try command(args)
+    }
+
     /// `SELECT index`: switches this connection to another database.
     /// https://redis.io/docs/latest/commands/select/
     public func select(_ database: Int) throws(RedisError) {
@@ -65,11 +75,10 @@ extension RedisConnection {
 }
 
 extension RedisConnection {
-    /// The server's eviction policy, memory limit and AOF setting (``PaneCore/RedisDurability``).
+    /// The server's eviction policy, memory limit and AOF setting (``PaneCore/RedisDurability``),
+    /// from `INFO memory` and `INFO persistence`: `CONFIG GET` would need a permission that also
+    /// reads secrets (`masterauth`), which Pane's Redis users do not get (ops/redis/pane.acl).
     public func durability() throws(RedisError) -> RedisDurability {
-        var config = try configGet("maxmemory-policy")
-        config.merge(try configGet("maxmemory")) { $1 }
-        config.merge(try configGet("appendonly")) { $1 }
-        return RedisDurability(config: config)
+        RedisDurability(info: try info("memory") + "\n" + (try info("persistence")))
     }
 }

@@ -39,6 +39,16 @@ public final class RedisConnection {
             throw RedisError(.connect, "cannot set the read timeout on \(endpoint): \(message)")
         }
         self.context = ctx
+        if let password = endpoint.password {
+            // Before any other command. A refusal names the user and the server, never the password.
+            do {
+                try auth(user: endpoint.user, password: password)
+            } catch where error.kind == .server {
+                close()
+                throw RedisError(
+                    .auth, "Redis at \(endpoint.host):\(endpoint.port) refused user '\(endpoint.userName)': \(error.message)", command: "AUTH")
+            }
+        }
         if endpoint.database != 0 {
             try select(endpoint.database)
         }

@@ -3,7 +3,7 @@ import PaneRuntime
 /// A failure talking to Redis. Keeps what hiredis or the server said, and the command.
 public struct RedisError: Error, Sendable, CustomStringConvertible {
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
-        fileprivate enum Base: String { case connect, io, timeout, server, protocolViolation, badURL }
+        fileprivate enum Base: String { case connect, io, timeout, server, protocolViolation, badURL, auth }
         fileprivate let base: Base
         /// The TCP connection could not be made.
         public static let connect = Kind(base: .connect)
@@ -15,6 +15,9 @@ public struct RedisError: Error, Sendable, CustomStringConvertible {
         public static let server = Kind(base: .server)
         /// The reply did not have the shape the command promises.
         public static let protocolViolation = Kind(base: .protocolViolation)
+        /// The server refused the login (`AUTH`: a wrong password, an unknown or disabled user),
+        /// or asked for one that was not given (`NOAUTH`). The connection is closed.
+        public static let auth = Kind(base: .auth)
         /// A `redis://` URL could not be parsed.
         public static let badURL = Kind(base: .badURL)
         public var description: String { base.rawValue }
@@ -33,7 +36,7 @@ public struct RedisError: Error, Sendable, CustomStringConvertible {
     }
 
     /// Whether the connection must be dropped and re-made.
-    public var breaksConnection: Bool { kind == .io || kind == .timeout || kind == .connect }
+    public var breaksConnection: Bool { kind == .io || kind == .timeout || kind == .connect || kind == .auth }
 
     public var description: String {
         if let command { return "redis \(kind) error in \(command): \(message)" }

@@ -37,7 +37,8 @@ extension SpokeWorker {
             loop.lastJanitor = Date()
             try cleanUpConsumers(client: client)
             try client.run { conn throws(RedisError) in
-                try deadLetters.trim(maxLength: config.deadLetterMaxLength, maxAgeMs: config.deadLetterMaxAgeMs, connection: conn)
+                try deadLetters.trim(
+                    maxLength: config.deadLetterMaxLength, maxBytes: config.deadLetterMaxBytes, maxAgeMs: config.deadLetterMaxAgeMs, connection: conn)
             }
         }
     }

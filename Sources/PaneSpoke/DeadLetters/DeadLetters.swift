@@ -49,15 +49,26 @@ struct DeadLetters {
             metadata: ["entry": "\(entry.id)", "kind": "\(failure.kind)", "reason": "\(reason)", "deliveries": "\(deliveries)"])
     }
 
-    /// Trims the dead-letter stream by length and age; never silently.
-    func trim(maxLength: Int, maxAgeMs: Int64, connection: RedisConnection) throws(RedisError) {
+    /// Trims the dead-letter stream by length, bytes (Redis's estimate, as for region streams:
+    /// ``PaneCore/Retention/entryCap(maxEntries:maxBytes:streamBytes:streamLength:)``) and age;
+    /// never silently.
+    func trim(maxLength: Int, maxBytes: Int = 0, maxAgeMs: Int64, connection: RedisConnection) throws(RedisError) {
         let key = region.keys.deadLetters
+        var maxLength = maxLength
+        if maxBytes > 0, let length = try connection.xinfoStream(key: key)?["length"]?.int, length > 0 {
+            maxLength = Retention.entryCap(
+                maxEntries: maxLength, maxBytes: maxBytes, streamBytes: try connection.memoryUsage(key: key), streamLength: Int(length)
+            ).entries
+        }
         var removed = try connection.xtrim(key: key, to: .maxLength(maxLength))
         removed += try connection.xtrim(key: key, to: .minID("\(max(0, WallClock.nowMs() - maxAgeMs))-0"))
         if removed > 0 {
             Counter(label: "pane_spoke_dead_letters_trimmed_total", dimensions: [("region", region.name)]).increment(by: removed)
             logger.warning(
-                "trimmed the dead-letter stream", metadata: ["stream": "\(key)", "removed": "\(removed)", "maxLength": "\(maxLength)", "maxAgeMs": "\(maxAgeMs)"])
+                "trimmed the dead-letter stream",
+                metadata: [
+                    "stream": "\(key)", "removed": "\(removed)", "maxLength": "\(maxLength)", "maxBytes": "\(maxBytes)", "maxAgeMs": "\(maxAgeMs)",
+                ])
         }
     }
 }

@@ -1,0 +1,171 @@
+import Foundation
+import PaneApp
+import PaneCore
+import PaneRuntime
+import PaneTestKit
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Issue 10, item 4: a server takes at most `http.maxConnections` connections, reads a request
+/// whole within `http.requestReadTimeoutMs`, and serves `HEAD` for its `GET` routes.
+@Suite struct HTTPBoundsTests {
+    /// A raw TCP connection to a loopback port, blocking, for a test thread.
+    final class RawConnection {
+        let fd: Int32
+
+        init(port: Int) throws {
+            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { throw TestFailure("socket: errno \(errno)") }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard connected == 0 else {
+                close(fd)
+                throw TestFailure("connect: errno \(errno)")
+            }
+        }
+
+        deinit { close(fd) }
+
+        /// Sends `text`; false when the server has closed the connection.
+        @discardableResult
+        func send(_ text: String) -> Bool {
+            text.withCString { Glibc.send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) } >= 0
+        }
+
+        /// What arrives within `seconds`, and whether the server closed the connection by then;
+        /// returns after one whole answer (its head only, with `headOnly`).
+        func read(seconds: Double, headOnly: Bool = false) -> (text: String, closed: Bool) {
+            var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int((seconds - Double(Int(seconds))) * 1_000_000))
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            var answer: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while true {
+                let count = recv(fd, &buffer, buffer.count, 0)
+                if count == 0 { return (String(decoding: answer, as: UTF8.self), true) }
+                if count < 0 { return (String(decoding: answer, as: UTF8.self), errno == ECONNRESET) }
+                answer += buffer[0..<count]
+                // One whole answer without a body, or with its Content-Length read: stop there.
+                let text = String(decoding: answer, as: UTF8.self)
+                if let end = text.range(of: "\r\n\r\n") {
+                    if headOnly { return (text, false) }
+                    let length = text.components(separatedBy: "\r\n")
+                        .first { $0.lowercased().hasPrefix("content-length:") }
+                        .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
+                    if text.utf8.count - text[..<end.upperBound].utf8.count >= length { return (text, false) }
+                }
+            }
+        }
+    }
+
+    @Test func extraConnectionsGet503AndAFreedSlotIsReused() async throws {
+        try await TestScene.run("maxconn") { scene in
+            let spoke = try scene.spoke("a", extra: ["--http-max-connections", "3"])
+            #expect(await eventually(20) { (try? spoke.probe().get("/healthz").status) == 200 })
+            let port = spoke.port
+            let (refused, reused) = try await BlockingThread.value(name: "test-maxconn") { () -> (String, String) in
+                // Three idle connections fill the server (the probes above have closed theirs).
+                var held: [RawConnection] = []
+                for _ in 0..<3 { held.append(try RawConnection(port: port)) }
+                Thread.sleep(forTimeInterval: 0.3)
+                let fourth = try RawConnection(port: port)
+                let answer = fourth.read(seconds: 3)
+                let refused = (text: answer.text, closed: answer.closed || fourth.read(seconds: 3).closed)
+                held.removeFirst()  // closes one
+                Thread.sleep(forTimeInterval: 0.3)
+                let fifth = try RawConnection(port: port)
+                fifth.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                return (refused.text + (refused.closed ? "<closed>" : "<open>"), fifth.read(seconds: 3).text)
+            }
+            #expect(refused.hasPrefix("HTTP/1.1 503") && refused.lowercased().contains("connection: close"), "\(refused)")
+            #expect(refused.hasSuffix("<closed>"), "\(refused)")
+            #expect(reused.hasPrefix("HTTP/1.1 200"), "\(reused)")
+            #expect(await eventually(5) { spoke.log().contains("http connections refused") }, "\(spoke.log().suffix(800))")
+            let metrics = try spoke.probe().get("/metrics").text
+            let lines = metrics.split(separator: "\n").filter { $0.contains("pane_http") }
+            #expect(metrics.contains("pane_http_connections_refused_total{server=\"pane-spoke\"} 1"), "\(lines)")
+            #expect(metrics.contains("pane_http_connections{server=\"pane-spoke\"}"))
+        }
+    }
+
+    @Test func aRequestTrickledSlowerThanTheDeadlineIsCut() async throws {
+        try await TestScene.run("readdeadline") { scene in
+            let hub = try HubProcess.start(
+                regions: scene.regions, dir: scene.directory, extra: ["--http-request-read-timeout-ms", "1200", "--http-idle-timeout-ms", "30000"])
+            defer { hub.child.stop() }
+            #expect(await hub.ready())
+            let port = hub.port
+            let (headers, body, normal) = try await BlockingThread.value(name: "test-trickle") { () -> (Double?, Double?, String) in
+                /// Sends `text` a few bytes every 200 ms (well inside the idle timeout); the
+                /// seconds until the server closed the connection, nil if it never did in 8 s.
+                func trickle(_ text: String) throws -> Double? {
+                    let conn = try RawConnection(port: port)
+                    let started = Date()
+                    var rest = Substring(text)
+                    while Date().timeIntervalSince(started) < 8 {
+                        let piece = rest.prefix(2)
+                        rest = rest.dropFirst(2)
+                        if !piece.isEmpty && !conn.send(String(piece)) { return Date().timeIntervalSince(started) }
+                        let answer = conn.read(seconds: 0.2)
+                        if answer.closed { return Date().timeIntervalSince(started) }
+                    }
+                    return nil
+                }
+                let headers = try trickle("GET /v1/contexts/k HTTP/1.1\r\nHost: x\r\nX-Padding: " + String(repeating: "a", count: 200) + "\r\n\r\n")
+                let body = try trickle("PUT /v1/contexts/k HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + String(repeating: "1", count: 100))
+                let conn = try RawConnection(port: port)
+                conn.send("PUT /v1/contexts/k HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n\r\n{\"a\":1}")
+                return (headers, body, conn.read(seconds: 5).text)
+            }
+            #expect(headers.map { $0 >= 1.0 && $0 < 4 } == true, "trickled headers cut after \(String(describing: headers)) s")
+            #expect(body.map { $0 >= 1.0 && $0 < 4 } == true, "a trickled body cut after \(String(describing: body)) s")
+            #expect(normal.hasPrefix("HTTP/1.1 200"), "\(normal)")
+            let metrics = try hub.probe().get("/metrics").text
+            let lines = metrics.split(separator: "\n").filter { $0.contains("pane_http") }
+            #expect(metrics.contains("pane_http_request_read_timeouts_total{server=\"pane-hub\"} 2"), "\(lines)")
+            #expect(hub.log().contains("a request was not read in time"))
+        }
+    }
+
+    @Test func headIsServedForGetRoutesAndSIGTERMStillStopsPromptly() async throws {
+        try await TestScene.withHub("head") { scene, hub in
+            let spoke = try scene.spoke("a")
+            _ = try await hub.store.put(id: try ContextID("k"), body: Array(#"{"plan":"pro"}"#.utf8))
+            #expect(await eventually(30) { (try? spoke.probe().get("/v1/contexts/k").status) == 200 })
+            let get = try spoke.probe().get("/v1/contexts/k")
+            let head = try spoke.probe().request("HEAD", "/v1/contexts/k")
+            #expect(head.status == 200 && head.body.isEmpty)
+            #expect(head.header("content-length") == String(get.body.count) && head.header("etag") == get.header("etag"))
+            #expect(head.header("pane-index") != nil)
+            let missing = try spoke.probe().request("HEAD", "/v1/contexts/nope")
+            #expect(missing.status == 404 && missing.body.isEmpty)
+            #expect(try spoke.probe().request("HEAD", "/healthz").status == 200)
+            #expect(try spoke.probe().request("HEAD", "/v1/contexts?prefix=k").status == 200)
+            // Keep-alive connections that served HEAD stay open; SIGTERM still ends the spoke at once.
+            let port = spoke.port
+            let kept = try await BlockingThread.value(name: "test-head") { () -> [String] in
+                let conn = try RawConnection(port: port)
+                var answers: [String] = []
+                for _ in 0..<3 {
+                    conn.send("HEAD /v1/contexts/k HTTP/1.1\r\nHost: x\r\n\r\n")
+                    answers.append(conn.read(seconds: 3, headOnly: true).text)
+                }
+                let started = Date()
+                let status = spoke.child.stop(signal: SIGTERM, timeout: 15)
+                answers.append("exit \(status) after \(Date().timeIntervalSince(started))")
+                return answers
+            }
+            #expect(kept.prefix(3).allSatisfy { $0.hasPrefix("HTTP/1.1 200") && $0.hasSuffix("\r\n\r\n") }, "\(kept)")
+            let stopped = try #require(kept.last)
+            #expect(stopped.hasPrefix("exit 0 after "), "\(stopped)")
+            #expect((Double(stopped.dropFirst("exit 0 after ".count)) ?? 99) < 5, "\(stopped)")
+        }
+    }
+}

@@ -141,6 +141,13 @@ public enum MetricCatalog {
             "pane_http_request_errors_total", .counter, .both, labels: ["route", "method", "status"],
             help: "HTTP requests whose handler threw (answered with the error's status)."),
         MetricInfo("pane_http_active_requests", .gauge, .both, labels: ["method"], help: "HTTP requests in progress."),
+        MetricInfo("pane_http_connections", .gauge, .both, labels: ["server"], help: "HTTP connections open (capped by http.maxConnections)."),
+        MetricInfo(
+            "pane_http_connections_refused_total", .counter, .both, labels: ["server"],
+            help: "HTTP connections answered 503 and closed because http.maxConnections were open."),
+        MetricInfo(
+            "pane_http_request_read_timeouts_total", .counter, .both, labels: ["server"],
+            help: "HTTP connections closed because a request was not read whole within http.requestReadTimeoutMs."),
         MetricInfo("process_cpu_seconds_total", .counter, .both, labels: [], help: "User and system CPU time spent, seconds."),
         MetricInfo("process_resident_memory_bytes", .gauge, .both, labels: [], help: "Resident memory size, bytes."),
         MetricInfo("process_virtual_memory_bytes", .gauge, .both, labels: [], help: "Virtual memory size, bytes."),

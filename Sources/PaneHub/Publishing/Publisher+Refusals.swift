@@ -21,6 +21,18 @@ extension Publisher {
             Counter(label: "pane_hub_republish_skipped_total", dimensions: [("region", region.name)]).increment()
             return .published
         }
+        if existing.isEmpty, try topIsOurs(region: region, client: client) {
+            // Nothing at our id, and the top is an entry the hub wrote: ours went in earlier and
+            // was trimmed once every replica had applied it (Redis kept it, the reply was lost,
+            // e.g. when a cluster master died after replicating it). Entries go in order on one
+            // connection, so a later entry of ours above it means this one was written too; if it
+            // was not, the replicas see the gap and resync.
+            Counter(label: "pane_hub_republish_skipped_total", dimensions: [("region", region.name)]).increment()
+            logger.notice(
+                "an unconfirmed entry is no longer in the stream, below the hub's own later entries: counted as published",
+                metadata: ["stream": "\(key)", "seq": "\(update.seq)"])
+            return .published
+        }
         Counter(label: "pane_hub_publish_conflicts_total", dimensions: [("region", region.name)]).increment()
         logger.error(
             "CONFLICT: region stream's top is above our seq and the entry there is not ours; something other than the hub wrote to the stream (check the Redis ACL). Moving the foreign entries aside.",
@@ -47,6 +59,14 @@ extension Publisher {
             return .published
         }
         return .conflict
+    }
+
+    /// Whether the stream's top entry has a seq the hub allocated (not a foreign entry above them).
+    func topIsOurs(region: Region, client: RedisClient) throws -> Bool {
+        let lastAllocated = try store.lastSeq(region: region)
+        let top = try client.run { conn throws(RedisError) in try conn.xrevrange(key: region.keys.updates, count: 1).first?.id }
+        guard let top, let seq = StreamEntryCodec.seq(fromEntryID: top) else { return false }
+        return seq <= lastAllocated
     }
 
     /// Moves entries that the hub did not write (ids past every seq it allocated, and `also`) to

@@ -18,13 +18,24 @@ import Testing
         try await TestScene.withHub("workercrash", regions: ["wcrash"]) { scene, hub in
             let first = try scene.spoke("a", consumer: "worker-1")
 
+            // Ten writers at once: the hub commits durably (hub.durability full), so one writer
+            // alone waits for an fsync per write, slow on a disk the whole suite shares.
             let writer = Task {
-                for i in 0..<10_000 {
-                    _ = try await hub.store.put(id: try ContextID("c\(i % 3_000)"), body: Array(#"{"i":\#(i)}"#.utf8))
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for w in 0..<10 {
+                        group.addTask {
+                            for i in stride(from: w, to: 10_000, by: 10) {
+                                _ = try await hub.store.put(id: try ContextID("c\(i % 3_000)"), body: Array(#"{"i":\#(i)}"#.utf8))
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
                 }
             }
             let replica = try ReplicaStore(path: first.db)
-            #expect(try await eventually(60, poll: 0.01) { try replica.maxSeq() > 1_000 })
+            #expect(
+                try await eventually(60, poll: 0.01) { try replica.maxSeq() > 1_000 },
+                "replica at \((try? replica.maxSeq()) ?? 0), hub at \((try? hub.store.lastSeq(region: scene.region)) ?? 0): \(first.log().suffix(1_500))")
             first.child.crash()
             let seqAtCrash = try replica.maxSeq()
             try await writer.value

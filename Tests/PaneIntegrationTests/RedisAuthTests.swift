@@ -74,7 +74,8 @@ import Testing
             #expect(first == "pane-t")
             let admin = try RedisConnection(endpoint: redis.endpoint)
             defer { admin.close() }
-            #expect(try admin.command(["CLIENT", "KILL", "USER", "pane-t"]).int == 1)
+            // At least the client's (the server may not have noticed the closed one above yet).
+            #expect((try admin.command(["CLIENT", "KILL", "USER", "pane-t"]).int ?? 0) >= 1)
             var answered: String?
             for _ in 0..<5 where answered == nil {
                 answered = try? client.run { conn throws(RedisError) in try conn.command(["ACL", "WHOAMI"]).string }

@@ -23,7 +23,7 @@ public struct HubConfiguration: Sendable {
     /// (`http.requestReadTimeoutMs`); `nil` for none.
     public var httpRequestReadTimeoutMs: Int? = 10_000
     /// At most this many HTTP connections at once; more get `503` (`http.maxConnections`).
-    public var httpMaxConnections = 1_000
+    public var httpMaxConnections = 16_384
     /// HTTP listen address.
     public var httpHost: String = "127.0.0.1"
     public var httpPort: Int = 7400

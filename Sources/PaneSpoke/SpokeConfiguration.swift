@@ -66,7 +66,7 @@ public struct SpokeConfiguration: Sendable {
     /// (`http.requestReadTimeoutMs`); `nil` for none.
     public var httpRequestReadTimeoutMs: Int? = 10_000
     /// At most this many HTTP connections at once; more get `503` (`http.maxConnections`).
-    public var httpMaxConnections = 1_000
+    public var httpMaxConnections = 16_384
     /// The longest a read may wait for a position or a change (`wait=`), ms (`spoke.maxWaitMs`).
     public var maxWaitMs: Int = 60_000
     /// Open `GET /v1/watch` streams this worker serves at once; more get `503` (`spoke.maxWatchers`).

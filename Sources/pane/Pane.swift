@@ -190,7 +190,7 @@ extension Pane {
         @Option(help: "Close a connection whose request is not read whole in this time, ms; 0: never (key http.requestReadTimeoutMs, default 10000).")
         var httpRequestReadTimeoutMs: Int?
 
-        @Option(help: "At most this many HTTP connections at once; more get 503 (key http.maxConnections, default 1000).")
+        @Option(help: "At most this many HTTP connections at once; more get 503 (key http.maxConnections, default 16384).")
         var httpMaxConnections: Int?
 
         @Option(help: "Most resync snapshots per region in any minute; more requests wait (key hub.maxSnapshotsPerMinute, default 20).")
@@ -305,7 +305,7 @@ extension Pane {
         @Option(help: "Close a connection whose request is not read whole in this time, ms; 0: never (key http.requestReadTimeoutMs, default 10000).")
         var httpRequestReadTimeoutMs: Int?
 
-        @Option(help: "At most this many HTTP connections at once; more get 503 (key http.maxConnections, default 1000).")
+        @Option(help: "At most this many HTTP connections at once; more get 503 (key http.maxConnections, default 16384).")
         var httpMaxConnections: Int?
 
         @Option(help: "The hub, http://host:port, for consistency=hub and fallback=hub reads (key spoke.hubURL).")

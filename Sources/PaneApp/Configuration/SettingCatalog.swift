@@ -57,7 +57,7 @@ public enum SettingCatalog {
         Setting(SettingKey.bodyMaxBytes, .int(1_048_576), flag: "--max-body-bytes"),
         Setting(SettingKey.httpIdleTimeoutMs, .int(30_000), flag: "--http-idle-timeout-ms"),
         Setting(SettingKey.httpRequestReadTimeoutMs, .int(10_000), flag: "--http-request-read-timeout-ms"),
-        Setting(SettingKey.httpMaxConnections, .int(1_000), flag: "--http-max-connections"),
+        Setting(SettingKey.httpMaxConnections, .int(16_384), flag: "--http-max-connections"),
         Setting(SettingKey.logLevel, .string("info"), flag: "--log-level"),
     ]
 

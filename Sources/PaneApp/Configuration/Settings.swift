@@ -57,7 +57,7 @@ public enum SettingKey {
     public static let bodyMaxBytes = "body.maxBytes"  // default 1048576
     public static let httpIdleTimeoutMs = "http.idleTimeoutMs"  // default 30000, 0 = none
     public static let httpRequestReadTimeoutMs = "http.requestReadTimeoutMs"  // default 10000, 0 = none
-    public static let httpMaxConnections = "http.maxConnections"  // default 1000
+    public static let httpMaxConnections = "http.maxConnections"  // default 16384
     public static let logLevel = "log.level"  // default info
 }
 
@@ -235,6 +235,6 @@ extension ConfigSource {
 
     /// `http.maxConnections` for both servers.
     func httpMaxConnections() throws(ValidationError) -> Int {
-        try int(SettingKey.httpMaxConnections, default: 1_000, range: 1...1_000_000)
+        try int(SettingKey.httpMaxConnections, default: 16_384, range: 1...1_000_000)
     }
 }

@@ -25,7 +25,7 @@ public enum HubHTTP {
     ) -> Router<BasicRequestContext> {
         let router = Router()
         // First, so requests refused by the token check are counted too (`pane_http_*` metrics).
-        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: RequestMetricsMiddleware())
         if let tokens { router.add(middleware: AuthMiddleware(tokens: tokens)) }
         router.add(middleware: ValidationErrorMiddleware())
         router.get("/healthz") { _, _ in PaneHTTP.json("{\"status\":\"ok\"}") }

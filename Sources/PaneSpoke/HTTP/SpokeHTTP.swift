@@ -23,7 +23,7 @@ public enum SpokeHTTP {
     public static func router(store: ReplicaStore, status: SpokeStatus, reads: SpokeReads, tokens: TokenFileWatcher? = nil) -> Router<BasicRequestContext> {
         let router = Router()
         // First, so requests refused by the token check are counted too (`pane_http_*` metrics).
-        router.add(middleware: MetricsMiddleware())
+        router.add(middleware: RequestMetricsMiddleware())
         if let tokens { router.add(middleware: AuthMiddleware(tokens: tokens)) }
         router.add(middleware: ValidationErrorMiddleware())
         router.get("/healthz") { _, _ in PaneHTTP.json("{\"status\":\"ok\"}") }

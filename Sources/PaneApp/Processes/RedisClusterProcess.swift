@@ -31,9 +31,9 @@ public final class RedisClusterProcess: Sendable {
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
                 var node: Node?
                 for _ in 0..<5 {
-                    let port = LocalPorts.free()
-                    // The cluster bus listens on port + 10000: both must be free.
-                    guard port + 10_000 <= 65_535 else { continue }
+                    // The cluster bus listens on port + 10000: both must be free, and outside the
+                    // range other tests' ports come from.
+                    let port = LocalPorts.freeClusterPort()
                     let child = try RedisServerProcess.launch(
                         binary: binary, port: port, directory: folder, appendOnly: false,
                         extraArguments: [

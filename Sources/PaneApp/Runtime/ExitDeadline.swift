@@ -38,7 +38,9 @@ public final class ExitDeadline: Sendable {
             guard claimExit() else { return }
             logger.error("services did not stop within \(seconds) s after a failure; exiting")
             FileHandle.standardError.write(Data("pane: \(FailureMessage.line(for: error))\n".utf8))
-            exit(1)
+            // `_exit`, not `exit`: the process is stuck already, and `exit` runs atexit handlers
+            // and flushes that may wait on a lock a stuck thread holds.
+            _exit(1)
         }
         thread.name = "pane-exit-deadline"
         thread.start()

@@ -154,7 +154,7 @@ import Testing
                         extra: ["--gap-stall-ms", "500", "--digest-interval-ms", "2000"], redisCluster: cluster.seeds))
             }
             let alive = spokes
-            try await withSpokesStopped(alive) {
+            try await withCleanup {
                 try await hub.run { hub in
                     func write(_ range: Range<Int>) async throws {
                         for i in range {
@@ -211,18 +211,9 @@ import Testing
                 #expect(letters.status == 0, "\(letters.output)")
                 let clash = try await PaneCommand.run(["admin", "status", "--redis-cluster", cluster.seeds, "--redis", "redis://127.0.0.1:1"])
                 #expect(clash.status == 2 && clash.output.contains("redis.url is set too"), "\(clash.output)")
+            } cleanup: {
+                await BlockingThread.run(name: "spokes-stop") { for spoke in alive { spoke.child.stop() } }
             }
         }
-    }
-
-    /// Runs `body`, then stops `spokes` on a thread of their own, also when `body` throws.
-    func withSpokesStopped(_ spokes: [SpokeProcess], _ body: () async throws -> Void) async throws {
-        do {
-            try await body()
-        } catch {
-            await BlockingThread.run(name: "spokes-stop") { for spoke in spokes { spoke.child.stop() } }
-            throw error
-        }
-        await BlockingThread.run(name: "spokes-stop") { for spoke in spokes { spoke.child.stop() } }
     }
 }

@@ -1,6 +1,6 @@
 /// Runs `body`, then `cleanup` whether or not `body` threw (a `defer` that may await). The
 /// body's error comes first, then the cleanup's.
-func withCleanup<T>(_ body: () async throws -> T, cleanup: () async throws -> Void) async throws -> T {
+public func withCleanup<T>(_ body: () async throws -> T, cleanup: () async throws -> Void) async throws -> T {
     let outcome: Result<T, any Error>
     do {
         outcome = .success(try await body())

@@ -114,6 +114,12 @@ final class ReadConnection: @unchecked Sendable {
         guard sqlite3_column_type(statement, 0) != SQLITE_NULL else {
             return ReplicaRead(context: nil, staleReason: stale, seq: 0, watermark: watermark)
         }
+        let context = Self.storedContext(statement)
+        return ReplicaRead(context: context, staleReason: stale, seq: UInt64(max(0, sqlite3_column_int64(statement, 6))), watermark: watermark)
+    }
+
+    /// The context in columns 0–4 (id, version, deleted, body, updated) of both point statements.
+    private static func storedContext(_ statement: OpaquePointer) -> StoredContext {
         let count = Int(sqlite3_column_bytes(statement, 3))
         let body: [UInt8] =
             if count > 0, let bytes = sqlite3_column_blob(statement, 3) {
@@ -121,10 +127,9 @@ final class ReadConnection: @unchecked Sendable {
             } else {
                 []
             }
-        let context = StoredContext(
+        return StoredContext(
             id: RawSQLite.text(statement, 0), version: sqlite3_column_int64(statement, 1), deleted: sqlite3_column_int64(statement, 2) != 0,
             body: body, updatedAtMs: sqlite3_column_int64(statement, 4))
-        return ReplicaRead(context: context, staleReason: stale, seq: UInt64(max(0, sqlite3_column_int64(statement, 6))), watermark: watermark)
     }
 
     func context(id: String) throws -> (context: StoredContext?, staleReason: String?) {
@@ -135,16 +140,7 @@ final class ReadConnection: @unchecked Sendable {
         guard rc == SQLITE_ROW else { throw error(rc, sql: Self.contextSQL) }
         let stale: String? = sqlite3_column_type(statement, 5) == SQLITE_NULL ? nil : RawSQLite.text(statement, 5)
         guard sqlite3_column_type(statement, 0) != SQLITE_NULL else { return (nil, stale) }
-        let count = Int(sqlite3_column_bytes(statement, 3))
-        let body: [UInt8] =
-            if count > 0, let bytes = sqlite3_column_blob(statement, 3) {
-                Array(UnsafeRawBufferPointer(start: bytes, count: count))
-            } else {
-                []
-            }
-        let context = StoredContext(
-            id: RawSQLite.text(statement, 0), version: sqlite3_column_int64(statement, 1), deleted: sqlite3_column_int64(statement, 2) != 0,
-            body: body, updatedAtMs: sqlite3_column_int64(statement, 4))
+        let context = Self.storedContext(statement)
         return (context, stale)
     }
 

@@ -72,6 +72,27 @@ import Testing
         #expect(field(#"{"regions": 1, "totalWrites": 10, "faults": [{"kind": "poison", "at": 1, "when": 2}]}"#) == "faults[0].when")
     }
 
+    @Test func redisClusterAndItsFaults() throws {
+        let scenario = try parse(
+            #"{"regions": 2, "totalWrites": 10, "redisCluster": {"masters": 4, "nodeTimeoutMs": 500}, "faults": [{"kind": "killMaster", "at": 2}, {"kind": "reshard", "at": 1}]}"#)
+        #expect(scenario.redisCluster == Scenario.RedisClusterPlan(masters: 4, replicasPerMaster: 1, nodeTimeoutMs: 500))
+        #expect(scenario.faults.map(\.kind) == [.reshard, .killMaster])
+        #expect(scenario.faults[1].seconds == 60)
+        let defaults = try parse(#"{"regions": 1, "totalWrites": 10, "redisCluster": {}}"#)
+        #expect(defaults.redisCluster == Scenario.RedisClusterPlan())
+        let single = try parse(#"{"regions": 1, "totalWrites": 10}"#)
+        #expect(single.redisCluster == nil)
+        #expect(field(#"{"regions": 1, "totalWrites": 10, "redisCluster": true}"#) == "redisCluster")
+        #expect(field(#"{"regions": 1, "totalWrites": 10, "redisCluster": {"masters": 2}}"#) == "redisCluster.masters")
+        #expect(field(#"{"regions": 1, "totalWrites": 10, "redisCluster": {"shards": 2}}"#) == "redisCluster.shards")
+        #expect(field(#"{"regions": 1, "totalWrites": 10, "faults": [{"kind": "killMaster", "at": 1}]}"#) == "faults[0].kind")
+        #expect(field(#"{"regions": 1, "totalWrites": 10, "faults": [{"kind": "reshard", "at": 1}]}"#) == "faults[0].kind")
+        #expect(
+            field(#"{"regions": 1, "totalWrites": 10, "redisCluster": {"replicasPerMaster": 0}, "faults": [{"kind": "killMaster", "at": 1}]}"#)
+                == "faults[0].kind")
+        #expect(field(#"{"regions": 1, "totalWrites": 10, "redisCluster": {}, "faults": [{"kind": "restartRedis", "at": 1}]}"#) == "faults[0].kind")
+    }
+
     @Test func errorMessageNamesTheField() {
         do {
             _ = try parse(#"{"regions": 1, "totalWrites": 10, "writeRate": "fast"}"#)

@@ -34,6 +34,32 @@ import Testing
         }
     }
 
+    /// The runner on a private Redis Cluster (issue 14): a live reshard, then `kill -9` of a
+    /// master while writes flow. Every replica must equal the hub, and both faults must report ok:
+    /// the killed master's replica promoted, new entries applied, every watermark past the seq at
+    /// the death.
+    @Test func clusterWithReshardAndKilledMasterPasses() async throws {
+        var scenario = Scenario(
+            name: "cluster-test", regions: try ["ca", "cb", "cc", "cd"].map { try Region("ltc-\($0)-\(UUID().uuidString.prefix(4).lowercased())") },
+            contexts: 300, writeRate: .perSecond(300), deleteShare: 0.05, durationSeconds: 9,
+            faults: [Fault(kind: .reshard, at: 2), Fault(kind: .killMaster, at: 4, seconds: 45)])
+        scenario.redisCluster = Scenario.RedisClusterPlan(masters: 3, replicasPerMaster: 1, nodeTimeoutMs: 1_000)
+        scenario.quiescenceSeconds = 60
+        let cluster = scenario
+        let binary = try TestEnv.paneBinary()
+        let report = try await BlockingThread.value(name: "test-cluster-run") {
+            let runner = ScenarioRunner(scenario: cluster, paneBinary: binary) { _ in }
+            runner.showProgress = false
+            return try runner.run()  // its files stay after a FAIL, for the post-mortem
+        }
+        #expect(report.verdict == "PASS", "\(report.problems) \(report.differences) \(report.faults)")
+        #expect(report.faults.map(\.kind) == ["reshard", "killMaster"])
+        #expect(report.faults.filter { !$0.ok }.isEmpty, "\(report.faults)")
+        #expect(report.faults.first?.detail.contains("moved region") == true)
+        #expect(report.faults.last?.detail.contains("promoted after") == true)
+        #expect(report.processes.filter { $0.name.hasPrefix("redis-") }.count == 6)
+    }
+
     /// Deletes a row in one replica after quiescence: the verdict must be FAIL and name the row.
     @Test func tamperedReplicaFails() async throws {
         var scenario = Scenario(name: "tamper", regions: [try Region("r01")], replicasPerRegion: 2, contexts: 50, writeRate: .perSecond(500), totalWrites: 300)

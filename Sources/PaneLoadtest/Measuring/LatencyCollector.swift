@@ -61,6 +61,17 @@ final class LatencyCollector: @unchecked Sendable {
     }
 
     func replica(_ label: String) -> ReplicaLatency? { lock.withLock { replicas[label] } }
+
+    /// From now on, notes each of `labels`' first apply of an entry the hub committed after
+    /// `committedAfterUs` (wall-clock µs): how long a fault kept new writes from a replica.
+    func mark(committedAfterUs: Int64, labels: [String]) {
+        lock.withLock {
+            for label in labels {
+                replicas[label]?.markUs = committedAfterUs
+                replicas[label]?.firstApplyAfterMarkUs = nil
+            }
+        }
+    }
     var summary: LatencySummary { lock.withLock { LatencySummary(overall) } }
     var lastApplyMs: Int64 { lock.withLock { replicas.values.map(\.lastApplyMs).max() ?? 0 } }
 

@@ -10,6 +10,11 @@ struct ReplicaLatency {
     var applied = 0
     var lastApplyUs: Int64 = 0
     var maxSeq: UInt64 = 0
+    /// Set by a fault (``LatencyCollector/mark(committedAfterUs:labels:)``): watch for the first
+    /// apply of an entry the hub committed after this wall-clock µs.
+    var markUs: Int64?
+    /// The wall-clock µs of that first apply, once seen.
+    var firstApplyAfterMarkUs: Int64?
 
     init(label: String) { self.label = label }
 
@@ -25,6 +30,7 @@ struct ReplicaLatency {
         applied += 1
         lastApplyUs = max(lastApplyUs, line.replicaUs)
         maxSeq = max(maxSeq, line.seq)
+        if let markUs, firstApplyAfterMarkUs == nil, line.hubUs > markUs { firstApplyAfterMarkUs = line.replicaUs }
         let latency = UInt64(max(0, line.replicaUs - line.hubUs))
         _ = histogram.record(latency)
         return latency

@@ -43,15 +43,13 @@ final class Sampler: @unchecked Sendable {
 
     func run(start: DispatchTime, stop: StopSignal) {
         var tick = 1
-        // Created and used on this thread only: a connection is not Sendable.
-        var redisConnection: RedisConnection?
         let tty = isatty(2) != 0
         while !stop.isStopped {
             let due = Double(tick)
             while WriteDriver.seconds(since: start) < due && !stop.isStopped { usleep(20_000) }
             if stop.isStopped { break }
             collector.poll()
-            let sample = takeSample(&redisConnection)
+            let sample = takeSample()
             lock.withLock { samples[tick - 1] = sample }
             if showProgress && (tty || tick % 5 == 0) {
                 let line = progressLine(elapsed: WriteDriver.seconds(since: start), lag: sample.lag)
@@ -59,22 +57,11 @@ final class Sampler: @unchecked Sendable {
             }
             tick += 1
         }
-        redisConnection?.close()
     }
 
-    private func takeSample(_ redisConnection: inout RedisConnection?) -> Sample {
+    private func takeSample() -> Sample {
         var sample = Sample()
-        if redisConnection == nil { redisConnection = try? RedisConnection(endpoint: cluster.redis.endpoint, connectTimeoutMs: 200, readTimeoutMs: 1_000) }
-        if let conn = redisConnection {
-            if let info = try? conn.info("memory") {
-                for line in info.split(separator: "\r\n") where line.hasPrefix("used_memory:") {
-                    sample.redisMemory = Int(line.dropFirst("used_memory:".count)) ?? 0
-                }
-            } else {
-                conn.close()
-                redisConnection = nil
-            }
-        }
+        sample.redisMemory = cluster.redis.usedMemory()
         var lags: [String: Int] = [:]
         for file in cluster.replicaFiles {
             guard let region = try? Region(file.region), let last = try? hubStore.lastSeq(region: region) else { continue }
@@ -83,7 +70,7 @@ final class Sampler: @unchecked Sendable {
         }
         sample.lag = lags.values.max() ?? 0
         var processes: [(String, Int32)] = []
-        if let pid = cluster.redis.pid { processes.append(("redis", pid)) }
+        processes += cluster.redis.pids
         if let pid = cluster.hubPid { processes.append(("hub", pid)) }
         for worker in cluster.workers { if let pid = worker.pid { processes.append((worker.name, pid)) } }
         // The runner itself (writers, sampler) shares the machine with what it measures.

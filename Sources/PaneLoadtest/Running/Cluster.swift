@@ -11,7 +11,7 @@ final class Cluster: @unchecked Sendable {
     let scenario: Scenario
     let binary: String
     let directory: String
-    let redis: ManagedRedis
+    let redis: LoadRedis
     let hubPort: Int
     let hubDatabase: String
     /// The tokens file the hub and the workers load; the runner sends its tokens (``writeToken``, ``readToken``).
@@ -26,8 +26,8 @@ final class Cluster: @unchecked Sendable {
         self.scenario = scenario
         self.binary = binary
         self.directory = directory
-        redis = try ManagedRedis(directory: "\(directory)/redis")
-        log("redis-server \(redis.endpoint) (AOF everysec) in \(directory)/redis")
+        redis = try LoadRedis(scenario: scenario, directory: directory)
+        log(redis.description)
         hubPort = LocalPorts.free()
         hubDatabase = "\(directory)/hub.sqlite"
         let tokens = try GeneratedTokens.create(at: "\(directory)/tokens")
@@ -40,8 +40,9 @@ final class Cluster: @unchecked Sendable {
                     let base = "\(directory)/\(region.name)-\(replica)"
                     let latencyLog = "\(base)-w\(index).latency"
                     let consumer = "\(region.name)-\(replica)-w\(index)"
-                    let args = [
-                        "spoke", "--redis", redis.endpoint.description, "--region", region.name, "--replica", replica,
+                    let args =
+                        ["spoke"] + redis.arguments + [
+                        "--region", region.name, "--replica", replica,
                         "--db", "\(base).sqlite", "--http", "127.0.0.1:\(port)", "--consumer", consumer,
                         "--latency-log", latencyLog, "--batch-size", String(scenario.spokeBatchSize), "--log-level", "warning",
                         "--tokens-file", tokens.path,
@@ -62,8 +63,8 @@ final class Cluster: @unchecked Sendable {
     }
 
     var hubArguments: [String] {
-        [
-            "hub", "--redis", redis.endpoint.description, "--regions", scenario.regions.map(\.name).joined(separator: ","),
+        ["hub"] + redis.arguments + [
+            "--regions", scenario.regions.map(\.name).joined(separator: ","),
             "--db", hubDatabase, "--http", "127.0.0.1:\(hubPort)", "--batch-size", String(scenario.hubBatchSize),
             "--stream-max-length", String(scenario.streamMaxLength), "--log-level", "warning", "--tokens-file", tokens.path,
         ]

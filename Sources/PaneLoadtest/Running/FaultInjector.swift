@@ -1,7 +1,9 @@
 import Foundation
 import PaneApp
 import PaneCore
+import PaneReader
 import PaneRedis
+import PaneStore
 import Synchronization
 
 #if canImport(Glibc)
@@ -12,6 +14,8 @@ import Synchronization
 final class FaultInjector: @unchecked Sendable {
     let cluster: Cluster
     let scenario: Scenario
+    let collector: LatencyCollector
+    let hubStore: HubStore
     let log: @Sendable (String) -> Void
     private let lock = NSLock()
     private var records: [LoadReport.FaultRecord] = []
@@ -19,9 +23,11 @@ final class FaultInjector: @unchecked Sendable {
     private(set) var poisonByRegion: [String: Int] = [:]
     private(set) var outageReads = (answered: 0, failed: 0)
 
-    init(cluster: Cluster, scenario: Scenario, log: @escaping @Sendable (String) -> Void) {
+    init(cluster: Cluster, scenario: Scenario, collector: LatencyCollector, hubStore: HubStore, log: @escaping @Sendable (String) -> Void) {
         self.cluster = cluster
         self.scenario = scenario
+        self.collector = collector
+        self.hubStore = hubStore
         self.log = log
         rng = SplitMix64(seed: scenario.seed &+ 0xFA17)
     }
@@ -47,6 +53,8 @@ final class FaultInjector: @unchecked Sendable {
                 case .poison: detail = try poison(count: fault.count)
                 case .trimStream: detail = try trimStream(pause: fault.seconds)
                 case .stopHub: (detail, ok) = try stopHub(seconds: fault.seconds)
+                case .killMaster: (detail, ok) = try killMaster(waitSeconds: fault.seconds)
+                case .reshard: detail = try reshard()
                 }
             } catch {
                 detail = "failed: \(error)"
@@ -72,18 +80,19 @@ final class FaultInjector: @unchecked Sendable {
     }
 
     private func restartRedis(pause: Double) throws -> String {
+        guard let server = cluster.redis.server else { return "no single redis-server to restart" }
         let began = DispatchTime.now()
-        cluster.redis.stop()
+        server.stop()
         usleep(useconds_t(pause * 1e6))
-        try cluster.redis.start()
+        try server.start()
         return String(format: "SHUTDOWN (AOF flushed), started again on the same port, AOF reloaded; down %.1f s", WriteDriver.seconds(since: began))
     }
 
     /// Malformed entries at `<top>-1`, `<top>-2`, …: above the stream's top, yet below the hub's
     /// next id `<top+1>-0`, so the hub's XADDs are never refused.
     private func poison(count: Int) throws -> String {
-        let region = scenario.regions[Int(rng.next() % UInt64(scenario.regions.count))]
-        let conn = try RedisConnection(endpoint: cluster.redis.endpoint)
+        let region = randomRegion()
+        let conn = try cluster.redis.connection(for: region)
         defer { conn.close() }
         let key = region.keys.updates
         var added = 0
@@ -113,9 +122,10 @@ final class FaultInjector: @unchecked Sendable {
         let workers = cluster.workers.filter { $0.label == target.label }
         for worker in workers { worker.stop() }
         usleep(useconds_t(pause * 1e6))
-        let conn = try RedisConnection(endpoint: cluster.redis.endpoint)
+        let region = try Region(target.region)
+        let conn = try cluster.redis.connection(for: region)
         defer { conn.close() }
-        let key = try Region(target.region).keys.updates
+        let key = region.keys.updates
         let before = try conn.xlen(key: key)
         if let top = try conn.xrevrange(key: key, count: 1).first?.id {
             try conn.xtrim(key: key, to: .minID(top), approximate: false)
@@ -147,5 +157,89 @@ final class FaultInjector: @unchecked Sendable {
         }
         try cluster.startHub()
         return ("hub down \(String(format: "%.1f", seconds)) s; spoke reads meanwhile: \(answered) answered, \(failed) failed", failed == 0 && answered > 0)
+    }
+
+    private func randomRegion() -> Region {
+        scenario.regions[Int(rng.next() % UInt64(scenario.regions.count))]
+    }
+
+    /// `kill -9` the master of one region's slot, then waits (at most `waitSeconds`) for three
+    /// moments, each in seconds after the death: the cluster's map names another master for the
+    /// slot (its replica was promoted), every replica of every region that master held applied
+    /// an entry the hub committed after the death, and every such replica's watermark reached
+    /// its region's hub seq at the death (entries the old master acknowledged but never
+    /// replicated are gaps, repaired by resync). ok when all three happened in time.
+    private func killMaster(waitSeconds: Double) throws -> (String, Bool) {
+        guard let redisCluster = cluster.redis.cluster else { return ("no Redis Cluster", false) }
+        let region = randomRegion()
+        let slot = region.keys.updates.hashSlot
+        guard let master = try redisCluster.slotMap().master(of: slot),
+            let node = redisCluster.nodes.first(where: { $0.address == master && $0.child.isRunning })
+        else { return ("no running master for region \(region.name)'s slot \(slot)", false) }
+        let map = try redisCluster.slotMap()
+        let affected = scenario.regions.filter { map.master(of: $0.keys.updates.hashSlot) == master }
+        let files = cluster.replicaFiles.filter { file in affected.contains { $0.name == file.region } }
+        let deathUs = WallClock.nowUs()
+        node.child.stop(signal: SIGKILL, timeout: 5)
+        var seqAtDeath: [String: UInt64] = [:]
+        for region in affected { seqAtDeath[region.name] = try hubStore.lastSeq(region: region) }
+        collector.mark(committedAfterUs: deathUs, labels: files.map(\.label))
+        let names = affected.map(\.name).joined(separator: ", ")
+        log("fault: killed master \(master), which held regions \(names); hub seqs \(seqAtDeath)")
+        func since() -> Double { Double(WallClock.nowUs() - deathUs) / 1e6 }
+        var promoted: Double?
+        var newMaster: ClusterNode?
+        var firstApply: [String: Double] = [:]
+        var converged: Double?
+        var readers: [String: PaneReader] = [:]
+        while since() < waitSeconds {
+            if promoted == nil, let now = try? redisCluster.slotMap().master(of: slot), now != master {
+                promoted = since()
+                newMaster = now
+            }
+            collector.poll()
+            for file in files where firstApply[file.label] == nil {
+                if let us = collector.replica(file.label)?.firstApplyAfterMarkUs { firstApply[file.label] = Double(us - deathUs) / 1e6 }
+            }
+            if converged == nil {
+                var all = true
+                for file in files {
+                    if readers[file.label] == nil { readers[file.label] = try? PaneReader(path: file.path) }
+                    let watermark: UInt64 = (try? readers[file.label]?.position().watermark) ?? 0
+                    if watermark < seqAtDeath[file.region] ?? 0 { all = false }
+                }
+                if all { converged = since() }
+            }
+            if promoted != nil, converged != nil, firstApply.count == files.count { break }
+            usleep(20_000)
+        }
+        func text(_ value: Double?) -> String { value.map { String(format: "%.2f s", $0) } ?? "not within \(Int(waitSeconds)) s" }
+        let first = firstApply.count == files.count ? firstApply.values.max() : nil
+        let detail =
+            "kill -9 master \(master) (chosen for region \(region.name)), which held regions \(names); "
+            + "replica \(newMaster.map { "\($0)" } ?? "?") promoted after \(text(promoted)); "
+            + "every replica of those regions applied an entry committed after the death after \(text(first)); "
+            + "every watermark past its region's hub seq at the death after \(text(converged))"
+        return (detail, promoted != nil && first != nil && converged != nil)
+    }
+
+    /// Moves one region's slot to another master while the writes flow, as
+    /// `redis-cli --cluster reshard` does (keys migrated under MIGRATING/IMPORTING, then the slot
+    /// handed over).
+    private func reshard() throws -> String {
+        guard let redisCluster = cluster.redis.cluster else { return "no Redis Cluster" }
+        let region = randomRegion()
+        let slot = region.keys.updates.hashSlot
+        let map = try redisCluster.slotMap()
+        guard let source = map.master(of: slot), let target = map.masters.first(where: { $0 != source }) else {
+            return "no second master to move region \(region.name)'s slot \(slot) to"
+        }
+        let began = DispatchTime.now()
+        let move = try redisCluster.beginMove(slot: slot, to: target)
+        let moved = try move.migrateAll()
+        try move.finish()
+        return String(
+            format: "moved region %@'s slot %d from %@ to %@: %d keys in %.2f s", region.name, slot, source.description,
+            target.description, moved, WriteDriver.seconds(since: began))
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import PaneApp
 import PaneCore
 import PaneHub
+import PaneReader
 import PaneRedis
 import PaneSpoke
 import PaneStore
@@ -55,7 +56,7 @@ public final class ScenarioRunner {
         let start = DispatchTime.now()
         let collector = LatencyCollector(files: cluster.workers.map { ($0.latencyLogPath, $0.label) }, startMs: startMs)
         let driver = WriteDriver(scenario: scenario, hubPort: cluster.hubPort, token: cluster.writeToken)
-        let injector = FaultInjector(cluster: cluster, scenario: scenario, log: log)
+        let injector = FaultInjector(cluster: cluster, scenario: scenario, collector: collector, hubStore: hubStore, log: log)
         let stop = StopSignal()
         let sampler = Sampler(cluster: cluster, collector: collector, driver: driver, hubStore: hubStore, showProgress: showProgress)
         let samplerStop = StopSignal()
@@ -129,7 +130,7 @@ public final class ScenarioRunner {
         var finalLags: [String: Int] = [:]
         for file in cluster.replicaFiles {
             let last = try hubStore.lastSeq(region: try Region(file.region))
-            finalLags[file.label] = Int(last) - Int(min(last, collector.replica(file.label)?.maxSeq ?? 0))
+            finalLags[file.label] = Int(last) - Int(min(last, Self.reached(file, collector: collector)))
         }
         let converged = differences.isEmpty && quiet
         let pass = converged && problems.isEmpty
@@ -160,7 +161,7 @@ public final class ScenarioRunner {
                 var caughtUp = true
                 for file in cluster.replicaFiles {
                     let last = try hubStore.lastSeq(region: try Region(file.region))
-                    if (collector.replica(file.label)?.maxSeq ?? 0) < last { caughtUp = false }
+                    if Self.reached(file, collector: collector) < last { caughtUp = false }
                 }
                 guard caughtUp else { continue }
                 var same = true
@@ -179,15 +180,25 @@ public final class ScenarioRunner {
         return false
     }
 
+    /// The highest seq a replica has reached: the highest its latency log shows applied, or its
+    /// watermark when that is higher (a resync snapshot takes a seq of its own and moves the
+    /// watermark without a latency-log line, as after a gap at the very end of a run).
+    static func reached(_ file: (label: String, region: String, replica: String, path: String), collector: LatencyCollector) -> UInt64 {
+        let logged = collector.replica(file.label)?.maxSeq ?? 0
+        let watermark = (try? PaneReader(path: file.path).position().watermark) ?? 0
+        return max(logged, watermark)
+    }
+
     /// Entries pending in every replica's consumer group (XPENDING), after letting the last acks land.
     private func pendingEntries(cluster: Cluster) throws -> [(replica: String, id: String, consumer: String)] {
-        let conn = try RedisConnection(endpoint: cluster.redis.endpoint)
-        defer { conn.close() }
         var result: [(replica: String, id: String, consumer: String)] = []
         for attempt in 0..<10 {
             result = []
             for file in cluster.replicaFiles {
-                let key = try Region(file.region).keys.updates
+                let region = try Region(file.region)
+                let conn = try cluster.redis.connection(for: region)
+                defer { conn.close() }
+                let key = region.keys.updates
                 for row in try conn.xpending(key: key, group: ReplicaName(file.replica).consumerGroup, count: 10_000) {
                     result.append((file.label, row.id, row.consumer))
                 }
@@ -201,11 +212,11 @@ public final class ScenarioRunner {
 
     /// Dead-lettered entries, and the context ids they name, per region.
     private func deadLetters(cluster: Cluster) throws -> (count: Int, ids: [String: Set<ContextID>]) {
-        let conn = try RedisConnection(endpoint: cluster.redis.endpoint)
-        defer { conn.close() }
         var count = 0
         var ids: [String: Set<ContextID>] = [:]
         for region in scenario.regions {
+            let conn = try cluster.redis.connection(for: region)
+            defer { conn.close() }
             let entries = try conn.xrange(key: region.keys.deadLetters)
             count += entries.count
             for entry in entries {

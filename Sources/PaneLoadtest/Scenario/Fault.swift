@@ -13,7 +13,16 @@ public struct Fault: Sendable, Equatable, Codable {
     public init(kind: FaultKind, at: Double, seconds: Double? = nil, count: Int = 1) {
         self.kind = kind
         self.at = at
-        self.seconds = seconds ?? (kind == .stopHub ? 10 : 1)
+        self.seconds = seconds ?? Self.defaultSeconds(kind)
         self.count = count
+    }
+
+    /// A stopped hub stays down 10 s; a killed master's recovery is awaited up to 60 s; others pause 1 s.
+    static func defaultSeconds(_ kind: FaultKind) -> Double {
+        switch kind {
+        case .stopHub: 10
+        case .killMaster: 60
+        default: 1
+        }
     }
 }

@@ -7,7 +7,7 @@ extension Scenario {
     public static let knownKeys: Set<String> = [
         "name", "regions", "replicasPerRegion", "workersPerReplica", "contexts", "bodyBytes", "writeRate", "deleteShare",
         "durationSeconds", "totalWrites", "writers", "hubBatchSize", "spokeBatchSize", "streamMaxLength",
-        "quiescenceSeconds", "seed", "faults", "expectResync", "description",
+        "quiescenceSeconds", "seed", "faults", "expectResync", "description", "redisCluster",
     ]
 
     /// Parses and validates a scenario file's JSON; errors name the bad field.
@@ -52,8 +52,39 @@ extension Scenario {
         if scenario.writeRate == .max, scenario.durationSeconds == nil, scenario.totalWrites == nil {
             throw ScenarioError(field: "writeRate", reason: "\"max\" needs durationSeconds or totalWrites")
         }
+        scenario.redisCluster = try parseRedisCluster(object["redisCluster"])
         scenario.faults = try parseFaults(object["faults"], scenario: scenario)
+        for (i, fault) in scenario.faults.enumerated() {
+            if fault.kind.needsCluster && scenario.redisCluster == nil {
+                throw ScenarioError(field: "faults[\(i)].kind", reason: "'\(fault.kind.rawValue)' needs a Redis Cluster: add \"redisCluster\": {}")
+            }
+            if fault.kind == .killMaster && scenario.redisCluster?.replicasPerMaster == 0 {
+                throw ScenarioError(field: "faults[\(i)].kind", reason: "'killMaster' needs a replica to promote: redisCluster.replicasPerMaster >= 1")
+            }
+            if fault.kind == .restartRedis && scenario.redisCluster != nil {
+                throw ScenarioError(field: "faults[\(i)].kind", reason: "'restartRedis' restarts the one redis-server; on a cluster use 'killMaster'")
+            }
+        }
         return scenario
+    }
+
+    /// `redisCluster`: an object with `masters` (3-16), `replicasPerMaster` (0-2) and
+    /// `nodeTimeoutMs` (100-60000), each optional.
+    private static func parseRedisCluster(_ value: JSONValue?) throws(ScenarioError) -> RedisClusterPlan? {
+        guard let value else { return nil }
+        guard case .object(let object) = value else {
+            throw ScenarioError(field: "redisCluster", reason: "an object such as {\"masters\": 3, \"replicasPerMaster\": 1}, got \(value.summary)")
+        }
+        let known = ["masters", "replicasPerMaster", "nodeTimeoutMs"]
+        for key in object.keys.sorted() where !known.contains(key) {
+            throw ScenarioError(field: "redisCluster.\(key)", reason: "unknown key; redisCluster has \(known.joined(separator: ", "))")
+        }
+        let fields = JSONFields(object: object, path: "redisCluster.")
+        var plan = RedisClusterPlan()
+        plan.masters = try fields.int("masters", in: 3...16) ?? plan.masters
+        plan.replicasPerMaster = try fields.int("replicasPerMaster", in: 0...2) ?? plan.replicasPerMaster
+        plan.nodeTimeoutMs = try fields.int("nodeTimeoutMs", in: 100...60_000) ?? plan.nodeTimeoutMs
+        return plan
     }
 
     private static func parseRegions(_ value: JSONValue?) throws(ScenarioError) -> [Region] {

@@ -42,6 +42,24 @@ public struct Scenario: Sendable, Equatable {
     /// The scenario contains faults that only a resync can heal (a later issue): its verdict is
     /// reported, but a FAIL is expected until resync lands.
     public var expectResync: Bool
+    /// Run on a private Redis Cluster instead of one redis-server (nil: one server).
+    public var redisCluster: RedisClusterPlan?
+
+    /// The shape of a scenario's private Redis Cluster (issue 14).
+    public struct RedisClusterPlan: Sendable, Equatable {
+        /// Masters: the slots are spread over them (`redis-cli --cluster create` needs at least 3).
+        public var masters: Int
+        /// Replicas of each master: a `killMaster` fault needs one to promote.
+        public var replicasPerMaster: Int
+        /// `cluster-node-timeout`: how long a dead master goes unnoticed before its replica takes over.
+        public var nodeTimeoutMs: Int
+
+        public init(masters: Int = 3, replicasPerMaster: Int = 1, nodeTimeoutMs: Int = 1_000) {
+            self.masters = masters
+            self.replicasPerMaster = replicasPerMaster
+            self.nodeTimeoutMs = nodeTimeoutMs
+        }
+    }
 
     /// A scenario with the defaults of every optional key.
     public init(
@@ -49,7 +67,7 @@ public struct Scenario: Sendable, Equatable {
         bodyBytes: Int = 256, writeRate: WriteRate = .perSecond(1_000), deleteShare: Double = 0, durationSeconds: Double? = nil,
         totalWrites: Int? = nil, writers: Int = 4, hubBatchSize: Int = 500, spokeBatchSize: Int = 500,
         streamMaxLength: Int = 1_000_000, quiescenceSeconds: Double = 60, seed: UInt64 = 1, faults: [Fault] = [],
-        expectResync: Bool = false
+        expectResync: Bool = false, redisCluster: RedisClusterPlan? = nil
     ) {
         self.name = name
         self.regions = regions
@@ -69,6 +87,7 @@ public struct Scenario: Sendable, Equatable {
         self.seed = seed
         self.faults = faults
         self.expectResync = expectResync
+        self.redisCluster = redisCluster
     }
 
     /// Replica names of one region: `a`, `b`, ….

@@ -93,7 +93,9 @@ public final class SpokeWorker: Sendable {
         }
         let loop = Loop(gaps: config.gaps)
         let started = ContinuousClock.now
-        var backoff = Backoff(initialMs: 100, maxMs: 5_000)
+        // At most 1 s between retries: a Redis failover or restart is over in seconds, and a
+        // refused connect costs Redis nothing.
+        var backoff = Backoff(initialMs: 100, maxMs: 1_000)
         var failures = FailureStreak()
         let deadLetters = DeadLetters(region: config.region, replica: config.replica, consumer: config.consumer, logger: logger, faults: faults)
         let latencyLog = config.latencyLogPath.flatMap { LatencyLog(path: $0, logger: logger) }

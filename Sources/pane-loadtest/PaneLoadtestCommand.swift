@@ -31,6 +31,9 @@ struct LimitsCommand: ParsableCommand {
     @Option(help: "Seconds of wrk load per read route and round; 0 skips the reads.")
     var readSeconds: Int = 5
 
+    @Option(help: "Also publish and apply on a private Redis Cluster of this many masters (3-16), against the one server; 0: no cluster.")
+    var clusterMasters: Int = 0
+
     @Option(help: "The pane binary the reads run (default: the one next to pane-loadtest).")
     var pane: String?
 
@@ -42,6 +45,9 @@ struct LimitsCommand: ParsableCommand {
         guard (1...10_000_000).contains(writes) else { throw ValidationError("--writes must be 1-10000000, got \(writes)") }
         guard (2...1_048_576).contains(bodyBytes) else { throw ValidationError("--body-bytes must be 2-1048576, got \(bodyBytes)") }
         guard (1...32).contains(regions) else { throw ValidationError("--regions must be 1-32, got \(regions)") }
+        guard clusterMasters == 0 || (3...16).contains(clusterMasters) else {
+            throw ValidationError("--cluster-masters must be 0 or 3-16 (redis-cli --cluster create needs 3), got \(clusterMasters)")
+        }
         guard Limits.durabilities.contains(durability) else {
             throw ValidationError("--durability must be full or sync-before-publish, got \(durability)")
         }
@@ -50,6 +56,7 @@ struct LimitsCommand: ParsableCommand {
     func run() throws {
         var limits = Limits(writes: writes, bodyBytes: bodyBytes, regions: regions)
         limits.durabilityName = durability
+        limits.clusterMasters = clusterMasters
         let report = try limits.run { print($0) }
         print("")
         print(report.table)

@@ -22,6 +22,10 @@ public struct Limits: Sendable {
     public static let durabilities = HubDurability.allCases.map(\.rawValue)
     var durability: HubDurability { HubDurability(rawValue: durabilityName) ?? .full }
 
+    /// Masters of a private Redis Cluster to publish and apply on as well, beside the one server
+    /// (issue 14); 0 for none.
+    public var clusterMasters: Int = 0
+
     public init(writes: Int, bodyBytes: Int, regions: Int = 3, batch: Int = 500) {
         self.writes = writes
         self.bodyBytes = bodyBytes
@@ -52,6 +56,10 @@ public struct Limits: Sendable {
         public var publishBatch: Int
         /// One replica's worker: XREADGROUP + decode + apply + XACK, entries per second.
         public var apply: Double
+        /// ``publish`` and ``apply`` again on a Redis Cluster of this many masters (0: not run).
+        public var clusterMasters: Int = 0
+        public var clusterPublish: Double?
+        public var clusterApply: Double?
     }
 
     public func run(log: (String) -> Void) throws -> Report {
@@ -86,7 +94,7 @@ public struct Limits: Sendable {
 
         let regionList = try (1...regions).map { try Region("bench-\($0)") }
         let store = try HubStore(path: "\(dir)/hub.sqlite", regions: regionList, durability: durability)
-        var start = DispatchTime.now()
+        let start = DispatchTime.now()
         for i in 0..<writes {
             _ = try store.put(id: try ContextID("ctx-\(i)"), body: body)
         }
@@ -95,14 +103,43 @@ public struct Limits: Sendable {
         let hubGroupWrites = try groupCommitRate(path: "\(dir)/hub-group.sqlite", regions: regionList, body: body)
         log(String(format: "hub writes (64 writers, group commit): %6.0f writes/s", hubGroupWrites))
 
-        var publisherConfig = PublisherConfiguration()
-        publisherConfig.batchSize = PublisherConfiguration().batchSize
-        let publisher = Publisher(
-            store: store, redis: .servers(default: redis.endpoint, byRegion: [:]),
-            config: publisherConfig, logger: logger)
+        // The cluster run publishes the same outbox: a copy taken before it is marked published.
+        let unpublished = "\(dir)/hub-unpublished.sqlite"
+        if clusterMasters > 0 { _ = try HubBackup.backup(database: "\(dir)/hub.sqlite", to: unpublished) }
+        let publish = try publishRate(store: store, topology: .servers(default: redis.endpoint, byRegion: [:]), logger: logger)
+        log(String(format: "pane publish (outbox -> streams):  %10.0f entries/s", publish))
+        let apply = try applyRate(path: "\(dir)/replica.sqlite", region: regionList[0], configure: { $0.redis = redis.endpoint }, logger: logger)
+        log(String(format: "pane apply (one worker, end to end): %8.0f entries/s", apply))
+
+        var clusterPublish: Double?
+        var clusterApply: Double?
+        if clusterMasters > 0 {
+            let cluster = try RedisClusterProcess(directory: "\(dir)/cluster", masters: clusterMasters, replicasPerMaster: 0)
+            defer { cluster.stop() }
+            let map = ClusterMap(seeds: cluster.nodes.map(\.endpoint))
+            let masters = Set(regionList.compactMap { try? cluster.slotMap().master(of: $0.keys.updates.hashSlot) }).count
+            log("redis cluster of \(clusterMasters) masters (\(cluster.seeds)); the \(regions) regions are on \(masters) of them")
+            let clusterStore = try HubStore(path: unpublished, regions: regionList, durability: durability)
+            clusterPublish = try publishRate(store: clusterStore, topology: .cluster(map), logger: logger)
+            log(String(format: "pane publish on the cluster:       %10.0f entries/s", clusterPublish ?? 0))
+            clusterApply = try applyRate(
+                path: "\(dir)/replica-cluster.sqlite", region: regionList[0], configure: { $0.redisCluster = map }, logger: logger)
+            log(String(format: "pane apply on the cluster:         %10.0f entries/s", clusterApply ?? 0))
+        }
+
+        return Report(
+            date: ISO8601DateFormatter().string(from: Date()), writes: writes, bodyBytes: bodyBytes, regions: regions,
+            redisXaddOneClient: xadd1, redisXaddFiftyClients: xadd50, rawSQLiteUpsert: raw, grdbApply: grdb,
+            hubWrites: hubWrites, hubGroupWrites: hubGroupWrites, publish: publish, publishBatch: PublisherConfiguration().batchSize, apply: apply,
+            clusterMasters: clusterMasters, clusterPublish: clusterPublish, clusterApply: clusterApply)
+    }
+
+    /// Publishes `store`'s whole outbox through `topology`; entries per second.
+    private func publishRate(store: HubStore, topology: RedisTopology, logger: Logger) throws -> Double {
+        let publisher = Publisher(store: store, redis: topology, config: PublisherConfiguration(), logger: logger)
         let stop = StopFlag()
         let publisherDone = DispatchSemaphore(value: 0)
-        start = DispatchTime.now()
+        let start = DispatchTime.now()
         let publisherThread = Thread {
             nameCurrentThread("bench-publish")
             do { try publisher.runBlocking(stop: stop) } catch { logger.error("publisher failed", metadata: ["error": "\(error)"]) }
@@ -111,22 +148,26 @@ public struct Limits: Sendable {
         publisherThread.name = "bench-publish"
         publisherThread.start()
         while try store.outboxDepth().values.contains(where: { $0 > 0 }) { usleep(2_000) }
-        let publish = Double(writes * regions) / seconds(since: start)
+        let rate = Double(writes * regions) / seconds(since: start)
         stop.stop()
         store.doorbell.ring()
         publisherDone.wait()
-        log(String(format: "pane publish (outbox -> streams):  %10.0f entries/s", publish))
+        return rate
+    }
 
-        let replica = try ReplicaStore(path: "\(dir)/replica.sqlite")
-        var spokeConfig = SpokeConfiguration(region: regionList[0], replica: try ReplicaName("bench"), databasePath: replica.path)
-        spokeConfig.redis = redis.endpoint
+    /// One worker of a new replica applies `region`'s stream (`writes` entries), reached as
+    /// `configure` says; entries per second, end to end.
+    private func applyRate(path: String, region: Region, configure: (inout SpokeConfiguration) -> Void, logger: Logger) throws -> Double {
+        let replica = try ReplicaStore(path: path)
+        var spokeConfig = SpokeConfiguration(region: region, replica: try ReplicaName("bench"), databasePath: replica.path)
+        configure(&spokeConfig)
         spokeConfig.batchSize = SpokeConfiguration.defaultBatchSize
         spokeConfig.blockMs = 100
         let status = SpokeStatus()
         let worker = SpokeWorker(config: spokeConfig, store: replica, status: status, logger: logger)
         let workerStop = StopFlag()
         let workerDone = DispatchSemaphore(value: 0)
-        start = DispatchTime.now()
+        let start = DispatchTime.now()
         let workerThread = Thread {
             nameCurrentThread("bench-apply")
             do { try worker.runBlocking(stop: workerStop) } catch { logger.error("worker failed", metadata: ["error": "\(error)"]) }
@@ -135,15 +176,10 @@ public struct Limits: Sendable {
         workerThread.name = "bench-apply"
         workerThread.start()
         while status.maxSeq < UInt64(writes) { usleep(1_000) }
-        let apply = Double(writes) / seconds(since: start)
+        let rate = Double(writes) / seconds(since: start)
         workerStop.stop()
         workerDone.wait()
-        log(String(format: "pane apply (one worker, end to end): %8.0f entries/s", apply))
-
-        return Report(
-            date: ISO8601DateFormatter().string(from: Date()), writes: writes, bodyBytes: bodyBytes, regions: regions,
-            redisXaddOneClient: xadd1, redisXaddFiftyClients: xadd50, rawSQLiteUpsert: raw, grdbApply: grdb,
-            hubWrites: hubWrites, hubGroupWrites: hubGroupWrites, publish: publish, publishBatch: publisherConfig.batchSize, apply: apply)
+        return rate
     }
 
     /// Writes through the async API, as the HTTP handlers do, from 64 concurrent tasks.
@@ -216,6 +252,17 @@ extension Limits.Report {
             | hub writes (async API, 64 writers, group commit) | \(Int(hubGroupWrites)) | \(String(format: "%.1fx", hubGroupWrites / hubWrites)) one transaction each |
             | pane publish, entries to \(regions) streams (batch \(publishBatch)/region) | \(Int(publish)) | \(pct(publish, redisXaddOneClient)) of 1-client XADD, \(pct(publish, redisXaddFiftyClients)) of 50-client XADD |
             | pane apply, one worker end to end | \(Int(apply)) | \(pct(apply, rawSQLiteUpsert)) of raw SQLite |
+            """ + clusterRows
+    }
+
+    /// The cluster's rows, when it ran: the same publish and apply on a cluster against one server.
+    var clusterRows: String {
+        guard let clusterPublish, let clusterApply else { return "" }
+        func ratio(_ a: Double, _ b: Double) -> String { String(format: "%.2fx", a / b) }
+        return """
+
+            | pane publish on a \(clusterMasters)-master Redis Cluster (a lane per region) | \(Int(clusterPublish)) | \(ratio(clusterPublish, publish)) one server |
+            | pane apply on the cluster, one worker end to end | \(Int(clusterApply)) | \(ratio(clusterApply, apply)) one server |
             """
     }
 }

@@ -68,7 +68,9 @@ extension SpokeWorker {
             ) { [store, timer = loop.metrics.applyDuration] in try Self.timed(timer) { try store.apply(updates) } }
             return
         }
-        let outcome = Result { try Self.timed(loop.metrics.applyDuration) { try store.apply(good.map(\.update), alsoDone: othersSnapshots.map(\.seq)) } }
+        let outcome = Result {
+            try Self.timed(loop.metrics.applyDuration) { try store.apply(good.map(\.update), alsoDone: othersSnapshots.map(\.seq)) }
+        }
         if case .failure = outcome, !othersSnapshots.isEmpty {
             _ = try store.apply([], alsoDone: othersSnapshots.map(\.seq))
         }

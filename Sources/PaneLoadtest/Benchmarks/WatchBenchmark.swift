@@ -169,6 +169,9 @@ public struct WatchBenchmark: Sendable {
         let deadline = Date().addingTimeInterval(30)
         while arrivals.withLock({ $0.count }) < written.count && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         watcher.close()
+        // The spoke writes its latency log every 100 ms (LatencyLog): the last commits' lines
+        // follow their events by up to that much.
+        Thread.sleep(forTimeInterval: 0.3)
         let commits = try Self.commitTimes(latencyLog)
         var samples: [Int64] = []
         for (id, arrivedUs) in arrivals.withLock({ $0 }) {

@@ -181,7 +181,7 @@ extension RedisCommandBuffer {
     }
 
     /// `XREADGROUP GROUP g c COUNT n [BLOCK ms] STREAMS key id`, sent ahead; read its reply
-    /// with ``RedisConnection/receiveEntries()``. https://redis.io/docs/latest/commands/xreadgroup/
+    /// with ``RedisConnection/receiveEntries(command:)``. https://redis.io/docs/latest/commands/xreadgroup/
     public mutating func xreadgroup(
         key: StreamKey, group: ConsumerGroup, consumer: ConsumerName, count: Int, blockMs: Int?, id: String = ">"
     ) {

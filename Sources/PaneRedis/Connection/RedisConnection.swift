@@ -100,9 +100,10 @@ public final class RedisConnection {
     }
 
     /// Reads the reply of a streams command sent ahead with ``send(_:)`` (a pipelined
-    /// ``RedisCommandBuffer/xreadgroup(key:group:consumer:count:blockMs:id:)``), straight into entries.
-    public func receiveEntries() throws(RedisError) -> [StreamEntry] {
-        let command = lastSent ?? "XREADGROUP"
+    /// ``RedisCommandBuffer/xreadgroup(key:group:consumer:count:blockMs:id:)``), straight into
+    /// entries. Errors name `command`, by default the first command of the last buffer sent.
+    public func receiveEntries(command: String? = nil) throws(RedisError) -> [StreamEntry] {
+        let command = command ?? lastSent ?? "XREADGROUP"
         guard let ctx = context else { throw RedisError(.io, "connection to \(endpoint) is closed") }
         var raw: UnsafeMutablePointer<redisReply>?
         guard cpane_get_reply(ctx, &raw) == REDIS_OK, let reply = raw else { throw failure(ctx, command: command) }

@@ -8,7 +8,9 @@ import PaneStore
 
 extension SpokeWorker {
     /// Applies what can be applied, dead-letters what must be, acks both; leaves transient
-    /// failures pending and sets a retry delay.
+    /// failures pending and sets a retry delay. The ack of a batch applied here is queued in
+    /// `loop.unacked` (its commit is done): it goes out ahead of the next read, in the read's
+    /// pipeline (``flushAcks(_:client:)`` where no read follows).
     func process(
         _ entries: [StreamEntry], deliveries: [String: Int], loop: Loop, client: RedisClient, deadLetters: DeadLetters, latencyLog: LatencyLog?,
         pipelined: Bool = false
@@ -63,10 +65,12 @@ extension SpokeWorker {
             let updates = good.map(\.update)
             loop.inflight = InflightApply(
                 good: good, ackIDs: ackIDs, deliveries: deliveries, queue: applier
-            ) { [store, labels] in try Self.timed(labels) { try store.apply(updates) } }
+            ) { [store, timer = loop.metrics.applyDuration] in try Self.timed(timer) { try store.apply(updates) } }
             return
         }
-        let outcome = Result { try Self.timed(labels) { try store.apply(good.map(\.update), alsoDone: othersSnapshots.map(\.seq)) } }
+        let outcome = Result {
+            try Self.timed(loop.metrics.applyDuration) { try store.apply(good.map(\.update), alsoDone: othersSnapshots.map(\.seq)) }
+        }
         if case .failure = outcome, !othersSnapshots.isEmpty {
             _ = try store.apply([], alsoDone: othersSnapshots.map(\.seq))
         }
@@ -76,7 +80,7 @@ extension SpokeWorker {
             try applySnapshot(announcement, entrySeq: seq, client: client)
             ackIDs.append(entry.id)
         }
-        try ack(ackIDs, client: client)
+        loop.unacked += ackIDs
     }
 
     /// Records a batch's apply and returns the ids to ack. If its transaction failed, applies the
@@ -90,7 +94,7 @@ extension SpokeWorker {
     ) throws -> [String] {
         switch outcome {
         case .success(let result):
-            finish(result, applied: good.map(\.update), latencyLog: latencyLog)
+            finish(result, applied: good.map(\.update), metrics: loop.metrics, latencyLog: latencyLog)
             return good.map(\.entry.id)
         case .failure(let error) where StoreErrors.leavesFileUnusable(error):
             throw error
@@ -101,7 +105,7 @@ extension SpokeWorker {
                 do {
                     let result = try store.apply([update])
                     done.append(entry.id)
-                    finish(result, applied: [update], latencyLog: latencyLog)
+                    finish(result, applied: [update], metrics: loop.metrics, latencyLog: latencyLog)
                 } catch {
                     try fail(entry, .transient("\(error)"), deliveries: deliveries[entry.id] ?? 1, loop: loop, client: client, deadLetters: deadLetters)
                 }
@@ -126,10 +130,19 @@ extension SpokeWorker {
         try client.run { conn throws(RedisError) in _ = try conn.xack(key: key, group: group, ids: ids) }
     }
 
-    func finish(_ result: ApplyResult, applied: [ContextUpdate], latencyLog: LatencyLog?) {
+    /// Acks the queued ids (`loop.unacked`) on the control connection, where no read will carry
+    /// them: before maintenance ends, when a read was already sent ahead, when the worker stops.
+    /// If it fails they stay queued, and pending in Redis: a later read or flush acks them.
+    func flushAcks(_ loop: Loop, client: RedisClient) throws {
+        guard !loop.unacked.isEmpty else { return }
+        try ack(loop.unacked, client: client)
+        loop.unacked = []
+    }
+
+    func finish(_ result: ApplyResult, applied: [ContextUpdate], metrics: ApplyMetrics, latencyLog: LatencyLog?) {
         status.recordApply(result)
-        Counter(label: "pane_spoke_applied_total", dimensions: labels).increment(by: applied.count)
-        let lag = Timer(label: "pane_spoke_replication_lag_seconds", dimensions: labels)
+        metrics.applied.increment(by: applied.count)
+        let lag = metrics.lag
         var replayed = 0
         for update in applied {
             // A re-sent entry carries its original commit time: minutes old, and not lag.
@@ -139,16 +152,16 @@ extension SpokeWorker {
                 lag.recordMicroseconds(max(0, result.committedAtUs - update.hubTimeUs))
             }
         }
-        if replayed > 0 { Counter(label: "pane_spoke_replayed_entries_total", dimensions: labels).increment(by: replayed) }
+        if replayed > 0 { metrics.replayed.increment(by: replayed) }
         latencyLog?.record(applied, committedAtUs: result.committedAtUs)
     }
 
     /// Runs one apply transaction, recording how long it took (`pane_spoke_apply_duration_seconds`).
-    static func timed<T>(_ labels: [(String, String)], _ body: () throws -> T) rethrows -> T {
+    static func timed<T>(_ timer: Timer, _ body: () throws -> T) rethrows -> T {
         let start = DispatchTime.now().uptimeNanoseconds
         defer {
             let elapsed = DispatchTime.now().uptimeNanoseconds - start
-            Timer(label: "pane_spoke_apply_duration_seconds", dimensions: labels).recordNanoseconds(Int64(clamping: elapsed))
+            timer.recordNanoseconds(Int64(clamping: elapsed))
         }
         return try body()
     }

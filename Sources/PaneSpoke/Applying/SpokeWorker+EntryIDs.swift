@@ -10,21 +10,33 @@ import PaneRuntime
 extension SpokeWorker {
     /// One read through the group, and the hub's highest seq in the same pipeline: Redis runs
     /// the `HMGET` after the `XREADGROUP` (also after a `BLOCK`), so the seq it returns covers
-    /// every entry of the hub's that the read returned, at no extra round trip.
-    func readCommands(blockMs: Int?, id: String) -> RedisCommandBuffer {
+    /// every entry of the hub's that the read returned, at no extra round trip. `acks`, the ids
+    /// of entries already committed, go first (`XACK`): Redis acks them before the read blocks,
+    /// and a read of the pending list (`0`) no longer sees them.
+    func readCommands(blockMs: Int?, id: String, acks: [String] = []) -> RedisCommandBuffer {
         var commands = RedisCommandBuffer()
+        if !acks.isEmpty { commands.xack(key: key, group: group, ids: acks) }
         commands.xreadgroup(key: key, group: group, consumer: consumer, count: config.batchSize, blockMs: blockMs, id: id)
         commands.hmget(key: config.region.keys.hub, fields: [RegionKeys.HubField.seq])
         return commands
     }
 
-    /// Reads the replies of ``readCommands(blockMs:id:)``: the entries, then the hub's seq into
-    /// `loop`. The second reply is read even when the first is an error, so the connection
-    /// stays in step.
+    /// Reads the replies of ``readCommands(blockMs:id:acks:)``: the XACK's when `loop.acksSent`
+    /// says one was sent, the entries, then the hub's seq into `loop`. The HMGET's reply is read
+    /// even when the read's is an error, so the connection stays in step. An XACK refused
+    /// (a key that is not a stream) leaves its entries pending: redelivered, and harmless.
     func receiveRead(_ conn: RedisConnection, loop: Loop) throws(RedisError) -> [StreamEntry] {
+        if !loop.acksSent.isEmpty {
+            let reply = try conn.receive(1, command: "XACK")[0]
+            let acked = loop.acksSent.count
+            loop.acksSent = []
+            if case .error(let message) = reply {
+                logger.warning("XACK refused; the entries stay pending and are redelivered", metadata: ["entries": "\(acked)", "error": "\(message)"])
+            }
+        }
         let entries: [StreamEntry]
         do {
-            entries = try conn.receiveEntries()
+            entries = try conn.receiveEntries(command: "XREADGROUP")
         } catch where !error.breaksConnection {
             // A refusal (NOGROUP) or an unreadable reply: the HMGET's reply is still due.
             _ = try conn.receive(1)

@@ -12,7 +12,9 @@ import Synchronization
 ///
 /// On start it creates the group if missing and drains its own pending list (`XREADGROUP … 0`),
 /// then reads new entries (`>`). Each batch is one transaction; the XACK follows the commit, so a
-/// crash between the two only causes a redelivery, which the apply rule makes harmless.
+/// crash between the two only causes a redelivery, which the apply rule makes harmless. The XACK
+/// of a batch applied on the worker thread goes out ahead of the next read, in the read's
+/// pipeline: one round trip to Redis per wake-up, not two.
 ///
 /// Entries that cannot be applied follow ``DeliveryPolicy``: permanent poison is dead-lettered at
 /// once, transient failures are retried from the pending list until the delivery limit. Every
@@ -73,8 +75,26 @@ public final class SpokeWorker: Sendable {
         var hubSeqFresh = false
         /// How long the replica's watermark has been behind the hub's seq (readiness).
         var lag = ReplicaLag()
+        /// Ids of entries applied and committed (or dead-lettered, or gaps) whose XACK is not
+        /// sent yet: it goes out ahead of the next read, in its pipeline (``flushAcks(_:client:)``
+        /// where no read follows).
+        var unacked: [String] = []
+        /// The ids of the XACK sent ahead of the read whose replies are being received; put back
+        /// into ``unacked`` when the read fails before that reply came (XACK is idempotent).
+        var acksSent: [String] = []
+        /// The handles of the metrics every batch records.
+        let metrics: ApplyMetrics
 
-        init(gaps: GapDetector.Settings) { detector = GapDetector(settings: gaps) }
+        init(gaps: GapDetector.Settings, labels: [(String, String)]) {
+            detector = GapDetector(settings: gaps)
+            metrics = ApplyMetrics(labels: labels)
+        }
+
+        /// A read failed: the acks it carried, if their reply did not come, are sent again.
+        func requeueAcks() {
+            unacked = acksSent + unacked
+            acksSent = []
+        }
     }
 
     /// Runs until `stop` is set; the batch in progress is applied and acked first.
@@ -91,7 +111,7 @@ public final class SpokeWorker: Sendable {
             reader.close()
             client.close()
         }
-        let loop = Loop(gaps: config.gaps)
+        let loop = Loop(gaps: config.gaps, labels: labels)
         let started = ContinuousClock.now
         // At most 1 s between retries: a Redis failover or restart is over in seconds, and a
         // refused connect costs Redis nothing.
@@ -99,6 +119,15 @@ public final class SpokeWorker: Sendable {
         var failures = FailureStreak()
         let deadLetters = DeadLetters(region: config.region, replica: config.replica, consumer: config.consumer, logger: logger, faults: faults)
         let latencyLog = config.latencyLogPath.flatMap { LatencyLog(path: $0, logger: logger) }
+        defer {
+            // Runs before the connections close: what was applied is acked (else it stays pending
+            // and is redelivered, which the apply rule makes harmless), and the buffered latency
+            // lines are written.
+            do { try flushAcks(loop, client: client) } catch {
+                logger.warning("could not ack applied entries; they stay pending", metadata: ["error": "\(error)"])
+            }
+            latencyLog?.close()
+        }
         logger.info("worker started", metadata: ["stream": "\(key)", "group": "\(group)", "consumer": "\(config.consumer)"])
         // The counters an alert watches exist from the start, at 0.
         for label in MetricCatalog.counters(.spoke, labels: ["region", "replica"]) {
@@ -128,15 +157,19 @@ public final class SpokeWorker: Sendable {
                     loop.lastMaintenance = Date()
                     try settle(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
                     try maintain(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
+                    try flushAcks(loop, client: client)
                 }
                 let reading = loop.pendingCursor
                 let entries: [StreamEntry]
-                // Each read carries the hub's highest seq, read right after the entries (EntryIDRule).
+                // Each read carries the hub's highest seq, read right after the entries (EntryIDRule),
+                // and the ack of the batch before, ahead of it.
                 if loop.prefetched {
                     loop.prefetched = false
                 } else {
-                    let read = readCommands(blockMs: reading == nil ? config.blockMs : nil, id: reading ?? ">")
+                    let read = readCommands(blockMs: reading == nil ? config.blockMs : nil, id: reading ?? ">", acks: loop.unacked)
                     try reader.run { conn throws(RedisError) in try conn.send(read) }
+                    loop.acksSent = loop.unacked
+                    loop.unacked = []
                 }
                 entries = try reader.run { conn throws(RedisError) in try receiveRead(conn, loop: loop) }
                 if reading == nil && entries.count == config.batchSize && !stop.isStopped {
@@ -173,9 +206,12 @@ public final class SpokeWorker: Sendable {
                 try process(
                     entries, deliveries: deliveries, loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog,
                     pipelined: loop.prefetched)
+                // The next read is already out: it cannot carry the ack.
+                if loop.prefetched { try flushAcks(loop, client: client) }
                 failures.succeeded()
                 retryFromPendingIfDue(loop, reader: reader, stop: stop)
             } catch let error as RedisError {
+                loop.requeueAcks()
                 discardPrefetch(loop, reader: reader)
                 settleAfterError(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
                 if error.kind == .server && error.message.hasPrefix("NOGROUP") {
@@ -189,6 +225,7 @@ public final class SpokeWorker: Sendable {
                 loop.pendingCursor = "0"
                 stop.sleep(ms: delay)
             } catch {
+                loop.requeueAcks()
                 discardPrefetch(loop, reader: reader)
                 settleAfterError(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
                 // Nothing was acked: what was read stays pending for the retry or the next start.

@@ -27,7 +27,7 @@ extension ReplicaStore {
             defer { sqlite3_reset(raw) }
             // A version at or above a stale mark heals it, even when the apply rule ignores it
             // (the replica may already hold that version). The table is almost always empty.
-            let healing = try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM stale)") ?? false
+            let healing = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM stale)")) ?? false
             let heal = healing ? try db.cachedStatement(sql: "DELETE FROM stale WHERE id = ? AND version <= ?") : nil
             for update in updates {
                 sqlite3_reset(raw)
@@ -78,7 +78,7 @@ extension ReplicaStore {
         ranges.insert(seqs: seqs)
         if let raiseTo { ranges.raise(to: raiseTo) }
         if ranges != before {
-            try db.execute(sql: "DELETE FROM applied_ranges")
+            try db.cachedStatement(sql: "DELETE FROM applied_ranges").execute()
             let insert = try db.cachedStatement(sql: "INSERT INTO applied_ranges(lo, hi) VALUES (?, ?)")
             for range in ranges.ranges { try insert.execute(arguments: [Int64(range.lowerBound), Int64(range.upperBound)]) }
         }

@@ -135,3 +135,13 @@ import Testing
         #expect(throws: EntryError.self) { try StreamEntryCodec.decode(entryID: "12-0", fields: fields, rules: rules) }
     }
 }
+
+@Suite struct BatchAccessTests {
+    /// A batch is a write: a `write` token may send it; other POSTs stay `admin`.
+    @Test func aBatchNeedsAWriteToken() {
+        #expect(Access.required(method: "POST", path: "/v1/batch") == .write)
+        #expect(Access.required(method: "post", path: "/v1/batch") == .write)
+        #expect(Access.required(method: "GET", path: "/v1/batch") == .read)
+        #expect(Access.required(method: "POST", path: "/v1/regions/eu/republish") == .admin)
+    }
+}

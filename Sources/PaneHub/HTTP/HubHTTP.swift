@@ -113,7 +113,7 @@ public enum HubHTTP {
             out += Array(",\"updatedAt\":\(JSONText.quote(JSONText.iso8601(ms: stored.updatedAtMs)))}".utf8)
             return PaneHTTP.json(out, headers: [.eTag: "\"\(stored.version)\""])
         }
-        router.post("/v1/batch") { request, _ -> Response in
+        router.post(RouterPath(Access.batchPath)) { request, _ -> Response in
             let buffer: ByteBuffer
             do {
                 buffer = try await request.body.collect(upTo: batchMaxBytes)

@@ -10,6 +10,8 @@ final class WriteDriver: Sendable {
         var accepted = 0
         var deletes = 0
         var deletesOfUnknownIds = 0
+        /// Batches accepted (`batchSize` above 1): each is one stream entry per region.
+        var batches = 0
         var errors = 0
         /// How far behind its schedule the slowest send was, ms.
         var maxBehindMs = 0.0
@@ -92,6 +94,7 @@ final class WriteDriver: Sendable {
                 switch status {
                 case 200:
                     c.accepted += sent.writes
+                    if scenario.batchSize > 1 && sent.writes > 0 { c.batches += 1 }
                     c.deletes += sent.deletes
                     while c.perSecond.count <= second { c.perSecond.append(0) }
                     c.perSecond[second] += sent.writes

@@ -53,14 +53,7 @@ public enum BatchRequest {
                         throw failure("context '\(operation.id)' appears earlier in the batch; a batch names each context once")
                     }
                     operations.append(operation)
-                    scanner.skipWhitespace()
-                    if scanner.current == UInt8(ascii: ",") {
-                        scanner.index += 1
-                        scanner.skipWhitespace()
-                        continue
-                    }
-                    guard scanner.current == UInt8(ascii: "]") else { throw failure("expected ',' or ']' after the operation") }
-                    break
+                    guard try more(closedBy: "]", "expected ',' or ']' after the operation") else { break }
                 }
             }
             scanner.index += 1
@@ -105,14 +98,7 @@ public enum BatchRequest {
                     default:
                         throw failure("unknown field '\(name.prefix(40))'; an operation has 'op', 'id', 'body' and 'regions'")
                     }
-                    scanner.skipWhitespace()
-                    if scanner.current == UInt8(ascii: ",") {
-                        scanner.index += 1
-                        scanner.skipWhitespace()
-                        continue
-                    }
-                    guard scanner.current == UInt8(ascii: "}") else { throw failure("expected ',' or '}' in the operation") }
-                    break
+                    guard try more(closedBy: "}", "expected ',' or '}' in the operation") else { break }
                 }
             }
             scanner.index += 1
@@ -187,6 +173,19 @@ public enum BatchRequest {
             return String(decoding: out, as: UTF8.self)
         }
 
+        /// After an item of a list or object: true when a ',' follows (consumed, with the space
+        /// after it), false at `close` (left for the caller), else the error `problem`.
+        mutating func more(closedBy close: Unicode.Scalar, _ problem: String) throws(BatchError) -> Bool {
+            scanner.skipWhitespace()
+            if scanner.current == UInt8(ascii: ",") {
+                scanner.index += 1
+                scanner.skipWhitespace()
+                return true
+            }
+            guard scanner.current == UInt8(ascii: close) else { throw failure(problem) }
+            return false
+        }
+
         mutating func stringList(_ what: String) throws(BatchError) -> [String] {
             guard scanner.current == UInt8(ascii: "[") else { throw failure("'\(what)' is not a list of names") }
             scanner.index += 1
@@ -199,15 +198,10 @@ public enum BatchRequest {
             while true {
                 guard items.count < 1_000 else { throw failure("'\(what)' names too many regions") }
                 items.append(try string("an item of '\(what)'"))
-                scanner.skipWhitespace()
-                if scanner.current == UInt8(ascii: ",") {
+                guard try more(closedBy: "]", "expected ',' or ']' in '\(what)'") else {
                     scanner.index += 1
-                    scanner.skipWhitespace()
-                    continue
+                    return items
                 }
-                guard scanner.current == UInt8(ascii: "]") else { throw failure("expected ',' or ']' in '\(what)'") }
-                scanner.index += 1
-                return items
             }
         }
     }

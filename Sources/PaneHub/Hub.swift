@@ -52,7 +52,7 @@ public struct Hub: Sendable {
         }
         let statusPage: @Sendable () async throws -> String = { try await cache.page() }
         let router = HubHTTP.router(
-            store: store, rules: config.bodyRules, publishing: publishing, tokens: tokens, statusPage: statusPage)
+            store: store, rules: config.bodyRules, batchMaxBytes: config.batchMaxBytes, publishing: publishing, tokens: tokens, statusPage: statusPage)
         extraRoutes?(router)
         router.addRouteFallback()
         let http = HTTPService(

@@ -38,6 +38,8 @@ public struct HubConfiguration: Sendable {
     public var durability = HubDurability.full
     /// Limits on context bodies.
     public var bodyRules = BodyRules()
+    /// The largest body of a `POST /v1/batch`, in bytes (`http.batchMaxBytes`).
+    public var batchMaxBytes = HubHTTP.defaultBatchMaxBytes
     public var publisher = PublisherConfiguration()
     /// Resync, anti-entropy and retention.
     public var resync = ResyncConfiguration()

@@ -19,6 +19,9 @@ public struct DeadLetterAdmin: Sendable {
         public let entryID: String
         public let ctx: String?
         public let version: String?
+        /// The contexts the letter's entry wrote: its `ctx`, or every operation's id for a
+        /// `batch` entry (what a replay republishes).
+        public let contexts: [String]
         public let kind: String
         public let reason: String
         public let replica: String
@@ -37,6 +40,12 @@ public struct DeadLetterAdmin: Sendable {
             entryID = text("dlq-entry-id") ?? text("original-id") ?? "?"
             ctx = text(StreamEntryCodec.Field.ctx)
             version = text(StreamEntryCodec.Field.ver)
+            let body = fields.first { $0.0 == StreamEntryCodec.Field.body }?.1 ?? []
+            if text(StreamEntryCodec.Field.op) == ContextOp.batch.rawValue, let ids = BatchEntryCodec.contextIDs(in: body) {
+                contexts = ids.map(\.value)
+            } else {
+                contexts = ctx.flatMap { try? ContextID($0) }.map { [$0.value] } ?? []
+            }
             kind = text("dlq-kind") ?? "?"
             reason = text("dlq-reason") ?? text("error") ?? "?"
             replica = text("dlq-replica") ?? "-"
@@ -125,20 +134,24 @@ public struct DeadLetterAdmin: Sendable {
     private func replayPage(
         _ letters: [Letter], conn: RedisConnection, hub: (host: String, port: Int), token: String?, into outcome: inout ReplayOutcome
     ) throws {
-        let replayable = letters.filter { $0.ctx.flatMap { try? ContextID($0) } != nil }
-        outcome.skipped += letters.filter { $0.ctx.flatMap { try? ContextID($0) } == nil }.map(\.id)
+        let replayable = letters.filter { !$0.contexts.isEmpty }
+        outcome.skipped += letters.filter { $0.contexts.isEmpty }.map(\.id)
         guard !replayable.isEmpty else { return }
-        let contextIDs = Array(Set(replayable.compactMap(\.ctx))).sorted()
-        let body = "{\"ids\":[" + contextIDs.map(JSONText.quote).joined(separator: ",") + "]}"
-        let reply: HTTPProbe.Reply
-        do {
-            reply = try HTTPProbe(host: hub.host, port: hub.port, timeoutMs: 10_000, token: token)
-                .request("POST", "/v1/regions/\(region.name)/republish", body: Array(body.utf8))
-        } catch {
-            throw AdminError.hubUnreachable(host: hub.host, port: hub.port, error)
+        let contextIDs = Array(Set(replayable.flatMap(\.contexts))).sorted()
+        // A republish request names at most 1,000 ids; batch letters may name more together.
+        for start in stride(from: 0, to: contextIDs.count, by: 1_000) {
+            let chunk = contextIDs[start..<min(contextIDs.count, start + 1_000)]
+            let body = "{\"ids\":[" + chunk.map(JSONText.quote).joined(separator: ",") + "]}"
+            let reply: HTTPProbe.Reply
+            do {
+                reply = try HTTPProbe(host: hub.host, port: hub.port, timeoutMs: 10_000, token: token)
+                    .request("POST", "/v1/regions/\(region.name)/republish", body: Array(body.utf8))
+            } catch {
+                throw AdminError.hubUnreachable(host: hub.host, port: hub.port, error)
+            }
+            guard reply.status == 200 else { throw AdminError.hubRefused(status: reply.status, reply.text) }
+            outcome.missing += (try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any])?["missing"] as? [String] ?? []
         }
-        guard reply.status == 200 else { throw AdminError.hubRefused(status: reply.status, reply.text) }
-        outcome.missing += (try? JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any])?["missing"] as? [String] ?? []
         try conn.xdel(key: key, ids: replayable.map(\.id))
         outcome.replayed += replayable.map(\.id)
         outcome.contexts.formUnion(contextIDs)

@@ -55,6 +55,7 @@ public enum SettingCatalog {
         Setting(SettingKey.dlqMaxBytes, .int(256 << 20)),
         Setting(SettingKey.dlqMaxAgeSeconds, .int(604_800)),
         Setting(SettingKey.bodyMaxBytes, .int(1_048_576), flag: "--max-body-bytes"),
+        Setting(SettingKey.httpBatchMaxBytes, .int(4 << 20)),
         Setting(SettingKey.httpIdleTimeoutMs, .int(30_000), flag: "--http-idle-timeout-ms"),
         Setting(SettingKey.httpRequestReadTimeoutMs, .int(10_000), flag: "--http-request-read-timeout-ms"),
         Setting(SettingKey.httpMaxConnections, .int(16_384), flag: "--http-max-connections"),

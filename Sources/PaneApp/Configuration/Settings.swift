@@ -55,6 +55,7 @@ public enum SettingKey {
     public static let dlqMaxBytes = "dlq.maxBytes"  // default 268435456 (256 MiB), 0 = no cap
     public static let dlqMaxAgeSeconds = "dlq.maxAgeSeconds"  // default 604800 (7 days)
     public static let bodyMaxBytes = "body.maxBytes"  // default 1048576
+    public static let httpBatchMaxBytes = "http.batchMaxBytes"  // default 4194304: the largest POST /v1/batch body (hub)
     public static let httpIdleTimeoutMs = "http.idleTimeoutMs"  // default 30000, 0 = none
     public static let httpRequestReadTimeoutMs = "http.requestReadTimeoutMs"  // default 10000, 0 = none
     public static let httpMaxConnections = "http.maxConnections"  // default 16384
@@ -88,6 +89,9 @@ extension HubConfiguration {
             role: "hub", host: config.httpHost, port: config.httpPort, tokensFile: config.tokensFile, insecure: config.insecureNoAuth,
             keys: (SettingKey.hubTokensFile, SettingKey.hubInsecureNoAuth, "PANE_HUB_TOKENS_FILE"))
         config.bodyRules = BodyRules(maxBytes: try source.int(SettingKey.bodyMaxBytes, default: BodyRules.defaultMaxBytes, range: 2...(256 << 20)))
+        // Capped at half a replica's limit on a batch entry, which also holds framing per operation.
+        config.batchMaxBytes = try source.int(
+            SettingKey.httpBatchMaxBytes, default: config.batchMaxBytes, range: 1024...(BatchEntryCodec.maxBytes / 2))
         config.publisher.batchSize = try source.int(SettingKey.hubBatch, default: config.publisher.batchSize, range: 1...100_000)
         let entriesDefault = try source.int(SettingKey.streamMaxLength, default: config.resync.retentionMaxEntries, range: 0...Int(Int32.max))
         config.resync.retentionMaxEntries = try source.int(SettingKey.retentionMaxEntries, default: entriesDefault, range: 0...Int(Int32.max))

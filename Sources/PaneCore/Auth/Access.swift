@@ -3,9 +3,9 @@
 public enum Access: Sendable, Equatable, CustomStringConvertible {
     /// `GET`/`HEAD`: contexts, lists, watches (role `read`).
     case read
-    /// `PUT`, `DELETE`, `PATCH`: writing contexts (roles `write`, `admin`).
+    /// `PUT`, `DELETE`, `PATCH` and `POST /v1/batch`: writing contexts (roles `write`, `admin`).
     case write
-    /// `POST` and any other method: republish, resync (role `admin`).
+    /// `POST` (but a batch) and any other method: republish, resync (role `admin`).
     case admin
     /// `GET /metrics` (role `metrics`).
     case metrics
@@ -13,12 +13,16 @@ public enum Access: Sendable, Equatable, CustomStringConvertible {
     /// The paths every caller may reach without a token: liveness and readiness probes.
     public static let openPaths: Set<String> = ["/healthz", "/readyz"]
 
+    /// The batch write route: a `POST` that writes contexts, so a `write` token may send it.
+    public static let batchPath = "/v1/batch"
+
     /// What a request with `method` on `path` (the path part of the URI, without the query)
     /// needs; `nil` for the open probes. Unknown methods and paths need a token too, so a
     /// caller without one learns nothing about the routes (401, never 404).
     public static func required(method: String, path: String) -> Access? {
         if openPaths.contains(path) { return nil }
         if path == "/metrics" { return .metrics }
+        if path == batchPath && method == "POST" { return .write }
         switch method {
         case "GET", "HEAD": return .read
         case "PUT", "DELETE", "PATCH": return .write

@@ -5,7 +5,7 @@ public struct EntryError: Error, Sendable, Equatable, CustomStringConvertible {
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Base: String {
             case badEntryID, seqOutOfRange, seqBeyondHub, refusedSnapshot, missingField, duplicateField, badContextID, badVersion
-            case unknownOp, badTimestamp, badBody, bodyTooLarge, checksumMismatch, badMarker
+            case unknownOp, badTimestamp, badBody, bodyTooLarge, checksumMismatch, badMarker, badBatch
         }
         fileprivate let base: Base
         fileprivate init(_ base: Base) { self.base = base }
@@ -28,6 +28,8 @@ public struct EntryError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let checksumMismatch = Kind(.checksumMismatch)
         /// The `replay` marker holds something other than `1`.
         public static let badMarker = Kind(.badMarker)
+        /// The body of a `batch` entry is not a valid ``BatchEntryCodec`` body.
+        public static let badBatch = Kind(.badBatch)
 
         public var description: String { base.rawValue }
     }

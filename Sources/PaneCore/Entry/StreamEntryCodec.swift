@@ -12,6 +12,11 @@
 /// (``EntryError/Kind/duplicateField``), one with neither lacks `tsus`. Renaming `ts` to `tsus`
 /// therefore fails the checksum, and no value is ever read in the wrong unit.
 ///
+/// A `batch` entry (``ContextOp/batch``) carries a region's share of a batch write in its body
+/// (``BatchEntryCodec``): its operations decode into ``ContextUpdate/operations``, and a replica
+/// applies them in one transaction. A replica from before batches refuses the entry
+/// (``EntryError/Kind/unknownOp``) and dead-letters it.
+///
 /// An entry that re-sends a version already published (a republish, a dead-letter replay)
 /// carries `replay` = `1` after `sum` (``ContextUpdate/replay``), so a spoke does not count its
 /// original commit time as replication lag. The marker is outside the checksum: a spoke from
@@ -93,6 +98,7 @@ public enum StreamEntryCodec {
         case [0x70, 0x75, 0x74]: return .put  // put
         case [0x64, 0x65, 0x6C]: return .del  // del
         case [0x73, 0x6E, 0x61, 0x70]: return .snap  // snap
+        case [0x62, 0x61, 0x74, 0x63, 0x68]: return .batch  // batch
         default: return nil
         }
     }
@@ -163,7 +169,7 @@ public enum StreamEntryCodec {
         let opBytes = try required(2)
         guard let op = Self.op(opBytes) else {
             let text = String(decoding: opBytes, as: UTF8.self)
-            throw EntryError(.unknownOp, field: Field.op, detail: "op '\(text.prefix(40))' is not 'put', 'del' or 'snap'")
+            throw EntryError(.unknownOp, field: Field.op, detail: "op '\(text.prefix(40))' is not 'put', 'del', 'snap' or 'batch'")
         }
         let hubTimeUs: Int64
         let micros: Bool
@@ -197,6 +203,8 @@ public enum StreamEntryCodec {
             guard body.isEmpty else {
                 throw EntryError(.badBody, field: Field.body, detail: "a 'del' entry carries an empty body, got \(body.count) bytes")
             }
+        case .batch:
+            break  // its operations are checked once the checksum holds
         }
         let sumBytes = try required(6)
         let expected =
@@ -217,7 +225,12 @@ public enum StreamEntryCodec {
             }
             replay = true
         }
-        return ContextUpdate(seq: seq, id: id, version: version, op: op, body: body, hubTimeUs: hubTimeUs, replay: replay)
+        var operations: [ContextUpdate] = []
+        if op == .batch {
+            operations = try BatchEntryCodec.decode(
+                body, entryID: id, entryVersion: version, seq: seq, hubTimeUs: hubTimeUs, replay: replay, rules: rules)
+        }
+        return ContextUpdate(seq: seq, id: id, version: version, op: op, body: body, hubTimeUs: hubTimeUs, replay: replay, operations: operations)
     }
 }
 

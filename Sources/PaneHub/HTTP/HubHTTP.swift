@@ -10,6 +10,9 @@ import PaneHTTP
 /// - `PUT /v1/contexts/{id}[?regions=a,b]` with a JSON body → `{"id":…,"version":N}`
 /// - `DELETE /v1/contexts/{id}[?regions=a,b]` → `{"id":…,"version":N}`, 404 when unknown
 /// - `GET /v1/contexts/{id}` → the authoritative copy
+/// - `POST /v1/batch` with a JSON list of up to 1,000 operations (``BatchRequest``) →
+///   `{"results":[{"id":…,"version":N},…],"index":…}`: one transaction, all or nothing, and
+///   one stream entry per region, applied atomically by every replica
 /// - `POST /v1/regions/{region}/republish` with `{"ids":[…]}` → publishes the current version
 ///   of each id to that region again (dead-letter replay)
 /// - `GET /healthz`, `GET /readyz`
@@ -17,10 +20,11 @@ import PaneHTTP
 ///
 /// With `tokens`, every route but `/healthz` needs a bearer token whose role allows it
 /// (``AuthMiddleware``): `read` for GET, `write` or `admin` for PUT and DELETE, `admin` for
-/// republish.
+/// republish, `write` or `admin` for a batch.
 public enum HubHTTP {
     public static func router(
-        store: HubStore, rules: BodyRules, publishing: PublishHealth = PublishHealth(), tokens: TokenFileWatcher? = nil,
+        store: HubStore, rules: BodyRules, batchMaxBytes: Int = defaultBatchMaxBytes, publishing: PublishHealth = PublishHealth(),
+        tokens: TokenFileWatcher? = nil,
         statusPage: (@Sendable () async throws -> String)? = nil
     ) -> Router<BasicRequestContext> {
         let router = Router()
@@ -109,6 +113,32 @@ public enum HubHTTP {
             out += Array(",\"updatedAt\":\(JSONText.quote(JSONText.iso8601(ms: stored.updatedAtMs)))}".utf8)
             return PaneHTTP.json(out, headers: [.eTag: "\"\(stored.version)\""])
         }
+        router.post(RouterPath(Access.batchPath)) { request, _ -> Response in
+            let buffer: ByteBuffer
+            do {
+                buffer = try await request.body.collect(upTo: batchMaxBytes)
+            } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+                return PaneHTTP.error(
+                    .contentTooLarge, "invalid batch: the body is over the limit of \(batchMaxBytes) bytes (http.batchMaxBytes)")
+            }
+            do {
+                let operations = try BatchRequest.parse(Array(buffer.readableBytesView), rules: rules)
+                let writes = try await store.batch(operations)
+                let index = store.position(of: writes).encoded
+                var out = "{\"results\":["
+                out.reserveCapacity(writes.count * 40 + 80)
+                for (offset, write) in writes.enumerated() {
+                    if offset > 0 { out += "," }
+                    out += "{\"id\":\(JSONText.quote(write.id.value)),\"version\":\(write.version)}"
+                }
+                out += "],\"index\":\"\(index)\"}"
+                return PaneHTTP.json(out, headers: [.paneIndex: index])
+            } catch let error as BatchError {
+                return batchRefused(.badRequest, error.description, index: error.index)
+            } catch let error as BatchMissingContext {
+                return batchRefused(.notFound, "invalid batch: \(error.description)", index: error.index)
+            }
+        }
         router.post("/v1/regions/:region/republish") { request, context -> Response in
             let regionText = context.parameters.get("region") ?? ""
             let region = try Region(regionText)
@@ -143,6 +173,16 @@ public enum HubHTTP {
     /// The most distinct ids one republish request may name, and its largest body.
     static let republishMaxIDs = 1_000
     static let republishMaxBytes = 512 << 10
+
+    /// The largest batch body by default (`http.batchMaxBytes`): 4 MiB.
+    public static let defaultBatchMaxBytes = 4 << 20
+
+    /// A refused batch: nothing was written. `index` names the operation at fault (absent when
+    /// the batch as a whole was wrong).
+    private static func batchRefused(_ status: HTTPResponse.Status, _ message: String, index: Int?) -> Response {
+        let at = index.map { ",\"index\":\($0)" } ?? ""
+        return PaneHTTP.json("{\"error\":\(JSONText.quote(message))\(at)}", status: status)
+    }
 
     /// How long the publisher's rounds may fail before `/readyz` answers 503.
     static let readyFailingMs: Int64 = 5_000

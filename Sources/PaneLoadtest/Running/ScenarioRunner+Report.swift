@@ -20,8 +20,9 @@ extension ScenarioRunner {
                     finalLag: finalLags[file.label] ?? 0))
         }
         let lastApplyMs = collector.lastApplyMs
-        // Published: every region's stream got one entry per write (all writes target every region).
-        let published = writes.accepted * scenario.regions.count
+        // Published: every region's stream got one entry per write, or per batch (all writes
+        // target every region).
+        let published = (scenario.batchSize > 1 ? writes.batches : writes.accepted) * scenario.regions.count
         // The last publish is no later than the first apply of the last seq; the last apply bounds it.
         let publishSeconds = max(0.001, Double(max(lastApplyMs, writeEndMs) - start) / 1000)
         let lastSecond = max(Int(writeSeconds), Int(max(0, lastApplyMs - start) / 1000))

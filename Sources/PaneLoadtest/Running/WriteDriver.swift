@@ -10,6 +10,8 @@ final class WriteDriver: Sendable {
         var accepted = 0
         var deletes = 0
         var deletesOfUnknownIds = 0
+        /// Batches accepted (`batchSize` above 1): each is one stream entry per region.
+        var batches = 0
         var errors = 0
         /// How far behind its schedule the slowest send was, ms.
         var maxBehindMs = 0.0
@@ -62,43 +64,116 @@ final class WriteDriver: Sendable {
                 continue
             }
             let behindMs = (elapsed - due) * 1000
-            let id = "ctx-\(rng.next() % UInt64(scenario.contexts))"
-            let isDelete = Double(rng.next() % 1_000_000) / 1_000_000 < scenario.deleteShare
-            var status = 0
-            var failure = ""
-            do {
-                if isDelete {
-                    status = try probe.request("DELETE", "/v1/contexts/\(id)").status
-                } else {
-                    var body = "{\"w\":\(k),\"n\":\(n),\"pad\":\"\(padding)\"}"
-                    if body.utf8.count < scenario.bodyBytes {
-                        body = "{\"w\":\(k),\"n\":\(n),\"pad\":\"\(padding + String(repeating: "y", count: scenario.bodyBytes - body.utf8.count))\"}"
+            var sent: Sent
+            if scenario.batchSize > 1 {
+                sent = sendBatch(probe, k: k, n: n, rng: &rng, padding: padding)
+            } else {
+                let id = "ctx-\(rng.next() % UInt64(scenario.contexts))"
+                let isDelete = Double(rng.next() % 1_000_000) / 1_000_000 < scenario.deleteShare
+                sent = Sent(writes: 1, deletes: isDelete ? 1 : 0)
+                do {
+                    if isDelete {
+                        sent.status = try probe.request("DELETE", "/v1/contexts/\(id)").status
+                    } else {
+                        sent.status = try probe.request(
+                            "PUT", "/v1/contexts/\(id)", body: body(k: k, n: n, padding: padding), headers: ["Content-Type": "application/json"]
+                        ).status
                     }
-                    status = try probe.request("PUT", "/v1/contexts/\(id)", body: Array(body.utf8), headers: ["Content-Type": "application/json"]).status
+                } catch {
+                    sent.failure = "\(error)"
                 }
-            } catch {
-                failure = "\(error)"
+                if sent.status == 404 && isDelete {
+                    sent = Sent(writes: 0, deletes: 0, unknownDeletes: 1, status: 200)
+                }
             }
+            let status = sent.status
             let second = Int(Self.seconds(since: start))
             counts.withLock { c in
                 c.maxBehindMs = max(c.maxBehindMs, behindMs)
+                c.deletesOfUnknownIds += sent.unknownDeletes
                 switch status {
                 case 200:
-                    c.accepted += 1
-                    if isDelete { c.deletes += 1 }
+                    c.accepted += sent.writes
+                    if scenario.batchSize > 1 && sent.writes > 0 { c.batches += 1 }
+                    c.deletes += sent.deletes
                     while c.perSecond.count <= second { c.perSecond.append(0) }
-                    c.perSecond[second] += 1
-                case 404 where isDelete:
-                    c.deletesOfUnknownIds += 1
+                    c.perSecond[second] += sent.writes
                 default:
                     c.errors += 1
-                    c.lastError = failure.isEmpty ? "HTTP \(status)" : failure
+                    c.lastError = sent.failure.isEmpty ? "HTTP \(status)" : sent.failure
                 }
             }
             // A refused connection (the hub is down) fails at once: do not spin on it.
             if status == 0 { usleep(20_000) }
             n += scenario.writers
         }
+    }
+
+    /// What one request did: the writes it carried (a batch's, or one), deletes among them,
+    /// and deletes of unknown ids left out (a single DELETE's 404, a batch's dropped operations).
+    struct Sent {
+        var writes: Int
+        var deletes: Int
+        var unknownDeletes = 0
+        var status = 0
+        var failure = ""
+    }
+
+    private func body(k: Int, n: Int, padding: String) -> [UInt8] {
+        var body = "{\"w\":\(k),\"n\":\(n),\"pad\":\"\(padding)\"}"
+        if body.utf8.count < scenario.bodyBytes {
+            body = "{\"w\":\(k),\"n\":\(n),\"pad\":\"\(padding + String(repeating: "y", count: scenario.bodyBytes - body.utf8.count))\"}"
+        }
+        return Array(body.utf8)
+    }
+
+    /// Sends batch `n`: `batchSize` distinct contexts, each deleted with the scenario's share.
+    /// A batch is all or nothing, so a delete of a context that does not exist (404, naming
+    /// its index) is left out and the rest sent again.
+    private func sendBatch(_ probe: HTTPProbe, k: Int, n: Int, rng: inout SplitMix64, padding: String) -> Sent {
+        var ids = Set<UInt64>()
+        var operations: [(text: String, isDelete: Bool)] = []
+        let body = String(decoding: self.body(k: k, n: n, padding: padding), as: UTF8.self)
+        while operations.count < scenario.batchSize {
+            let id = rng.next() % UInt64(scenario.contexts)
+            guard ids.insert(id).inserted else { continue }
+            let isDelete = Double(rng.next() % 1_000_000) / 1_000_000 < scenario.deleteShare
+            operations.append(
+                isDelete ? ("{\"op\":\"delete\",\"id\":\"ctx-\(id)\"}", true) : ("{\"op\":\"put\",\"id\":\"ctx-\(id)\",\"body\":\(body)}", false))
+        }
+        var sent = Sent(writes: 0, deletes: 0)
+        while !operations.isEmpty {
+            let payload = Array(("[" + operations.map(\.text).joined(separator: ",") + "]").utf8)
+            let reply: HTTPProbe.Reply
+            do {
+                reply = try probe.request("POST", "/v1/batch", body: payload, headers: ["Content-Type": "application/json"])
+            } catch {
+                sent.failure = "\(error)"
+                sent.status = 0
+                return sent
+            }
+            sent.status = reply.status
+            if reply.status == 404, let index = Self.refusedIndex(reply.body), operations.indices.contains(index), operations[index].isDelete {
+                operations.remove(at: index)
+                sent.unknownDeletes += 1
+                continue
+            }
+            if reply.status == 200 {
+                sent.writes = operations.count
+                sent.deletes = operations.filter(\.isDelete).count
+            } else {
+                sent.failure = "HTTP \(reply.status): \(reply.text.prefix(200))"
+            }
+            return sent
+        }
+        sent.status = 200
+        return sent
+    }
+
+    /// The `index` of a refused batch's answer.
+    static func refusedIndex(_ body: [UInt8]) -> Int? {
+        struct Refusal: Decodable { let index: Int? }
+        return (try? JSONDecoder().decode(Refusal.self, from: Data(body)))?.index
     }
 
     static func seconds(since start: DispatchTime) -> Double {

@@ -6,7 +6,7 @@ extension Scenario {
     /// silently fall back to a default).
     public static let knownKeys: Set<String> = [
         "name", "regions", "replicasPerRegion", "workersPerReplica", "contexts", "bodyBytes", "writeRate", "deleteShare",
-        "durationSeconds", "totalWrites", "writers", "hubBatchSize", "spokeBatchSize", "streamMaxLength",
+        "durationSeconds", "totalWrites", "writers", "batchSize", "hubBatchSize", "spokeBatchSize", "streamMaxLength",
         "quiescenceSeconds", "seed", "faults", "expectResync", "description", "redisCluster",
     ]
 
@@ -35,6 +35,10 @@ extension Scenario {
         scenario.durationSeconds = try fields.double("durationSeconds", in: 0.1...86_400)
         scenario.totalWrites = try fields.int("totalWrites", in: 1...100_000_000)
         scenario.writers = try fields.int("writers", in: 1...64) ?? scenario.writers
+        scenario.batchSize = try fields.int("batchSize", in: 1...BatchRequest.maxOperations) ?? scenario.batchSize
+        if scenario.batchSize > scenario.contexts {
+            throw ScenarioError(field: "batchSize", reason: "a batch names distinct contexts: at most contexts (\(scenario.contexts))")
+        }
         scenario.hubBatchSize = try fields.int("hubBatchSize", in: 1...100_000) ?? scenario.hubBatchSize
         scenario.spokeBatchSize = try fields.int("spokeBatchSize", in: 1...100_000) ?? scenario.spokeBatchSize
         scenario.streamMaxLength = try fields.int("streamMaxLength", in: 0...1_000_000_000) ?? scenario.streamMaxLength

@@ -27,6 +27,9 @@ public struct Scenario: Sendable, Equatable {
     public var totalWrites: Int?
     /// Writer threads, each with its own keep-alive connection to the hub.
     public var writers: Int
+    /// Writes per request: 1 sends single PUTs and DELETEs, more sends `POST /v1/batch` of
+    /// that many distinct contexts.
+    public var batchSize: Int
     /// The hub's outbox rows per region per pipeline round.
     public var hubBatchSize: Int
     /// Entries per spoke read and transaction.
@@ -65,7 +68,7 @@ public struct Scenario: Sendable, Equatable {
     public init(
         name: String, regions: [Region], replicasPerRegion: Int = 1, workersPerReplica: Int = 1, contexts: Int = 1_000,
         bodyBytes: Int = 256, writeRate: WriteRate = .perSecond(1_000), deleteShare: Double = 0, durationSeconds: Double? = nil,
-        totalWrites: Int? = nil, writers: Int = 4, hubBatchSize: Int = 500, spokeBatchSize: Int = 500,
+        totalWrites: Int? = nil, writers: Int = 4, batchSize: Int = 1, hubBatchSize: Int = 500, spokeBatchSize: Int = 500,
         streamMaxLength: Int = 1_000_000, quiescenceSeconds: Double = 60, seed: UInt64 = 1, faults: [Fault] = [],
         expectResync: Bool = false, redisCluster: RedisClusterPlan? = nil
     ) {
@@ -80,6 +83,7 @@ public struct Scenario: Sendable, Equatable {
         self.durationSeconds = durationSeconds
         self.totalWrites = totalWrites
         self.writers = writers
+        self.batchSize = batchSize
         self.hubBatchSize = hubBatchSize
         self.spokeBatchSize = spokeBatchSize
         self.streamMaxLength = streamMaxLength

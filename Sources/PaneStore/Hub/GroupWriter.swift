@@ -60,50 +60,102 @@ struct GroupWriter {
         let version = oldVersion + 1
         // One clock reading: `updated_at` (ms, rounded down) and the entry's `tsus` agree.
         let nowUs = WallClock.nowUs()
-        let now = nowUs / 1000
-        let transient = RawSQLite.transient
         let body = request.body
         // The digest's body hash (format 2), once per write for every region it goes to.
         let bodySum = Int64(bitPattern: isDelete ? 0 : ContextDigest.bodyHash(body))
-
-        sqlite3_reset(upsertContext)
-        sqlite3_bind_text(upsertContext, 1, id, -1, transient)
-        sqlite3_bind_int64(upsertContext, 2, version)
-        sqlite3_bind_int(upsertContext, 3, isDelete ? 1 : 0)
-        RawSQLite.bind(blob: body, to: upsertContext, at: 4)
-        sqlite3_bind_int64(upsertContext, 5, now)
-        try step(upsertContext, Self.upsertContextSQL)
+        try storeContext(id, version: version, isDelete: isDelete, body: body, nowMs: nowUs / 1000)
 
         var seqs: [Region: UInt64] = [:]
         seqs.reserveCapacity(request.targets.count)
         for region in request.targets {
             let seq = try nextSeq(region)
-            sqlite3_reset(insertOutbox)
-            sqlite3_bind_text(insertOutbox, 1, region.name, -1, transient)
-            sqlite3_bind_int64(insertOutbox, 2, seq)
-            sqlite3_bind_text(insertOutbox, 3, id, -1, transient)
-            sqlite3_bind_int64(insertOutbox, 4, version)
-            sqlite3_bind_text(insertOutbox, 5, request.op.rawValue, -1, transient)
-            RawSQLite.bind(blob: body, to: insertOutbox, at: 6)
-            sqlite3_bind_int64(insertOutbox, 7, now)
-            sqlite3_bind_int64(insertOutbox, 8, nowUs)
-            try step(insertOutbox, Self.insertOutboxSQL)
-
-            sqlite3_reset(upsertPlacement)
-            sqlite3_bind_text(upsertPlacement, 1, region.name, -1, transient)
-            sqlite3_bind_text(upsertPlacement, 2, id, -1, transient)
-            sqlite3_bind_int64(upsertPlacement, 3, version)
-            sqlite3_bind_int(upsertPlacement, 4, isDelete ? 1 : 0)
-            sqlite3_bind_int64(upsertPlacement, 5, seq)
-            sqlite3_bind_int64(upsertPlacement, 6, bodySum)
-            try step(upsertPlacement, Self.upsertPlacementSQL)
+            let update = ContextUpdate(seq: UInt64(seq), id: request.id, version: version, op: request.op, body: body, hubTimeUs: nowUs)
+            try appendOutbox(region, update)
+            try place(region, id, version: version, isDelete: isDelete, seq: seq, bodySum: bodySum)
             seqs[region] = UInt64(seq)
-            written.append(
-                PlacedUpdate(
-                    region: region,
-                    update: ContextUpdate(seq: UInt64(seq), id: request.id, version: version, op: request.op, body: body, hubTimeUs: nowUs)))
         }
         return HubWrite(id: request.id, version: version, seqs: seqs)
+    }
+
+    /// Writes a batch: every operation's context row and placements, and for each region it
+    /// touches ONE outbox row (one seq, one stream entry) that carries the region's share
+    /// (``BatchEntryCodec``), so a replica applies the share in one transaction. Throws
+    /// ``BatchMissingContext`` for a delete of a context that does not exist or is deleted; the
+    /// caller's transaction then rolls back and nothing of the batch is written.
+    mutating func writeBatch(_ items: [(operation: BatchOperation, targets: [Region])]) throws -> [HubWrite] {
+        let nowUs = WallClock.nowUs()
+        var regionSeqs: [(region: Region, seq: Int64)] = []
+        for item in items {
+            for region in item.targets where !regionSeqs.contains(where: { $0.region == region }) {
+                regionSeqs.append((region, try nextSeq(region)))
+            }
+        }
+        var shares: [Region: [(op: ContextOp, id: ContextID, version: Int64, body: [UInt8])]] = [:]
+        var results: [HubWrite] = []
+        results.reserveCapacity(items.count)
+        for (index, item) in items.enumerated() {
+            let operation = item.operation
+            let isDelete = operation.op == .del
+            let (oldVersion, wasDeleted) = try current(operation.id.value)
+            if isDelete && wasDeleted { throw BatchMissingContext(index: index, id: operation.id) }
+            let version = oldVersion + 1
+            let bodySum = Int64(bitPattern: isDelete ? 0 : ContextDigest.bodyHash(operation.body))
+            try storeContext(operation.id.value, version: version, isDelete: isDelete, body: operation.body, nowMs: nowUs / 1000)
+            var seqs: [Region: UInt64] = [:]
+            for region in item.targets {
+                let seq = regionSeqs.first { $0.region == region }?.seq ?? 0
+                try place(region, operation.id.value, version: version, isDelete: isDelete, seq: seq, bodySum: bodySum)
+                shares[region, default: []].append((operation.op, operation.id, version, operation.body))
+                seqs[region] = UInt64(seq)
+            }
+            results.append(HubWrite(id: operation.id, version: version, seqs: seqs))
+        }
+        for (region, seq) in regionSeqs {
+            guard let share = shares[region], let first = share.first else { continue }
+            let update = ContextUpdate(
+                seq: UInt64(seq), id: first.id, version: share.map(\.version).max() ?? first.version, op: .batch,
+                body: BatchEntryCodec.encode(share), hubTimeUs: nowUs)
+            try appendOutbox(region, update)
+        }
+        return results
+    }
+
+    private func storeContext(_ id: String, version: Int64, isDelete: Bool, body: [UInt8], nowMs: Int64) throws {
+        sqlite3_reset(upsertContext)
+        sqlite3_bind_text(upsertContext, 1, id, -1, RawSQLite.transient)
+        sqlite3_bind_int64(upsertContext, 2, version)
+        sqlite3_bind_int(upsertContext, 3, isDelete ? 1 : 0)
+        RawSQLite.bind(blob: body, to: upsertContext, at: 4)
+        sqlite3_bind_int64(upsertContext, 5, nowMs)
+        try step(upsertContext, Self.upsertContextSQL)
+    }
+
+    /// One outbox row, remembered for the publisher's in-memory tail.
+    private mutating func appendOutbox(_ region: Region, _ update: ContextUpdate) throws {
+        let transient = RawSQLite.transient
+        sqlite3_reset(insertOutbox)
+        sqlite3_bind_text(insertOutbox, 1, region.name, -1, transient)
+        sqlite3_bind_int64(insertOutbox, 2, Int64(update.seq))
+        sqlite3_bind_text(insertOutbox, 3, update.id.value, -1, transient)
+        sqlite3_bind_int64(insertOutbox, 4, update.version)
+        sqlite3_bind_text(insertOutbox, 5, update.op.rawValue, -1, transient)
+        RawSQLite.bind(blob: update.body, to: insertOutbox, at: 6)
+        sqlite3_bind_int64(insertOutbox, 7, update.hubTimeMs)
+        sqlite3_bind_int64(insertOutbox, 8, update.hubTimeUs)
+        try step(insertOutbox, Self.insertOutboxSQL)
+        written.append(PlacedUpdate(region: region, update: update))
+    }
+
+    private func place(_ region: Region, _ id: String, version: Int64, isDelete: Bool, seq: Int64, bodySum: Int64) throws {
+        let transient = RawSQLite.transient
+        sqlite3_reset(upsertPlacement)
+        sqlite3_bind_text(upsertPlacement, 1, region.name, -1, transient)
+        sqlite3_bind_text(upsertPlacement, 2, id, -1, transient)
+        sqlite3_bind_int64(upsertPlacement, 3, version)
+        sqlite3_bind_int(upsertPlacement, 4, isDelete ? 1 : 0)
+        sqlite3_bind_int64(upsertPlacement, 5, seq)
+        sqlite3_bind_int64(upsertPlacement, 6, bodySum)
+        try step(upsertPlacement, Self.upsertPlacementSQL)
     }
 
     /// Stores the seqs allocated in this transaction in `regions.last_seq`.
@@ -162,6 +214,15 @@ public struct HubWrite: Sendable, Equatable {
     public let id: ContextID
     public let version: Int64
     public let seqs: [Region: UInt64]
+}
+
+/// A batch deletes a context that does not exist or is already deleted: nothing of the batch
+/// was written. `index` is the operation's position in the batch.
+public struct BatchMissingContext: Error, Sendable, Equatable, CustomStringConvertible {
+    public let index: Int
+    public let id: ContextID
+
+    public var description: String { "operation \(index): context '\(id)' does not exist or is already deleted" }
 }
 
 /// A conditional write (`If-Match`, `If-None-Match: *`) whose condition did not hold: nothing was

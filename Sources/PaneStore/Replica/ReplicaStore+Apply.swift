@@ -29,19 +29,30 @@ extension ReplicaStore {
             // (the replica may already hold that version). The table is almost always empty.
             let healing = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM stale)")) ?? false
             let heal = healing ? try db.cachedStatement(sql: "DELETE FROM stale WHERE id = ? AND version <= ?") : nil
-            for update in updates {
+            /// Writes one context row under the apply rule; whether it changed.
+            func write(_ row: ContextUpdate) throws -> Bool {
                 sqlite3_reset(raw)
                 Self.bindRow(
-                    raw, id: update.id.value, version: update.version, deleted: update.op == .del, body: update.body,
-                    hubTimeMs: update.hubTimeMs, appliedMs: now, seq: update.seq)
+                    raw, id: row.id.value, version: row.version, deleted: row.op == .del, body: row.body,
+                    hubTimeMs: row.hubTimeMs, appliedMs: now, seq: row.seq)
                 sqlite3_bind_int64(raw, 8, counter.next)
                 try RawSQLite.stepDone(raw, db, sql: Self.upsertSQL)
-                if db.changesCount > 0 {
+                let changed = db.changesCount > 0
+                if changed { counter.used() }
+                try heal?.execute(arguments: [row.id.value, row.version])
+                return changed
+            }
+            for update in updates {
+                if update.op == .batch {
+                    // A batch entry's operations, each under the apply rule, in this transaction:
+                    // readers see all of them or none. The entry counts as applied when any row changed.
+                    var changed = false
+                    for row in update.operations { changed = try write(row) || changed }
+                    if changed { applied += 1 }
+                } else if try write(update) {
                     applied += 1
-                    counter.used()
                 }
                 maxSeq = max(maxSeq, update.seq)
-                try heal?.execute(arguments: [update.id.value, update.version])
             }
             try counter.save(db)
             try db.cachedStatement(sql: "UPDATE replica_state SET value = max(value, ?) WHERE name = 'max_seq'")

@@ -23,6 +23,7 @@ import Testing
         return out
     }
 
+    /// Ids and stale reasons with and without escapes cover `ByteBuffer.writeJSONString` too.
     @Test func thePointBodyIsByteIdenticalToTheOldOne() {
         let ids = ["k", "tenant/acme/settings", "quote\"d", "back\\slash", "tab\there", "nul\u{0}x", "ünï/çødé", "emoji 🙂", String(repeating: "x", count: 300)]
         let bodies: [[UInt8]] = [Array("{}".utf8), Array(#"{"plan":"pro","n":[1,2,3]}"#.utf8), Array(repeating: UInt8(ascii: "7"), count: 5_000)]
@@ -43,14 +44,6 @@ import Testing
             }
         }
         #expect(compared == ids.count * bodies.count * times.count * reasons.count)
-    }
-
-    @Test func jsonStringsInABufferAreQuotedAsJSONTextQuotesThem() {
-        for text in ["", "plain", "with \"quotes\"", "a\\b", "line\nbreak", "\u{1}", "ünï", "🙂"] {
-            var buffer = ByteBuffer()
-            buffer.writeJSONString(text)
-            #expect(Array(buffer.readableBytesView) == Array(JSONText.quote(text).utf8), "\(text)")
-        }
     }
 
     /// The freshness and position headers follow each change: a new version moves

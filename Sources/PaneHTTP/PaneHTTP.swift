@@ -15,6 +15,11 @@ public enum PaneHTTP {
         Response(status: status, headers: jsonFields(headers), body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
+    /// A JSON response whose body was written into `buffer`.
+    public static func json(_ buffer: ByteBuffer, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        Response(status: status, headers: jsonFields(headers), body: ResponseBody(byteBuffer: buffer))
+    }
+
     /// `Content-Type: application/json`, built once: most responses carry no other header.
     private static let jsonOnly: HTTPFields = [.contentType: "application/json"]
 
@@ -43,5 +48,19 @@ public enum PaneHTTP {
     /// (a value with bad escapes stays as sent); decoding again would turn `p%2541` into `pA`.
     public static func query(_ request: Request, _ name: String) -> String? {
         request.uri.queryParameters.get(name)
+    }
+}
+
+extension ByteBuffer {
+    /// `text` as a JSON string literal, as ``PaneCore/JSONText/quote(_:)`` writes it, without an
+    /// intermediate string when it needs no escape.
+    public mutating func writeJSONString(_ text: String) {
+        guard JSONText.isPlain(text) else {
+            writeString(JSONText.quote(text))
+            return
+        }
+        writeStaticString("\"")
+        writeString(text)
+        writeStaticString("\"")
     }
 }

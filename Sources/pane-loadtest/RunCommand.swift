@@ -17,6 +17,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The pane binary (default: the one next to pane-loadtest).")
     var pane: String?
 
+    @Option(help: "Point reads per second sent to the first spoke while the writes run; their latency goes into the report (0: none).")
+    var readRate: Double = 0
+
+    @Option(help: "Keep-alive connections (threads) sending those reads.")
+    var readConnections = 4
+
     @Flag(help: "Keep the processes' files (databases, logs) after a PASS too.")
     var keep = false
 
@@ -31,6 +37,10 @@ struct RunCommand: ParsableCommand {
             FileHandle.standardError.write(Data("pane-loadtest: \(error)\n".utf8))
             throw ExitCode(2)
         }
+        guard readRate >= 0, readRate.isFinite, (1...256).contains(readConnections) else {
+            FileHandle.standardError.write(Data("pane-loadtest: --read-rate is 0 or more reads/s, --read-connections 1 to 256\n".utf8))
+            throw ExitCode(2)
+        }
         let binary = pane ?? ScenarioRunner.siblingPaneBinary()
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             FileHandle.standardError.write(Data("pane-loadtest: no pane executable at \(binary); build it or pass --pane PATH\n".utf8))
@@ -40,6 +50,8 @@ struct RunCommand: ParsableCommand {
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
         runner.command = (["pane-loadtest"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        runner.readRate = readRate
+        runner.readConnections = readConnections
         runner.keepFiles = keep
         runner.showProgress = !quiet
         let report = try runner.run()

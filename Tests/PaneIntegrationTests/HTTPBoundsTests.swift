@@ -134,6 +134,48 @@ import Testing
         }
     }
 
+    /// One timer per connection, not one per request (issue 13, item 2): a request that starts
+    /// while the timer set for an earlier, finished request is still pending gets its own full
+    /// deadline, and back-to-back requests on one connection are never cut.
+    @Test func theDeadlineCountsFromEachRequestsFirstByteOnAKeptAliveConnection() async throws {
+        try await TestScene.run("readdeadline2") { scene in
+            let hub = try HubProcess.start(
+                regions: scene.regions, dir: scene.directory, extra: ["--http-request-read-timeout-ms", "1200", "--http-idle-timeout-ms", "30000"])
+            defer { hub.child.stop() }
+            #expect(await hub.ready())
+            let port = hub.port
+            let (answers, cutAfter) = try await BlockingThread.value(name: "test-keepalive-deadline") { () -> ([String], Double?) in
+                let conn = try RawConnection(port: port)
+                // Whole requests every 150 ms for 2 s: longer than the deadline, never cut.
+                var answers: [String] = []
+                let started = Date()
+                while Date().timeIntervalSince(started) < 2 {
+                    conn.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                    answers.append(conn.read(seconds: 2).text)
+                    Thread.sleep(forTimeInterval: 0.15)
+                }
+                // A whole request, then 0.8 s later a trickled one: the timer the first one set
+                // fires 0.4 s into the second, which must still get its 1.2 s.
+                conn.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                answers.append(conn.read(seconds: 2).text)
+                Thread.sleep(forTimeInterval: 0.8)
+                let trickleStart = Date()
+                var rest = Substring("GET /v1/contexts/k HTTP/1.1\r\nHost: x\r\nX-Padding: " + String(repeating: "a", count: 200) + "\r\n\r\n")
+                while Date().timeIntervalSince(trickleStart) < 8 {
+                    let piece = rest.prefix(2)
+                    rest = rest.dropFirst(2)
+                    if !piece.isEmpty && !conn.send(String(piece)) { return (answers, Date().timeIntervalSince(trickleStart)) }
+                    if conn.read(seconds: 0.1).closed { return (answers, Date().timeIntervalSince(trickleStart)) }
+                }
+                return (answers, nil)
+            }
+            #expect(answers.count >= 10 && answers.allSatisfy { $0.hasPrefix("HTTP/1.1 200") }, "\(answers.count) answers: \(answers.suffix(2))")
+            #expect(cutAfter.map { $0 >= 1.0 && $0 < 4 } == true, "the trickled request was cut after \(String(describing: cutAfter)) s")
+            let metrics = try hub.probe().get("/metrics").text
+            #expect(metrics.contains("pane_http_request_read_timeouts_total{server=\"pane-hub\"} 1"))
+        }
+    }
+
     @Test func headIsServedForGetRoutesAndSIGTERMStillStopsPromptly() async throws {
         try await TestScene.withHub("head") { scene, hub in
             let spoke = try scene.spoke("a")

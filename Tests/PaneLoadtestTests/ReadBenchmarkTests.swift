@@ -25,6 +25,7 @@ import Testing
         #expect(result.rate == 33745.10)
         #expect(abs(result.p50Ms - 0.42) < 1e-9)
         #expect(abs(result.p99Ms - 1.71) < 1e-9)
+        #expect(result.requests == 168_749)
     }
 
     /// Errors in the answers make the run unusable: a rate of 404s would look fast.

@@ -17,9 +17,16 @@ import Testing
         let report = try await BlockingThread.value(name: "test-smoke") {
             let runner = ScenarioRunner(scenario: scenario, paneBinary: binary) { _ in }
             runner.showProgress = false
+            runner.readRate = 200  // point reads at the first spoke while the writes run
+            runner.readConnections = 2
             return try runner.run()
         }
         #expect(report.verdict == "PASS", "\(report.problems) \(report.differences)")
+        let reads = try #require(report.readLoad)
+        #expect(reads.answered > 100 && reads.errors == 0, "\(reads)")
+        #expect(reads.latencyMs.count == UInt64(reads.answered) && reads.latencyMs.p50 > 0 && reads.latencyMs.p99 >= reads.latencyMs.p50)
+        #expect(reads.target == "r01/a GET /v1/contexts/{id}" || reads.target.hasSuffix("GET /v1/contexts/{id}"), "\(reads.target)")
+        #expect(report.markdown.contains("| read latency p50 / p90 / p99 / p99.9 / max |"))
         #expect(report.converged)
         #expect(report.writes > 1_500)
         #expect(report.replicas.count == 2)
@@ -29,7 +36,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: out) }
         let paths = try ReportWriter.write(report, to: out)
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: paths[0]))) as? [String: Any]
-        for key in ["scenario", "writes", "publishRate", "replicas", "latencyMs", "converged", "deadLetters", "faults"] {
+        for key in ["scenario", "writes", "publishRate", "replicas", "latencyMs", "converged", "deadLetters", "faults", "readLoad"] {
             #expect(json?[key] != nil, "report.json lacks \(key)")
         }
     }

@@ -13,11 +13,7 @@ public enum Observability {
     /// Logs to stderr at `level` (`trace` … `critical`), metrics to a Prometheus registry.
     public static func bootstrap(level: String, label: String) -> Logger {
         let parsed = Logger.Level(rawValue: level) ?? .info
-        LoggingSystem.bootstrap { name in
-            var handler = StreamLogHandler.standardError(label: name)
-            handler.logLevel = parsed
-            return handler
-        }
+        LoggingSystem.bootstrap { name in LazyMetadataLogHandler(label: name, level: parsed) }
         MetricsSystem.bootstrap(PaneMetricsFactory(registry: registry))
         Gauge(label: "pane_build_info", dimensions: [("version", PaneVersion.number), ("role", label)]).record(1)
         return Logger(label: label)

@@ -5,9 +5,7 @@ public enum JSONText {
     /// `text` as a JSON string literal, quotes included.
     public static func quote(_ text: String) -> String {
         // Ids and most messages need no escape: one copy, no scalar loop.
-        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
-            return "\"" + text + "\""
-        }
+        if isPlain(text) { return "\"" + text + "\"" }
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -21,6 +19,12 @@ public enum JSONText {
             }
         }
         return out + "\""
+    }
+
+    /// Whether `text` is its own JSON string literal between quotes: printable ASCII without
+    /// `"` or a backslash. Ids and most messages are; ``quote(_:)`` then only adds the quotes.
+    public static func isPlain(_ text: String) -> Bool {
+        text.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
     }
 
     /// Milliseconds since the epoch as an ISO 8601 timestamp with milliseconds, in UTC:

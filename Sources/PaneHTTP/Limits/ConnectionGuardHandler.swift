@@ -21,7 +21,12 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     /// nil until the channel is active; then whether the gate let it in.
     private var admitted: Bool?
     private var counted = false
-    private var deadline: Scheduled<Void>?
+    /// When the request being read now started (its first byte); nil between requests.
+    private var requestStart: NIODeadline?
+    /// The one timer of this connection: it fires at the deadline of the request that was being
+    /// read when it was set, and is not cancelled when that request is read in time (see
+    /// ``deadlinePassed(_:)``), so back-to-back keep-alive requests schedule no timer each.
+    private var timer: Scheduled<Void>?
 
     init(gate: ConnectionGate) {
         self.gate = gate
@@ -75,19 +80,38 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     /// The first byte of a request arrived (or its head, when it came with the last request):
-    /// start the clock unless it runs.
+    /// start the clock unless it runs. Costs a clock read; a timer is scheduled only when none is
+    /// pending.
     func requestStarted(_ channel: any Channel) {
-        guard deadline == nil, let timeout = gate.requestReadTimeout else { return }
-        let gate = gate
-        deadline = channel.eventLoop.scheduleTask(in: timeout) {
+        guard requestStart == nil, let timeout = gate.requestReadTimeout else { return }
+        let now = NIODeadline.now()
+        requestStart = now
+        if timer == nil { schedule(channel, at: now + timeout) }
+    }
+
+    private func schedule(_ channel: any Channel, at deadline: NIODeadline) {
+        let handler = NIOLoopBound(self, eventLoop: channel.eventLoop)
+        timer = channel.eventLoop.scheduleTask(deadline: deadline) { handler.value.deadlinePassed(channel) }
+    }
+
+    /// The timer fired (on the channel's event loop): the request being read, if any, is cut when
+    /// it started at least ``ConnectionGate/requestReadTimeout`` ago; a later one gets the timer
+    /// again at its own deadline; with none in progress the timer ends.
+    private func deadlinePassed(_ channel: any Channel) {
+        timer = nil
+        guard let start = requestStart, let timeout = gate.requestReadTimeout else { return }
+        if NIODeadline.now() >= start + timeout {
+            requestStart = nil
             gate.requestCut()
             channel.close(promise: nil)
+        } else {
+            schedule(channel, at: start + timeout)
         }
     }
 
+    /// The request was read whole: its clock stops (the timer, if pending, finds nothing to cut).
     private func requestRead() {
-        deadline?.cancel()
-        deadline = nil
+        requestStart = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -100,7 +124,9 @@ final class ConnectionGuardHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     private func finish() {
-        requestRead()
+        requestStart = nil
+        timer?.cancel()
+        timer = nil
         if counted {
             counted = false
             gate.release()

@@ -35,6 +35,9 @@ public struct ReadBenchmark: Sendable {
         public var p99Ms: Double
         /// Every round's rate, in order.
         public var rounds: [Double]
+        /// The spoke's CPU time (user + system, all its threads) per request, in µs: the median
+        /// of the rounds. On a shared machine a rate swings with the other work; this does less.
+        public var cpuMicrosPerRequest: Double
     }
 
     public struct Report: Sendable, Codable {
@@ -100,17 +103,27 @@ public struct ReadBenchmark: Sendable {
         let routes = ["/healthz", Self.contextPath, Self.listPath]
         for round in 1...rounds {
             for path in routes {
-                let result = try Self.runWrk(
+                let cpuBefore = ProcStat.cpuSeconds(pid: spoke.pid) ?? 0
+                var result = try Self.runWrk(
                     wrk, url: "http://127.0.0.1:\(spokePort)\(path)", token: read, seconds: seconds, connections: connections)
+                let cpu = (ProcStat.cpuSeconds(pid: spoke.pid) ?? 0) - cpuBefore
+                result.cpuMicrosPerRequest = result.requests > 0 ? cpu * 1e6 / Double(result.requests) : 0
                 results[path, default: []].append(result)
-                log("round \(round) \(path.padding(toLength: 45, withPad: " ", startingAt: 0))" + String(format: " %9.0f req/s  p50 %.3f ms  p99 %.3f ms", result.rate, result.p50Ms, result.p99Ms))
+                log(
+                    "round \(round) \(path.padding(toLength: 45, withPad: " ", startingAt: 0))"
+                        + String(
+                            format: " %9.0f req/s  p50 %.3f ms  p99 %.3f ms  spoke CPU %.1f µs/request", result.rate, result.p50Ms, result.p99Ms,
+                            result.cpuMicrosPerRequest))
             }
         }
         guard spoke.isRunning else { throw LoadtestError.unreadableOutput("the spoke", "it exited during the run; see \(dir)/spoke.log") }
         func route(_ path: String, bytes: Int) -> Route {
             let all = results[path] ?? []
             let median = all.sorted { $0.rate < $1.rate }[all.count / 2]
-            return Route(path: path, answerBytes: bytes, requestsPerSecond: median.rate, p50Ms: median.p50Ms, p99Ms: median.p99Ms, rounds: all.map(\.rate))
+            let cpu = all.map(\.cpuMicrosPerRequest).sorted()[all.count / 2]
+            return Route(
+                path: path, answerBytes: bytes, requestsPerSecond: median.rate, p50Ms: median.p50Ms, p99Ms: median.p99Ms, rounds: all.map(\.rate),
+                cpuMicrosPerRequest: cpu)
         }
         return Report(
             date: ISO8601DateFormatter().string(from: Date()), paneBinary: paneBinary, seconds: seconds, connections: connections, tokens: self.tokens,
@@ -138,6 +151,10 @@ public struct ReadBenchmark: Sendable {
         var rate: Double
         var p50Ms: Double
         var p99Ms: Double
+        /// `N requests in …`: the answers of the run.
+        var requests: Int
+        /// Filled in by the caller, which reads the spoke's CPU time around the run.
+        var cpuMicrosPerRequest = 0.0
     }
 
     static func runWrk(_ binary: String, url: String, token: String?, seconds: Int, connections: Int) throws -> WrkResult {
@@ -152,14 +169,16 @@ public struct ReadBenchmark: Sendable {
     static func parseWrk(_ text: String) -> WrkResult? {
         guard !text.contains("Non-2xx or 3xx responses") else { return nil }
         var rate: Double?
+        var requests: Int?
         var percentiles: [String: Double] = [:]
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             if fields.first == "Requests/sec:", fields.count >= 2 { rate = Double(fields[1]) }
+            if fields.count >= 3, fields[1] == "requests", fields[2] == "in" { requests = Int(fields[0]) }
             if fields.count == 2, ["50%", "99%"].contains(fields[0]) { percentiles[String(fields[0])] = milliseconds(fields[1]) }
         }
-        guard let rate, let p50 = percentiles["50%"], let p99 = percentiles["99%"] else { return nil }
-        return WrkResult(rate: rate, p50Ms: p50, p99Ms: p99)
+        guard let rate, let requests, let p50 = percentiles["50%"], let p99 = percentiles["99%"] else { return nil }
+        return WrkResult(rate: rate, p50Ms: p50, p99Ms: p99, requests: requests)
     }
 
     /// `612.00us`, `1.20ms`, `2.00s` in milliseconds.
@@ -172,17 +191,19 @@ public struct ReadBenchmark: Sendable {
 }
 
 extension ReadBenchmark.Report {
-    /// The summary table: each route's rate and its share of `/healthz`'s.
+    /// The summary table: each route's rate and its share of `/healthz`'s, and the spoke's CPU
+    /// per request with `/healthz`'s as a share of it (the rate share a CPU-bound spoke reaches).
     public var table: String {
         func row(_ name: String, _ route: ReadBenchmark.Route) -> String {
             let share = String(format: "%.1f%%", 100 * route.requestsPerSecond / healthz.requestsPerSecond)
+            let cpuShare = route.cpuMicrosPerRequest > 0 ? String(format: "%.1f%%", 100 * healthz.cpuMicrosPerRequest / route.cpuMicrosPerRequest) : "-"
             let rounds = route.rounds.map { String(Int($0)) }.joined(separator: ", ")
             return "| \(name) | \(route.answerBytes) | \(Int(route.requestsPerSecond)) | \(share) | "
-                + String(format: "%.3f | %.3f", route.p50Ms, route.p99Ms) + " | \(rounds) |"
+                + String(format: "%.3f | %.3f | %.1f", route.p50Ms, route.p99Ms, route.cpuMicrosPerRequest) + " | \(cpuShare) | \(rounds) |"
         }
         return """
-            | route (wrk -t1 -c\(connections) -d\(seconds)s) | answer bytes | req/s (median) | of /healthz | p50 ms | p99 ms | rounds req/s |
-            |---|---:|---:|---:|---:|---:|---|
+            | route (wrk -t1 -c\(connections) -d\(seconds)s) | answer bytes | req/s (median) | of /healthz | p50 ms | p99 ms | spoke CPU µs/request | /healthz's CPU of it | rounds req/s |
+            |---|---:|---:|---:|---:|---:|---:|---:|---|
             \(row("`GET /healthz`", healthz))
             \(row("`GET /v1/contexts/{id}`", pointRead))
             \(row("`GET /v1/contexts?prefix=&limit=10`", list))

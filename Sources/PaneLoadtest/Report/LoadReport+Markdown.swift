@@ -31,6 +31,17 @@ extension LoadReport {
                 "| \(r.region)/\(r.replica) | \(r.workers) | \(r.applied) | \(f(r.applyRate)) | \(ms(r.latencyMs.p50)) | \(ms(r.latencyMs.p90)) | \(ms(r.latencyMs.p99)) | \(ms(r.latencyMs.p999)) | \(ms(r.latencyMs.max)) | \(r.finalLag) |"
             )
         }
+        if let r = readLoad {
+            lines += [
+                "",
+                "| point reads during the writes | value |",
+                "|---|---:|",
+                "| target | \(r.target) |",
+                "| offered / answered | \(f(r.offeredRate)) /s from \(r.connections) connections / \(f(r.rate)) /s (\(r.answered) reads, \(r.errors) errors) |",
+                "| read latency p50 / p90 / p99 / p99.9 / max | \(ms(r.latencyMs.p50)) / \(ms(r.latencyMs.p90)) / \(ms(r.latencyMs.p99)) / \(ms(r.latencyMs.p999)) / \(ms(r.latencyMs.max)) ms |",
+            ]
+            if r.errors > 0 { lines.append("| last error | \(r.lastError) |") }
+        }
         if !faults.isEmpty {
             lines += ["", "| fault | at s | lasted s | ok | detail |", "|---|---:|---:|---|---|"]
             for fault in faults {

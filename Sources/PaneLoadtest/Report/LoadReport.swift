@@ -14,6 +14,23 @@ public struct LoadReport: Sendable, Codable {
         public var finalLag: Int
     }
 
+    /// Point reads sent to one spoke while the writes ran (``ScenarioRunner/readRate``).
+    public struct ReadLoad: Sendable, Codable, Equatable {
+        /// `region/replica` and the route read.
+        public var target: String
+        /// Reads per second offered, and the threads (keep-alive connections) sending them.
+        public var offeredRate: Double
+        public var connections: Int
+        /// Reads answered `200` or `404`, and reads that failed (another status, no answer).
+        public var answered: Int
+        public var errors: Int
+        /// Answered reads per second over the writes' duration.
+        public var rate: Double
+        /// From each read's scheduled time to its answer.
+        public var latencyMs: LatencySummary
+        public var lastError: String
+    }
+
     /// One fault as it happened.
     public struct FaultRecord: Sendable, Codable, Equatable {
         public var kind: String
@@ -85,4 +102,6 @@ public struct LoadReport: Sendable, Codable {
     /// What went wrong without changing the data verdict (e.g. entries applied but never acked).
     public var warnings: [String]
     public var timeline: [TimelineBucket]
+    /// Reads during the writes, when the run asked for them (`--read-rate`).
+    public var readLoad: ReadLoad?
 }

@@ -26,6 +26,10 @@ public final class ScenarioRunner {
     public var keepFiles = false
     /// Print the live progress line on stderr.
     public var showProgress = true
+    /// Point reads per second sent to the first spoke while the writes run (``ReadLoad``); 0 for none.
+    public var readRate: Double = 0
+    /// Threads (keep-alive connections) sending those reads.
+    public var readConnections = 4
     /// Test hook: runs after quiescence and before the final comparison, with every replica's file.
     public var afterQuiescence: (@Sendable ([ReplicaFile]) throws -> Void)?
     let log: @Sendable (String) -> Void
@@ -71,8 +75,22 @@ public final class ScenarioRunner {
             faultsDone.signal()
         }.start()
 
+        var reads: (load: ReadLoad, stop: StopSignal, done: DispatchGroup, target: String)?
+        if readRate > 0, let worker = cluster.workers.first {
+            let load = ReadLoad(
+                rate: readRate, connections: readConnections, port: worker.httpPort, token: cluster.readToken, contexts: scenario.contexts,
+                seed: scenario.seed)
+            let readStop = StopSignal()
+            reads = (load, readStop, load.start(start: start, stop: readStop), "\(worker.label) GET /v1/contexts/{id}")
+        }
         driver.run(start: start, stop: stop)
         let writeSeconds = WriteDriver.seconds(since: start)
+        var readLoad: LoadReport.ReadLoad?
+        if let reads {
+            reads.stop.stop()
+            reads.done.wait()
+            readLoad = reads.load.figures(seconds: writeSeconds, target: reads.target)
+        }
         let writeEndMs = WallClock.nowMs()
         log("")
         log(String(format: "writes done after %.1f s; waiting for the fault schedule and for quiescence", writeSeconds))
@@ -139,10 +157,11 @@ public final class ScenarioRunner {
         cluster.shutdown(log: log)
         shutDown = true
         log(String(format: "stopped after %.1f s", WriteDriver.seconds(since: start)))
-        let report = buildReport(
+        var report = buildReport(
             cluster: cluster, collector: collector, driver: driver, injector: injector, sampler: sampler, start: startMs,
             writeSeconds: writeSeconds, writeEndMs: writeEndMs, converged: converged, pass: pass, differences: differences,
             problems: problems, warnings: warnings, finalLags: finalLags, deadLetters: deadLettered.count, poisonPending: poisonPending)
+        report.readLoad = readLoad
         if pass && !keepFiles { try? FileManager.default.removeItem(atPath: workDirectory) }
         return report
     }

@@ -81,8 +81,7 @@ public enum SpokeHTTP {
             let page = try store.list(prefix: prefix, after: after, limit: limit)
             let items = page.items.map { "{\"id\":\(JSONText.quote($0.id)),\"version\":\($0.version)}" }.joined(separator: ",")
             let next = page.items.count == limit ? page.items.last.map { JSONText.quote($0.id) } ?? "null" : "null"
-            var headers = freshness(status)
-            reads.position(&headers, watermark: page.watermark)
+            let headers = reads.headers(watermark: page.watermark)
             return PaneHTTP.json("{\"items\":[\(items)],\"next\":\(next)}", headers: headers)
         }
         return router
@@ -91,8 +90,7 @@ public enum SpokeHTTP {
     /// The replica's answer to a point read: the context, or `404`; `304` on a matching
     /// `If-None-Match`. Freshness, position and source headers on every one.
     static func pointAnswer(_ request: Request, id: ContextID, read: ReplicaRead, status: SpokeStatus, reads: SpokeReads) -> Response {
-        var headers = freshness(status)
-        reads.position(&headers, watermark: read.watermark)
+        var headers = reads.headers(watermark: read.watermark)
         if read.staleReason != nil { headers[.paneStale] = "1" }
         guard let stored = read.context, !stored.deleted else {
             var message = "{\"error\":\(JSONText.quote("context '\(id)' not found in this replica"))"
@@ -112,24 +110,37 @@ public enum SpokeHTTP {
         {
             return Response(status: .notModified, headers: headers)
         }
-        var out = Array("{\"id\":\(JSONText.quote(stored.id)),\"version\":\(stored.version),\"body\":".utf8)
-        out.reserveCapacity(out.count + stored.body.count + 96)
-        out += stored.body
-        out += Array(",\"updatedAt\":\"".utf8)
-        JSONText.appendISO8601(ms: stored.updatedAtMs, to: &out)
-        out.append(UInt8(ascii: "\""))
-        if let reason = read.staleReason {
-            out += Array(",\"stale\":true,\"staleReason\":\(JSONText.quote(reason))".utf8)
+        return PaneHTTP.json(pointBody(stored, staleReason: read.staleReason), headers: headers)
+    }
+
+    /// A point read's answer, `{"id","version","body","updatedAt"}` (and `"stale"`,
+    /// `"staleReason"` when marked), written straight into the response's buffer.
+    public static func pointBody(_ stored: StoredContext, staleReason: String?) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: stored.id.utf8.count + stored.body.count + 96)
+        buffer.writeStaticString("{\"id\":")
+        buffer.writeJSONString(stored.id)
+        buffer.writeStaticString(",\"version\":")
+        buffer.writeString(String(stored.version))
+        buffer.writeStaticString(",\"body\":")
+        buffer.writeBytes(stored.body)
+        buffer.writeStaticString(",\"updatedAt\":\"")
+        var date: [UInt8] = []
+        date.reserveCapacity(24)
+        JSONText.appendISO8601(ms: stored.updatedAtMs, to: &date)
+        buffer.writeBytes(date)
+        buffer.writeStaticString("\"")
+        if let staleReason {
+            buffer.writeStaticString(",\"stale\":true,\"staleReason\":")
+            buffer.writeJSONString(staleReason)
         }
-        out.append(UInt8(ascii: "}"))
-        return PaneHTTP.json(out, headers: headers)
+        buffer.writeStaticString("}")
+        return buffer
     }
 
     /// `412`: the wait ended before the replica reached the position or version asked for. The
     /// body and headers say where the replica is.
     static func notReached(watermark: UInt64, version: Int64?, status: SpokeStatus, reads: SpokeReads) -> Response {
-        var headers = freshness(status)
-        reads.position(&headers, watermark: watermark)
+        var headers = reads.headers(watermark: watermark)
         if let version { headers[.paneReplicaVersion] = String(version) }
         let index = reads.token(watermark: watermark).map { "\"\($0)\"" } ?? "null"
         let message = "this replica has not reached the position or version asked for within the wait"
@@ -138,12 +149,6 @@ public enum SpokeHTTP {
             status: .preconditionFailed, headers: headers)
     }
 
-    static func freshness(_ status: SpokeStatus) -> HTTPFields {
-        var fields = HTTPFields()
-        fields[.paneReplicaSeq] = String(status.maxSeq)
-        fields[.paneContactAge] = status.contactAgeMs.map(String.init) ?? "never"
-        return fields
-    }
 }
 
 extension Substring {

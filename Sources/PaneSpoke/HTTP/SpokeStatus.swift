@@ -80,6 +80,12 @@ public final class SpokeStatus: Sendable {
     public var hubID: String? { state.withLock { $0.hubID } }
     /// The highest seq this worker applied.
     public var maxSeq: UInt64 { state.withLock { $0.maxSeq } }
+    /// What a read's freshness and position headers say, read under one lock:
+    /// ``maxSeq``, ``contactAgeMs`` and ``hubID``.
+    var freshness: (maxSeq: UInt64, contactAgeMs: Int64?, hubID: String?) {
+        let (maxSeq, last, hubID) = state.withLock { ($0.maxSeq, $0.lastContactMs, $0.hubID) }
+        return (maxSeq, last.map { WallClock.nowMs() - $0 }, hubID)
+    }
     /// Milliseconds since the last successful read from Redis; `nil` before the first.
     public var contactAgeMs: Int64? {
         let last = state.withLock { $0.lastContactMs }

@@ -73,6 +73,9 @@ public final class ReplicaReader: Sendable {
 final class ReadConnection: @unchecked Sendable {
     private let db: OpaquePointer
     private var statements: [String: OpaquePointer] = [:]
+    /// The point read's statement (also in ``statements``), kept at hand: hashing its SQL text to
+    /// find it cost more per request than the rest of the lookup.
+    private var pointStatement: OpaquePointer?
 
     static let pointSQL = """
         SELECT c.id, c.version, c.deleted, c.body, c.hub_ts, s.reason, c.seq,
@@ -104,7 +107,8 @@ final class ReadConnection: @unchecked Sendable {
     }
 
     func read(id: String) throws -> ReplicaRead {
-        let statement = try prepared(Self.pointSQL)
+        let statement = try pointStatement ?? prepared(Self.pointSQL)
+        pointStatement = statement
         defer { sqlite3_reset(statement) }
         bind(id, at: 1, to: statement)
         let rc = sqlite3_step(statement)

@@ -25,7 +25,7 @@ import Testing
         let last = try store.lastSeq(region: scene.region)
         store.markPublished(region: scene.region, upTo: last)
         try store.persistPublished()
-        try await BlockingThread.run(name: "test-trim") {
+        try await BlockingThread.value(name: "test-trim") {
             let conn = try scene.connection()
             try conn.xadd(key: scene.region.keys.updates, id: "\(last)-0", fields: [("x", Array("1".utf8))])
             try conn.xtrim(key: scene.region.keys.updates, to: .maxLength(0), approximate: false)
@@ -67,17 +67,15 @@ import Testing
             defer { hub.child.stop() }
             let spoke = try scene.spoke("a")
             let replica = try ReplicaStore(path: spoke.db)
-            var overlapped = false
-            var readyWhileStreaming: Int?
-            _ = try await eventually(60, poll: 0.02) {
-                guard let announcement = try Self.streamed(scene).first else { return false }
-                let view = try replica.resyncView()
-                guard let inFlight = view.inFlight, inFlight.epoch == announcement.epoch, inFlight.chunksDone >= 1 else { return false }
-                // Chunk 0 is applied; the hub has not written the end of the list yet.
-                overlapped = !Self.isEnd(try Self.lastElement(scene, announcement))
-                readyWhileStreaming = Self.readyStatus(spoke)
-                return true
-            }
+            #expect(
+                try await eventually(60, poll: 0.02) {
+                    guard let announcement = try Self.streamed(scene).first, let inFlight = try replica.resyncView().inFlight else { return false }
+                    return inFlight.epoch == announcement.epoch && inFlight.chunksDone >= 1
+                }, "\(spoke.log().suffix(1500))")
+            // Chunk 0 is applied; the hub has not written the end of the list yet (it needs about 3 s).
+            let announcement = try #require(try Self.streamed(scene).first)
+            let overlapped = !Self.isEnd(try Self.lastElement(scene, announcement))
+            let readyWhileStreaming = Self.readyStatus(spoke)
             #expect(overlapped, "the replica should apply a chunk before the hub has written the last one: \(spoke.log().suffix(1500))")
             #expect(readyWhileStreaming != 200, "a bootstrapping replica is not ready")
             let convergence = try await Convergence.wait(hub: store, region: scene.region, db: spoke.db, alive: [spoke], seconds: 120)
@@ -107,10 +105,12 @@ import Testing
             let second = try scene.spoke("a", db: first.db)
             // Until the snapshot ends, the restarted replica must not say it is ready.
             var readyTooEarly = false
-            _ = try await eventually(120, poll: 0.05) {
+            let deadline = Date().addingTimeInterval(120)
+            while Date() < deadline {
                 let view = try replica.resyncView()
                 if view.inFlight != nil, Self.readyStatus(second) == 200 { readyTooEarly = true }
-                return view.inFlight == nil && view.ranges.watermark >= last
+                if view.inFlight == nil && view.ranges.watermark >= last { break }
+                try await Task.sleep(for: .milliseconds(50))
             }
             #expect(!readyTooEarly, "the replica reported ready with a part of the snapshot")
             let convergence = try await Convergence.wait(hub: store, region: scene.region, db: second.db, alive: [second], seconds: 60)
@@ -133,16 +133,14 @@ import Testing
             defer { hub.child.stop() }
             let spoke = try scene.spoke("a", environment: ["PANE_FAULT_SNAPSHOT_CHUNK_DELAY_MS": "200"])
             let replica = try ReplicaStore(path: spoke.db)
-            var target: SnapshotAnnouncement?
             #expect(
                 try await eventually(60, poll: 0.02) {
                     guard let announcement = try Self.streamed(scene).first, Self.isEnd(try Self.lastElement(scene, announcement)) else { return false }
-                    target = announcement
                     return (try replica.resyncView().inFlight?.chunksDone ?? 0) >= 1
                 }, "\(spoke.log().suffix(1500))")
-            let announcement = try #require(target)
+            let announcement = try #require(try Self.streamed(scene).first)
             #expect((try replica.resyncView().inFlight?.chunksDone ?? 0) < 5, "the damage must come before the replica reads chunk 6")
-            try await BlockingThread.run(name: "test-damage") {
+            try await BlockingThread.value(name: "test-damage") {
                 let conn = try scene.connection()
                 let key = announcement.listKey
                 let element = SnapshotStreamCodec.listIndex(ofChunk: 6)
@@ -159,7 +157,7 @@ import Testing
                 }
             }
             #expect(
-                try await eventually(60, poll: 0.02) { spoke.log().contains("cannot apply the snapshot") }, "\(spoke.log().suffix(1500))")
+                await eventually(60, poll: 0.02) { spoke.log().contains("cannot apply the snapshot") }, "\(spoke.log().suffix(1500))")
             // Given up: part of the region is in the file, and the replica says it is still bootstrapping.
             let view = try replica.resyncView()
             #expect(view.inFlight?.bootstrapping == true, "\(String(describing: view.inFlight))")

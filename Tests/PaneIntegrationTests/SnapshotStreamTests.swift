@@ -135,7 +135,8 @@ import Testing
             let replica = try ReplicaStore(path: spoke.db)
             #expect(
                 try await eventually(60, poll: 0.02) {
-                    guard let announcement = try Self.streamed(scene).first, Self.isEnd(try Self.lastElement(scene, announcement)) else { return false }
+                    guard let announcement = try Self.streamed(scene).first else { return false }
+                    guard Self.isEnd(try Self.lastElement(scene, announcement)) else { return false }
                     return (try replica.resyncView().inFlight?.chunksDone ?? 0) >= 1
                 }, "\(spoke.log().suffix(1500))")
             let announcement = try #require(try Self.streamed(scene).first)

@@ -68,7 +68,8 @@ final class SnapshotChunkReader {
                 switch try SnapshotStreamCodec.decode(bytes) {
                 case .chunk(let found, let rows):
                     guard found == index else {
-                        throw SnapshotGone(detail: "element \(SnapshotStreamCodec.listIndex(ofChunk: index)) of \(announcement.key) holds chunk \(found), not \(index)")
+                        let element = SnapshotStreamCodec.listIndex(ofChunk: index)
+                        throw SnapshotGone(detail: "element \(element) of \(announcement.key) holds chunk \(found), not \(index)")
                     }
                     index += 1
                     try request()

@@ -54,9 +54,8 @@ extension SpokeWorker {
             if let delay = faults.snapshotChunkDelayMs { Thread.sleep(forTimeInterval: Double(delay) / 1000) }
             if Date().timeIntervalSince(lastLog) >= 5 {
                 lastLog = Date()
-                logger.notice(
-                    "snapshot progress",
-                    metadata: ["epoch": "\(announcement.epoch)", "chunk": "\(index + 1)", "chunks": "\(announcement.isStreamed ? "streamed" : "\(announcement.chunks)")"])
+                let chunks = announcement.isStreamed ? "streamed" : "\(announcement.chunks)"
+                logger.notice("snapshot progress", metadata: ["epoch": "\(announcement.epoch)", "chunk": "\(index + 1)", "chunks": "\(chunks)"])
             }
         }
         let rows = reader.totals?.rows ?? announcement.rows

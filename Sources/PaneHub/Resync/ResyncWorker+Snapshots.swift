@@ -83,7 +83,7 @@ extension ResyncWorker {
             }
             if streamed { try push(SnapshotStreamCodec.end(chunks: summary.chunks, rows: summary.rows)) }
             try drain()
-            if bytes > 0 { try client.run { conn throws(RedisError) in try conn.expire(key: key, seconds: ttl) } }
+            if bytes > 0 { _ = try client.run { conn throws(RedisError) in try conn.expire(key: key, seconds: ttl) } }
         } catch {
             // A replica reading a streamed snapshot sees the list gone and gives it up.
             client.close()

@@ -25,6 +25,10 @@ public struct FaultPoints: Sendable {
     /// `PANE_FAULT_SNAPSHOT_CHUNK_DELAY_MS=N`: a spoke pauses N ms after each snapshot chunk it
     /// applies, so a test can kill it in the middle of a resync.
     public var snapshotChunkDelayMs: Int?
+    /// `PANE_FAULT_SNAPSHOT_WRITE_DELAY_MS=N`: the hub's resync worker pauses N ms after each
+    /// snapshot chunk it writes to Redis, so a test can watch a replica apply a streamed
+    /// snapshot while the hub still writes it, or kill the hub in the middle.
+    public var snapshotWriteDelayMs: Int?
     /// `PANE_FAULT_FAIL_LOOP=LOOP[:MS]`: the loop named (``Loop``) throws an ``InjectedFault``,
     /// which no retry can fix, MS milliseconds (default 0) after it started. The process then
     /// stops its other services and exits 1, naming the loop.
@@ -70,6 +74,7 @@ public struct FaultPoints: Sendable {
         exitBeforeExec = environment["PANE_FAULT_EXIT_BEFORE_EXEC"] == "1"
         exitAfterExec = environment["PANE_FAULT_EXIT_AFTER_EXEC"] == "1"
         snapshotChunkDelayMs = environment["PANE_FAULT_SNAPSHOT_CHUNK_DELAY_MS"].flatMap { Int($0) }
+        snapshotWriteDelayMs = environment["PANE_FAULT_SNAPSHOT_WRITE_DELAY_MS"].flatMap { Int($0) }
         hangOnStop = environment["PANE_FAULT_HANG_ON_STOP"].flatMap { Loop(rawValue: $0) }
         if let value = environment["PANE_FAULT_FAIL_LOOP"] {
             let parts = value.split(separator: ":", maxSplits: 1).map(String.init)

@@ -206,6 +206,46 @@ import Testing
         #expect(throws: EntryError.self) { try SnapshotChunkCodec.decode(Array(bytes.dropLast(3))) }
     }
 
+    @Test func streamedSnapshotElementsRoundTripAndDamageIsNamed() throws {
+        let rows = [
+            SnapshotRow(id: try ContextID("tenant/a"), version: 3, deleted: false, body: Array("{\"x\":1}".utf8), hubTimeMs: 17, seq: 9),
+            SnapshotRow(id: try ContextID("tenant/b"), version: 1, deleted: true, body: [], hubTimeMs: 18, seq: 10),
+        ]
+        #expect(try SnapshotStreamCodec.decode(SnapshotStreamCodec.begin(epoch: 7, seq: 40)) == .begin(epoch: 7, seq: 40))
+        let chunk = SnapshotStreamCodec.chunk(index: 3, rows: rows)
+        #expect(try SnapshotStreamCodec.decode(chunk) == .chunk(index: 3, rows: rows))
+        #expect(try SnapshotStreamCodec.decode(SnapshotStreamCodec.end(chunks: 4, rows: 7_001)) == .end(chunks: 4, rows: 7_001))
+        #expect(SnapshotStreamCodec.listIndex(ofChunk: 0) == 1)
+        // Every element is untrusted: empty, unknown, cut short, a row cut short.
+        for bad in [[], [9], [0, 1, 2], Array(SnapshotStreamCodec.end(chunks: 1, rows: 1).dropLast()), [1, 0, 0], Array(chunk.dropLast(2))] {
+            #expect(throws: EntryError.self, "\(bad.prefix(8))") { try SnapshotStreamCodec.decode(bad) }
+        }
+        // A streamed announcement names its own key, and says so; an old one decodes as not streamed.
+        let streamed = SnapshotAnnouncement(
+            key: "pane:{r}:snapshot:5:stream", epoch: 5, seq: 40, chunks: 0, rows: 0, replicas: ["a"], buckets: nil, requestIDs: ["x"],
+            reason: "bootstrap", streamed: true)
+        #expect(try SnapshotAnnouncement.decode(streamed.encoded()).isStreamed)
+        let old = Array(#"{"key":"k","epoch":1,"seq":2,"chunks":1,"rows":3,"requestIDs":["x"],"reason":"r"}"#.utf8)
+        #expect(!(try SnapshotAnnouncement.decode(old).isStreamed))
+        let request = ResyncRequest(requestID: "r1", replica: "a", reason: "bootstrap", buckets: nil, streaming: true)
+        #expect(try ResyncRequest.decode(request.encoded()).streaming == true)
+        #expect(try ResyncRequest.decode(Array(#"{"requestID":"r","replica":"a","reason":"x"}"#.utf8)).streaming == nil)
+    }
+
+    @Test func aSpokeFromBeforeStreamingRefusesAStreamedAnnouncement() throws {
+        let streamed = SnapshotAnnouncement(
+            key: "pane:{r}:snapshot:5:stream", epoch: 5, seq: 40, chunks: 0, rows: 0, replicas: ["a"], buckets: nil, requestIDs: ["x"],
+            reason: "bootstrap", streamed: true)
+        let replica = try ReplicaName("a")
+        // An old spoke expects the key of a snapshot written in full: it refuses, never applies it empty.
+        let old = SnapshotGuard.check(streamed, entrySeq: 41, replica: replica, expectedKey: "pane:{r}:snapshot:5", known: ["x"])
+        guard case .refuse = old else {
+            Issue.record("an old spoke must refuse a streamed announcement, not \(old)")
+            return
+        }
+        #expect(SnapshotGuard.check(streamed, entrySeq: 41, replica: replica, expectedKey: "pane:{r}:snapshot:5:stream", known: ["x"]) == .apply)
+    }
+
     @Test func announcementsAndRequestsRoundTripAndBadRequestsAreNamed() throws {
         let announcement = SnapshotAnnouncement(
             key: "pane:{r}:snapshot:5", epoch: 5, seq: 40, chunks: 2, rows: 3000, replicas: ["a"], buckets: [1, 2], requestIDs: ["x"],

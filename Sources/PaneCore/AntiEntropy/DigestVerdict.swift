@@ -9,13 +9,18 @@ public struct DigestVerdict: Codable, Sendable, Equatable {
     public var timeMs: Int64
     /// The request id of the resync the hub started for the differing buckets, if any.
     public var resyncRequestID: String?
+    /// The ``DigestReport/timeMs`` of the report this verdict judged. Absent in older verdicts.
+    public var reportTimeMs: Int64?
 
-    public init(replica: String, position: UInt64, differing: [Int], inFlux: Int, timeMs: Int64, resyncRequestID: String?) {
+    public init(
+        replica: String, position: UInt64, differing: [Int], inFlux: Int, timeMs: Int64, resyncRequestID: String?, reportTimeMs: Int64? = nil
+    ) {
         self.replica = replica
         self.position = position
         self.differing = differing
         self.inFlux = inFlux
         self.timeMs = timeMs
         self.resyncRequestID = resyncRequestID
+        self.reportTimeMs = reportTimeMs
     }
 }

@@ -12,12 +12,17 @@ public struct ResyncRequest: Codable, Sendable, Equatable {
     public var reason: String
     /// Buckets (``ContextDigest/bucket(of:)``) to resend; `nil` resends every context of the region.
     public var buckets: [Int]?
+    /// `true` when the requester applies a streamed snapshot (``SnapshotAnnouncement/streamed``);
+    /// absent in requests of spokes from before streaming, which get a snapshot written in full
+    /// before it is announced.
+    public var streaming: Bool?
 
-    public init(requestID: String, replica: String?, reason: String, buckets: [Int]?) {
+    public init(requestID: String, replica: String?, reason: String, buckets: [Int]?, streaming: Bool? = nil) {
         self.requestID = requestID
         self.replica = replica
         self.reason = reason
         self.buckets = buckets.map { Array(Set($0)).sorted() }
+        self.streaming = streaming
     }
 
     public static let field = "request"

@@ -19,10 +19,13 @@ public struct SnapshotAnnouncement: Codable, Sendable, Equatable {
     /// The requests it answers.
     public var requestIDs: [String]
     public var reason: String
+    /// `true` for a streamed snapshot; absent (legacy) when every chunk was written before the
+    /// announcement, as hubs from before streaming always do.
+    public var streamed: Bool?
 
     public init(
         key: String, epoch: Int64, seq: UInt64, chunks: Int, rows: Int, replicas: [String]?, buckets: [Int]?, requestIDs: [String],
-        reason: String
+        reason: String, streamed: Bool? = nil
     ) {
         self.key = key
         self.epoch = epoch
@@ -33,7 +36,11 @@ public struct SnapshotAnnouncement: Codable, Sendable, Equatable {
         self.buckets = buckets
         self.requestIDs = requestIDs
         self.reason = reason
+        self.streamed = streamed
     }
+
+    /// Whether the snapshot is streamed (``streamed``).
+    public var isStreamed: Bool { streamed == true }
 
     public func isFor(_ replica: ReplicaName) -> Bool { replicas?.contains(replica.name) ?? true }
 

@@ -4,9 +4,10 @@ import Foundation
 /// `u16 idLength, id, i64 version, u8 flags, i64 hubTimeMs, u64 seq, u32 bodyLength, body`
 /// (little-endian; flags bit 0 = deleted, bit 1 = body missing).
 public enum SnapshotChunkCodec {
-    public static func encode(_ rows: [SnapshotRow]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(rows.reduce(0) { $0 + 31 + $1.id.value.utf8.count + $1.body.count })
+    /// The rows encoded after `prefix` (a streamed snapshot's element header), in one buffer.
+    public static func encode(_ rows: [SnapshotRow], prefix: [UInt8] = []) -> [UInt8] {
+        var out: [UInt8] = prefix
+        out.reserveCapacity(prefix.count + rows.reduce(0) { $0 + 31 + $1.id.value.utf8.count + $1.body.count })
         func put<T: FixedWidthInteger>(_ value: T) {
             withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
         }
@@ -24,9 +25,10 @@ public enum SnapshotChunkCodec {
         return out
     }
 
-    public static func decode(_ bytes: [UInt8]) throws(EntryError) -> [SnapshotRow] {
+    /// The rows of `bytes` from byte `start` on (a streamed snapshot's element has a header first).
+    public static func decode(_ bytes: [UInt8], from start: Int = 0) throws(EntryError) -> [SnapshotRow] {
         var rows: [SnapshotRow] = []
-        var index = 0
+        var index = start
         func take(_ count: Int) throws(EntryError) -> ArraySlice<UInt8> {
             guard count >= 0, index + count <= bytes.count else {
                 throw EntryError(.badBody, field: "chunk", detail: "snapshot chunk ends in the middle of a row (byte \(index) of \(bytes.count))")

@@ -4,7 +4,9 @@
 /// could empty a replica. A replica applies one only when:
 ///
 /// - it is for this replica (``SnapshotAnnouncement/isFor(_:)``); others' are only recorded;
-/// - its list key is the region's snapshot key for its epoch (`pane:{R}:snapshot:<epoch>`);
+/// - its list key is the region's snapshot key for its epoch (`pane:{R}:snapshot:<epoch>`, or
+///   `pane:{R}:snapshot:<epoch>:stream` for a streamed snapshot; a spoke from before streaming
+///   expects the first, so it refuses a streamed announcement rather than finish it empty);
 /// - the seq it is current to lies below the seq of its own entry: the hub announces a
 ///   snapshot after every entry it covers, so an announcement cannot claim the future. (The
 ///   entry's seq itself passed ``EntryIDRule``, so it is at or below the stream's top as the

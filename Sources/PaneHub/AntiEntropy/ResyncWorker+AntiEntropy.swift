@@ -56,7 +56,7 @@ extension ResyncWorker {
                 }
                 let verdict = DigestVerdict(
                     replica: replica, position: report.position, differing: outcome.differing, inFlux: outcome.inFlux, timeMs: now,
-                    resyncRequestID: requestID)
+                    resyncRequestID: requestID, reportTimeMs: report.timeMs)
                 Counter(label: "pane_hub_digest_comparisons_total", dimensions: [("region", region.name)]).increment()
                 Gauge(label: "pane_hub_digest_mismatch_buckets", dimensions: [("region", region.name), ("replica", replica)])
                     .record(outcome.differing.count)

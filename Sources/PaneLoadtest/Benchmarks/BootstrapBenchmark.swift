@@ -151,18 +151,20 @@ public struct BootstrapBenchmark: Sendable {
         let since = WallClock.nowMs()
         let started = Date()
         var verdict: DigestVerdict?
-        // The first digest published after the damage may come from a scan that began before it
-        // (one run reported "1 bucket differs: 0 detected"). A verdict that finds nothing counts
-        // only for the next digest, whose scan began after the first was published.
-        var firstAfterDamage: Int64?
+        // Only a verdict on a digest whose scan began after the damage counts: a scan that began
+        // before it reports the old rows (one run reported "1 buckets differ: 0 detected"), and
+        // one that began between two of the deletes sees only some. The report says when its
+        // scan began, and the verdict which report it judged.
+        var afterDamage: Set<Int64> = []
         while Date().timeIntervalSince(started) < 120 {
-            let latest = StatusJSON.decode(DigestReport.self, try conn.hget(key: region.keys.replicas, field: "a:digest"))
-            if firstAfterDamage == nil, let latest, latest.timeMs > since { firstAfterDamage = latest.timeMs }
-            if let report = latest, let first = firstAfterDamage,
-                let v = StatusJSON.decode(DigestVerdict.self, try conn.hget(key: region.keys.replicas, field: "a:verdict")),
-                v.timeMs > report.timeMs, differing == 0 || !v.differing.isEmpty || report.timeMs > first
+            if let report = StatusJSON.decode(DigestReport.self, try conn.hget(key: region.keys.replicas, field: "a:digest")),
+                let scanStarted = report.scanStartedMs, scanStarted > since, afterDamage.insert(report.timeMs).inserted
             {
                 digestBytes = StatusJSON.encode(report).utf8.count
+            }
+            if let v = StatusJSON.decode(DigestVerdict.self, try conn.hget(key: region.keys.replicas, field: "a:verdict")),
+                let judged = v.reportTimeMs, afterDamage.contains(judged)
+            {
                 verdict = v
                 break
             }

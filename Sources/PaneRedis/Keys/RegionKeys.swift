@@ -32,6 +32,13 @@ public struct RegionKeys: Hashable, Sendable {
     public var hub: HashKey { HashKey("pane:{\(region.name)}:hub") }
     /// `pane:{R}:snapshot:<epoch>`: one resync snapshot, a list of chunks with an expiry.
     public func snapshot(epoch: Int64) -> ListKey { ListKey("pane:{\(region.name)}:snapshot:\(epoch)") }
+    /// `pane:{R}:snapshot:<epoch>:stream`: one streamed resync snapshot, a list of elements
+    /// (``SnapshotStreamCodec``) that grows while the replica reads it. A name of its own, so a
+    /// spoke from before streaming refuses its announcement (``SnapshotGuard``) instead of
+    /// reading it as a finished snapshot.
+    public func streamedSnapshot(epoch: Int64) -> ListKey { ListKey("pane:{\(region.name)}:snapshot:\(epoch):stream") }
+    /// The list key an announcement of snapshot `epoch` must name: streamed or not.
+    public func snapshot(epoch: Int64, streamed: Bool) -> ListKey { streamed ? streamedSnapshot(epoch: epoch) : snapshot(epoch: epoch) }
     /// `pane:{R}:snapshot:*`: every snapshot of the region.
     public var snapshots: KeyPattern { KeyPattern("pane:{\(region.name)}:snapshot:*") }
 

@@ -22,10 +22,11 @@ extension SpokeWorker {
             do {
                 // Format 2 only once the hub says it reads it; a format-1 report has no `format`.
                 let format = max(1, hubDigestFormat.load(ordering: .relaxed))
+                let scanStarted = WallClock.nowMs()
                 let (digest, position, maxVersion) = try store.digest(format: format)
                 let report = DigestReport(
                     replica: config.replica.name, position: position, timeMs: WallClock.nowMs(), digest: digest.encoded,
-                    format: format >= 2 ? format : nil, maxVersion: maxVersion)
+                    format: format >= 2 ? format : nil, maxVersion: maxVersion, scanStartedMs: scanStarted)
                 let client = config.topology.client(for: config.region, logger: logger)
                 defer { client.close() }
                 _ = try client.run { conn throws(RedisError) in

@@ -129,6 +129,9 @@ public final class SpokeWorker: Sendable {
             latencyLog?.close()
         }
         logger.info("worker started", metadata: ["stream": "\(key)", "group": "\(group)", "consumer": "\(config.consumer)"])
+        // A replica whose bootstrap a stopped process left unfinished is still bootstrapping: not
+        // ready when the first read comes back empty, before the first gap check looks.
+        if (try? store.resyncView().inFlight?.bootstrapping) == true { status.setBootstrapping(true) }
         // The counters an alert watches exist from the start, at 0.
         for label in MetricCatalog.counters(.spoke, labels: ["region", "replica"]) {
             Counter(label: label, dimensions: labels).increment(by: 0)

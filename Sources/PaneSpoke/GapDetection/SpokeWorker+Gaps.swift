@@ -73,7 +73,8 @@ extension SpokeWorker {
                 requestID: requestID, reason: reason.rawValue, bootstrapping: bootstrapping, nowMs: now, timeoutMs: config.gaps.requestTimeoutMs,
                 newHubID: reason == .newHistory ? hubID : nil)
         else { return }
-        let request = ResyncRequest(requestID: requestID, replica: config.replica.name, reason: reason.rawValue, buckets: buckets)
+        // This spoke applies a streamed snapshot: the hub may announce it before writing it.
+        let request = ResyncRequest(requestID: requestID, replica: config.replica.name, reason: reason.rawValue, buckets: buckets, streaming: true)
         _ = try client.run { conn throws(RedisError) in
             try conn.xadd(key: config.region.keys.resyncRequests, maxLength: 10_000, fields: [(ResyncRequest.field, request.encoded())])
         }

@@ -18,7 +18,7 @@ extension SpokeWorker {
     /// there is recorded, so a restart resumes the snapshot without reading them again. A
     /// refusal is logged at warning level with its reason and counted; the caller dead-letters it.
     func guardSnapshot(_ announcement: SnapshotAnnouncement, entry: StreamEntry, entrySeq: UInt64, client: RedisClient) throws -> SnapshotGuard.Verdict {
-        let expectedKey = config.region.keys.snapshot(epoch: announcement.epoch).rawValue
+        let expectedKey = config.region.keys.snapshot(epoch: announcement.epoch, streamed: announcement.isStreamed).rawValue
         func check(_ known: Set<String>) -> SnapshotGuard.Verdict {
             SnapshotGuard.check(announcement, entrySeq: entrySeq, replica: config.replica, expectedKey: expectedKey, known: known)
         }

@@ -27,30 +27,24 @@ extension SpokeWorker {
         }
         var failed = 0
         var lastLog = Date()
-        // The next chunk is requested before the current one is applied, so Redis sends it
-        // while SQLite writes.
-        func request(_ index: Int) throws {
-            var command = RedisCommandBuffer()
-            command.lindex(key: announcement.listKey, index: index)
-            try client.run { conn throws(RedisError) in try conn.send(command) }
-        }
-        let end = max(first, announcement.chunks)
-        if first < end { try request(first) }
-        for index in first..<end {
-            let reply = try client.run { conn throws(RedisError) in try conn.receive(1)[0] }
-            if index + 1 < end { try request(index + 1) }
+        let reader = SnapshotChunkReader(announcement, first: first, client: client, stallMs: config.gaps.requestTimeoutMs)
+        while true {
             let rows: [SnapshotRow]
             do {
-                guard let bytes = reply.bytes else { throw SnapshotGone(detail: "chunk \(index) of \(announcement.key) is gone (expired?)") }
-                rows = try SnapshotChunkCodec.decode(bytes)
-            } catch {
+                guard let next = try reader.next() else { break }
+                rows = next
+            } catch let error as SnapshotGone {
                 client.close()  // drops the next chunk's reply, if one was asked for
                 logger.error("cannot apply the snapshot; will ask for a new one", metadata: ["epoch": "\(announcement.epoch)", "error": "\(error)"])
                 Counter(label: "pane_spoke_snapshots_abandoned_total", dimensions: labels).increment()
                 try store.abandonResync()
                 try store.apply([], alsoDone: [entrySeq])
                 return
+            } catch {
+                client.close()
+                throw error
             }
+            let index = reader.index - 1
             do {
                 failed += try store.applySnapshotChunk(rows, announcement: announcement, index: index, requestID: nil).count
             } catch {
@@ -60,18 +54,21 @@ extension SpokeWorker {
             if let delay = faults.snapshotChunkDelayMs { Thread.sleep(forTimeInterval: Double(delay) / 1000) }
             if Date().timeIntervalSince(lastLog) >= 5 {
                 lastLog = Date()
-                logger.notice("snapshot progress", metadata: ["epoch": "\(announcement.epoch)", "chunk": "\(index + 1)", "chunks": "\(announcement.chunks)"])
+                let chunks = announcement.isStreamed ? "streamed" : "\(announcement.chunks)"
+                logger.notice("snapshot progress", metadata: ["epoch": "\(announcement.epoch)", "chunk": "\(index + 1)", "chunks": "\(chunks)"])
             }
         }
-        let finish = try store.finishSnapshot(announcement, entrySeq: entrySeq, rows: announcement.rows)
+        let rows = reader.totals?.rows ?? announcement.rows
+        let finish = try store.finishSnapshot(announcement, entrySeq: entrySeq, rows: rows)
         status.setBootstrapping(false)
         Counter(label: "pane_spoke_snapshots_applied_total", dimensions: labels).increment()
         Timer(label: "pane_spoke_resync_duration_seconds", dimensions: labels).recordSeconds(Date().timeIntervalSince(started))
-        Counter(label: "pane_spoke_snapshot_rows_total", dimensions: labels).increment(by: announcement.rows)
+        Counter(label: "pane_spoke_snapshot_rows_total", dimensions: labels).increment(by: rows)
         logger.notice(
             "snapshot applied",
             metadata: [
-                "epoch": "\(announcement.epoch)", "rows": "\(announcement.rows)", "removed": "\(finish.removed)", "healed": "\(finish.healed)",
+                "epoch": "\(announcement.epoch)", "rows": "\(rows)", "removed": "\(finish.removed)", "healed": "\(finish.healed)",
+                "streamed": "\(announcement.isStreamed)", "waitedSeconds": "\(String(format: "%.2f", reader.waitedSeconds))",
                 "failedRows": "\(failed)", "watermark": "\(finish.watermark)", "seconds": "\(String(format: "%.2f", Date().timeIntervalSince(started)))",
             ])
         if announcement.buckets == nil { try skipGroupAhead(to: announcement.seq, client: client) }
@@ -94,9 +91,4 @@ extension SpokeWorker {
     static func seqPart(_ id: String) -> UInt64? {
         id.split(separator: "-").first.flatMap { UInt64($0) }
     }
-}
-
-struct SnapshotGone: Error, CustomStringConvertible {
-    let detail: String
-    var description: String { detail }
 }

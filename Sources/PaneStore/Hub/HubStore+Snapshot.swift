@@ -21,9 +21,13 @@ extension HubStore {
     /// later write did not target `region`, the hub holds only the newer body and the row is
     /// marked ``SnapshotRow/bodyMissing``. Rows come from a cursor, so memory stays at one chunk
     /// however many contexts the region has.
+    ///
+    /// `began` runs inside the read transaction, before the first row is read, with the seq the
+    /// snapshot is current to: a streamed snapshot is announced there, so its announcement gets
+    /// a seq above the snapshot's while the rows are still being read.
     public func snapshot(
         region: Region, buckets: [Int]?, chunkRows: Int = 2_000, chunkBytes: Int = 8 << 20,
-        _ body: ([SnapshotRow]) throws -> Void
+        began: ((UInt64) throws -> Void)? = nil, _ body: ([SnapshotRow]) throws -> Void
     ) throws -> SnapshotSummary {
         var wanted: [Bool]?
         if let buckets {
@@ -33,6 +37,7 @@ extension HubStore {
         }
         return try pool.read { db in
             let seq = try Int64.fetchOne(db, sql: "SELECT last_seq FROM regions WHERE name = ?", arguments: [region.name]) ?? 0
+            try began?(UInt64(max(0, seq)))
             let cursor = try Row.fetchCursor(
                 db,
                 sql: """

@@ -79,10 +79,13 @@ extension ReplicaStore {
         requestID: String, reason: String, bootstrapping: Bool, nowMs: Int64, timeoutMs: Int64, newHubID: String? = nil
     ) throws -> Bool {
         try pool.write { db in
-            if let current = try Self.inFlight(db), nowMs - current.requestedAtMs < timeoutMs {
+            let current = try Self.inFlight(db)
+            if let current, nowMs - current.requestedAtMs < timeoutMs {
                 let stands = newHubID == nil || current.reason == GapDetector.Reason.newHistory.rawValue
                 if stands { return false }
             }
+            // A replica that has not finished its bootstrap is still bootstrapping, whatever the new request's reason.
+            let stillBootstrapping = bootstrapping || current?.bootstrapping == true
             if let newHubID {
                 try db.execute(sql: "INSERT OR REPLACE INTO replica_meta(name, value) VALUES ('hub_id', ?)", arguments: [newHubID])
             }
@@ -91,7 +94,7 @@ extension ReplicaStore {
                     INSERT OR REPLACE INTO resync_state(id, request_id, reason, requested_at, bootstrapping, epoch, chunks_done, chunks)
                     VALUES (1, ?, ?, ?, ?, 0, 0, 0)
                     """,
-                arguments: [requestID, reason, nowMs, bootstrapping])
+                arguments: [requestID, reason, nowMs, stillBootstrapping])
             try Self.recordRequest(db, requestID: requestID, nowMs: nowMs)
             return true
         }
@@ -114,9 +117,14 @@ extension ReplicaStore {
     }
 
     /// Forgets the request in flight (the snapshot it asked for expired, for example), so the
-    /// gap detector asks again.
+    /// gap detector asks again. A bootstrapping replica stays bootstrapping: the rows of the
+    /// snapshot it gave up are only part of the region, so it must not report ready until a
+    /// full snapshot finishes (the row stays, expired, and the next request keeps the flag).
     public func abandonResync() throws {
-        try pool.write { db in try db.execute(sql: "DELETE FROM resync_state") }
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM resync_state WHERE bootstrapping = 0")
+            try db.execute(sql: "UPDATE resync_state SET requested_at = 0, epoch = 0, chunks_done = 0, chunks = 0")
+        }
     }
 
     /// Chunks of snapshot `epoch` already applied: where a restarted worker resumes.

@@ -52,7 +52,8 @@ import Testing
         try await TestScene.withHub("answer") { scene, hub in
             let spoke = try scene.spoke("a")
             _ = try await hub.store.put(id: try ContextID("k"), body: Array(#"{"v":1}"#.utf8))
-            #expect(await eventually(30) { (try? spoke.probe().get("/v1/contexts/k").header("pane-index")) != nil })
+            // A 404 carries the position headers too: wait for the context itself.
+            #expect(await eventually(30) { (try? spoke.probe().get("/v1/contexts/k").header("etag")) == "\"1\"" })
             let first = try spoke.probe().get("/v1/contexts/k")
             _ = try await hub.store.put(id: try ContextID("k"), body: Array(#"{"v":2}"#.utf8))
             #expect(await eventually(30) { (try? spoke.probe().get("/v1/contexts/k").header("etag")) == "\"2\"" })

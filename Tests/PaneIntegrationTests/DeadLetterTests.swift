@@ -262,7 +262,7 @@ import Testing
                 return names.contains("live") && !names.contains("ghost")
             }
             #expect(gone)
-            #expect(worker.log().contains("removed an idle consumer"))
+            #expect(await eventually(10) { worker.log().contains("removed an idle consumer") }, "\(worker.log().suffix(1_500))")
         }
     }
 

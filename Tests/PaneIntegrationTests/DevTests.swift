@@ -50,7 +50,7 @@ import Testing
     @Test func devWithStablePortsAndKeptDataStopsOnSIGHUP() async throws {
         let dir = try TestEnv.directory("dev-data")
         let data = "\(dir)/data"
-        let base = LocalPorts.free()
+        let base = LocalPorts.freeRun(4)
         let dev = try ChildProcess(
             name: "dev", executable: try TestEnv.paneBinary(), arguments: ["dev", "--regions", "1", "--port", String(base), "--data", data],
             logPath: "\(dir)/dev.log")
@@ -86,7 +86,7 @@ import Testing
     /// `kill -9` of `pane dev` takes redis-server and the spokes with it (parent-death signal).
     @Test func devChildrenDieWithItEvenOnKillNine() async throws {
         let dir = try TestEnv.directory("dev-kill")
-        let base = LocalPorts.free()
+        let base = LocalPorts.freeRun(4)
         let dev = try ChildProcess(
             name: "dev", executable: try TestEnv.paneBinary(),
             arguments: ["dev", "--regions", "1", "--port", String(base), "--data", "\(dir)/data"], logPath: "\(dir)/dev.log")

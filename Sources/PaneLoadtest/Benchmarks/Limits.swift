@@ -117,7 +117,8 @@ public struct Limits: Sendable {
             let cluster = try RedisClusterProcess(directory: "\(dir)/cluster", masters: clusterMasters, replicasPerMaster: 0)
             defer { cluster.stop() }
             let map = ClusterMap(seeds: cluster.nodes.map(\.endpoint))
-            let masters = Set(regionList.compactMap { try? cluster.slotMap().master(of: $0.keys.updates.hashSlot) }).count
+            let slotMap = try cluster.slotMap()
+            let masters = Set(regionList.compactMap { slotMap.master(of: $0.keys.updates.hashSlot) }).count
             log("redis cluster of \(clusterMasters) masters (\(cluster.seeds)); the \(regions) regions are on \(masters) of them")
             let clusterStore = try HubStore(path: unpublished, regions: regionList, durability: durability)
             clusterPublish = try publishRate(store: clusterStore, topology: .cluster(map), logger: logger)

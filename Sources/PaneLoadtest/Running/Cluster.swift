@@ -17,6 +17,8 @@ final class Cluster: @unchecked Sendable {
     /// The tokens file the hub and the workers load; the runner sends its tokens (``writeToken``, ``readToken``).
     let tokens: GeneratedTokens
     let workers: [WorkerHandle]
+    /// The replicas' watermarks, read from their files.
+    let watermarks = ReplicaWatermarks()
     private let lock = NSLock()
     private var hub: ChildProcess?
 

@@ -1,7 +1,6 @@
 import Foundation
 import PaneApp
 import PaneCore
-import PaneReader
 import PaneRedis
 import PaneStore
 import Synchronization
@@ -191,7 +190,6 @@ final class FaultInjector: @unchecked Sendable {
         var newMaster: ClusterNode?
         var firstApply: [String: Double] = [:]
         var converged: Double?
-        var readers: [String: PaneReader] = [:]
         while since() < waitSeconds {
             if promoted == nil, let now = try? redisCluster.slotMap().master(of: slot), now != master {
                 promoted = since()
@@ -201,14 +199,8 @@ final class FaultInjector: @unchecked Sendable {
             for file in files where firstApply[file.label] == nil {
                 if let us = collector.replica(file.label)?.firstApplyAfterMarkUs { firstApply[file.label] = Double(us - deathUs) / 1e6 }
             }
-            if converged == nil {
-                var all = true
-                for file in files {
-                    if readers[file.label] == nil { readers[file.label] = try? PaneReader(path: file.path) }
-                    let watermark: UInt64 = (try? readers[file.label]?.position().watermark) ?? 0
-                    if watermark < seqAtDeath[file.region] ?? 0 { all = false }
-                }
-                if all { converged = since() }
+            if converged == nil, files.allSatisfy({ cluster.watermarks.watermark($0.path) >= seqAtDeath[$0.region] ?? 0 }) {
+                converged = since()
             }
             if promoted != nil, converged != nil, firstApply.count == files.count { break }
             usleep(20_000)

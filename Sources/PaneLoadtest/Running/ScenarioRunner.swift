@@ -2,7 +2,6 @@ import Foundation
 import PaneApp
 import PaneCore
 import PaneHub
-import PaneReader
 import PaneRedis
 import PaneSpoke
 import PaneStore
@@ -148,7 +147,7 @@ public final class ScenarioRunner {
         var finalLags: [String: Int] = [:]
         for file in cluster.replicaFiles {
             let last = try hubStore.lastSeq(region: try Region(file.region))
-            finalLags[file.label] = Int(last) - Int(min(last, Self.reached(file, collector: collector)))
+            finalLags[file.label] = Int(last) - Int(min(last, Self.reached(file, cluster: cluster, collector: collector)))
         }
         let converged = differences.isEmpty && quiet
         let pass = converged && problems.isEmpty
@@ -180,7 +179,7 @@ public final class ScenarioRunner {
                 var caughtUp = true
                 for file in cluster.replicaFiles {
                     let last = try hubStore.lastSeq(region: try Region(file.region))
-                    if Self.reached(file, collector: collector) < last { caughtUp = false }
+                    if Self.reached(file, cluster: cluster, collector: collector) < last { caughtUp = false }
                 }
                 guard caughtUp else { continue }
                 var same = true
@@ -202,10 +201,10 @@ public final class ScenarioRunner {
     /// The highest seq a replica has reached: the highest its latency log shows applied, or its
     /// watermark when that is higher (a resync snapshot takes a seq of its own and moves the
     /// watermark without a latency-log line, as after a gap at the very end of a run).
-    static func reached(_ file: (label: String, region: String, replica: String, path: String), collector: LatencyCollector) -> UInt64 {
-        let logged = collector.replica(file.label)?.maxSeq ?? 0
-        let watermark = (try? PaneReader(path: file.path).position().watermark) ?? 0
-        return max(logged, watermark)
+    static func reached(
+        _ file: (label: String, region: String, replica: String, path: String), cluster: Cluster, collector: LatencyCollector
+    ) -> UInt64 {
+        max(collector.replica(file.label)?.maxSeq ?? 0, cluster.watermarks.watermark(file.path))
     }
 
     /// Entries pending in every replica's consumer group (XPENDING), after letting the last acks land.

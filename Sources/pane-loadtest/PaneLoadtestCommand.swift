@@ -124,7 +124,7 @@ struct BootstrapCommand: ParsableCommand {
     @Option(help: "The pane binary (default: the one next to pane-loadtest).")
     var pane: String?
 
-    @Option(help: "Write report.json into this folder.")
+    @Option(help: "Write bootstrap.json into this folder.")
     var out: String?
 
     func validate() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import PaneCore
+import PaneRuntime
 import PaneStore
 import PaneTestKit
 import Testing
@@ -22,19 +23,19 @@ import Testing
         let store = try ReplicaStore(path: "\(dir)/replica.sqlite")
         let checkpointer = store.checkpointer
         #expect(checkpointer.thresholdFrames == 1_000)
-        var seq: UInt64 = 0
-        try await BlockingThread.run {
+        var seq = try await BlockingThread.value(name: "test-apply") {
+            var seq: UInt64 = 0
             while checkpointer.framesAtLastCommit < checkpointer.thresholdFrames && seq < 100_000 {
-                try store.apply(try (0..<20).map { _ in
-                    seq += 1
-                    return try Self.update(seq)
-                })
+                try store.apply(try (1...20).map { try Self.update(seq + $0) })
+                seq += 20
             }
+            return seq
         }
         #expect(checkpointer.framesAtLastCommit >= checkpointer.thresholdFrames)
         #expect(await eventually(20, poll: 0.01) { checkpointer.backgroundCheckpoints >= 1 }, "no checkpoint ran in the background")
         seq += 1
-        try store.apply([try Self.update(seq)])
+        let last = seq
+        _ = try await BlockingThread.value(name: "test-apply") { try store.apply([try Self.update(last)]) }
         #expect(checkpointer.framesAtLastCommit < 100, "the WAL did not restart: \(checkpointer.framesAtLastCommit) frames")
         #expect(checkpointer.inlineCheckpoints == 0, "a commit checkpointed inline")
         #expect(try store.maxSeq() == seq)
@@ -45,21 +46,24 @@ import Testing
     @Test func aCommitCheckpointsInlineWhenTheBackgroundCannot() async throws {
         let dir = try TestEnv.directory("ckpt-inline")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let pool = try DatabasePool(path: "\(dir)/db.sqlite")
         let checkpointer = WALCheckpointer(path: "\(dir)/missing/db.sqlite", thresholdFrames: 20, inlineFrames: 60)
-        try pool.writeWithoutTransaction { db in
-            checkpointer.install(on: db)
-            try db.execute(sql: "CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB)")
-        }
-        var highest = 0
-        for k in 0..<400 {
-            try pool.write { db in try db.execute(sql: "INSERT INTO t(k, v) VALUES (?, zeroblob(3000))", arguments: [k]) }
-            highest = max(highest, checkpointer.framesAtLastCommit)
+        let (highest, rows) = try await BlockingThread.value(name: "test-inline") {
+            let pool = try DatabasePool(path: "\(dir)/db.sqlite")
+            try pool.writeWithoutTransaction { db in
+                checkpointer.install(on: db)
+                try db.execute(sql: "CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB)")
+            }
+            var highest = 0
+            for k in 0..<400 {
+                try pool.write { db in try db.execute(sql: "INSERT INTO t(k, v) VALUES (?, zeroblob(3000))", arguments: [k]) }
+                highest = max(highest, checkpointer.framesAtLastCommit)
+            }
+            return (highest, try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM t") })
         }
         #expect(checkpointer.inlineCheckpoints >= 1, "no commit checkpointed inline")
         #expect(highest <= 60 + 4, "the WAL grew to \(highest) frames past the inline mark")
         #expect(checkpointer.framesAtLastCommit < 60)
-        #expect(try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM t") } == 400)
+        #expect(rows == 400)
     }
 
     /// `hub.durability full`: with the checkpoints moved off the commit path, every commit still

@@ -53,7 +53,7 @@ public final class HubStore: Sendable {
         // again (docs/benchmarks.md).
         let checkpointer = WALCheckpointer(path: path, thresholdFrames: 10_000)
         self.checkpointer = checkpointer
-        try pool.writeWithoutTransaction { db in checkpointer.install(on: db) }
+        pool.writeWithoutTransaction { db in checkpointer.install(on: db) }
         // Only the writer's setting matters, and GRDB sets it to NORMAL when it turns WAL on,
         // after `prepareDatabase`: FULL (a WAL sync in every commit) is set here, on the writer.
         if durability == .full {

@@ -41,6 +41,36 @@ import Testing
         #expect(try store.maxSeq() == seq)
     }
 
+    /// Commits that never pause: a background pass cannot copy the commits made while it runs,
+    /// so a commit after it copies the small rest, and the WAL keeps restarting instead of
+    /// growing to the inline mark.
+    @Test func aWALWrittenWithoutPauseKeepsRestarting() async throws {
+        let dir = try TestEnv.directory("ckpt-busy")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let checkpointer = WALCheckpointer(path: "\(dir)/db.sqlite", thresholdFrames: 80, inlineFrames: 100_000)
+        let (restarts, highest) = try await BlockingThread.value(name: "test-busy") {
+            let pool = try DatabasePool(path: "\(dir)/db.sqlite")
+            try pool.writeWithoutTransaction { db in
+                checkpointer.install(on: db)
+                try db.execute(sql: "CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB)")
+            }
+            var restarts = 0
+            var highest = 0
+            var previous = 0
+            for k in 0..<3_000 {
+                try pool.write { db in try db.execute(sql: "INSERT OR REPLACE INTO t(k, v) VALUES (?, zeroblob(3000))", arguments: [k % 500]) }
+                let frames = checkpointer.framesAtLastCommit
+                if frames < previous { restarts += 1 }
+                previous = frames
+                highest = max(highest, frames)
+            }
+            return (restarts, highest)
+        }
+        #expect(checkpointer.backgroundCheckpoints >= 1)
+        #expect(restarts >= 5, "the WAL restarted \(restarts) times; it reached \(highest) frames")
+        #expect(checkpointer.inlineCheckpoints == 0)
+    }
+
     /// When the background cannot checkpoint (here: its file cannot be opened), the commit that
     /// takes the WAL to the inline mark checkpoints itself, so the WAL stays bounded anyway.
     @Test func aCommitCheckpointsInlineWhenTheBackgroundCannot() async throws {

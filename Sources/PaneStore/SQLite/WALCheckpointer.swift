@@ -15,8 +15,9 @@ import Synchronization
 /// durable: the commit's own WAL sync (`synchronous`) is untouched, and a checkpoint syncs the WAL
 /// before it copies and the database file after, as the inline one does.
 ///
-/// Commits made while a background checkpoint runs keep the WAL from restarting; the next commit
-/// schedules another (short) pass that copies them. Should the WAL still reach
+/// Commits made while a background checkpoint runs keep the WAL from restarting: once a pass is
+/// done, the next commit copies what it left itself when that is small (``finishFrames``), or
+/// schedules another pass when it is not; the WAL restarts at the write after. Should it reach
 /// ``inlineFrames`` (the queue cannot keep up, or cannot open the file), the commit checkpoints
 /// inline as SQLite's own hook would, so the WAL stays bounded.
 public final class WALCheckpointer: Sendable {
@@ -33,6 +34,9 @@ public final class WALCheckpointer: Sendable {
     private let backgroundCount = Atomic<UInt64>(0)
     private let inlineCount = Atomic<UInt64>(0)
     private let lastFrames = Atomic<Int>(0)
+    private let finishCount = Atomic<UInt64>(0)
+    /// The frames the last background pass copied since the WAL crossed the mark; -1 for none.
+    private let copied = Atomic<Int>(-1)
 
     /// A checkpointer for `path` that schedules at `thresholdFrames` frames (SQLite's
     /// `wal_autocheckpoint`) and checkpoints inline at `inlineFrames` (twice that by default).
@@ -62,18 +66,40 @@ public final class WALCheckpointer: Sendable {
     public var backgroundCheckpoints: UInt64 { backgroundCount.load(ordering: .relaxed) }
     /// Commits that checkpointed inline because the WAL reached ``inlineFrames``.
     public var inlineCheckpoints: UInt64 { inlineCount.load(ordering: .relaxed) }
+    /// Commits that copied the rest a background pass left (at most ``finishFrames``).
+    public var finishingCheckpoints: UInt64 { finishCount.load(ordering: .relaxed) }
+    /// The most a commit copies after a background pass: an eighth of the mark.
+    public var finishFrames: Int { max(1, thresholdFrames / 8) }
 
     /// The WAL's frames after the last commit on the writer connection (small again once the
     /// WAL restarted after a complete checkpoint).
     public var framesAtLastCommit: Int { lastFrames.load(ordering: .relaxed) }
 
     /// Called by the hook after every commit on the writer connection, with the WAL's frames.
+    ///
+    /// The WAL restarts (and stops growing) only at a write that finds it completely copied, and
+    /// a background pass cannot copy the commits made while it runs. So once a pass is done and
+    /// what it left is small (at most ``finishFrames``), the commit copies that rest itself:
+    /// a short inline checkpoint instead of the whole WAL's. While the rest is larger, another
+    /// background pass copies it first.
     fileprivate func committed(db: OpaquePointer?, name: UnsafePointer<CChar>?, frames: Int) {
         lastFrames.store(frames, ordering: .relaxed)
+        guard frames >= thresholdFrames else {
+            copied.store(-1, ordering: .relaxed)  // restarted: the next crossing starts afresh
+            return
+        }
         if frames >= inlineFrames {
             inlineCount.add(1, ordering: .relaxed)
             sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
-        } else if frames >= thresholdFrames {
+            return
+        }
+        if scheduled.load(ordering: .acquiring) { return }
+        let done = copied.load(ordering: .acquiring)
+        if done >= 0 && frames - done <= finishFrames {
+            finishCount.add(1, ordering: .relaxed)
+            copied.store(-1, ordering: .relaxed)
+            sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+        } else {
             schedule()
         }
     }
@@ -81,11 +107,13 @@ public final class WALCheckpointer: Sendable {
     private func schedule() {
         guard scheduled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         queue.async { [self] in
-            // Cleared first: a commit during this pass schedules the next one, which copies it.
-            scheduled.store(false, ordering: .releasing)
+            defer { scheduled.store(false, ordering: .releasing) }
             guard let db = openConnection() else { return }
-            sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+            var log: Int32 = 0
+            var done: Int32 = 0
+            let rc = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &log, &done)
             backgroundCount.add(1, ordering: .relaxed)
+            if rc == SQLITE_OK && done >= 0 { copied.store(Int(done), ordering: .releasing) }
         }
     }
 

@@ -16,6 +16,28 @@ import Testing
         #expect(store.walSyncs == 0)
     }
 
+    /// `full`: the publisher's marks are written without a sync of their own, and the writer is
+    /// back at FULL right after, so every write's commit still syncs itself; the marks and the
+    /// outbox rows they delete are in the file when it is opened again.
+    @Test func persistingThePublishedMarksLeavesEveryCommitSyncing() async throws {
+        let dir = try TestEnv.directory("durable-marks")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let region = try Region("marks")
+        do {
+            let store = try HubStore(path: "\(dir)/hub.sqlite", regions: [region], durability: .full)
+            for i in 0..<3 { _ = try await store.put(id: try ContextID("m\(i)"), body: Array("1".utf8)) }
+            store.markPublished(region: region, upTo: 2)
+            #expect(try store.persistPublished() == 2, "the two published outbox rows are deleted")
+            #expect(try store.writerSynchronous() == 2, "the writer went back to FULL")
+            let later = try await store.put(id: try ContextID("m-later"), body: Array("2".utf8))
+            #expect(later.version == 1)
+            #expect(try store.writerSynchronous() == 2)
+        }
+        let reopened = try HubStore(path: "\(dir)/hub.sqlite", regions: [region], durability: .full)
+        #expect(try reopened.publishedSeq(region: region) == 2)
+        #expect(try reopened.outbox(region: region, limit: 10).updates.map(\.seq) == [3, 4])
+    }
+
     /// `sync-before-publish` commits with NORMAL, and the publisher syncs the WAL before each
     /// round it sends: a hub that published N rounds synced at least once and at most N times.
     @Test func syncBeforePublishSyncsTheWALBeforeEachRound() async throws {

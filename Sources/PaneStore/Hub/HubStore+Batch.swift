@@ -29,11 +29,13 @@ extension HubStore {
                 written = writer.written
                 return .commit
             }
-            // On the writer queue, right after the commit: the tail stays in seq order.
+            // On the writer queue, right after the commit: the tail stays in seq order, and the
+            // publisher wakes now, not after this task is resumed on the cooperative pool (whose
+            // two threads may be busy with other requests).
             self.committed(written)
+            self.doorbell.ring()
             return results
         }
-        doorbell.ring()
         return results
     }
 

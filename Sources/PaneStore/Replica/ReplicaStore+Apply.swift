@@ -16,7 +16,7 @@ extension ReplicaStore {
         guard !updates.isEmpty || !alsoDone.isEmpty else {
             return ApplyResult(applied: 0, ignored: 0, maxSeq: 0, committedAtUs: WallClock.nowUs())
         }
-        return try pool.write { db in
+        let result = try pool.write { db in
             let nowUs = WallClock.nowUs()
             let now = nowUs / 1000
             let statement = try db.cachedStatement(sql: Self.upsertSQL)
@@ -64,6 +64,9 @@ extension ReplicaStore {
             return ApplyResult(
                 applied: applied, ignored: updates.count - applied, maxSeq: max(UInt64(replicaMax), ranges.highest), committedAtUs: nowUs)
         }
+        // Read after the commit returned: readers see the batch from here on, so the latency
+        // log and the lag histogram include the apply itself.
+        return ApplyResult(applied: result.applied, ignored: result.ignored, maxSeq: result.maxSeq, committedAtUs: WallClock.nowUs())
     }
 
     /// Binds the seven columns a context row is written with (`?1`–`?7`: id, version, deleted,
@@ -110,7 +113,7 @@ public struct ApplyResult: Sendable, Equatable {
     public let ignored: Int
     /// The replica-wide highest seq after this batch (all workers).
     public let maxSeq: UInt64
-    /// The wall-clock time of the commit, µs since the epoch (read just before the writes:
+    /// The wall-clock time of the commit, µs since the epoch (read right after it returned:
     /// the latency log and the lag histogram compare it with the entries' `tsus`).
     public let committedAtUs: Int64
     /// ``committedAtUs`` in whole milliseconds.

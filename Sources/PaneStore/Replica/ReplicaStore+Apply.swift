@@ -55,21 +55,16 @@ extension ReplicaStore {
                 maxSeq = max(maxSeq, update.seq)
             }
             try counter.save(db)
-            // One statement per commit for both counters (and the replica-wide highest seq back).
-            let replicaMax = try Int64?.fetchAll(db.cachedStatement(sql: Self.countersSQL), arguments: [Int64(maxSeq), applied])
-                .compactMap { $0 }.first ?? 0
+            try db.cachedStatement(sql: "UPDATE replica_state SET value = max(value, ?) WHERE name = 'max_seq'")
+                .execute(arguments: [Int64(maxSeq)])
+            try db.cachedStatement(sql: "UPDATE replica_state SET value = value + ? WHERE name = 'applied'")
+                .execute(arguments: [applied])
+            let replicaMax = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM replica_state WHERE name = 'max_seq'")) ?? 0
             let ranges = try Self.record(db, seqs: updates.map(\.seq) + alsoDone)
             return ApplyResult(
                 applied: applied, ignored: updates.count - applied, maxSeq: max(UInt64(replicaMax), ranges.highest), committedAtUs: nowUs)
         }
     }
-
-    /// Raises `max_seq` to `?1` and adds `?2` to `applied`; returns the new `max_seq` (and NULL
-    /// for the `applied` row, in either order).
-    static let countersSQL = """
-        UPDATE replica_state SET value = CASE name WHEN 'max_seq' THEN max(value, ?1) ELSE value + ?2 END
-        WHERE name IN ('max_seq', 'applied') RETURNING CASE name WHEN 'max_seq' THEN value END AS max_seq
-        """
 
     /// Binds the seven columns a context row is written with (`?1`–`?7`: id, version, deleted,
     /// body, hub_ts, applied_ts, seq) through the raw SQLite API: the apply and snapshot hot loops.

@@ -27,18 +27,11 @@ public final class ReplicaStore: Sendable {
             // ran less often but copied ten times as much at once, on the apply path, and
             // `steady`'s p99 went from 18-22 ms to 39-40 ms (docs/benchmarks.md).
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 1000")
-            // The writer's page cache: 16 MiB instead of SQLite's 2 MiB. With the default, a
-            // replica of a few MB already re-read pages on most applies (`pread`, 5% of a
-            // spoke's CPU in `steady`); the memory is only used as the file's pages are read.
-            if !db.configuration.readonly { try db.execute(sql: "PRAGMA cache_size = \(Self.writerCacheKiB)") }
         }
         self.path = path
         self.pool = try DatabasePool.openMigrated(path: path, configuration: config, migrator: ReplicaSchema.migrator)
         self.reader = ReplicaReader(path: path)
     }
-
-    /// The writer connection's `cache_size` (negative: KiB).
-    static let writerCacheKiB = -16 * 1024
 
     /// The apply rule in SQL: the row changes only when the incoming version is greater
     /// (``ApplyRule/decide(incoming:stored:)``). Tombstones keep their version. A row that

@@ -206,6 +206,32 @@ import Testing
         #expect(throws: EntryError.self) { try SnapshotChunkCodec.decode(Array(bytes.dropLast(3))) }
     }
 
+    /// The decoder reads fixed-width fields in place from the buffer: every cut, anywhere, is an
+    /// `EntryError` naming the byte (never a read past the end), from any start offset, and a
+    /// row's length fields cannot reach beyond the chunk.
+    @Test func everyCutOfASnapshotChunkIsRefusedWherePrefixesAreSkipped() throws {
+        let rows = [
+            SnapshotRow(id: try ContextID("tenant/a"), version: 3, deleted: false, body: Array("{\"x\":1}".utf8), hubTimeMs: 17, seq: 9),
+            SnapshotRow(id: try ContextID("tenant/b"), version: 1, deleted: true, body: [], hubTimeMs: 18, seq: 10),
+        ]
+        let prefix: [UInt8] = [1, 2, 3, 4, 5]
+        let bytes = SnapshotChunkCodec.encode(rows, prefix: prefix)
+        #expect(try SnapshotChunkCodec.decode(bytes, from: prefix.count) == rows)
+        let firstRowEnd = prefix.count + SnapshotChunkCodec.encode([rows[0]]).count
+        for cut in prefix.count + 1..<bytes.count where cut != firstRowEnd {
+            #expect(throws: EntryError.self, "cut at \(cut)") { try SnapshotChunkCodec.decode(Array(bytes[..<cut]), from: prefix.count) }
+        }
+        #expect(try SnapshotChunkCodec.decode(Array(bytes[..<firstRowEnd]), from: prefix.count) == [rows[0]])
+        // A body length of 4 GiB - 1 in a short chunk: refused, not read.
+        var huge = SnapshotChunkCodec.encode([rows[1]])
+        huge.replaceSubrange(huge.count - 4..<huge.count, with: [0xFF, 0xFF, 0xFF, 0xFF])
+        #expect(throws: EntryError.self) { try SnapshotChunkCodec.decode(huge) }
+        // An id that is not a context id.
+        var badID = SnapshotChunkCodec.encode([rows[1]])
+        badID[2] = 0
+        #expect { try SnapshotChunkCodec.decode(badID) } throws: { ($0 as? EntryError)?.kind == .badContextID }
+    }
+
     @Test func streamedSnapshotElementsRoundTripAndDamageIsNamed() throws {
         let rows = [
             SnapshotRow(id: try ContextID("tenant/a"), version: 3, deleted: false, body: Array("{\"x\":1}".utf8), hubTimeMs: 17, seq: 9),

@@ -27,20 +27,29 @@ public enum SnapshotChunkCodec {
 
     /// The rows of `bytes` from byte `start` on (a streamed snapshot's element has a header first).
     public static func decode(_ bytes: [UInt8], from start: Int = 0) throws(EntryError) -> [SnapshotRow] {
+        do {
+            return try bytes.withUnsafeBytes { buffer in try decode(buffer, from: start) }
+        } catch let error as EntryError {
+            throw error
+        } catch {
+            throw EntryError(.badBody, field: "chunk", detail: "\(error)")
+        }
+    }
+
+    /// ``decode(_:from:)`` over raw bytes: fixed-width fields are loaded in place, and each row's
+    /// id and body are copied once.
+    static func decode(_ bytes: UnsafeRawBufferPointer, from start: Int) throws(EntryError) -> [SnapshotRow] {
         var rows: [SnapshotRow] = []
         var index = start
-        func take(_ count: Int) throws(EntryError) -> ArraySlice<UInt8> {
-            guard count >= 0, index + count <= bytes.count else {
+        func take(_ count: Int) throws(EntryError) -> UnsafeRawBufferPointer {
+            guard count >= 0, index <= bytes.count, count <= bytes.count - index else {
                 throw EntryError(.badBody, field: "chunk", detail: "snapshot chunk ends in the middle of a row (byte \(index) of \(bytes.count))")
             }
             defer { index += count }
-            return bytes[index..<(index + count)]
+            return UnsafeRawBufferPointer(rebasing: bytes[index..<(index + count)])
         }
         func int<T: FixedWidthInteger>(_: T.Type) throws(EntryError) -> T {
-            let slice = try take(MemoryLayout<T>.size)
-            var value: T = 0
-            for (shift, byte) in slice.enumerated() { value |= T(truncatingIfNeeded: byte) << (shift * 8) }
-            return value
+            T(littleEndian: try take(MemoryLayout<T>.size).loadUnaligned(as: T.self))
         }
         while index < bytes.count {
             let idLength = Int(try int(UInt16.self))
@@ -58,7 +67,7 @@ public enum SnapshotChunkCodec {
                 throw EntryError(.seqOutOfRange, field: "chunk", detail: "snapshot row '\(idText.prefix(60))': seq \(seq) does not fit a signed 64-bit integer")
             }
             let bodyLength = Int(try int(UInt32.self))
-            let body = Array(try take(bodyLength))
+            let body = [UInt8](try take(bodyLength))
             rows.append(
                 SnapshotRow(id: id, version: version, deleted: flags & 1 != 0, body: body, hubTimeMs: ts, seq: seq, bodyMissing: flags & 2 != 0))
         }

@@ -39,6 +39,10 @@ public struct BootstrapBenchmark: Sendable {
         public var ratioToRawSQLite: Double
         /// The spoke's peak resident memory (VmHWM), MB.
         public var spokePeakRSSMB: Double
+        /// CPU seconds (user + system) the spoke and the hub used from their start to the end of
+        /// the bootstrap: on a shared machine, steadier than the wall-clock figures.
+        public var spokeCPUSeconds: Double?
+        public var hubCPUSeconds: Double?
         /// Bytes of one digest report, and of the repair traffic for 0, 1 and 100 differing buckets.
         public var digestBytes: Int
         public var antiEntropy: [AntiEntropyCase]
@@ -105,9 +109,12 @@ public struct BootstrapBenchmark: Sendable {
         }
         let bootstrapSeconds = Date().timeIntervalSince(started)
         let peak = ProcStat.peakRSSKB(pid: spoke.pid) ?? 0
+        let spokeCPU = ProcStat.cpuSeconds(pid: spoke.pid)
+        let hubCPU = ProcStat.cpuSeconds(pid: hub.pid)
         let spokeLog = (try? String(contentsOfFile: spoke.logPath, encoding: .utf8)) ?? ""
         let applySeconds = Self.appliedSeconds(log: spokeLog)
         log(String(format: "bootstrap: %.2f s (spoke apply %.2f s), %.0f rows/s, peak RSS %.0f MB", bootstrapSeconds, applySeconds ?? -1, Double(contexts) / bootstrapSeconds, Double(peak) / 1024))
+        log(String(format: "CPU to ready: spoke %.2f s, hub %.2f s (since each started)", spokeCPU ?? -1, hubCPU ?? -1))
 
         var cases: [AntiEntropyCase] = []
         var digestBytes = 0
@@ -120,7 +127,7 @@ public struct BootstrapBenchmark: Sendable {
         return Report(
             date: ISO8601DateFormatter().string(from: Date()), contexts: contexts, bodyBytes: bodyBytes, rawSQLiteRate: raw,
             bootstrapSeconds: bootstrapSeconds, applySeconds: applySeconds, bootstrapRate: rate, ratioToRawSQLite: rate / raw,
-            spokePeakRSSMB: Double(peak) / 1024, digestBytes: digestBytes, antiEntropy: cases)
+            spokePeakRSSMB: Double(peak) / 1024, spokeCPUSeconds: spokeCPU, hubCPUSeconds: hubCPU, digestBytes: digestBytes, antiEntropy: cases)
     }
 
     /// Writes `contexts` contexts through the hub's own store, then marks the outbox published:

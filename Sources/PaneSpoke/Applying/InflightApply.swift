@@ -5,13 +5,11 @@ import PaneRuntime
 import PaneStore
 
 /// A batch being applied on the applier queue; ``wait()`` returns its outcome.
-final class InflightApply: @unchecked Sendable {
+final class InflightApply: Sendable {
     let good: [(entry: StreamEntry, update: ContextUpdate)]
     let ackIDs: [String]
     let deliveries: [String: Int]
-    private let done = DispatchSemaphore(value: 0)
-    // Written on the applier queue before `done` is signalled, read after the wait.
-    private var result: Result<ApplyResult, any Error> = .failure(CancellationError())
+    private let outcome: BackgroundResult<ApplyResult>
 
     init(
         good: [(entry: StreamEntry, update: ContextUpdate)], ackIDs: [String], deliveries: [String: Int], queue: DispatchQueue,
@@ -20,14 +18,8 @@ final class InflightApply: @unchecked Sendable {
         self.good = good
         self.ackIDs = ackIDs
         self.deliveries = deliveries
-        queue.async { [self] in
-            result = Result { try apply() }
-            done.signal()
-        }
+        outcome = BackgroundResult(on: queue, apply)
     }
 
-    func wait() -> Result<ApplyResult, any Error> {
-        done.wait()
-        return result
-    }
+    func wait() -> Result<ApplyResult, any Error> { outcome.wait() }
 }

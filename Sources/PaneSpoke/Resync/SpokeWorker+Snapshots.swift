@@ -28,12 +28,32 @@ extension SpokeWorker {
         var failed = 0
         var lastLog = Date()
         let reader = SnapshotChunkReader(announcement, first: first, client: client, stallMs: config.gaps.requestTimeoutMs)
+        // Chunk k is written to SQLite on the applier queue while this thread receives and
+        // decodes chunk k+1. One chunk at most is in flight, and each is still its own
+        // transaction with its progress, committed in order: a crash resumes after the last one.
+        var inflight: (index: Int, apply: BackgroundResult<Int>)?
+        /// Waits for the chunk in flight; its failed rows, or its error (the connection is closed
+        /// then: the next chunk's reply is unread, and the retry starts on a new connection).
+        func settle() throws {
+            guard let (index, apply) = inflight else { return }
+            inflight = nil
+            do { failed += try apply.wait().get() } catch {
+                client.close()
+                throw error
+            }
+            if Date().timeIntervalSince(lastLog) >= 5 {
+                lastLog = Date()
+                let chunks = announcement.isStreamed ? "streamed" : "\(announcement.chunks)"
+                logger.notice("snapshot progress", metadata: ["epoch": "\(announcement.epoch)", "chunk": "\(index + 1)", "chunks": "\(chunks)"])
+            }
+        }
         while true {
             let rows: [SnapshotRow]
             do {
                 guard let next = try reader.next() else { break }
                 rows = next
             } catch let error as SnapshotGone {
+                try settle()
                 client.close()  // drops the next chunk's reply, if one was asked for
                 logger.error("cannot apply the snapshot; will ask for a new one", metadata: ["epoch": "\(announcement.epoch)", "error": "\(error)"])
                 Counter(label: "pane_spoke_snapshots_abandoned_total", dimensions: labels).increment()
@@ -41,23 +61,23 @@ extension SpokeWorker {
                 try store.apply([], alsoDone: [entrySeq])
                 return
             } catch {
+                _ = inflight?.apply.wait()
+                inflight = nil
                 client.close()
                 throw error
             }
+            try settle()
             let index = reader.index - 1
-            do {
-                failed += try store.applySnapshotChunk(rows, announcement: announcement, index: index, requestID: nil).count
-            } catch {
-                client.close()  // the next chunk's reply is unread; the retry starts on a new connection
-                throw error
-            }
-            if let delay = faults.snapshotChunkDelayMs { Thread.sleep(forTimeInterval: Double(delay) / 1000) }
-            if Date().timeIntervalSince(lastLog) >= 5 {
-                lastLog = Date()
-                let chunks = announcement.isStreamed ? "streamed" : "\(announcement.chunks)"
-                logger.notice("snapshot progress", metadata: ["epoch": "\(announcement.epoch)", "chunk": "\(index + 1)", "chunks": "\(chunks)"])
-            }
+            inflight = (
+                index,
+                BackgroundResult(on: applier) { [store, faults] in
+                    let failed = try store.applySnapshotChunk(rows, announcement: announcement, index: index, requestID: nil).count
+                    if let delay = faults.snapshotChunkDelayMs { Thread.sleep(forTimeInterval: Double(delay) / 1000) }
+                    return failed
+                }
+            )
         }
+        try settle()
         let rows = reader.totals?.rows ?? announcement.rows
         let finish = try store.finishSnapshot(announcement, entrySeq: entrySeq, rows: rows)
         status.setBootstrapping(false)

@@ -47,13 +47,7 @@ extension HubStore {
                 guard rc == SQLITE_ROW else { throw RawSQLite.error(rc, db, sql: sql) }
                 let id = try ContextID(RawSQLite.text(statement, 1))
                 let op = ContextOp(rawValue: RawSQLite.text(statement, 3)) ?? .put
-                let count = Int(sqlite3_column_bytes(statement, 4))
-                let body: [UInt8]
-                if count > 0, let blob = sqlite3_column_blob(statement, 4) {
-                    body = [UInt8](UnsafeRawBufferPointer(start: blob, count: count))
-                } else {
-                    body = []
-                }
+                let body = RawSQLite.blob(statement, 4)
                 updates.append(
                     ContextUpdate(
                         seq: UInt64(bitPattern: sqlite3_column_int64(statement, 0)), id: id,

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import PaneCore
 
 /// What resync and anti-entropy read from the hub store.
@@ -38,14 +39,17 @@ extension HubStore {
         return try pool.read { db in
             let seq = try Int64.fetchOne(db, sql: "SELECT last_seq FROM regions WHERE name = ?", arguments: [region.name]) ?? 0
             try began?(UInt64(max(0, seq)))
-            let cursor = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT p.id, p.version, p.deleted, p.seq, c.version, c.body, c.updated_at
-                    FROM placements p LEFT JOIN contexts c ON c.id = p.id
-                    WHERE p.region = ? ORDER BY p.id
-                    """,
-                arguments: [region.name])
+            // Read through the raw SQLite API (no `Row` and no `Data` per row): a bootstrap reads
+            // a million rows here while the replica applies them.
+            let sql = """
+                SELECT p.id, p.version, p.deleted, p.seq, c.version, c.body, c.updated_at
+                FROM placements p LEFT JOIN contexts c ON c.id = p.id
+                WHERE p.region = ? ORDER BY p.id
+                """
+            let statement = try db.cachedStatement(sql: sql).sqliteStatement
+            sqlite3_reset(statement)
+            defer { sqlite3_reset(statement) }
+            sqlite3_bind_text(statement, 1, region.name, -1, RawSQLite.transient)
             var chunk: [SnapshotRow] = []
             chunk.reserveCapacity(min(chunkRows, 4_096))
             var bytes = 0
@@ -59,22 +63,22 @@ extension HubStore {
                 chunk.removeAll(keepingCapacity: true)
                 bytes = 0
             }
-            while let row = try cursor.next() {
-                let idText: String = row[0]
+            while true {
+                let rc = sqlite3_step(statement)
+                if rc == SQLITE_DONE { break }
+                guard rc == SQLITE_ROW else { throw RawSQLite.error(rc, db, sql: sql) }
+                let idText = RawSQLite.text(statement, 0)
                 if let wanted, !wanted[ContextDigest.bucket(of: idText)] { continue }
-                let version: Int64 = row[1]
-                let deleted: Bool = row[2]
-                let placedSeq: Int64 = row[3]
-                let hubVersion: Int64? = row[4]
+                let version = sqlite3_column_int64(statement, 1)
+                let deleted = sqlite3_column_int64(statement, 2) != 0
+                let placedSeq = sqlite3_column_int64(statement, 3)
+                let hubHolds = sqlite3_column_type(statement, 4) != SQLITE_NULL && sqlite3_column_int64(statement, 4) == version
                 var payload: [UInt8] = []
                 var hubTime: Int64 = 0
                 var missing = false
-                if hubVersion == version {
-                    hubTime = row[6] ?? 0
-                    if !deleted {
-                        let data: Data = row[5] ?? Data()
-                        payload = [UInt8](data)
-                    }
+                if hubHolds {
+                    hubTime = sqlite3_column_int64(statement, 6)
+                    if !deleted { payload = RawSQLite.blob(statement, 5) }
                 } else if !deleted {
                     missing = true
                 }

@@ -24,6 +24,9 @@ public final class Publisher: Sendable {
     let faults: FaultPoints
     /// What `/readyz` reads: whether the rounds reach Redis.
     let health: PublishHealth
+    /// `pane_hub_published_total` per region, made once: a counter made per round costs a
+    /// registry lookup (a lock and the labels hashed) on every round.
+    let publishedCounters: [Region: Counter]
 
     public init(
         store: HubStore, redis: RedisTopology, config: PublisherConfiguration, logger: Logger,
@@ -35,6 +38,8 @@ public final class Publisher: Sendable {
         self.config = config
         self.logger = logger
         self.faults = faults
+        publishedCounters = Dictionary(
+            uniqueKeysWithValues: store.regions.map { ($0, Counter(label: "pane_hub_published_total", dimensions: [("region", $0.name)])) })
     }
 
     /// Runs until `stop` is set. Then it publishes what is left in the outbox (the HTTP server
@@ -247,7 +252,7 @@ public final class Publisher: Sendable {
             if let highest {
                 store.markPublished(region: region, upTo: highest)
                 let count = rows.prefix { $0.seq <= highest }.count
-                Counter(label: "pane_hub_published_total", dimensions: [("region", region.name)]).increment(by: count)
+                publishedCounters[region]?.increment(by: count)
             }
         }
         if conflict { throw PublishReset() }

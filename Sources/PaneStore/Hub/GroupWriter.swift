@@ -10,26 +10,40 @@ import PaneCore
 /// region in the transaction reads `regions.last_seq`, and ``finish()`` writes the highest seq
 /// back once per region, still inside the transaction, so a rollback discards the allocation
 /// with the writes.
+///
+/// A write stores two rows (``HubSchema/migrateToOneRowPerWrite(_:)``): its context, whose
+/// `placed` names the regions it went to with their seqs, and one `outbox_writes` row naming
+/// the same. `placements_apart` is written only when a region leaves or joins the placed set.
 struct GroupWriter {
-    static let selectSQL = "SELECT version, deleted FROM contexts WHERE id = ?"
+    static let selectSQL = "SELECT version, deleted, placed, body_sum FROM contexts WHERE id = ?"
     static let upsertContextSQL = """
-        INSERT INTO contexts(id, version, deleted, body, updated_at) VALUES (?, ?, ?, ?, ?)
+        INSERT INTO contexts(id, version, deleted, body, updated_at, placed, body_sum) VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
-            body = excluded.body, updated_at = excluded.updated_at
+            body = excluded.body, updated_at = excluded.updated_at, placed = excluded.placed, body_sum = excluded.body_sum
         """
-    static let insertOutboxSQL = "INSERT INTO outbox(region, seq, id, version, op, body, ts, ts_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-    static let upsertPlacementSQL = """
-        INSERT INTO placements(region, id, version, deleted, seq, body_sum) VALUES (?, ?, ?, ?, ?, ?)
+    static let insertOutboxSQL = "INSERT INTO outbox_writes(seqs, id, version, op, body, ts_us) VALUES (?, ?, ?, ?, ?, ?)"
+    static let upsertApartSQL = """
+        INSERT INTO placements_apart(region, id, version, deleted, seq, body_sum) VALUES (?, ?, ?, ?, ?, ?)
         ON CONFLICT(region, id) DO UPDATE SET version = excluded.version,
             deleted = excluded.deleted, seq = excluded.seq, body_sum = excluded.body_sum
         """
+    static let deleteApartSQL = "DELETE FROM placements_apart WHERE region = ? AND id = ?"
     static let storeSeqSQL = "UPDATE regions SET last_seq = ? WHERE name = ?"
+
+    /// A context row as the write path reads it.
+    struct Current {
+        var version: Int64 = 0
+        var deleted = true
+        /// `contexts.placed`; nil for an unknown context or one last written before migration v7.
+        var placed: String?
+        var bodySum: Int64?
+        var exists = false
+    }
 
     let db: Database
     let select: OpaquePointer
     let upsertContext: OpaquePointer
     let insertOutbox: OpaquePointer
-    let upsertPlacement: OpaquePointer
     /// The last seq allocated per region in this transaction.
     var lastSeqs: [(region: Region, seq: Int64)] = []
     /// The outbox rows written, for the publisher's in-memory tail once committed.
@@ -40,39 +54,47 @@ struct GroupWriter {
         select = try db.cachedStatement(sql: Self.selectSQL).sqliteStatement
         upsertContext = try db.cachedStatement(sql: Self.upsertContextSQL).sqliteStatement
         insertOutbox = try db.cachedStatement(sql: Self.insertOutboxSQL).sqliteStatement
-        upsertPlacement = try db.cachedStatement(sql: Self.upsertPlacementSQL).sqliteStatement
     }
 
     /// The failure of `request`'s condition, or nil when it has none or it holds. Read in the
     /// group's transaction, so it sees the writes before it in the same group.
     func refusal(_ request: PendingWrite.Request) throws -> WritePreconditionFailed? {
         guard let condition = request.condition else { return nil }
-        let (version, deleted) = try current(request.id.value)
-        if condition.holds(version: version, deleted: deleted) { return nil }
-        return WritePreconditionFailed(id: request.id, condition: condition, version: version, deleted: deleted)
+        let current = try current(request.id.value)
+        if condition.holds(version: current.version, deleted: current.deleted) { return nil }
+        return WritePreconditionFailed(id: request.id, condition: condition, version: current.version, deleted: current.deleted)
     }
 
     mutating func write(_ request: PendingWrite.Request) throws -> HubWrite? {
         let id = request.id.value
         let isDelete = request.op == .del
-        let (oldVersion, wasDeleted) = try current(id)
-        if isDelete && wasDeleted { return nil }
-        let version = oldVersion + 1
+        let old = try current(id)
+        if isDelete && old.deleted { return nil }
+        let version = old.version + 1
         // One clock reading: `updated_at` (ms, rounded down) and the entry's `tsus` agree.
         let nowUs = WallClock.nowUs()
         let body = request.body
         // The digest's body hash (format 2), once per write for every region it goes to.
         let bodySum = Int64(bitPattern: isDelete ? 0 : ContextDigest.bodyHash(body))
-        try storeContext(id, version: version, isDelete: isDelete, body: body, nowMs: nowUs / 1000)
 
+        var placed = RegionSeqs()
+        placed.entries.reserveCapacity(request.targets.count)
         var seqs: [Region: UInt64] = [:]
         seqs.reserveCapacity(request.targets.count)
         for region in request.targets {
             let seq = try nextSeq(region)
-            let update = ContextUpdate(seq: UInt64(seq), id: request.id, version: version, op: request.op, body: body, hubTimeUs: nowUs)
-            try appendOutbox(region, update)
-            try place(region, id, version: version, isDelete: isDelete, seq: seq, bodySum: bodySum)
+            placed.entries.append((region.name, seq))
             seqs[region] = UInt64(seq)
+        }
+        let placedText = placed.text
+        try movePlacements(id, from: old, to: placed)
+        try storeContext(id, version: version, isDelete: isDelete, body: body, nowMs: nowUs / 1000, placed: placedText, bodySum: bodySum)
+        let update = ContextUpdate(seq: 0, id: request.id, version: version, op: request.op, body: body, hubTimeUs: nowUs)
+        try appendOutbox(placedText, update)
+        for (region, entry) in zip(request.targets, placed.entries) {
+            var regional = update
+            regional.seq = UInt64(entry.seq)
+            written.append(PlacedUpdate(region: region, update: regional))
         }
         return HubWrite(id: request.id, version: version, seqs: seqs)
     }
@@ -96,18 +118,22 @@ struct GroupWriter {
         for (index, item) in items.enumerated() {
             let operation = item.operation
             let isDelete = operation.op == .del
-            let (oldVersion, wasDeleted) = try current(operation.id.value)
-            if isDelete && wasDeleted { throw BatchMissingContext(index: index, id: operation.id) }
-            let version = oldVersion + 1
+            let old = try current(operation.id.value)
+            if isDelete && old.deleted { throw BatchMissingContext(index: index, id: operation.id) }
+            let version = old.version + 1
             let bodySum = Int64(bitPattern: isDelete ? 0 : ContextDigest.bodyHash(operation.body))
-            try storeContext(operation.id.value, version: version, isDelete: isDelete, body: operation.body, nowMs: nowUs / 1000)
+            var placed = RegionSeqs()
             var seqs: [Region: UInt64] = [:]
             for region in item.targets {
                 let seq = regionSeqs.first { $0.region == region }?.seq ?? 0
-                try place(region, operation.id.value, version: version, isDelete: isDelete, seq: seq, bodySum: bodySum)
+                placed.entries.append((region.name, seq))
                 shares[region, default: []].append((operation.op, operation.id, version, operation.body))
                 seqs[region] = UInt64(seq)
             }
+            try movePlacements(operation.id.value, from: old, to: placed)
+            try storeContext(
+                operation.id.value, version: version, isDelete: isDelete, body: operation.body, nowMs: nowUs / 1000,
+                placed: placed.text, bodySum: bodySum)
             results.append(HubWrite(id: operation.id, version: version, seqs: seqs))
         }
         for (region, seq) in regionSeqs {
@@ -115,47 +141,54 @@ struct GroupWriter {
             let update = ContextUpdate(
                 seq: UInt64(seq), id: first.id, version: share.map(\.version).max() ?? first.version, op: .batch,
                 body: BatchEntryCodec.encode(share), hubTimeUs: nowUs)
-            try appendOutbox(region, update)
+            try appendOutbox(RegionSeqs([(region.name, seq)]).text, update)
+            written.append(PlacedUpdate(region: region, update: update))
         }
         return results
     }
 
-    private func storeContext(_ id: String, version: Int64, isDelete: Bool, body: [UInt8], nowMs: Int64) throws {
+    private func storeContext(
+        _ id: String, version: Int64, isDelete: Bool, body: [UInt8], nowMs: Int64, placed: String, bodySum: Int64
+    ) throws {
+        let transient = RawSQLite.transient
         sqlite3_reset(upsertContext)
-        sqlite3_bind_text(upsertContext, 1, id, -1, RawSQLite.transient)
+        sqlite3_bind_text(upsertContext, 1, id, -1, transient)
         sqlite3_bind_int64(upsertContext, 2, version)
         sqlite3_bind_int(upsertContext, 3, isDelete ? 1 : 0)
         RawSQLite.bind(blob: body, to: upsertContext, at: 4)
         sqlite3_bind_int64(upsertContext, 5, nowMs)
+        sqlite3_bind_text(upsertContext, 6, placed, -1, transient)
+        sqlite3_bind_int64(upsertContext, 7, bodySum)
         try step(upsertContext, Self.upsertContextSQL)
     }
 
-    /// One outbox row, remembered for the publisher's in-memory tail.
-    private mutating func appendOutbox(_ region: Region, _ update: ContextUpdate) throws {
-        let transient = RawSQLite.transient
-        sqlite3_reset(insertOutbox)
-        sqlite3_bind_text(insertOutbox, 1, region.name, -1, transient)
-        sqlite3_bind_int64(insertOutbox, 2, Int64(update.seq))
-        sqlite3_bind_text(insertOutbox, 3, update.id.value, -1, transient)
-        sqlite3_bind_int64(insertOutbox, 4, update.version)
-        sqlite3_bind_text(insertOutbox, 5, update.op.rawValue, -1, transient)
-        RawSQLite.bind(blob: update.body, to: insertOutbox, at: 6)
-        sqlite3_bind_int64(insertOutbox, 7, update.hubTimeMs)
-        sqlite3_bind_int64(insertOutbox, 8, update.hubTimeUs)
-        try step(insertOutbox, Self.insertOutboxSQL)
-        written.append(PlacedUpdate(region: region, update: update))
+    /// Keeps `placements_apart` holding exactly the placements of regions outside the context's
+    /// placed set: a region `old` went to and `new` does not keeps `old`'s version there, and a
+    /// region joining the placed set loses its row there. Nothing to do when the set is unchanged
+    /// (a write to every region after one to every region).
+    private func movePlacements(_ id: String, from old: Current, to new: RegionSeqs) throws {
+        guard old.exists else { return }
+        let before = old.placed.map(RegionSeqs.init(text:)) ?? RegionSeqs()
+        for entry in before.entries where new.seq(of: entry.region) == nil {
+            let statement = try db.cachedStatement(sql: Self.upsertApartSQL)
+            try statement.execute(arguments: [entry.region, id, old.version, old.deleted, entry.seq, old.bodySum])
+        }
+        for entry in new.entries where before.seq(of: entry.region) == nil {
+            try db.cachedStatement(sql: Self.deleteApartSQL).execute(arguments: [entry.region, id])
+        }
     }
 
-    private func place(_ region: Region, _ id: String, version: Int64, isDelete: Bool, seq: Int64, bodySum: Int64) throws {
+    /// One outbox row naming its regions and their seqs (`update.seq` is not stored).
+    private func appendOutbox(_ seqs: String, _ update: ContextUpdate) throws {
         let transient = RawSQLite.transient
-        sqlite3_reset(upsertPlacement)
-        sqlite3_bind_text(upsertPlacement, 1, region.name, -1, transient)
-        sqlite3_bind_text(upsertPlacement, 2, id, -1, transient)
-        sqlite3_bind_int64(upsertPlacement, 3, version)
-        sqlite3_bind_int(upsertPlacement, 4, isDelete ? 1 : 0)
-        sqlite3_bind_int64(upsertPlacement, 5, seq)
-        sqlite3_bind_int64(upsertPlacement, 6, bodySum)
-        try step(upsertPlacement, Self.upsertPlacementSQL)
+        sqlite3_reset(insertOutbox)
+        sqlite3_bind_text(insertOutbox, 1, seqs, -1, transient)
+        sqlite3_bind_text(insertOutbox, 2, update.id.value, -1, transient)
+        sqlite3_bind_int64(insertOutbox, 3, update.version)
+        sqlite3_bind_text(insertOutbox, 4, update.op.rawValue, -1, transient)
+        RawSQLite.bind(blob: update.body, to: insertOutbox, at: 5)
+        sqlite3_bind_int64(insertOutbox, 6, update.hubTimeUs)
+        try step(insertOutbox, Self.insertOutboxSQL)
     }
 
     /// Stores the seqs allocated in this transaction in `regions.last_seq`.
@@ -167,14 +200,20 @@ struct GroupWriter {
         }
     }
 
-    /// The context's current version and tombstone flag; `(0, true)` when it is unknown.
-    private func current(_ id: String) throws -> (Int64, Bool) {
+    /// The context's current row; version 0, deleted, when it is unknown.
+    private func current(_ id: String) throws -> Current {
         sqlite3_reset(select)
         defer { sqlite3_reset(select) }
         sqlite3_bind_text(select, 1, id, -1, RawSQLite.transient)
         switch sqlite3_step(select) {
-        case SQLITE_ROW: return (sqlite3_column_int64(select, 0), sqlite3_column_int64(select, 1) != 0)
-        case SQLITE_DONE: return (0, true)
+        case SQLITE_ROW:
+            var current = Current(version: sqlite3_column_int64(select, 0), deleted: sqlite3_column_int64(select, 1) != 0, exists: true)
+            if sqlite3_column_type(select, 2) != SQLITE_NULL, let text = sqlite3_column_text(select, 2) {
+                current.placed = String(cString: text)
+            }
+            if sqlite3_column_type(select, 3) != SQLITE_NULL { current.bodySum = sqlite3_column_int64(select, 3) }
+            return current
+        case SQLITE_DONE: return Current()
         case let rc: throw RawSQLite.error(rc, db, sql: Self.selectSQL)
         }
     }

@@ -79,8 +79,8 @@ public enum HubBackup {
         defer { try? queue.close() }
         try queue.write { db in
             try db.execute(sql: "UPDATE contexts SET version = version + ?", arguments: [plan.versionOffset])
-            try db.execute(sql: "UPDATE placements SET version = version + ?", arguments: [plan.versionOffset])
-            try db.execute(sql: "DELETE FROM outbox")
+            try db.execute(sql: "UPDATE placements_apart SET version = version + ?", arguments: [plan.versionOffset])
+            try db.execute(sql: "DELETE FROM outbox_writes")
             for region in plan.regions {
                 try db.execute(sql: "INSERT OR IGNORE INTO regions(name, last_seq) VALUES (?, 0)", arguments: [region.region.name])
                 try db.execute(
@@ -99,7 +99,10 @@ public enum HubBackup {
     }
 
     private static func checkIsHub(_ queue: DatabaseQueue, path: String) throws {
-        let ok = try queue.read { db in try db.tableExists("regions") && db.tableExists("contexts") && db.tableExists("placements") }
+        // `placements` before migration v7, `placements_apart` after it.
+        let ok = try queue.read { db in
+            try db.tableExists("regions") && db.tableExists("contexts") && (db.tableExists("placements") || db.tableExists("placements_apart"))
+        }
         guard ok else { throw HubBackupError("\(path) is not a hub database (no regions, contexts and placements tables)") }
     }
 }

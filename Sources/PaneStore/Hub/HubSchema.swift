@@ -74,6 +74,43 @@ enum HubSchema {
                 try update.execute(arguments: [Int64(bitPattern: sum), row[0] as String, row[1] as String])
             }
         }
+        migrator.registerMigration("v7-one-outbox-row-per-write") { db in
+            try migrateToOneRowPerWrite(db)
+        }
         return migrator
+    }
+
+    /// Issue 13: a write to n regions wrote 2n + 1 rows (the context, n outbox rows, n
+    /// placements), each on its own B-tree page. From here on it writes two:
+    ///
+    /// - `contexts.placed` names the regions the context's current version went to, with the seq
+    ///   it got in each (``RegionSeqs``), and `contexts.body_sum` is that version's body hash:
+    ///   the placement in those regions is the context row itself.
+    /// - `placements_apart` (the old `placements`, renamed) holds only the placements of regions
+    ///   NOT in `contexts.placed`: a region a later write skipped keeps its older version there.
+    ///   A context with `placed` NULL (written before this migration) has all its placements there.
+    /// - `outbox_writes` has one row per write naming its regions and their seqs; the seqs are
+    ///   allocated and stored at commit as before, so a re-publish after a crash sends the same
+    ///   seq per region. Pending rows of the old `outbox` move over with their seqs unchanged.
+    ///
+    /// The old tables are renamed or dropped on purpose: a hub binary from before this
+    /// migration fails on the migrated file ("no such table") instead of writing contexts whose
+    /// `placed` no longer matches them.
+    static func migrateToOneRowPerWrite(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                ALTER TABLE contexts ADD COLUMN placed TEXT;
+                ALTER TABLE contexts ADD COLUMN body_sum INTEGER;
+                ALTER TABLE placements RENAME TO placements_apart;
+                CREATE TABLE outbox_writes(
+                    wid INTEGER PRIMARY KEY AUTOINCREMENT,
+                    seqs TEXT NOT NULL,
+                    id TEXT NOT NULL, version INTEGER NOT NULL, op TEXT NOT NULL,
+                    body BLOB NOT NULL, ts_us INTEGER NOT NULL, replay INTEGER NOT NULL DEFAULT 0);
+                INSERT INTO outbox_writes(seqs, id, version, op, body, ts_us, replay)
+                    SELECT ',' || region || ':' || seq || ',', id, version, op, body, coalesce(ts_us, ts * 1000), replay
+                    FROM outbox ORDER BY region, seq;
+                DROP TABLE outbox;
+                """)
     }
 }

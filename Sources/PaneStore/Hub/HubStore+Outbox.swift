@@ -20,43 +20,56 @@ extension HubStore {
     /// Up to `limit` unpublished updates of `region` with seq above `after`, in `seq` order, and
     /// the region's last allocated seq, read in one transaction. The in-memory tail of `region`
     /// is trusted again from here on: rows written past it from now on mark it again.
+    ///
+    /// `outbox_writes` has one row per write for all its regions, in commit order, and a
+    /// region's seqs rise with it: a read resumes after the last row it stepped over for the
+    /// region (``outboxCursors``) instead of from the start.
     public func outbox(region: Region, after: UInt64 = 0, limit: Int) throws -> (updates: [ContextUpdate], lastSeq: UInt64) {
         fresh.withLock { $0.revalidate(region) }
         // Rows confirmed in memory are skipped even before they are persisted.
         let after = max(after, confirmed.withLock { $0[region] ?? 0 })
-        return try pool.read { db in
+        let resume = outboxCursors.withLock { cursors -> Int64 in
+            guard let cursor = cursors[region], cursor.seq <= after else { return 0 }
+            return cursor.wid
+        }
+        let (updates, lastSeen, lastSeq) = try pool.read { db -> ([ContextUpdate], (seq: UInt64, wid: Int64)?, Int64) in
+            let published = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT published_seq FROM regions WHERE name = ?"), arguments: [region.name]) ?? 0
+            let skipUpTo = max(Int64(bitPattern: after), published)
             let sql = """
-                SELECT seq, id, version, op, body, coalesce(ts_us, ts * 1000), replay FROM outbox
-                WHERE region = ? AND seq > max(?, (SELECT published_seq FROM regions WHERE name = ?))
-                ORDER BY seq LIMIT ?
+                SELECT wid, seqs, id, version, op, body, ts_us, replay FROM outbox_writes
+                WHERE wid > ? AND instr(seqs, ?) > 0 ORDER BY wid
                 """
             // Read through the raw SQLite API: no `Row` per row, and the body is copied once,
             // straight into the update's bytes.
             let statement = try db.cachedStatement(sql: sql).sqliteStatement
             sqlite3_reset(statement)
             defer { sqlite3_reset(statement) }
-            sqlite3_bind_text(statement, 1, region.name, -1, RawSQLite.transient)
-            sqlite3_bind_int64(statement, 2, Int64(bitPattern: after))
-            sqlite3_bind_text(statement, 3, region.name, -1, RawSQLite.transient)
-            sqlite3_bind_int64(statement, 4, Int64(limit))
+            sqlite3_bind_int64(statement, 1, resume)
+            sqlite3_bind_text(statement, 2, RegionSeqs.pattern(region), -1, RawSQLite.transient)
             var updates: [ContextUpdate] = []
             updates.reserveCapacity(min(limit, 4096))
-            while true {
+            var lastSeen: (seq: UInt64, wid: Int64)?
+            while updates.count < limit {
                 let rc = sqlite3_step(statement)
                 if rc == SQLITE_DONE { break }
                 guard rc == SQLITE_ROW else { throw RawSQLite.error(rc, db, sql: sql) }
-                let id = try ContextID(RawSQLite.text(statement, 1))
-                let op = ContextOp(rawValue: RawSQLite.text(statement, 3)) ?? .put
-                let body = RawSQLite.blob(statement, 4)
+                guard let seq = RegionSeqs.seq(of: region, in: RawSQLite.text(statement, 1)) else { continue }
+                lastSeen = (UInt64(max(0, seq)), sqlite3_column_int64(statement, 0))
+                if seq <= skipUpTo { continue }
+                let id = try ContextID(RawSQLite.text(statement, 2))
+                let op = ContextOp(rawValue: RawSQLite.text(statement, 4)) ?? .put
+                let body = RawSQLite.blob(statement, 5)
                 updates.append(
                     ContextUpdate(
-                        seq: UInt64(bitPattern: sqlite3_column_int64(statement, 0)), id: id,
-                        version: sqlite3_column_int64(statement, 2), op: op, body: body,
-                        hubTimeUs: sqlite3_column_int64(statement, 5), replay: sqlite3_column_int64(statement, 6) != 0))
+                        seq: UInt64(seq), id: id, version: sqlite3_column_int64(statement, 3), op: op, body: body,
+                        hubTimeUs: sqlite3_column_int64(statement, 6), replay: sqlite3_column_int64(statement, 7) != 0))
             }
             let lastSeq = try Int64.fetchOne(db.cachedStatement(sql: Self.lastSeqSQL), arguments: [region.name]) ?? 0
-            return (updates, UInt64(max(0, lastSeq)))
+            return (updates, lastSeen, lastSeq)
         }
+        if let lastSeen { outboxCursors.withLock { $0[region] = lastSeen } }
+        return (updates, UInt64(max(0, lastSeq)))
     }
 
     /// Records that every update of `region` up to `seq` is in its stream.
@@ -75,7 +88,8 @@ extension HubStore {
     }
 
     /// Writes the published seqs confirmed so far to `regions.published_seq` and deletes the
-    /// outbox rows at or below them, in one transaction. Returns the rows deleted.
+    /// outbox rows every region they name has published, in one transaction. Returns the rows
+    /// deleted.
     ///
     /// With ``HubDurability/full`` this transaction alone commits without a WAL sync
     /// (`synchronous` NORMAL, set back to FULL before the writer runs anything else): the next
@@ -86,10 +100,11 @@ extension HubStore {
     public func persistPublished() throws -> Int {
         let marks = confirmed.withLock { $0 }
         guard persisted.withLock({ $0 != marks }) else { return 0 }
+        let configured = Set(regions.map(\.name))
         let deleted = try pool.writeWithoutTransaction { db in
-            guard durability == .full else { return try persistTransaction(db, marks) }
+            guard durability == .full else { return try persistTransaction(db, marks, configured: configured) }
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            let outcome = Result { try persistTransaction(db, marks) }
+            let outcome = Result { try persistTransaction(db, marks, configured: configured) }
             // Every later commit on this connection syncs again; if this fails, so does the call.
             try db.execute(sql: "PRAGMA synchronous = FULL")
             return try outcome.get()
@@ -98,16 +113,30 @@ extension HubStore {
         return deleted
     }
 
-    private func persistTransaction(_ db: Database, _ marks: [Region: UInt64]) throws -> Int {
+    private func persistTransaction(_ db: Database, _ marks: [Region: UInt64], configured: Set<String>) throws -> Int {
         var deleted = 0
         try db.inTransaction {
             let update = try db.cachedStatement(sql: "UPDATE regions SET published_seq = max(published_seq, ?) WHERE name = ?")
-            let delete = try db.cachedStatement(
-                sql: "DELETE FROM outbox WHERE region = ? AND seq <= (SELECT published_seq FROM regions WHERE name = ?)")
             for (region, seq) in marks {
                 try update.execute(arguments: [Int64(seq), region.name])
-                try delete.execute(arguments: [region.name, region.name])
-                deleted += db.changesCount
+            }
+            var published: [String: Int64] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT name, published_seq FROM regions") { published[row[0]] = row[1] }
+            // Rows go in commit order, up to the first one a configured region has not published
+            // yet: the scan reads only the rows it deletes, and one more. A region no longer
+            // configured holds nothing back.
+            var upTo: Int64?
+            let rows = try Row.fetchCursor(db, sql: "SELECT wid, seqs FROM outbox_writes ORDER BY wid")
+            while let row = try rows.next() {
+                let done = RegionSeqs(text: row[1]).entries.allSatisfy { entry in
+                    !configured.contains(entry.region) || entry.seq <= published[entry.region, default: 0]
+                }
+                guard done else { break }
+                upTo = row[0]
+            }
+            if let upTo {
+                try db.execute(sql: "DELETE FROM outbox_writes WHERE wid <= ?", arguments: [upTo])
+                deleted = db.changesCount
             }
             return .commit
         }

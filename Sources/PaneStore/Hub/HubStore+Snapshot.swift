@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import GRDBSQLite
 import PaneCore
 
 /// What resync and anti-entropy read from the hub store.
@@ -39,17 +38,9 @@ extension HubStore {
         return try pool.read { db in
             let seq = try Int64.fetchOne(db, sql: "SELECT last_seq FROM regions WHERE name = ?", arguments: [region.name]) ?? 0
             try began?(UInt64(max(0, seq)))
-            // Read through the raw SQLite API (no `Row` and no `Data` per row): a bootstrap reads
-            // a million rows here while the replica applies them.
-            let sql = """
-                SELECT p.id, p.version, p.deleted, p.seq, c.version, c.body, c.updated_at
-                FROM placements p LEFT JOIN contexts c ON c.id = p.id
-                WHERE p.region = ? ORDER BY p.id
-                """
-            let statement = try db.cachedStatement(sql: sql).sqliteStatement
-            sqlite3_reset(statement)
-            defer { sqlite3_reset(statement) }
-            sqlite3_bind_text(statement, 1, region.name, -1, RawSQLite.transient)
+            let cursor = try Row.fetchCursor(
+                db, sql: Placement.sql(extra: "CASE WHEN \(Placement.inPlaced) OR a.version = c.version THEN c.body END", ordered: true),
+                arguments: Placement.arguments(region))
             var chunk: [SnapshotRow] = []
             chunk.reserveCapacity(min(chunkRows, 4_096))
             var bytes = 0
@@ -63,22 +54,22 @@ extension HubStore {
                 chunk.removeAll(keepingCapacity: true)
                 bytes = 0
             }
-            while true {
-                let rc = sqlite3_step(statement)
-                if rc == SQLITE_DONE { break }
-                guard rc == SQLITE_ROW else { throw RawSQLite.error(rc, db, sql: sql) }
-                let idText = RawSQLite.text(statement, 0)
+            while let row = try cursor.next() {
+                let idText: String = row[0]
                 if let wanted, !wanted[ContextDigest.bucket(of: idText)] { continue }
-                let version = sqlite3_column_int64(statement, 1)
-                let deleted = sqlite3_column_int64(statement, 2) != 0
-                let placedSeq = sqlite3_column_int64(statement, 3)
-                let hubHolds = sqlite3_column_type(statement, 4) != SQLITE_NULL && sqlite3_column_int64(statement, 4) == version
+                guard let placement = Placement(row, region: region) else { continue }
+                let version = placement.version
+                let deleted = placement.deleted
+                let placedSeq = placement.seq
                 var payload: [UInt8] = []
                 var hubTime: Int64 = 0
                 var missing = false
-                if hubHolds {
-                    hubTime = sqlite3_column_int64(statement, 6)
-                    if !deleted { payload = RawSQLite.blob(statement, 5) }
+                if placement.current {
+                    hubTime = row[Placement.updatedAtColumn] ?? 0
+                    if !deleted {
+                        let data: Data = row[Placement.extraColumn] ?? Data()
+                        payload = [UInt8](data)
+                    }
                 } else if !deleted {
                     missing = true
                 }
@@ -105,9 +96,10 @@ extension HubStore {
             let seq = try Int64.fetchOne(
                 db, sql: "UPDATE regions SET last_seq = last_seq + 1 WHERE name = ? RETURNING last_seq", arguments: [region.name]) ?? 0
             try db.execute(
-                sql: "INSERT INTO outbox(region, seq, id, version, op, body, ts, ts_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                sql: "INSERT INTO outbox_writes(seqs, id, version, op, body, ts_us) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [
-                    region.name, seq, id.value, announcement.epoch, ContextOp.snap.rawValue, Data(announcement.encoded()), nowUs / 1000, nowUs,
+                    RegionSeqs([(region.name, seq)]).text, id.value, announcement.epoch, ContextOp.snap.rawValue,
+                    Data(announcement.encoded()), nowUs,
                 ])
             return seq
         }
@@ -119,32 +111,31 @@ extension HubStore {
     /// The digest of what the hub placed in `region` in `format` (1 or 2, see ``ContextDigest``),
     /// the highest placement seq of each bucket, and `last_seq`, all from one read transaction.
     /// In format 2 a placement without `body_sum` (written by a hub binary from before the
-    /// column) is hashed from the hub's body when the hub still holds that version, and counts
+    /// column, or a context row last written before migration v7) is hashed from the hub's body when the hub still holds that version, and counts
     /// as body hash 0 when it does not (a later write did not target `region`).
     public func digest(region: Region, format: Int = ContextDigest.currentFormat) throws -> (digest: ContextDigest, maxSeq: [UInt64], seq: UInt64) {
         try pool.read { db in
             let seq = try Int64.fetchOne(db, sql: "SELECT last_seq FROM regions WHERE name = ?", arguments: [region.name]) ?? 0
             var digest = ContextDigest()
             var maxSeq = [UInt64](repeating: 0, count: ContextDigest.bucketCount)
-            let cursor = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT p.id, p.version, p.deleted, p.seq, p.body_sum,
-                        CASE WHEN p.body_sum IS NULL AND c.version = p.version THEN c.body END
-                    FROM placements p LEFT JOIN contexts c ON c.id = p.id WHERE p.region = ?
-                    """,
-                arguments: [region.name])
+            // The body only where no hash is stored and the hub still holds the placed version.
+            let body = """
+                CASE WHEN \(Placement.inPlaced) THEN (CASE WHEN c.body_sum IS NULL THEN c.body END)
+                    WHEN a.body_sum IS NULL AND a.version = c.version THEN c.body END
+                """
+            let cursor = try Row.fetchCursor(db, sql: Placement.sql(extra: body, ordered: false), arguments: Placement.arguments(region))
             while let row = try cursor.next() {
-                let id: String = row[0]
-                let version: Int64 = row[1]
-                let deleted: Bool = row[2]
-                let placed = UInt64(max(0, row[3] as Int64))
+                guard let placement = Placement(row, region: region) else { continue }
+                let id = placement.id
+                let version = placement.version
+                let deleted = placement.deleted
+                let placed = UInt64(max(0, placement.seq))
                 var bodyHash: UInt64?
                 if format >= 2 {
-                    if let sum: Int64 = row[4] {
+                    if let sum = placement.bodySum {
                         bodyHash = UInt64(bitPattern: sum)
                     } else {
-                        let body: Data? = row[5]
+                        let body: Data? = row[Placement.extraColumn]
                         bodyHash = deleted ? 0 : body.map { $0.withUnsafeBytes { ContextDigest.bodyHash($0) } } ?? 0
                     }
                 }
@@ -154,5 +145,55 @@ extension HubStore {
             }
             return (digest, maxSeq, UInt64(max(0, seq)))
         }
+    }
+}
+
+/// One placement of a region as the hub file holds it (``HubSchema/migrateToOneRowPerWrite(_:)``):
+/// the context row itself when its `placed` names the region, else the region's row in
+/// `placements_apart`. Every reader of placements (snapshot, digest, ``HubStore/state(of:)``)
+/// goes through ``sql(extra:ordered:)`` and ``init(_:region:)``.
+struct Placement {
+    var id: String
+    var version: Int64
+    var deleted: Bool
+    var seq: Int64
+    var bodySum: Int64?
+    /// The placed version is the context's current one (the hub holds its body).
+    var current: Bool
+
+    /// `?2` is the region's ``RegionSeqs/pattern(_:)``.
+    static let inPlaced = "instr(c.placed, ?2) > 0"
+    static let updatedAtColumn = 9
+    static let extraColumn = 10
+
+    /// Every context placed in region `?1`, with `extra` (an expression over `c` and `a`) last.
+    static func sql(extra: String, ordered: Bool) -> String {
+        """
+        SELECT c.id, c.placed, c.version, c.deleted, c.body_sum, a.version, a.deleted, a.seq, a.body_sum, c.updated_at, \(extra)
+        FROM contexts c LEFT JOIN placements_apart a ON a.region = ?1 AND a.id = c.id
+        WHERE \(inPlaced) OR a.id IS NOT NULL\(ordered ? " ORDER BY c.id" : "")
+        """
+    }
+
+    static func arguments(_ region: Region) -> StatementArguments { [region.name, RegionSeqs.pattern(region)] }
+
+    /// The placement in `region` of a row of ``sql(extra:ordered:)``; nil when there is none.
+    init?(_ row: Row, region: Region) {
+        id = row[0]
+        let contextVersion: Int64 = row[2]
+        if let placed: String = row[1], let seq = RegionSeqs.seq(of: region, in: placed) {
+            version = contextVersion
+            deleted = row[3]
+            self.seq = seq
+            bodySum = row[4]
+            current = true
+            return
+        }
+        guard let apartVersion: Int64 = row[5] else { return nil }
+        version = apartVersion
+        deleted = row[6]
+        seq = row[7]
+        bodySum = row[8]
+        current = apartVersion == contextVersion
     }
 }

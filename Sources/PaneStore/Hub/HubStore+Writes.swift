@@ -131,7 +131,7 @@ extension HubStore {
             for id in ids {
                 guard
                     let row = try Row.fetchOne(
-                        db, sql: "SELECT version, deleted, body, updated_at FROM contexts WHERE id = ?", arguments: [id.value])
+                        db, sql: "SELECT version, deleted, body, updated_at, placed FROM contexts WHERE id = ?", arguments: [id.value])
                 else {
                     missing.append(id)
                     continue
@@ -142,15 +142,22 @@ extension HubStore {
                 let body: Data = row["body"]
                 let bodySum = Int64(bitPattern: deleted ? 0 : body.withUnsafeBytes { ContextDigest.bodyHash($0) })
                 try db.execute(
-                    sql: "INSERT INTO outbox(region, seq, id, version, op, body, ts, replay) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
-                    arguments: [region.name, seq, id.value, row["version"] as Int64, deleted ? "del" : "put", deleted ? Data() : body, row["updated_at"] as Int64])
+                    sql: "INSERT INTO outbox_writes(seqs, id, version, op, body, ts_us, replay) VALUES (?, ?, ?, ?, ?, ?, 1)",
+                    arguments: [
+                        RegionSeqs([(region.name, seq)]).text, id.value, row["version"] as Int64, deleted ? "del" : "put",
+                        deleted ? Data() : body, (row["updated_at"] as Int64) * 1000,
+                    ])
+                // The region now holds the current version again: it joins (or stays in) the
+                // context's placed set with its new seq (``HubSchema/migrateToOneRowPerWrite(_:)``).
+                var placed = RegionSeqs(text: row["placed"] as String? ?? "")
+                if let index = placed.entries.firstIndex(where: { $0.region == region.name }) {
+                    placed.entries[index].seq = seq
+                } else {
+                    placed.entries.append((region.name, seq))
+                    try db.execute(sql: GroupWriter.deleteApartSQL, arguments: [region.name, id.value])
+                }
                 try db.execute(
-                    sql: """
-                        INSERT INTO placements(region, id, version, deleted, seq, body_sum) VALUES (?, ?, ?, ?, ?, ?)
-                        ON CONFLICT(region, id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted, seq = excluded.seq,
-                            body_sum = excluded.body_sum
-                        """,
-                    arguments: [region.name, id.value, row["version"] as Int64, deleted, seq, bodySum])
+                    sql: "UPDATE contexts SET placed = ?, body_sum = ? WHERE id = ?", arguments: [placed.text, bodySum, id.value])
                 done.append(id)
             }
             return (done, missing)

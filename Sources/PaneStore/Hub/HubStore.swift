@@ -27,6 +27,9 @@ public final class HubStore: Sendable {
     /// Published seqs confirmed by the publisher and not yet written to `regions.published_seq`
     /// (``persistPublished()`` writes them, and deletes the published outbox rows).
     let confirmed = Mutex<[Region: UInt64]>([:])
+    /// Per region, the seq and `outbox_writes.wid` of the last row ``outbox(region:after:limit:)``
+    /// stepped over: the next read for a later seq starts there.
+    let outboxCursors = Mutex<[Region: (seq: UInt64, wid: Int64)]>([:])
     /// The marks last written by ``persistPublished()``.
     let persisted = Mutex<[Region: UInt64]>([:])
     /// When a commit reaches the disk.
@@ -75,9 +78,10 @@ public final class HubStore: Sendable {
         PositionToken(hub: hubID, positions: write.seqs)
     }
 
-    /// Validates the target regions of a write: `nil` means every region.
+    /// Validates the target regions of a write: `nil` means every region. A region named twice
+    /// counts once (a write gets one seq per region).
     public func targets(_ requested: [Region]?) throws(ValidationError) -> [Region] {
-        guard let requested else { return regions }
+        guard var requested else { return regions }
         guard !requested.isEmpty else {
             throw ValidationError(input: "regions", value: "", reason: "name at least one region")
         }
@@ -85,6 +89,10 @@ public final class HubStore: Sendable {
             throw ValidationError(
                 input: "regions", value: region.name,
                 reason: "this hub publishes to \(regions.map(\.name).joined(separator: ",")) only")
+        }
+        if Set(requested).count < requested.count {
+            var seen: Set<Region> = []
+            requested = requested.filter { seen.insert($0).inserted }
         }
         return requested
     }
@@ -123,8 +131,10 @@ public final class HubStore: Sendable {
     public func state(of region: Region) throws -> [ContextID: VersionState] {
         try pool.read { db in
             var result: [ContextID: VersionState] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT id, version, deleted FROM placements WHERE region = ?", arguments: [region.name]) {
-                result[try ContextID(row["id"])] = VersionState(version: row["version"], deleted: row["deleted"])
+            let cursor = try Row.fetchCursor(db, sql: Placement.sql(extra: "NULL", ordered: false), arguments: Placement.arguments(region))
+            while let row = try cursor.next() {
+                guard let placement = Placement(row, region: region) else { continue }
+                result[try ContextID(placement.id)] = VersionState(version: placement.version, deleted: placement.deleted)
             }
             return result
         }

@@ -1,0 +1,64 @@
+import PaneCore
+
+/// Regions with the seq a write got in each, as the hub file stores them in `contexts.placed`
+/// and `outbox_writes.seqs`: `,r1:12,r2:7,` (region names cannot hold `,` or `:`). The leading
+/// and trailing commas let `instr(seqs, ',r1:')` find a region in SQL.
+struct RegionSeqs: Equatable, Sendable {
+    var entries: [(region: String, seq: Int64)]
+
+    init(_ entries: [(region: String, seq: Int64)] = []) { self.entries = entries }
+
+    /// Reads the stored text; a malformed part is skipped (the file is the hub's own).
+    init(text: String) {
+        var entries: [(region: String, seq: Int64)] = []
+        for part in text.utf8.split(separator: UInt8(ascii: ",")) {
+            guard let colon = part.lastIndex(of: UInt8(ascii: ":")),
+                let seq = Int64(String(decoding: part[part.index(after: colon)...], as: UTF8.self))
+            else { continue }
+            entries.append((String(decoding: part[..<colon], as: UTF8.self), seq))
+        }
+        self.entries = entries
+    }
+
+    static func == (lhs: RegionSeqs, rhs: RegionSeqs) -> Bool {
+        lhs.entries.elementsEqual(rhs.entries) { $0.region == $1.region && $0.seq == $1.seq }
+    }
+
+    var text: String {
+        var text = ","
+        for entry in entries {
+            text += entry.region
+            text += ":"
+            text += String(entry.seq)
+            text += ","
+        }
+        return text
+    }
+
+    /// The seq of `region`, nil when the write did not go there.
+    func seq(of region: String) -> Int64? {
+        entries.first { $0.region == region }?.seq
+    }
+
+    /// The pattern `instr` looks for to find `region` in the stored text.
+    static func pattern(_ region: Region) -> String { "," + region.name + ":" }
+
+    /// The seq of `region` in the stored text, without decoding the other regions.
+    static func seq(of region: Region, in text: String) -> Int64? {
+        let pattern = pattern(region).utf8
+        let bytes = text.utf8
+        guard var start = bytes.firstRange(of: pattern)?.upperBound else { return nil }
+        var seq: Int64 = 0
+        var digits = 0
+        while start != bytes.endIndex, let digit = Self.digit(bytes[start]) {
+            seq = seq &* 10 &+ digit
+            digits += 1
+            start = bytes.index(after: start)
+        }
+        return digits > 0 ? seq : nil
+    }
+
+    private static func digit(_ byte: UInt8) -> Int64? {
+        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") ? Int64(byte - UInt8(ascii: "0")) : nil
+    }
+}

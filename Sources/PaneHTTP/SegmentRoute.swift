@@ -6,8 +6,8 @@ import Hummingbird
 /// point read about 5% of its CPU (docs/benchmarks.md, "Issue 13 item 2").
 ///
 /// The same route is in the router too (``Router/getSegment(_:parameter:use:)``), with the same
-/// middleware chain and handler: `HEAD`, unusual spellings of the path (`//`, a trailing `/`) and
-/// the route tables of the not-found answers go through the router as before.
+/// middleware chain and handler: unusual spellings of the path (`//`, a trailing `/`) go through
+/// the router as before, and the not-found answers still list the route.
 public struct SegmentRoute<Context: RequestContext>: Sendable {
     /// `/v1/contexts/`: the path up to the segment.
     let prefix: String

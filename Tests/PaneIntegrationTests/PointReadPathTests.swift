@@ -12,8 +12,8 @@ import Testing
 /// has not changed (``PointReadCache`` on ``CommitStamps``), and matched before the router's trie
 /// (``SegmentRouter``). Neither may change an answer, nor let a read see older data than the file.
 @Suite struct PointReadPathTests {
-    static func update(_ id: String, version: Int64, body: String) -> ContextUpdate {
-        ContextUpdate(seq: UInt64(version), id: id, version: version, op: .put, body: Array(body.utf8), hubTimeUs: 1_000)
+    static func update(_ id: String, version: Int64, body: String) throws -> ContextUpdate {
+        ContextUpdate(seq: UInt64(version), id: try ContextID(id), version: version, op: .put, body: Array(body.utf8), hubTimeUs: 1_000)
     }
 
     /// A commit through another connection (as another worker process makes) moves the stamp;
@@ -33,7 +33,7 @@ import Testing
                 #expect(after != before, "commit \(n) moved the stamp")
                 #expect(!seen.contains(after))
                 seen.append(after)
-                _ = try store.apply([Self.update("k", version: Int64(n), body: "{\"n\":\(n)}")])
+                _ = try store.apply([try Self.update("k", version: Int64(n), body: "{\"n\":\(n)}")])
                 #expect(stamps.current() != after, "an apply moved the stamp")
             }
             let plain = "\(dir)/plain.sqlite"
@@ -49,7 +49,7 @@ import Testing
         let dir = try TestEnv.directory("point-cache")
         try await BlockingThread.value(name: "test-point-cache") {
             let store = try ReplicaStore(path: "\(dir)/r.sqlite")
-            _ = try store.apply([Self.update("tenant/k", version: 1, body: "{\"v\":1}")])
+            _ = try store.apply([try Self.update("tenant/k", version: 1, body: "{\"v\":1}")])
             let cache = PointReadCache(stamps: CommitStamps(path: store.path))
             let reads = Locked(0)
             let read: (ContextID) throws -> ReplicaRead = { id in
@@ -63,7 +63,7 @@ import Testing
             let other = try DatabaseQueue(path: store.path)
             for version in Int64(2)...20 {
                 try other.write { db in
-                    try db.execute(sql: "UPDATE contexts SET version = ?, body = ? WHERE id = 'tenant/k'", arguments: [version, Array("{\"v\":\(version)}".utf8)])
+                    try db.execute(sql: "UPDATE contexts SET version = ?, body = ? WHERE id = 'tenant/k'", arguments: [version, Data("{\"v\":\(version)}".utf8)])
                 }
                 let answer = try cache.answer(raw: "tenant%2Fk", read: read)
                 #expect(answer.etag == "\"\(version)\"", "read after commit \(version)")
@@ -100,7 +100,7 @@ import Testing
                 for n in Int64(100)..<Int64(160) {
                     for _ in 0..<3 { _ = try probe.get("/v1/contexts/tenant%2Fk") }
                     try other.write { db in
-                        try db.execute(sql: "UPDATE contexts SET version = ?, body = ? WHERE id = 'tenant/k'", arguments: [n, Array("{\"v\":\(n)}".utf8)])
+                        try db.execute(sql: "UPDATE contexts SET version = ?, body = ? WHERE id = 'tenant/k'", arguments: [n, Data("{\"v\":\(n)}".utf8)])
                     }
                     for path in ["/v1/contexts/tenant%2Fk", "//v1/contexts/tenant%2Fk"] {
                         let reply = try probe.get(path)
@@ -188,8 +188,12 @@ import Testing
                     let trie = try HTTPProbe(port: port, token: c.token).request(c.method, "//v1/contexts/\(c.id)", headers: c.headers)
                     let varying: Set<String> = ["date", "pane-contact-age-ms"]
                     let fastHeaders = fast.headers.filter { !varying.contains($0.key) }
-                    let trieHeaders = trie.headers.filter { !varying.contains($0.key) }
+                    var trieHeaders = trie.headers.filter { !varying.contains($0.key) }
+                    // A 403 names the path as sent: one `/` more in the trie's answer.
                     let trieText = trie.text.replacingOccurrences(of: "//v1/", with: "/v1/")
+                    if trieText != trie.text, let length = trieHeaders["content-length"].flatMap({ Int($0) }) {
+                        trieHeaders["content-length"] = String(length - (trie.body.count - trieText.utf8.count))
+                    }
                     if fast.status != trie.status || fastHeaders != trieHeaders || fast.text != trieText {
                         mismatches.append("\(c.method) \(c.id): \(fast.status) \(fastHeaders) \(fast.text) vs \(trie.status) \(trieHeaders) \(trie.text)")
                     }

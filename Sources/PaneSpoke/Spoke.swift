@@ -54,7 +54,8 @@ public struct Spoke: Sendable {
         extraRoutes?(router)
         router.addRouteFallback()
         let http = HTTPService(
-            router: router, segmentRoutes: segmentRoutes, host: config.httpHost, port: config.httpPort, serverName: "pane-spoke", idleTimeoutMs: config.httpIdleTimeoutMs,
+            router: router, segmentRoutes: segmentRoutes, host: config.httpHost, port: config.httpPort, serverName: "pane-spoke",
+            idleTimeoutMs: config.httpIdleTimeoutMs,
             requestReadTimeoutMs: config.httpRequestReadTimeoutMs, maxConnections: config.httpMaxConnections, logger: logger)
         let worker = SpokeWorker(config: config, store: store, status: status, logger: logger)
         let watcher: [any Service] = tokens.map { [$0] } ?? []

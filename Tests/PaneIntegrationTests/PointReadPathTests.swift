@@ -63,7 +63,8 @@ import Testing
             let other = try DatabaseQueue(path: store.path)
             for version in Int64(2)...20 {
                 try other.write { db in
-                    try db.execute(sql: "UPDATE contexts SET version = ?, body = ? WHERE id = 'tenant/k'", arguments: [version, Data("{\"v\":\(version)}".utf8)])
+                    try db.execute(
+                        sql: "UPDATE contexts SET version = ?, body = ? WHERE id = 'tenant/k'", arguments: [version, Data("{\"v\":\(version)}".utf8)])
                 }
                 let answer = try cache.answer(raw: "tenant%2Fk", read: read)
                 #expect(answer.etag == "\"\(version)\"", "read after commit \(version)")
@@ -100,7 +101,8 @@ import Testing
                 for n in Int64(100)..<Int64(160) {
                     for _ in 0..<3 { _ = try probe.get("/v1/contexts/tenant%2Fk") }
                     try other.write { db in
-                        try db.execute(sql: "UPDATE contexts SET version = ?, body = ? WHERE id = 'tenant/k'", arguments: [n, Data("{\"v\":\(n)}".utf8)])
+                        try db.execute(
+                            sql: "UPDATE contexts SET version = ?, body = ? WHERE id = 'tenant/k'", arguments: [n, Data("{\"v\":\(n)}".utf8)])
                     }
                     for path in ["/v1/contexts/tenant%2Fk", "//v1/contexts/tenant%2Fk"] {
                         let reply = try probe.get(path)
@@ -195,7 +197,8 @@ import Testing
                         trieHeaders["content-length"] = String(length - (trie.body.count - trieText.utf8.count))
                     }
                     if fast.status != trie.status || fastHeaders != trieHeaders || fast.text != trieText {
-                        mismatches.append("\(c.method) \(c.id): \(fast.status) \(fastHeaders) \(fast.text) vs \(trie.status) \(trieHeaders) \(trie.text)")
+                        mismatches.append(
+                            "\(c.method) \(c.id): \(fast.status) \(fastHeaders) \(fast.text) vs \(trie.status) \(trieHeaders) \(trie.text)")
                     }
                 }
                 return mismatches

@@ -24,10 +24,12 @@ public struct HTTPService: Service, CustomStringConvertible {
     ///   - maxConnections: at most this many connections at once; one more gets `503` with
     ///     `Connection: close` at once (logged, `pane_http_connections_refused_total`).
     ///
+    ///   - segmentRoutes: routes of `router` matched before its trie (``SegmentRouter``).
+    ///
     /// `HEAD` is answered for every `GET` route (``HeadResponder``).
     public init(
-        router: Router<BasicRequestContext>, host: String, port: Int, serverName: String, idleTimeoutMs: Int? = nil,
-        requestReadTimeoutMs: Int? = nil, maxConnections: Int? = nil, logger: Logger
+        router: Router<BasicRequestContext>, segmentRoutes: [SegmentRoute<BasicRequestContext>] = [], host: String, port: Int,
+        serverName: String, idleTimeoutMs: Int? = nil, requestReadTimeoutMs: Int? = nil, maxConnections: Int? = nil, logger: Logger
     ) {
         self.host = host
         self.port = port
@@ -35,8 +37,10 @@ public struct HTTPService: Service, CustomStringConvertible {
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [ConnectionGuardHandler(gate: gate)],
             idleTimeout: idleTimeoutMs.map { TimeAmount.milliseconds(Int64($0)) })
+        let routes = SegmentRouter(
+            routes: segmentRoutes, known: router.routes.map { ($0.method.rawValue, $0.path.description) }, base: router.buildResponder())
         self.application = Application(
-            responder: HeadResponder(base: router.buildResponder()), server: .http1(configuration: http1),
+            responder: HeadResponder(base: routes), server: .http1(configuration: http1),
             configuration: .init(address: .hostname(host, port: port), serverName: serverName), logger: logger)
     }
 

@@ -37,9 +37,13 @@ public enum PaneHTTP {
 
     /// The `:id` path parameter, percent-decoded and validated.
     public static func contextID(_ context: some RequestContext) throws(ValidationError) -> ContextID {
-        let raw = context.parameters.get("id") ?? ""
-        guard let decoded = PercentDecoding.decode(raw) else {
-            throw ValidationError(input: "context id", value: raw, reason: "bad percent-encoding")
+        try contextID(raw: context.parameters["id"] ?? "")
+    }
+
+    /// A context id as it came in a path segment, percent-decoded and validated.
+    public static func contextID(raw: Substring) throws(ValidationError) -> ContextID {
+        guard let decoded = PercentDecoding.decode(String(raw)) else {
+            throw ValidationError(input: "context id", value: String(raw), reason: "bad percent-encoding")
         }
         return try ContextID(decoded)
     }

@@ -49,12 +49,13 @@ public struct Spoke: Sendable {
         let watch = SpokeWatch(
             store: store, reads: reads, registry: watchers, progressMs: config.watchProgressMs, writeTimeoutMs: config.watchWriteTimeoutMs,
             labels: labels, logger: logger)
-        let router = SpokeHTTP.router(store: store, status: status, reads: reads, tokens: tokens)
+        let (router, segmentRoutes) = SpokeHTTP.router(store: store, status: status, reads: reads, tokens: tokens)
         router.get("/v1/watch") { request, _ in try watch.response(request) }
         extraRoutes?(router)
         router.addRouteFallback()
         let http = HTTPService(
-            router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-spoke", idleTimeoutMs: config.httpIdleTimeoutMs,
+            router: router, segmentRoutes: segmentRoutes, host: config.httpHost, port: config.httpPort, serverName: "pane-spoke",
+            idleTimeoutMs: config.httpIdleTimeoutMs,
             requestReadTimeoutMs: config.httpRequestReadTimeoutMs, maxConnections: config.httpMaxConnections, logger: logger)
         let worker = SpokeWorker(config: config, store: store, status: status, logger: logger)
         let watcher: [any Service] = tokens.map { [$0] } ?? []

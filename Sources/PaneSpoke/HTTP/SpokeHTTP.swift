@@ -20,7 +20,10 @@ import PaneHTTP
 public enum SpokeHTTP {
     public static let maxPageSize = 1_000
 
-    public static func router(store: ReplicaStore, status: SpokeStatus, reads: SpokeReads, tokens: TokenFileWatcher? = nil) -> Router<BasicRequestContext> {
+    /// The router, and its point-read route for ``PaneHTTP/HTTPService``'s `segmentRoutes`.
+    public static func router(
+        store: ReplicaStore, status: SpokeStatus, reads: SpokeReads, tokens: TokenFileWatcher? = nil
+    ) -> (router: Router<BasicRequestContext>, segmentRoutes: [SegmentRoute<BasicRequestContext>]) {
         let router = Router()
         // First, so requests refused by the token check are counted too (`pane_http_*` metrics).
         router.add(middleware: RequestMetricsMiddleware())
@@ -38,18 +41,24 @@ public enum SpokeHTTP {
             if status.isBootstrapping { return PaneHTTP.json("{\"status\":\"bootstrapping\"}", status: .serviceUnavailable) }
             return PaneHTTP.json("{\"status\":\"catching-up\"}", status: .serviceUnavailable)
         }
-        router.get("/v1/contexts/:id") { request, context -> Response in
-            let id = try PaneHTTP.contextID(context)
+        let answers = PointReadCache(stamps: CommitStamps(path: store.path))
+        let pointRead = router.getSegment("/v1/contexts/", parameter: "id") { request, context -> Response in
+            let raw = context.parameters["id"] ?? ""
+            // A plain read (no condition): from memory while the file has not changed.
+            if request.uri.query == nil, request.headers[.paneMinIndex] == nil {
+                return try answers.answer(raw: raw, read: store.read(id:)).response(request, reads: reads)
+            }
+            let id = try PaneHTTP.contextID(raw: raw)
             let conditions = try ReadConditions.parse(
                 minIndexHeader: request.headers[.paneMinIndex], query: { PaneHTTP.query(request, $0) }, pointRead: true,
                 maxWaitMs: reads.maxWaitMs)
-            if conditions.isPlain { return pointAnswer(request, id: id, read: try store.read(id: id), status: status, reads: reads) }
+            if conditions.isPlain { return try answers.answer(raw: raw, read: store.read(id:)).response(request, reads: reads) }
             if conditions.fromHub { return try await reads.fromHub(request.uri.path) }
             let (read, met) = try await reads.awaitConditions(conditions, read: { try store.read(id: id) }) { read in
                 ReadVerdict.decide(
                     conditions, region: reads.region, hub: status.hubID, watermark: read.watermark, version: read.context?.version, seq: read.seq)
             }
-            if met || ReadVerdict.atDeadline(conditions) { return pointAnswer(request, id: id, read: read, status: status, reads: reads) }
+            if met || ReadVerdict.atDeadline(conditions) { return PointAnswer(id: id, read: read).response(request, reads: reads) }
             if conditions.fallbackToHub { return try await reads.fromHub(request.uri.path) }
             return notReached(watermark: read.watermark, version: read.context?.version, status: status, reads: reads)
         }
@@ -84,33 +93,7 @@ public enum SpokeHTTP {
             let headers = reads.headers(watermark: page.watermark)
             return PaneHTTP.json("{\"items\":[\(items)],\"next\":\(next)}", headers: headers)
         }
-        return router
-    }
-
-    /// The replica's answer to a point read: the context, or `404`; `304` on a matching
-    /// `If-None-Match`. Freshness, position and source headers on every one.
-    static func pointAnswer(_ request: Request, id: ContextID, read: ReplicaRead, status: SpokeStatus, reads: SpokeReads) -> Response {
-        var headers = reads.headers(watermark: read.watermark)
-        if read.staleReason != nil { headers[.paneStale] = "1" }
-        guard let stored = read.context, !stored.deleted else {
-            var message = "{\"error\":\(JSONText.quote("context '\(id)' not found in this replica"))"
-            if let reason = read.staleReason {
-                message += ",\"stale\":true,\"staleReason\":\(JSONText.quote(reason))"
-            }
-            return PaneHTTP.json(message + "}", status: .notFound, headers: headers)
-        }
-        let etag = "\"\(stored.version)\""
-        headers[.eTag] = etag
-        // A list of tags, weak ones (`W/"3"`) too: If-None-Match compares weakly (RFC 9110).
-        if let match = request.headers[.ifNoneMatch],
-            match.split(separator: ",").contains(where: { tag in
-                let tag = tag.trimmingSpaces
-                return tag == etag || tag == "*" || (tag.hasPrefix("W/") && tag.dropFirst(2) == etag)
-            })
-        {
-            return Response(status: .notModified, headers: headers)
-        }
-        return PaneHTTP.json(pointBody(stored, staleReason: read.staleReason), headers: headers)
+        return (router, [pointRead])
     }
 
     /// A point read's answer, `{"id","version","body","updatedAt"}` (and `"stale"`,

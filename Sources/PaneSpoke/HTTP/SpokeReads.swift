@@ -76,13 +76,22 @@ public final class SpokeReads: Sendable {
     /// of contact age) and then copied: a point read spent more on building these four fields
     /// than on its SQLite read.
     func headers(watermark: UInt64) -> HTTPFields {
+        headers(for: headerKey(watermark: watermark))
+    }
+
+    /// What ``headers(watermark:)`` says now, to compare with what an answer last said.
+    func headerKey(watermark: UInt64) -> HeaderKey {
         let now = status.freshness
-        let key = HeaderKey(maxSeq: now.maxSeq, contactAgeMs: now.contactAgeMs, hubID: now.hubID, watermark: watermark)
+        return HeaderKey(maxSeq: now.maxSeq, contactAgeMs: now.contactAgeMs, hubID: now.hubID, watermark: watermark)
+    }
+
+    /// The headers that say `key`.
+    func headers(for key: HeaderKey) -> HTTPFields {
         if let cached = headerCache.withLock({ $0 }), cached.key == key { return cached.fields }
         var fields = HTTPFields()
         fields[.paneReplicaSeq] = String(key.maxSeq)
         fields[.paneContactAge] = key.contactAgeMs.map(String.init) ?? "never"
-        if let token = token(hub: key.hubID, watermark: watermark) { fields[.paneIndex] = token }
+        if let token = token(hub: key.hubID, watermark: key.watermark) { fields[.paneIndex] = token }
         fields[.paneSource] = "replica"
         headerCache.withLock { $0 = (key, fields) }
         return fields

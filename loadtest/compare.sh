@@ -4,13 +4,12 @@
 #
 #   loadtest/compare.sh --base DIR --new DIR --out OUT [--rounds N] [--only "steady batch ..."]
 #
-# DIR holds a release `pane` (and, for `limits`, its own `pane-loadtest`). The scenarios and
-# benchmarks are driven by NEW's `pane-loadtest` with `--pane DIR/pane`, so the runner is the same
-# for both; `limits` measures code linked into the runner, so each side runs its own, and its
-# figures are ratios against redis-benchmark and raw SQLite measured in the same run.
+# DIR holds a release `pane` and the `pane-loadtest` built with it. Each side runs its own runner
+# (a runner seeds and migrates hub files with its own schema, and `limits` measures code linked
+# into it); `limits`' figures are ratios against redis-benchmark and raw SQLite in the same run.
 set -euo pipefail
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 BASE="" NEW="" OUT="" ROUNDS=2
 ONLY="reads steady batch drain wide chaos bootstrap limits"
 while [ $# -gt 0 ]; do
@@ -26,12 +25,12 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$BASE" ] && [ -n "$NEW" ] && [ -n "$OUT" ] || { echo "compare.sh: --base, --new and --out are required" >&2; usage 2; }
 for side in "$BASE" "$NEW"; do
-    [ -x "$side/pane" ] || { echo "compare.sh: no executable $side/pane" >&2; exit 2; }
+    for bin in pane pane-loadtest; do
+        [ -x "$side/$bin" ] || { echo "compare.sh: no executable $side/$bin" >&2; exit 2; }
+    done
 done
-[ -x "$NEW/pane-loadtest" ] || { echo "compare.sh: no executable $NEW/pane-loadtest" >&2; exit 2; }
 case "$ROUNDS" in ''|*[!0-9]*) echo "compare.sh: --rounds must be a whole number, got '$ROUNDS'" >&2; exit 2 ;; esac
 HERE="$(cd "$(dirname "$0")" && pwd)"
-LT="$NEW/pane-loadtest"
 mkdir -p "$OUT"
 
 step() { echo "[$(date -u +%H:%M:%S)] $*  (load $(cut -d' ' -f1-3 /proc/loadavg))"; }
@@ -41,17 +40,13 @@ for round in $(seq 1 "$ROUNDS"); do
         for side in base new; do
             dir="$BASE"; [ "$side" = new ] && dir="$NEW"
             dest="$OUT/$what-$side-$round"
+            LT="$dir/pane-loadtest"
             mkdir -p "$dest"
             step "$what $side round $round"
             case "$what" in
                 reads) "$LT" reads --seconds 5 --rounds 3 --pane "$dir/pane" --out "$dest" > "$dest/stdout" 2>&1 || true ;;
                 bootstrap) "$LT" bootstrap --contexts 1000000 --pane "$dir/pane" --out "$dest" > "$dest/stdout" 2>&1 || true ;;
-                limits)
-                    if [ -x "$dir/pane-loadtest" ]; then
-                        "$dir/pane-loadtest" limits --read-seconds 0 --out "$dest" > "$dest/stdout" 2>&1 || true
-                    else
-                        echo "no $dir/pane-loadtest" > "$dest/stdout"
-                    fi ;;
+                limits) "$LT" limits --read-seconds 0 --out "$dest" > "$dest/stdout" 2>&1 || true ;;
                 *) "$LT" run "$HERE/scenarios/$what.json" --pane "$dir/pane" --out "$dest" --quiet > "$dest/stdout" 2>&1 || true ;;
             esac
             tail -1 "$dest/stdout"

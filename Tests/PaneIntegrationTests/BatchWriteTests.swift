@@ -73,12 +73,16 @@ import Testing
             #expect(await hubProcess.ready())
             let hub = hubProcess.probe()
             #expect(try hub.request("PUT", "/v1/contexts/kept", body: Array("1".utf8)).status == 200)
+            #expect(try hub.request("PUT", "/v1/contexts/gone", body: Array("1".utf8)).status == 200)
+            #expect(try hub.request("DELETE", "/v1/contexts/gone").status == 200)
             let cases: [(String, [String], Int, String)] = [
                 ("bad body", [#"{"op":"put","id":"n1","body":1}"#, #"{"op":"put","id":"n2","body":2}"#, #"{"op":"put","id":"n3","body":{x}}"#],
                  400, #""index":2"#),
                 ("unknown region", [#"{"op":"put","id":"n1","body":1}"#, #"{"op":"put","id":"n2","body":2,"regions":["nowhere"]}"#], 400,
                  #""index":1"#),
                 ("delete of an unknown context", [#"{"op":"put","id":"n1","body":1}"#, #"{"op":"delete","id":"never"}"#], 404, #""index":1"#),
+                ("delete of a deleted context",
+                 [#"{"op":"put","id":"n1","body":1}"#, #"{"op":"put","id":"n2","body":2}"#, #"{"op":"delete","id":"gone"}"#], 404, #""index":2"#),
                 ("duplicate id", [#"{"op":"put","id":"n1","body":1}"#, #"{"op":"delete","id":"n1"}"#], 400, #""index":1"#),
             ]
             for (name, operations, status, index) in cases {
@@ -93,7 +97,7 @@ import Testing
             for id in ["n1", "n2", "n3"] { #expect(try hub.get("/v1/contexts/\(id)").status == 404) }
             #expect(try hub.get("/v1/contexts/kept").text.contains("\"version\":1"))
             let store = try HubStore(path: hubProcess.db, regions: scene.regions)
-            #expect(try store.lastSeq(region: scene.region) == 1, "only the single PUT took a seq")
+            #expect(try store.lastSeq(region: scene.region) == 3, "only the single PUTs and DELETE took seqs")
         }
     }
 

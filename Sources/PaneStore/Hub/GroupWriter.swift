@@ -105,6 +105,12 @@ struct GroupWriter {
     /// ``BatchMissingContext`` for a delete of a context that does not exist or is deleted; the
     /// caller's transaction then rolls back and nothing of the batch is written.
     mutating func writeBatch(_ items: [(operation: BatchOperation, targets: [Region])]) throws -> [HubWrite] {
+        // Deletes are checked before anything is written, so a refused batch costs reads, not a
+        // batch of writes and their rollback. A batch names each id once, so no earlier
+        // operation of it can create the context a delete names.
+        for (index, item) in items.enumerated() where item.operation.op == .del {
+            if try current(item.operation.id.value).deleted { throw BatchMissingContext(index: index, id: item.operation.id) }
+        }
         let nowUs = WallClock.nowUs()
         var regionSeqs: [(region: Region, seq: Int64)] = []
         for item in items {

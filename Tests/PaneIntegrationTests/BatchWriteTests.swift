@@ -42,7 +42,9 @@ import Testing
                 ]))
             #expect(second.status == 200, "\(second.text)")
             #expect(second.text.contains(#"[{"id":"b3","version":2},{"id":"b4","version":2},{"id":"b5","version":2},{"id":"new","version":1}]"#))
-            // A spoke reads its own write with the batch's token.
+            // A spoke reads its own write with the batch's token, once it listens (the batches
+            // may be answered before a spoke started on a busy machine has bound its port).
+            #expect(await eventually(30) { (try? spokes[1].probe().get("/healthz").status) == 200 }, "\(spokes[1].log())")
             let read = try spokes[1].probe(timeoutMs: 30_000).get("/v1/contexts/only1?wait=20s", headers: ["Pane-Min-Index": token])
             #expect(read.status == 200 && read.text.contains("\"body\":\"x\""), "\(read.text)")
 

@@ -41,17 +41,7 @@ final class ReadLoad: Sendable {
 
     /// Starts the readers; they send until `stop`; the group is left when all have ended.
     func start(start: DispatchTime, stop: StopSignal) -> DispatchGroup {
-        let group = DispatchGroup()
-        for k in 0..<connections {
-            group.enter()
-            let thread = Thread { [self] in
-                reader(k, start: start, stop: stop)
-                group.leave()
-            }
-            thread.stackSize = 1 << 20
-            thread.start()
-        }
-        return group
+        LoadThreads.start(connections) { [self] k in reader(k, start: start, stop: stop) }
     }
 
     private func reader(_ k: Int, start: DispatchTime, stop: StopSignal) {

@@ -37,17 +37,7 @@ final class WriteDriver: Sendable {
 
     /// Runs every writer until the plan is done; returns when all have finished.
     func run(start: DispatchTime, stop: StopSignal) {
-        let group = DispatchGroup()
-        for k in 0..<scenario.writers {
-            group.enter()
-            let thread = Thread { [self] in
-                writer(k, start: start, stop: stop)
-                group.leave()
-            }
-            thread.stackSize = 1 << 20
-            thread.start()
-        }
-        group.wait()
+        LoadThreads.start(scenario.writers) { [self] k in writer(k, start: start, stop: stop) }.wait()
     }
 
     private func writer(_ k: Int, start: DispatchTime, stop: StopSignal) {

@@ -121,11 +121,10 @@ struct GroupWriter {
         var shares: [Region: [(op: ContextOp, id: ContextID, version: Int64, body: [UInt8])]] = [:]
         var results: [HubWrite] = []
         results.reserveCapacity(items.count)
-        for (index, item) in items.enumerated() {
+        for item in items {
             let operation = item.operation
             let isDelete = operation.op == .del
             let old = try current(operation.id.value)
-            if isDelete && old.deleted { throw BatchMissingContext(index: index, id: operation.id) }
             let version = old.version + 1
             let bodySum = Int64(bitPattern: isDelete ? 0 : ContextDigest.bodyHash(operation.body))
             var placed = RegionSeqs()

@@ -194,7 +194,9 @@ import Testing
     /// same prefix keeps receiving everything.
     @Test func aReaderThatDoesNotReadIsCutOff() async throws {
         try await TestScene.withHub("watchslow", regions: ["wslow"]) { scene, hub in
-            let spoke = try scene.spoke("a", environment: ["PANE_SPOKE_WATCH_WRITE_TIMEOUT_MS": "500"])
+            // Long enough that the reading watcher, on a thread of a busy machine, is never cut
+            // off (500 ms was not, in one CI run); the watcher that never reads still is.
+            let spoke = try scene.spoke("a", environment: ["PANE_SPOKE_WATCH_WRITE_TIMEOUT_MS": "3000"])
             try await Self.waitReady(spoke)
             let slow = try await BlockingThread.value(name: "test-watch-open") {
                 try WatchClient.open(port: spoke.port, prefix: "big/", read: false, receiveBuffer: 4_096)

@@ -95,6 +95,8 @@ def scenario_row(path):
         "accepted/s": r.get("writeRate"),
         "of offered %": (100 * r["writeRate"] / offered) if offered else None,
         "p50 ms": lat.get("p50"), "p99 ms": lat.get("p99"), "p99.9 ms": lat.get("p999"),
+        "write answer p99 ms (from send)": (r.get("writeServiceMs") or {}).get("p99"),
+        "write answer p99 ms (from schedule)": (r.get("writeAnswerMs") or {}).get("p99"),
         "hub µs/write": cpu(lambda n: n == "hub"),
         "spoke µs/write (each)": cpu(lambda n: n.startswith("spoke")),
         "runner µs/write": cpu(lambda n: n == "pane-loadtest"),

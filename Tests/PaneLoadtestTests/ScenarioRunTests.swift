@@ -32,11 +32,17 @@ import Testing
         #expect(report.replicas.count == 2)
         #expect(report.replicas.allSatisfy { $0.applied == report.writes })
         #expect(report.latencyMs.count == UInt64(2 * report.writes))
+        // The writers' view: one answer per accepted single-context write, measured two ways.
+        let answers = try #require(report.writeAnswerMs)
+        let service = try #require(report.writeServiceMs)
+        #expect(answers.count == UInt64(report.writes) && service.count == answers.count, "\(answers) \(service) \(report.writes)")
+        #expect(service.p50 > 0 && answers.p99 >= service.p99, "from schedule \(answers), from send \(service)")
+        #expect(report.markdown.contains("| write answer p50 / p90 / p99 / p99.9 / max, from send |"))
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("pane-smoke-report-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: out) }
         let paths = try ReportWriter.write(report, to: out)
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: paths[0]))) as? [String: Any]
-        for key in ["scenario", "writes", "publishRate", "replicas", "latencyMs", "converged", "deadLetters", "faults", "readLoad"] {
+        for key in ["scenario", "writes", "publishRate", "replicas", "latencyMs", "converged", "deadLetters", "faults", "readLoad", "writeServiceMs"] {
             #expect(json?[key] != nil, "report.json lacks \(key)")
         }
     }

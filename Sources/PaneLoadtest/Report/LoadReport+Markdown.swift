@@ -5,7 +5,7 @@ extension LoadReport {
     public var markdown: String {
         func f(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
         let ms = LatencySummary.text
-        var lines = [
+        var lines: [String] = ([
             "# \(scenario): \(verdict)",
             "",
             "\(date) — `\(command)`",
@@ -19,13 +19,19 @@ extension LoadReport {
             "| publish rate | \(f(publishRate)) entries/s (\(published) entries) |",
             "| latency p50 / p90 / p99 / p99.9 / max | \(ms(latencyMs.p50)) / \(ms(latencyMs.p90)) / \(ms(latencyMs.p99)) / \(ms(latencyMs.p999)) / \(ms(latencyMs.max)) ms |",
             "| drain after last write | \(f(drainSeconds, 2)) s |",
+            writeAnswerMs.map {
+                "| write answer p50 / p90 / p99 / p99.9 / max, from schedule | \(ms($0.p50)) / \(ms($0.p90)) / \(ms($0.p99)) / \(ms($0.p999)) / \(ms($0.max)) ms |"
+            },
+            writeServiceMs.map {
+                "| write answer p50 / p90 / p99 / p99.9 / max, from send | \(ms($0.p50)) / \(ms($0.p90)) / \(ms($0.p99)) / \(ms($0.p999)) / \(ms($0.max)) ms |"
+            },
             "| converged | \(converged ? "yes" : "no") (\(differenceCount) differences) |",
             "| dead letters | \(deadLetters) |",
             "| Redis used_memory, peak | \(f(Double(redisMaxMemoryBytes) / 1_048_576, 1)) MiB |",
             "",
             "| replica | workers | applied | apply rate /s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | final lag |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        ]
+        ] as [String?]).compactMap { $0 }
         for r in replicas {
             lines.append(
                 "| \(r.region)/\(r.replica) | \(r.workers) | \(r.applied) | \(f(r.applyRate)) | \(ms(r.latencyMs.p50)) | \(ms(r.latencyMs.p90)) | \(ms(r.latencyMs.p99)) | \(ms(r.latencyMs.p999)) | \(ms(r.latencyMs.max)) | \(r.finalLag) |"

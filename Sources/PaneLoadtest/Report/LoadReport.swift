@@ -104,4 +104,9 @@ public struct LoadReport: Sendable, Codable {
     public var timeline: [TimelineBucket]
     /// Reads during the writes, when the run asked for them (`--read-rate`).
     public var readLoad: ReadLoad?
+    /// The writers' view of accepted write requests (a batch is one request): from each
+    /// request's scheduled time to the hub's answer, and from its send to the answer. Nil in
+    /// reports of runners from before they were measured.
+    public var writeAnswerMs: LatencySummary?
+    public var writeServiceMs: LatencySummary?
 }

@@ -161,6 +161,7 @@ public final class ScenarioRunner {
             writeSeconds: writeSeconds, writeEndMs: writeEndMs, converged: converged, pass: pass, differences: differences,
             problems: problems, warnings: warnings, finalLags: finalLags, deadLetters: deadLettered.count, poisonPending: poisonPending)
         report.readLoad = readLoad
+        (report.writeAnswerMs, report.writeServiceMs) = driver.answerLatency
         if pass && !keepFiles { try? FileManager.default.removeItem(atPath: workDirectory) }
         return report
     }

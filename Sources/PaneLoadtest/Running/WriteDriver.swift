@@ -1,4 +1,5 @@
 import Foundation
+import Histogram
 import PaneApp
 import PaneCore
 import Synchronization
@@ -25,6 +26,10 @@ final class WriteDriver: Sendable {
     /// A `write` token of the hub's tokens file.
     let token: String
     private let counts = Mutex(Counts())
+    /// The client's view of accepted write requests (a batch is one request), in µs: from each
+    /// request's scheduled time to its answer (a writer behind its schedule counts the wait, no
+    /// coordinated omission), and from its send to its answer (the hub's service time).
+    private let answers = Mutex((scheduled: LatencySummary.makeHistogram(), service: LatencySummary.makeHistogram()))
 
     init(scenario: Scenario, hubPort: Int, token: String) {
         self.scenario = scenario
@@ -35,6 +40,12 @@ final class WriteDriver: Sendable {
 
     var snapshot: Counts { counts.withLock { $0 } }
 
+    /// Percentiles of accepted write requests, from their scheduled time and from their send, to
+    /// the hub's answer; complete once ``run(start:stop:)`` returned.
+    var answerLatency: (scheduled: LatencySummary, service: LatencySummary) {
+        answers.withLock { (LatencySummary($0.scheduled), LatencySummary($0.service)) }
+    }
+
     /// Runs every writer until the plan is done; returns when all have finished.
     func run(start: DispatchTime, stop: StopSignal) {
         LoadThreads.start(scenario.writers) { [self] k in writer(k, start: start, stop: stop) }.wait()
@@ -44,6 +55,14 @@ final class WriteDriver: Sendable {
         let probe = HTTPProbe(port: hubPort, timeoutMs: 10_000, token: token)
         var rng = SplitMix64(seed: scenario.seed &* 1_000_003 &+ UInt64(k))
         let padding = String(repeating: "x", count: max(0, scenario.bodyBytes - 40))
+        var scheduled = LatencySummary.makeHistogram()
+        var service = LatencySummary.makeHistogram()
+        defer {
+            answers.withLock {
+                $0.scheduled.add(scheduled)
+                $0.service.add(service)
+            }
+        }
         var n = k
         while !stop.isStopped {
             let elapsed = Self.seconds(since: start)
@@ -54,6 +73,7 @@ final class WriteDriver: Sendable {
                 continue
             }
             let behindMs = (elapsed - due) * 1000
+            let sentAt = Self.seconds(since: start)
             var sent: Sent
             if scenario.batchSize > 1 {
                 sent = sendBatch(probe, k: k, n: n, rng: &rng, padding: padding)
@@ -77,7 +97,12 @@ final class WriteDriver: Sendable {
                 }
             }
             let status = sent.status
-            let second = Int(Self.seconds(since: start))
+            let answeredAt = Self.seconds(since: start)
+            if status == 200 && sent.writes > 0 {
+                _ = scheduled.record(UInt64(max(1, (answeredAt - due) * 1e6)))
+                _ = service.record(UInt64(max(1, (answeredAt - sentAt) * 1e6)))
+            }
+            let second = Int(answeredAt)
             counts.withLock { c in
                 c.maxBehindMs = max(c.maxBehindMs, behindMs)
                 c.deletesOfUnknownIds += sent.unknownDeletes

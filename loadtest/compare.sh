@@ -149,7 +149,9 @@ for what in kinds:
         cells = []
         for c in cols:
             vals = [r.get(c) for r in rows]
-            if all(isinstance(v, str) or v is None for v in vals):
+            if all(v is None for v in vals):
+                cells.append("–")
+            elif all(isinstance(v, str) or v is None for v in vals):
                 cells.append(" / ".join(str(v) for v in vals))
             else:
                 cells.append(f"{fmt(med(vals))} [{', '.join(fmt(v) for v in vals)}]")

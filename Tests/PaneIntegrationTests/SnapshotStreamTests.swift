@@ -89,6 +89,47 @@ import Testing
         }
     }
 
+    /// A bootstrapping replica publishes no digest (the hub would read its whole region to judge
+    /// nothing: every bucket is in flux at watermark 0), even with a digest due every 200 ms;
+    /// its first digest follows the bootstrap, at the snapshot's watermark.
+    @Test func aBootstrappingReplicaPublishesNoDigestUntilItsBootstrapEnds() async throws {
+        try await TestScene.run("streamdigest", regions: ["stdig"]) { scene in
+            let (_, last) = try await Self.trimmedHub(scene)
+            // 200 ms per chunk: about 2 s of bootstrap, ten digest intervals.
+            let hub = try Self.hub(scene, environment: ["PANE_FAULT_SNAPSHOT_WRITE_DELAY_MS": "200"])
+            defer { hub.child.stop() }
+            let spoke = try scene.spoke("a", extra: ["--digest-interval-ms", "200"])
+            let replica = try ReplicaStore(path: spoke.db)
+            let conn = try scene.connection()
+            let field = "a:digest"
+            var bootstrapSeenMs: Int64?
+            var digestWhileBootstrapping: DigestReport?
+            let deadline = Date().addingTimeInterval(120)
+            while Date() < deadline {
+                let view = try replica.resyncView()
+                let bootstrapping = view.inFlight?.bootstrapping == true
+                // Read after the flag. Only a report made after the bootstrap was first seen counts.
+                let report = try conn.hget(key: scene.region.keys.replicas, field: field).flatMap { StatusJSON.decode(DigestReport.self, $0) }
+                if bootstrapping {
+                    let since = bootstrapSeenMs ?? WallClock.nowMs()
+                    bootstrapSeenMs = since
+                    if let report, report.timeMs > since { digestWhileBootstrapping = report }
+                } else if bootstrapSeenMs != nil && view.ranges.watermark >= last {
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(bootstrapSeenMs != nil, "\(spoke.log().suffix(1500))")
+            #expect(digestWhileBootstrapping == nil, "a bootstrapping replica published a digest: \(String(describing: digestWhileBootstrapping))")
+            var report: DigestReport?
+            #expect(
+                try await eventually(30) {
+                    report = try conn.hget(key: scene.region.keys.replicas, field: field).flatMap { StatusJSON.decode(DigestReport.self, $0) }
+                    return (report?.position ?? 0) >= last
+                }, "the first digest after the bootstrap is at its watermark: \(String(describing: report))")
+        }
+    }
+
     @Test func aSpokeKilledInTheMiddleOfAStreamedBootstrapResumesAndIsNotReadyBeforeItEnds() async throws {
         try await TestScene.run("streamkill", regions: ["stkill"]) { scene in
             let (store, last) = try await Self.trimmedHub(scene)
@@ -123,10 +164,12 @@ import Testing
         }
     }
 
-    /// A chunk removed from the list, a chunk that does not decode, or the whole list deleted:
-    /// the replica gives the snapshot up, stays bootstrapping (not ready with part of the
-    /// region), asks again, and converges from the next snapshot.
-    @Test(arguments: ["missing", "corrupt", "gone"])
+    /// A chunk removed from the list, a chunk that does not decode, the whole list deleted, or
+    /// the list replaced by a string (every `LINDEX` then answers `WRONGTYPE`, which the reader
+    /// takes as "not there", as it takes nil): the replica gives the snapshot up, stays
+    /// bootstrapping (not ready with part of the region), asks again, and converges from the
+    /// next snapshot.
+    @Test(arguments: ["missing", "corrupt", "gone", "replaced"])
     func aDamagedStreamedSnapshotIsGivenUpAndTheReplicaStaysBootstrappingUntilTheNextOneEnds(damage: String) async throws {
         try await TestScene.run("streamdamage-\(damage)", regions: ["stdmg\(damage.prefix(2))"]) { scene in
             let (store, last) = try await Self.trimmedHub(scene)
@@ -154,6 +197,8 @@ import Testing
                     // Chunk 6's header, then a row cut short.
                     let bad: [UInt8] = [1, 6, 0, 0, 0, 200, 0, 65]
                     _ = try conn.command(["LSET", RedisArgument(key), RedisArgument(element), RedisArgument(bad)])
+                case "replaced":
+                    _ = try conn.command(["SET", RedisArgument(key), RedisArgument("not a list")])
                 default:
                     _ = try conn.del([key])
                 }

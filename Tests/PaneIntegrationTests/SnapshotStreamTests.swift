@@ -148,8 +148,13 @@ import Testing
             var readyTooEarly = false
             let deadline = Date().addingTimeInterval(120)
             while Date() < deadline {
+                // The probe first, the file after it: a 200 while the file still holds the resync
+                // in flight was an answer given before the snapshot ended. (File first, probe
+                // second raced the end: a snapshot that finished between the two, at load 22,
+                // looked like an early 200.)
+                let ready = Self.readyStatus(second) == 200
                 let view = try replica.resyncView()
-                if view.inFlight != nil, Self.readyStatus(second) == 200 { readyTooEarly = true }
+                if ready, view.inFlight != nil { readyTooEarly = true }
                 if view.inFlight == nil && view.ranges.watermark >= last { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
@@ -175,7 +180,10 @@ import Testing
             let (store, last) = try await Self.trimmedHub(scene)
             let hub = try Self.hub(scene)
             defer { hub.child.stop() }
-            let spoke = try scene.spoke("a", environment: ["PANE_FAULT_SNAPSHOT_CHUNK_DELAY_MS": "200"])
+            // A second per chunk: the hub must have written the whole list before the replica
+            // reaches chunk 5. At 200 ms a hub on a machine at load 30 was still writing when the
+            // replica got there (or had finished the snapshot), and the damage came too late.
+            let spoke = try scene.spoke("a", environment: ["PANE_FAULT_SNAPSHOT_CHUNK_DELAY_MS": "1000"])
             let replica = try ReplicaStore(path: spoke.db)
             #expect(
                 try await eventually(60, poll: 0.02) {

@@ -119,7 +119,10 @@ def bootstrap_row(path):
     r = load(path, "bootstrap.json")
     if r is None:
         return None
-    return {"bootstrap s": r["bootstrapSeconds"], "apply s": r["applySeconds"], "peak RSS MB": r["spokePeakRSSMB"]}
+    return {
+        "bootstrap s": r["bootstrapSeconds"], "apply s": r["applySeconds"],
+        "hub CPU s": r.get("hubCPUSeconds"), "spoke CPU s": r.get("spokeCPUSeconds"), "peak RSS MB": r["spokePeakRSSMB"],
+    }
 
 def limits_row(path):
     r = load(path, "limits.json")

@@ -89,6 +89,47 @@ import Testing
         }
     }
 
+    /// A bootstrapping replica publishes no digest (the hub would read its whole region to judge
+    /// nothing: every bucket is in flux at watermark 0), even with a digest due every 200 ms;
+    /// its first digest follows the bootstrap, at the snapshot's watermark.
+    @Test func aBootstrappingReplicaPublishesNoDigestUntilItsBootstrapEnds() async throws {
+        try await TestScene.run("streamdigest", regions: ["stdig"]) { scene in
+            let (_, last) = try await Self.trimmedHub(scene)
+            // 200 ms per chunk: about 2 s of bootstrap, ten digest intervals.
+            let hub = try Self.hub(scene, environment: ["PANE_FAULT_SNAPSHOT_WRITE_DELAY_MS": "200"])
+            defer { hub.child.stop() }
+            let spoke = try scene.spoke("a", extra: ["--digest-interval-ms", "200"])
+            let replica = try ReplicaStore(path: spoke.db)
+            let conn = try scene.connection()
+            let field = "a:digest"
+            var bootstrapSeenMs: Int64?
+            var digestWhileBootstrapping: DigestReport?
+            let deadline = Date().addingTimeInterval(120)
+            while Date() < deadline {
+                let view = try replica.resyncView()
+                let bootstrapping = view.inFlight?.bootstrapping == true
+                // Read after the flag. Only a report made after the bootstrap was first seen counts.
+                let report = try conn.hget(key: scene.region.keys.replicas, field: field).flatMap { StatusJSON.decode(DigestReport.self, $0) }
+                if bootstrapping {
+                    let since = bootstrapSeenMs ?? WallClock.nowMs()
+                    bootstrapSeenMs = since
+                    if let report, report.timeMs > since { digestWhileBootstrapping = report }
+                } else if bootstrapSeenMs != nil && view.ranges.watermark >= last {
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(bootstrapSeenMs != nil, "\(spoke.log().suffix(1500))")
+            #expect(digestWhileBootstrapping == nil, "a bootstrapping replica published a digest: \(String(describing: digestWhileBootstrapping))")
+            var report: DigestReport?
+            #expect(
+                try await eventually(30) {
+                    report = try conn.hget(key: scene.region.keys.replicas, field: field).flatMap { StatusJSON.decode(DigestReport.self, $0) }
+                    return (report?.position ?? 0) >= last
+                }, "the first digest after the bootstrap is at its watermark: \(String(describing: report))")
+        }
+    }
+
     @Test func aSpokeKilledInTheMiddleOfAStreamedBootstrapResumesAndIsNotReadyBeforeItEnds() async throws {
         try await TestScene.run("streamkill", regions: ["stkill"]) { scene in
             let (store, last) = try await Self.trimmedHub(scene)
@@ -107,8 +148,13 @@ import Testing
             var readyTooEarly = false
             let deadline = Date().addingTimeInterval(120)
             while Date() < deadline {
+                // The probe first, the file after it: a 200 while the file still holds the resync
+                // in flight was an answer given before the snapshot ended. (File first, probe
+                // second raced the end: a snapshot that finished between the two, at load 22,
+                // looked like an early 200.)
+                let ready = Self.readyStatus(second) == 200
                 let view = try replica.resyncView()
-                if view.inFlight != nil, Self.readyStatus(second) == 200 { readyTooEarly = true }
+                if ready, view.inFlight != nil { readyTooEarly = true }
                 if view.inFlight == nil && view.ranges.watermark >= last { break }
                 try await Task.sleep(for: .milliseconds(50))
             }
@@ -123,16 +169,21 @@ import Testing
         }
     }
 
-    /// A chunk removed from the list, a chunk that does not decode, or the whole list deleted:
-    /// the replica gives the snapshot up, stays bootstrapping (not ready with part of the
-    /// region), asks again, and converges from the next snapshot.
-    @Test(arguments: ["missing", "corrupt", "gone"])
+    /// A chunk removed from the list, a chunk that does not decode, the whole list deleted, or
+    /// the list replaced by a string (every `LINDEX` then answers `WRONGTYPE`, which the reader
+    /// takes as "not there", as it takes nil): the replica gives the snapshot up, stays
+    /// bootstrapping (not ready with part of the region), asks again, and converges from the
+    /// next snapshot.
+    @Test(arguments: ["missing", "corrupt", "gone", "replaced"])
     func aDamagedStreamedSnapshotIsGivenUpAndTheReplicaStaysBootstrappingUntilTheNextOneEnds(damage: String) async throws {
         try await TestScene.run("streamdamage-\(damage)", regions: ["stdmg\(damage.prefix(2))"]) { scene in
             let (store, last) = try await Self.trimmedHub(scene)
             let hub = try Self.hub(scene)
             defer { hub.child.stop() }
-            let spoke = try scene.spoke("a", environment: ["PANE_FAULT_SNAPSHOT_CHUNK_DELAY_MS": "200"])
+            // A second per chunk: the hub must have written the whole list before the replica
+            // reaches chunk 5. At 200 ms a hub on a machine at load 30 was still writing when the
+            // replica got there (or had finished the snapshot), and the damage came too late.
+            let spoke = try scene.spoke("a", environment: ["PANE_FAULT_SNAPSHOT_CHUNK_DELAY_MS": "1000"])
             let replica = try ReplicaStore(path: spoke.db)
             #expect(
                 try await eventually(60, poll: 0.02) {
@@ -154,6 +205,8 @@ import Testing
                     // Chunk 6's header, then a row cut short.
                     let bad: [UInt8] = [1, 6, 0, 0, 0, 200, 0, 65]
                     _ = try conn.command(["LSET", RedisArgument(key), RedisArgument(element), RedisArgument(bad)])
+                case "replaced":
+                    _ = try conn.command(["SET", RedisArgument(key), RedisArgument("not a list")])
                 default:
                     _ = try conn.del([key])
                 }

@@ -12,7 +12,7 @@ public enum SnapshotChunkCodec {
             withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
         }
         for row in rows {
-            let id = Array(row.id.value.utf8)
+            let id = row.id.value.utf8
             put(UInt16(id.count))
             out.append(contentsOf: id)
             put(row.version)
@@ -36,9 +36,9 @@ public enum SnapshotChunkCodec {
         }
     }
 
-    /// ``decode(_:from:)`` over raw bytes: fixed-width fields are loaded in place, and each row's
-    /// id and body are copied once.
-    static func decode(_ bytes: UnsafeRawBufferPointer, from start: Int) throws(EntryError) -> [SnapshotRow] {
+    /// ``decode(_:from:)-([UInt8],_)`` over raw bytes (the Redis client's reply buffer, on the
+    /// replica): fixed-width fields are loaded in place, and each row's id and body are copied once.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, from start: Int) throws(EntryError) -> [SnapshotRow] {
         var rows: [SnapshotRow] = []
         var index = start
         func take(_ count: Int) throws(EntryError) -> UnsafeRawBufferPointer {

@@ -45,13 +45,23 @@ public enum SnapshotStreamCodec {
     }
 
     public static func decode(_ bytes: [UInt8]) throws(EntryError) -> Element {
+        do {
+            return try bytes.withUnsafeBytes { buffer in try decode(buffer) }
+        } catch let error as EntryError {
+            throw error
+        } catch {
+            throw EntryError(.badBody, field: "chunk", detail: "\(error)")
+        }
+    }
+
+    /// ``decode(_:)-([UInt8])`` over bytes in place: the replica decodes each element in the
+    /// Redis client's reply buffer (``RedisConnection/receiveBulkString(command:_:)``).
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(EntryError) -> Element {
         func bad(_ detail: String) -> EntryError { EntryError(.badBody, field: "chunk", detail: "snapshot stream element: \(detail)") }
         guard let kind = bytes.first else { throw bad("empty") }
         func int<T: FixedWidthInteger>(_: T.Type, at offset: Int) throws(EntryError) -> T {
             guard offset + MemoryLayout<T>.size <= bytes.count else { throw bad("kind \(kind) is cut short (\(bytes.count) bytes)") }
-            var value: T = 0
-            for shift in 0..<MemoryLayout<T>.size { value |= T(truncatingIfNeeded: bytes[offset + shift]) << (shift * 8) }
-            return value
+            return T(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: T.self))
         }
         switch kind {
         case 0:

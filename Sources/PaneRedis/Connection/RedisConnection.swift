@@ -220,6 +220,30 @@ public final class RedisConnection {
         return replies
     }
 
+    /// Reads the reply of one command sent earlier and hands a bulk string's bytes to `body` in
+    /// hiredis's own reply buffer, not copied: a snapshot chunk of about 600 KB is decoded where
+    /// it arrived instead of first being copied into a fresh array. The bytes are valid during
+    /// the call only. Any other reply (nil, an error such as `WRONGTYPE`) comes as `nil`, as
+    /// ``RESPValue/bytes`` has it, and never throws: the replies of a pipeline stay in step.
+    public func receiveBulkString<T>(command: String? = nil, _ body: (UnsafeRawBufferPointer?) -> T) throws(RedisError) -> T {
+        let command = command ?? lastSent
+        guard let ctx = context else { throw RedisError(.io, "connection to \(endpoint) is closed") }
+        var raw: UnsafeMutablePointer<redisReply>?
+        guard cpane_get_reply(ctx, &raw) == REDIS_OK, let reply = raw else { throw failure(ctx, command: command) }
+        defer { freeReplyObject(reply) }
+        let r = reply.pointee
+        guard r.type == REDIS_REPLY_STRING else { return body(nil) }
+        return body(UnsafeRawBufferPointer(start: r.str, count: r.str == nil ? 0 : r.len))
+    }
+
+    /// Keeps hiredis's read buffer between replies instead of freeing it once it is empty and
+    /// larger than 16 KB (`maxbuf`), or goes back to that default: a reader of many large
+    /// replies in a row (a snapshot's chunks) then grows it once, not once per reply.
+    public func keepReadBuffer(_ keep: Bool) {
+        guard let reader = context?.pointee.reader else { return }
+        reader.pointee.maxbuf = keep ? 0 : 16 * 1024
+    }
+
     /// Reads `count` replies of commands sent earlier and throws the first error reply among
     /// them as ``RedisError/Kind/server`` (after reading them all, so the connection stays usable).
     public func confirm(_ count: Int) throws(RedisError) {

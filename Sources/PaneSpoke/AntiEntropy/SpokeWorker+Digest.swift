@@ -10,8 +10,13 @@ extension SpokeWorker {
     /// Publishes the replica's digest when this worker's turn has come (one worker per interval).
     /// The digest reads every row, about a second per million: it runs on a thread of its own,
     /// with its own read transaction and Redis connection, so the worker keeps applying.
+    ///
+    /// A bootstrapping replica publishes none: it holds part of the region at most, at watermark
+    /// 0, so the hub would find every bucket in flux and judge nothing, after reading its whole
+    /// region for its own digest (a million rows, on the thread that streams the bootstrap
+    /// snapshot, while the replica still applies it). Its first digest follows the bootstrap.
     func publishDigestIfDue(client: RedisClient) throws {
-        guard !digestRunning.load(ordering: .acquiring) else { return }
+        guard !status.isBootstrapping, !digestRunning.load(ordering: .acquiring) else { return }
         let now = WallClock.nowMs()
         guard try store.claimDigestTurn(nowMs: now, intervalMs: Int64(config.digestIntervalMs)) else { return }
         digestRunning.store(true, ordering: .releasing)

@@ -36,15 +36,18 @@ final class SnapshotChunkReader {
 
     /// The next chunk's rows, or `nil` after the last.
     func next() throws -> [SnapshotRow]? {
-        if !streamed && index >= announcement.chunks { return nil }
+        if !streamed && index >= announcement.chunks {
+            finish()
+            return nil
+        }
         var waitStarted: ContinuousClock.Instant?
         var pauseMs = 1
         while true {
             if !requested { try request() }
-            let replies = try client.run { conn throws(RedisError) in try conn.receive(streamed ? 2 : 1) }
+            let (element, listExists) = try receive()
             requested = false
-            guard let bytes = replies[0].bytes else {
-                guard streamed, replies[1].bytes != nil else {
+            guard let element else {
+                guard streamed, listExists else {
                     throw SnapshotGone(detail: "chunk \(index) of \(announcement.key) is gone (expired, or the hub gave the snapshot up)")
                 }
                 // Not written yet: the hub is still reading.
@@ -60,25 +63,21 @@ final class SnapshotChunkReader {
                 continue
             }
             do {
-                guard streamed else {
-                    index += 1
-                    if index < announcement.chunks { try request() }
-                    return try SnapshotChunkCodec.decode(bytes)
-                }
-                switch try SnapshotStreamCodec.decode(bytes) {
+                switch try element.get() {
                 case .chunk(let found, let rows):
                     guard found == index else {
                         let element = SnapshotStreamCodec.listIndex(ofChunk: index)
                         throw SnapshotGone(detail: "element \(element) of \(announcement.key) holds chunk \(found), not \(index)")
                     }
                     index += 1
-                    try request()
+                    if streamed || index < announcement.chunks { try request() }
                     return rows
                 case .end(let chunks, let rows):
                     guard chunks == index else {
                         throw SnapshotGone(detail: "\(announcement.key) ends after \(chunks) chunks, but chunk \(index) is its next element")
                     }
                     totals = (chunks, rows)
+                    finish()
                     return nil
                 case .begin:
                     throw SnapshotGone(detail: "element \(SnapshotStreamCodec.listIndex(ofChunk: index)) of \(announcement.key) is a second begin")
@@ -89,13 +88,44 @@ final class SnapshotChunkReader {
         }
     }
 
+    /// Reads the replies of ``request()``: the element asked for, decoded where hiredis received
+    /// it (no copy of the chunk's bytes; `nil` when it is not there), and, for a streamed
+    /// snapshot, whether the list still exists. A chunk of a snapshot written in full is
+    /// taken as chunk ``index``.
+    private func receive() throws -> (element: Result<SnapshotStreamCodec.Element, EntryError>?, listExists: Bool) {
+        let streamed = self.streamed
+        let expected = index
+        return try client.run { conn throws(RedisError) in
+            let element = try conn.receiveBulkString { bytes in
+                bytes.map { bytes in
+                    Result { () throws(EntryError) -> SnapshotStreamCodec.Element in
+                        guard streamed else { return .chunk(index: expected, rows: try SnapshotChunkCodec.decode(bytes, from: 0)) }
+                        return try SnapshotStreamCodec.decode(bytes)
+                    }
+                }
+            }
+            let listExists = streamed ? try conn.receiveBulkString { $0 != nil } : true
+            return (element, listExists)
+        }
+    }
+
+    /// After the last element: the connection frees its read buffer between replies again.
+    private func finish() {
+        _ = try? client.run { conn throws(RedisError) in conn.keepReadBuffer(false) }
+    }
+
     private func request() throws {
         var commands = RedisCommandBuffer()
         commands.lindex(key: announcement.listKey, index: streamed ? SnapshotStreamCodec.listIndex(ofChunk: index) : index)
         // A streamed list exists from its `begin` element on: with element 0 gone, the list is
         // gone (expired, deleted), not "not written yet". (LINDEX, not LLEN: the spoke's ACL has it.)
         if streamed { commands.lindex(key: announcement.listKey, index: 0) }
-        try client.run { conn throws(RedisError) in try conn.send(commands) }
+        // Chunks of about 600 KB one after the other: hiredis keeps its read buffer between
+        // them instead of growing a new one for each (``finish()`` gives the default back).
+        try client.run { conn throws(RedisError) in
+            conn.keepReadBuffer(true)
+            try conn.send(commands)
+        }
         requested = true
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import PaneCore
 
 /// What resync and anti-entropy read from the hub store.
@@ -38,9 +39,6 @@ extension HubStore {
         return try pool.read { db in
             let seq = try Int64.fetchOne(db, sql: "SELECT last_seq FROM regions WHERE name = ?", arguments: [region.name]) ?? 0
             try began?(UInt64(max(0, seq)))
-            let cursor = try Row.fetchCursor(
-                db, sql: Placement.sql(extra: "CASE WHEN \(Placement.inPlaced) OR a.version = c.version THEN c.body END", ordered: true),
-                arguments: Placement.arguments(region))
             var chunk: [SnapshotRow] = []
             chunk.reserveCapacity(min(chunkRows, 4_096))
             var bytes = 0
@@ -54,30 +52,23 @@ extension HubStore {
                 chunk.removeAll(keepingCapacity: true)
                 bytes = 0
             }
-            while let row = try cursor.next() {
-                let idText: String = row[0]
-                if let wanted, !wanted[ContextDigest.bucket(of: idText)] { continue }
-                guard let placement = Placement(row, region: region) else { continue }
-                let version = placement.version
-                let deleted = placement.deleted
-                let placedSeq = placement.seq
+            let extra = "CASE WHEN \(Placement.inPlaced) OR a.version = c.version THEN c.body END"
+            try Placement.forEach(db, region: region, extra: extra, ordered: true) { placement, statement in
+                if let wanted, !wanted[ContextDigest.bucket(of: placement.id)] { return }
                 var payload: [UInt8] = []
                 var hubTime: Int64 = 0
                 var missing = false
                 if placement.current {
-                    hubTime = row[Placement.updatedAtColumn] ?? 0
-                    if !deleted {
-                        let data: Data = row[Placement.extraColumn] ?? Data()
-                        payload = [UInt8](data)
-                    }
-                } else if !deleted {
+                    hubTime = sqlite3_column_int64(statement, Placement.updatedAtColumn)
+                    if !placement.deleted { payload = RawSQLite.blob(statement, Placement.extraColumn) }
+                } else if !placement.deleted {
                     missing = true
                 }
                 chunk.append(
                     SnapshotRow(
-                        id: try ContextID(idText), version: version, deleted: deleted, body: payload, hubTimeMs: hubTime,
-                        seq: UInt64(max(0, placedSeq)), bodyMissing: missing))
-                bytes += payload.count + idText.utf8.count + 31
+                        id: try ContextID(placement.id), version: placement.version, deleted: placement.deleted, body: payload,
+                        hubTimeMs: hubTime, seq: UInt64(max(0, placement.seq)), bodyMissing: missing))
+                bytes += payload.count + placement.id.utf8.count + 31
                 if chunk.count >= chunkRows || bytes >= chunkBytes { try flush() }
             }
             try flush()
@@ -123,24 +114,20 @@ extension HubStore {
                 CASE WHEN \(Placement.inPlaced) THEN (CASE WHEN c.body_sum IS NULL THEN c.body END)
                     WHEN a.body_sum IS NULL AND a.version = c.version THEN c.body END
                 """
-            let cursor = try Row.fetchCursor(db, sql: Placement.sql(extra: body, ordered: false), arguments: Placement.arguments(region))
-            while let row = try cursor.next() {
-                guard let placement = Placement(row, region: region) else { continue }
-                let id = placement.id
-                let version = placement.version
-                let deleted = placement.deleted
+            try Placement.forEach(db, region: region, extra: body, ordered: false) { placement, statement in
                 let placed = UInt64(max(0, placement.seq))
                 var bodyHash: UInt64?
                 if format >= 2 {
                     if let sum = placement.bodySum {
                         bodyHash = UInt64(bitPattern: sum)
+                    } else if placement.deleted || RawSQLite.isNull(statement, Placement.extraColumn) {
+                        bodyHash = 0
                     } else {
-                        let body: Data? = row[Placement.extraColumn]
-                        bodyHash = deleted ? 0 : body.map { $0.withUnsafeBytes { ContextDigest.bodyHash($0) } } ?? 0
+                        bodyHash = ContextDigest.bodyHash(RawSQLite.bytes(statement, Placement.extraColumn))
                     }
                 }
-                digest.add(id: id, version: version, deleted: deleted, bodyHash: bodyHash)
-                let bucket = ContextDigest.bucket(of: id)
+                digest.add(id: placement.id, version: placement.version, deleted: placement.deleted, bodyHash: bodyHash)
+                let bucket = ContextDigest.bucket(of: placement.id)
                 if placed > maxSeq[bucket] { maxSeq[bucket] = placed }
             }
             return (digest, maxSeq, UInt64(max(0, seq)))
@@ -151,7 +138,9 @@ extension HubStore {
 /// One placement of a region as the hub file holds it (``HubSchema/migrateToOneRowPerWrite(_:)``):
 /// the context row itself when its `placed` names the region, else the region's row in
 /// `placements_apart`. Every reader of placements (snapshot, digest, ``HubStore/state(of:)``)
-/// goes through ``sql(extra:ordered:)`` and ``init(_:region:)``.
+/// goes through ``forEach(_:region:extra:ordered:_:)``, which reads the rows through the raw
+/// SQLite API: a snapshot or a digest reads every placement of the region, a million rows and
+/// more, so no GRDB `Row` and no copy of a column it does not need.
 struct Placement {
     var id: String
     var version: Int64
@@ -163,8 +152,8 @@ struct Placement {
 
     /// `?2` is the region's ``RegionSeqs/pattern(_:)``.
     static let inPlaced = "instr(c.placed, ?2) > 0"
-    static let updatedAtColumn = 9
-    static let extraColumn = 10
+    static let updatedAtColumn: Int32 = 9
+    static let extraColumn: Int32 = 10
 
     /// Every context placed in region `?1`, with `extra` (an expression over `c` and `a`) last.
     static func sql(extra: String, ordered: Bool) -> String {
@@ -175,25 +164,48 @@ struct Placement {
         """
     }
 
-    static func arguments(_ region: Region) -> StatementArguments { [region.name, RegionSeqs.pattern(region)] }
+    /// Calls `body` with every placement in `region` (in id order when `ordered`), and the
+    /// statement positioned on its row: ``updatedAtColumn`` and ``extraColumn`` are read from it,
+    /// during the call only.
+    static func forEach(
+        _ db: Database, region: Region, extra: String, ordered: Bool, _ body: (Placement, OpaquePointer) throws -> Void
+    ) throws {
+        let sql = sql(extra: extra, ordered: ordered)
+        let statement = try db.cachedStatement(sql: sql).sqliteStatement
+        sqlite3_reset(statement)
+        defer { sqlite3_reset(statement) }
+        let pattern = RegionSeqs.pattern(region)
+        sqlite3_bind_text(statement, 1, region.name, -1, RawSQLite.transient)
+        sqlite3_bind_text(statement, 2, pattern, -1, RawSQLite.transient)
+        let patternBytes = Array(pattern.utf8)
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { return }
+            guard rc == SQLITE_ROW else { throw RawSQLite.error(rc, db, sql: sql) }
+            guard let placement = Placement(statement, pattern: patternBytes) else { continue }
+            try body(placement, statement)
+        }
+    }
 
-    /// The placement in `region` of a row of ``sql(extra:ordered:)``; nil when there is none.
-    init?(_ row: Row, region: Region) {
-        id = row[0]
-        let contextVersion: Int64 = row[2]
-        if let placed: String = row[1], let seq = RegionSeqs.seq(of: region, in: placed) {
+    /// The placement of the statement's current row of ``sql(extra:ordered:)`` in the region
+    /// whose ``RegionSeqs/pattern(_:)`` is `pattern`; nil when there is none.
+    init?(_ statement: OpaquePointer, pattern: [UInt8]) {
+        id = RawSQLite.text(statement, 0)
+        let contextVersion = sqlite3_column_int64(statement, 2)
+        if let seq = RegionSeqs.seq(pattern: pattern, in: RawSQLite.bytes(statement, 1)) {
             version = contextVersion
-            deleted = row[3]
+            deleted = sqlite3_column_int64(statement, 3) != 0
             self.seq = seq
-            bodySum = row[4]
+            bodySum = RawSQLite.isNull(statement, 4) ? nil : sqlite3_column_int64(statement, 4)
             current = true
             return
         }
-        guard let apartVersion: Int64 = row[5] else { return nil }
+        guard !RawSQLite.isNull(statement, 5) else { return nil }
+        let apartVersion = sqlite3_column_int64(statement, 5)
         version = apartVersion
-        deleted = row[6]
-        seq = row[7]
-        bodySum = row[8]
+        deleted = sqlite3_column_int64(statement, 6) != 0
+        seq = sqlite3_column_int64(statement, 7)
+        bodySum = RawSQLite.isNull(statement, 8) ? nil : sqlite3_column_int64(statement, 8)
         current = apartVersion == contextVersion
     }
 }

@@ -131,9 +131,7 @@ public final class HubStore: Sendable {
     public func state(of region: Region) throws -> [ContextID: VersionState] {
         try pool.read { db in
             var result: [ContextID: VersionState] = [:]
-            let cursor = try Row.fetchCursor(db, sql: Placement.sql(extra: "NULL", ordered: false), arguments: Placement.arguments(region))
-            while let row = try cursor.next() {
-                guard let placement = Placement(row, region: region) else { continue }
+            try Placement.forEach(db, region: region, extra: "NULL", ordered: false) { placement, _ in
                 result[try ContextID(placement.id)] = VersionState(version: placement.version, deleted: placement.deleted)
             }
             return result

@@ -45,15 +45,29 @@ struct RegionSeqs: Equatable, Sendable {
 
     /// The seq of `region` in the stored text, without decoding the other regions.
     static func seq(of region: Region, in text: String) -> Int64? {
-        let pattern = pattern(region).utf8
-        let bytes = text.utf8
-        guard var start = bytes.firstRange(of: pattern)?.upperBound else { return nil }
+        var text = text
+        let pattern = Array(pattern(region).utf8)
+        return text.withUTF8 { bytes in seq(pattern: pattern, in: UnsafeRawBufferPointer(bytes)) }
+    }
+
+    /// The seq after `pattern` (a region's ``pattern(_:)``, as bytes) in the stored text's bytes:
+    /// the raw-row readers find a region in SQLite's own copy of the column.
+    static func seq(pattern: [UInt8], in bytes: UnsafeRawBufferPointer) -> Int64? {
+        guard let first = pattern.first, bytes.count >= pattern.count else { return nil }
+        var start = 0
+        let last = bytes.count - pattern.count
+        while start <= last {
+            if bytes[start] == first, pattern.indices.allSatisfy({ bytes[start + $0] == pattern[$0] }) { break }
+            start += 1
+        }
+        guard start <= last else { return nil }
+        var index = start + pattern.count
         var seq: Int64 = 0
         var digits = 0
-        while start != bytes.endIndex, let digit = Self.digit(bytes[start]) {
+        while index < bytes.count, let digit = Self.digit(bytes[index]) {
             seq = seq &* 10 &+ digit
             digits += 1
-            start = bytes.index(after: start)
+            index += 1
         }
         return digits > 0 ? seq : nil
     }

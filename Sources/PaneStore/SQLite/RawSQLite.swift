@@ -41,6 +41,20 @@ public enum RawSQLite {
         return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
     }
 
+    /// A text or blob column's bytes in SQLite's own buffer, valid until the next step, reset or
+    /// column call on `statement` (empty for NULL): read in place, never copied.
+    @inlinable
+    public static func bytes(_ statement: OpaquePointer, _ column: Int32) -> UnsafeRawBufferPointer {
+        guard let bytes = sqlite3_column_blob(statement, column) else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: bytes, count: Int(sqlite3_column_bytes(statement, column)))
+    }
+
+    /// Whether a column of the current row is NULL.
+    @inlinable
+    public static func isNull(_ statement: OpaquePointer, _ column: Int32) -> Bool {
+        sqlite3_column_type(statement, column) == SQLITE_NULL
+    }
+
     /// A blob column of the current row, copied once (`[]` for NULL or empty).
     @inlinable
     public static func blob(_ statement: OpaquePointer, _ column: Int32) -> [UInt8] {

@@ -1,4 +1,3 @@
-import Foundation
 import Hummingbird
 import Logging
 import PaneCore
@@ -52,16 +51,14 @@ public struct Hub: Sendable {
             }
         }
         let statusPage: @Sendable () async throws -> String = { try await cache.page() }
-        let xp = ProcessInfo.processInfo.environment["HUBHTTP_XP"] ?? ""  // XXX experiment, remove
-        let (router, segmentRoutesXP) = HubHTTP.router(
+        let (router, segmentRoutes) = HubHTTP.router(
             store: store, rules: config.bodyRules, batchMaxBytes: config.batchMaxBytes, publishing: publishing, tokens: tokens, statusPage: statusPage)
         extraRoutes?(router)
         router.addRouteFallback()
-        let segmentRoutes = xp.contains("noseg") ? [] : segmentRoutesXP
         let http = HTTPService(
             router: router, segmentRoutes: segmentRoutes, host: config.httpHost, port: config.httpPort, serverName: "pane-hub",
             idleTimeoutMs: config.httpIdleTimeoutMs, requestReadTimeoutMs: config.httpRequestReadTimeoutMs,
-            maxConnections: config.httpMaxConnections, onEventLoops: !xp.contains("noloop"), logger: logger)
+            maxConnections: config.httpMaxConnections, onEventLoops: true, logger: logger)
         let watcher: [any Service] = tokens.map { [$0] } ?? []
         return loops() + watcher + [http]
     }

@@ -1,6 +1,7 @@
 import Foundation
 import PaneApp
 import PaneCore
+import PaneRuntime
 import PaneTestKit
 import Testing
 

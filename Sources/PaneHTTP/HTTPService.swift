@@ -25,11 +25,14 @@ public struct HTTPService: Service, CustomStringConvertible {
     ///     `Connection: close` at once (logged, `pane_http_connections_refused_total`).
     ///
     ///   - segmentRoutes: routes of `router` matched before its trie (``SegmentRouter``).
+    ///   - onEventLoops: each connection's task runs on its channel's event loop instead of the
+    ///     cooperative pool (``EventLoopConnections``); for servers whose handlers never block.
     ///
     /// `HEAD` is answered for every `GET` route (``HeadResponder``).
     public init(
         router: Router<BasicRequestContext>, segmentRoutes: [SegmentRoute<BasicRequestContext>] = [], host: String, port: Int,
-        serverName: String, idleTimeoutMs: Int? = nil, requestReadTimeoutMs: Int? = nil, maxConnections: Int? = nil, logger: Logger
+        serverName: String, idleTimeoutMs: Int? = nil, requestReadTimeoutMs: Int? = nil, maxConnections: Int? = nil,
+        onEventLoops: Bool = false, logger: Logger
     ) {
         self.host = host
         self.port = port
@@ -40,7 +43,7 @@ public struct HTTPService: Service, CustomStringConvertible {
         let routes = SegmentRouter(
             routes: segmentRoutes, known: router.routes.map { ($0.method.rawValue, $0.path.description) }, base: router.buildResponder())
         self.application = Application(
-            responder: HeadResponder(base: routes), server: .http1(configuration: http1),
+            responder: HeadResponder(base: routes), server: onEventLoops ? .http1OnEventLoops(configuration: http1) : .http1(configuration: http1),
             configuration: .init(address: .hostname(host, port: port), serverName: serverName), logger: logger)
     }
 

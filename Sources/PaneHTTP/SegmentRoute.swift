@@ -1,14 +1,16 @@
 import HTTPTypes
 import Hummingbird
 
-/// A `GET` route of a literal prefix and one parameter segment (`/v1/contexts/{id}`), matched
-/// before Hummingbird's trie (``SegmentRouter``): resolving a parameter in the trie cost a spoke's
-/// point read about 5% of its CPU (docs/benchmarks.md, "Issue 13 item 2").
+/// A route of one method, a literal prefix and one parameter segment (`GET /v1/contexts/{id}`),
+/// matched before Hummingbird's trie (``SegmentRouter``): resolving a parameter in the trie cost a
+/// spoke's point read about 5% of its CPU (docs/benchmarks.md, "Issue 13 item 2"). The spoke's
+/// point read and the hub's `PUT` of a context take this way.
 ///
-/// The same route is in the router too (``Router/getSegment(_:parameter:use:)``), with the same
+/// The same route is in the router too (``Router/segment(_:_:parameter:use:)``), with the same
 /// middleware chain and handler: unusual spellings of the path (`//`, a trailing `/`) go through
 /// the router as before, and the not-found answers still list the route.
 public struct SegmentRoute<Context: RequestContext>: Sendable {
+    let method: HTTPRequest.Method
     /// `/v1/contexts/`: the path up to the segment.
     let prefix: String
     let parameter: Substring
@@ -27,23 +29,32 @@ public struct SegmentRoute<Context: RequestContext>: Sendable {
 }
 
 extension Router {
-    /// `GET prefix:parameter`, added to the router as ``get(_:use:)`` does and returned as a
-    /// ``SegmentRoute`` for ``HTTPService``: the two share this moment's middleware chain and the
-    /// handler. The prefix is literal segments ending in `/`.
+    /// `GET prefix:parameter` (``segment(_:_:parameter:use:)``).
     @discardableResult
     public func getSegment(
         _ prefix: String, parameter: String, use handler: @escaping @Sendable (Request, Context) async throws -> Response
     ) -> SegmentRoute<Context> {
+        segment(.get, prefix, parameter: parameter, use: handler)
+    }
+
+    /// `method prefix:parameter`, added to the router as ``on(_:method:use:)`` does and returned
+    /// as a ``SegmentRoute`` for ``HTTPService``: the two share this moment's middleware chain
+    /// and the handler. The prefix is literal segments ending in `/`.
+    @discardableResult
+    public func segment(
+        _ method: HTTPRequest.Method, _ prefix: String, parameter: String,
+        use handler: @escaping @Sendable (Request, Context) async throws -> Response
+    ) -> SegmentRoute<Context> {
         precondition(prefix.hasPrefix("/") && prefix.hasSuffix("/") && !prefix.contains(":") && !prefix.contains("*"))
         let path = RouterPath(prefix + ":" + parameter)
-        get(path, use: handler)
+        on(path, method: method, use: handler)
         return SegmentRoute(
-            prefix: prefix, parameter: Substring(parameter), endpoint: path.description,
+            method: method, prefix: prefix, parameter: Substring(parameter), endpoint: path.description,
             responder: middlewares.constructResponder(finalResponder: CallbackResponder(callback: handler)))
     }
 }
 
-/// Answers the ``SegmentRoute``s' `GET`s as the router would, without its trie, and passes every
+/// Answers the ``SegmentRoute``s' requests as the router would, without its trie, and passes every
 /// other request to the router. Sets what the router sets: the parameter and the endpoint path.
 /// A route whose prefix another route of the router shares (`/v1/contexts/special`) is left to
 /// the router, which prefers literal segments.
@@ -61,10 +72,10 @@ public struct SegmentRouter<Context: RequestContext>: HTTPResponder {
     }
 
     public func respond(to request: Request, context: Context) async throws -> Response {
-        if request.method == .get, !routes.isEmpty {
-            let path = request.uri.path
-            for route in routes {
-                guard let segment = route.segment(of: path) else { continue }
+        if !routes.isEmpty {
+            let method = request.method
+            for route in routes where route.method == method {
+                guard let segment = route.segment(of: request.uri.path) else { continue }
                 var context = context
                 context.coreContext.parameters = [route.parameter: segment]
                 context.coreContext.endpointPath.value = route.endpoint

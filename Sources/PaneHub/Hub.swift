@@ -51,13 +51,14 @@ public struct Hub: Sendable {
             }
         }
         let statusPage: @Sendable () async throws -> String = { try await cache.page() }
-        let router = HubHTTP.router(
+        let (router, segmentRoutes) = HubHTTP.router(
             store: store, rules: config.bodyRules, batchMaxBytes: config.batchMaxBytes, publishing: publishing, tokens: tokens, statusPage: statusPage)
         extraRoutes?(router)
         router.addRouteFallback()
         let http = HTTPService(
-            router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-hub", idleTimeoutMs: config.httpIdleTimeoutMs,
-            requestReadTimeoutMs: config.httpRequestReadTimeoutMs, maxConnections: config.httpMaxConnections, logger: logger)
+            router: router, segmentRoutes: segmentRoutes, host: config.httpHost, port: config.httpPort, serverName: "pane-hub",
+            idleTimeoutMs: config.httpIdleTimeoutMs, requestReadTimeoutMs: config.httpRequestReadTimeoutMs,
+            maxConnections: config.httpMaxConnections, onEventLoops: true, logger: logger)
         let watcher: [any Service] = tokens.map { [$0] } ?? []
         return loops() + watcher + [http]
     }

@@ -26,7 +26,7 @@ public enum HubHTTP {
         store: HubStore, rules: BodyRules, batchMaxBytes: Int = defaultBatchMaxBytes, publishing: PublishHealth = PublishHealth(),
         tokens: TokenFileWatcher? = nil,
         statusPage: (@Sendable () async throws -> String)? = nil
-    ) -> Router<BasicRequestContext> {
+    ) -> (router: Router<BasicRequestContext>, segmentRoutes: [SegmentRoute<BasicRequestContext>]) {
         let router = Router()
         // First, so requests refused by the token check are counted too (`pane_http_*` metrics).
         router.add(middleware: RequestMetricsMiddleware())
@@ -67,7 +67,8 @@ public enum HubHTTP {
             let next = page.count == limit ? page.last.map { JSONText.quote($0.id) } ?? "null" : "null"
             return PaneHTTP.json("{\"items\":[\(items)],\"next\":\(next)}")
         }
-        router.put("/v1/contexts/:id") { request, context -> Response in
+        // Matched before the router's trie (``SegmentRouter``): the write path's route.
+        let put = router.segment(.put, "/v1/contexts/", parameter: "id") { request, context -> Response in
             let id = try PaneHTTP.contextID(context)
             let regions = try regionList(request)
             let buffer: ByteBuffer
@@ -167,7 +168,7 @@ public enum HubHTTP {
             let missing = result.missing.map { JSONText.quote($0.value) }.joined(separator: ",")
             return PaneHTTP.json("{\"republished\":[\(done)],\"missing\":[\(missing)]}")
         }
-        return router
+        return (router, [put])
     }
 
     /// The most distinct ids one republish request may name, and its largest body.

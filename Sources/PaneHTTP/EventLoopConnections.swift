@@ -1,0 +1,69 @@
+import HummingbirdCore
+import Logging
+import NIOCore
+import Synchronization
+
+/// Runs each connection's task on the event loop that owns its channel (a task executor
+/// preference), not on Swift's cooperative pool.
+///
+/// Hummingbird reads a connection's requests and writes its answers from one task per
+/// connection. On the cooperative pool every request crossed threads several times: the event
+/// loop yields the request's parts to the task (a wake-up of a pool thread), the task writes the
+/// answer through the channel's writer (a job on the event loop, a wake-up of its thread), and
+/// the hub's write waits for the group commit and is resumed on the pool again. On the event
+/// loop, the parts and the answer pass without a thread switch (NIO's async channel hands them
+/// over directly when called on its loop), and a group commit's resumptions go one job per
+/// request to the loops, which run them in one wake-up. The hub's CPU per write (docs/benchmarks.md,
+/// "the hub's HTTP path") is what this buys.
+///
+/// A handler that blocks its thread holds up every connection of that loop, as it held up a pool
+/// thread before (two of each on this machine): fit for handlers that await their slow work.
+struct EventLoopConnections<Inner: ServerChildChannel>: ServerChildChannel {
+    typealias Value = Inner.Value
+    let inner: Inner
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        inner.setup(channel: channel, logger: logger)
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await withTaskExecutorPreference(EventLoopTaskExecutor.of(value.channel.eventLoop)) {
+            await inner.handle(value: value, logger: logger)
+        }
+    }
+}
+
+extension HTTPServerBuilder {
+    /// `.http1(configuration:)` whose connections run on their event loops (``EventLoopConnections``).
+    static func http1OnEventLoops(configuration: HTTP1Channel.Configuration) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            EventLoopConnections(inner: HTTP1Channel(responder: responder, configuration: configuration))
+        }
+    }
+}
+
+/// A task executor that runs jobs on one NIO event loop, one per loop for the process's life.
+final class EventLoopTaskExecutor: TaskExecutor {
+    let loop: any EventLoop
+
+    private init(loop: any EventLoop) {
+        self.loop = loop
+    }
+
+    private static let all = Mutex<[ObjectIdentifier: EventLoopTaskExecutor]>([:])
+
+    /// The executor of `loop`, made at its first connection.
+    static func of(_ loop: any EventLoop) -> EventLoopTaskExecutor {
+        all.withLock { all in
+            if let executor = all[ObjectIdentifier(loop)] { return executor }
+            let executor = EventLoopTaskExecutor(loop: loop)
+            all[ObjectIdentifier(loop)] = executor
+            return executor
+        }
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}

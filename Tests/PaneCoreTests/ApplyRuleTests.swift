@@ -101,3 +101,23 @@ import Testing
         #expect(base.count == 16)
     }
 }
+
+/// When a worker reads the rest of the hub's round before applying a batch.
+@Suite struct ReadTopUpTests {
+    @Test func asksForWhatTheHubsSeqSaysIsThereUpToTheBatchSize() {
+        // Woken by the first entry of a round of 10: the other 9.
+        #expect(ReadTopUp.count(read: 1, batchSize: 500, lastSeq: 1, hubSeq: 10) == 9)
+        // More than a batch behind: only what fills the batch.
+        #expect(ReadTopUp.count(read: 100, batchSize: 500, lastSeq: 100, hubSeq: 10_000) == 400)
+        #expect(ReadTopUp.count(read: 499, batchSize: 500, lastSeq: 7, hubSeq: UInt64.max) == 1)
+    }
+
+    @Test func noTopUpWhenNothingMoreIsKnownToBeThere() {
+        #expect(ReadTopUp.count(read: 3, batchSize: 500, lastSeq: 10, hubSeq: 10) == nil, "the round is complete")
+        #expect(ReadTopUp.count(read: 3, batchSize: 500, lastSeq: 12, hubSeq: 10) == nil, "entries beyond the hub's seq")
+        #expect(ReadTopUp.count(read: 3, batchSize: 500, lastSeq: 10, hubSeq: nil) == nil, "no hub seq")
+        #expect(ReadTopUp.count(read: 3, batchSize: 500, lastSeq: nil, hubSeq: 10) == nil, "an id that is not a seq")
+        #expect(ReadTopUp.count(read: 0, batchSize: 500, lastSeq: nil, hubSeq: 10) == nil, "an empty read")
+        #expect(ReadTopUp.count(read: 500, batchSize: 500, lastSeq: 1, hubSeq: 10_000) == nil, "a full batch")
+    }
+}

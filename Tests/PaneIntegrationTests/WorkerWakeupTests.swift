@@ -35,6 +35,54 @@ import Testing
         }
     }
 
+    /// A round sent as the hub sends it (`HSET` of its highest seq, then one XADD per entry, one
+    /// pipeline) to a worker blocked on its read is applied in one transaction: Redis wakes the
+    /// worker after the first XADD, and the worker reads the rest before it applies (the top-up).
+    /// All the round's latency-log lines carry one commit time. A malformed entry inside a round
+    /// is still dead-lettered with its reason, and the rest of the round lands.
+    @Test func aHubRoundIsAppliedInOneTransaction() async throws {
+        try await TestScene.run("topup") { scene in
+            let writer = try StreamWriter(region: scene.region)
+            let log = scene.path("latency.log")
+            let worker = try scene.spoke("a", extra: ["--latency-log", log])
+            let replica = try ReplicaStore(path: scene.replicaPath("a"))
+            let conn = try scene.connection()
+            let group = ConsumerGroup.replica(try ReplicaName("a"))
+            let (size, rounds): (UInt64, UInt64) = (20, 3)
+            var last: UInt64 = 0
+            for round in 0...rounds {
+                // Round 0 is one entry: the worker is up and its group exists.
+                let seqs = round == 0 ? [UInt64(1)] : Array(last + 1...last + size)
+                // The worker acks the round before (and its seqs are logged) in the pipeline of
+                // its next read, so with nothing pending that read, which blocks, has gone out.
+                #expect(
+                    try await eventually(30, poll: 0.01) {
+                        try replica.maxSeq() >= last && (try? conn.xpendingSummary(key: scene.region.keys.updates, group: group).count) == 0
+                    }, "round \(round - 1) not applied and acked: \(worker.log().suffix(800))")
+                var commands = RedisCommandBuffer()
+                commands.hset(key: scene.region.keys.hub, field: RegionKeys.HubField.seq, value: Int(seqs.last!))
+                for seq in seqs {
+                    var fields = try writer.valid(seq)
+                    if round == 2 && seq == seqs[5] { fields[1] = ("ver", Array("not-a-number".utf8)) }
+                    commands.xadd(key: writer.key, id: "\(seq)-0", fields: fields)
+                }
+                try conn.send(commands)
+                _ = try conn.receive(seqs.count + 1)
+                last = seqs.last!
+                let expected = round == 2 ? seqs.filter { $0 != seqs[5] } : seqs
+                #expect(
+                    await eventually(30, poll: 0.01) { Set(expected).isSubset(of: Self.seqs(in: log)) },
+                    "round \(round): latency log \(Self.seqs(in: log).sorted()); \(worker.log().suffix(800))")
+                let commits = Self.commitTimes(in: log, seqs: Set(expected))
+                #expect(commits.count == 1, "round \(round) took \(commits.count) transactions: \(commits.sorted())")
+            }
+            let letter = try await scene.onlyDeadLetter(seconds: 10, log: String(worker.log().suffix(800)))
+            #expect(letter["dlq-reason"]?.contains("not-a-number") == true, "\(letter)")
+            #expect(try replica.maxSeq() == last)
+            #expect(worker.child.isRunning, "the worker stopped: \(worker.log().suffix(500))")
+        }
+    }
+
     /// The latency log writes its lines on its timer, and at `close()` whatever the timer has
     /// not written yet.
     @Test func theLatencyLogFlushesOnItsTimerAndWhenClosed() async throws {
@@ -56,6 +104,17 @@ import Testing
         timed.record([try update(7)], committedAtUs: WallClock.nowUs())
         #expect(await eventually(10, poll: 0.01) { Self.seqs(in: "\(dir)/timed.log") == [7] })
         timed.close()
+    }
+
+    /// The distinct commit times (`replicaCommitUs`) of the latency log's lines for `seqs`.
+    static func commitTimes(in path: String, seqs: Set<UInt64>) -> Set<Substring> {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return Set(
+            text.split(separator: "\n").compactMap { line in
+                let parts = line.split(separator: " ")
+                guard parts.count >= 3, let seq = UInt64(parts[0]), seqs.contains(seq) else { return nil }
+                return parts[2]
+            })
     }
 
     /// The seqs of a latency log's lines.

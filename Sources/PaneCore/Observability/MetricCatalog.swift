@@ -114,6 +114,9 @@ public enum MetricCatalog {
         MetricInfo(
             "pane_spoke_replayed_entries_total", .counter, .spoke, labels: regionReplica,
             help: "Re-sent entries (republish, dead-letter replay) applied; not counted as replication lag."),
+        MetricInfo(
+            "pane_spoke_read_top_ups_total", .counter, .spoke, labels: regionReplica,
+            help: "Reads sent without blocking to complete a batch the hub's seq said was cut short, before applying it."),
         MetricInfo("pane_spoke_watchers", .gauge, .spoke, labels: regionReplica, help: "Open GET /v1/watch streams on this worker."),
         MetricInfo(
             "pane_spoke_watch_cutoffs_total", .counter, .spoke, labels: regionReplica,

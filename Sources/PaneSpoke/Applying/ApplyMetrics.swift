@@ -8,6 +8,8 @@ struct ApplyMetrics: Sendable {
     let applied: Counter
     /// `pane_spoke_replayed_entries_total`
     let replayed: Counter
+    /// `pane_spoke_read_top_ups_total`
+    let topUps: Counter
     /// `pane_spoke_replication_lag_seconds`
     let lag: Timer
     /// `pane_spoke_apply_duration_seconds`
@@ -16,6 +18,7 @@ struct ApplyMetrics: Sendable {
     init(labels: [(String, String)]) {
         applied = Counter(label: "pane_spoke_applied_total", dimensions: labels)
         replayed = Counter(label: "pane_spoke_replayed_entries_total", dimensions: labels)
+        topUps = Counter(label: "pane_spoke_read_top_ups_total", dimensions: labels)
         lag = Timer(label: "pane_spoke_replication_lag_seconds", dimensions: labels)
         applyDuration = Timer(label: "pane_spoke_apply_duration_seconds", dimensions: labels)
     }

@@ -56,13 +56,17 @@ final class LatencyLog: @unchecked Sendable {
 
     func record(_ updates: [ContextUpdate], committedAtUs: Int64) {
         guard !updates.isEmpty else { return }
-        var text = ""
-        text.reserveCapacity(updates.count * 44)
+        // The digits go straight into bytes (no `String` per line); the lock is taken once.
+        var lines: [UInt8] = []
+        lines.reserveCapacity(updates.count * 48)
+        let commit = DecimalDigits.withDigits(of: committedAtUs, suffix: " us\n") { Array($0) }
         for update in updates {
-            text += "\(update.seq) \(update.hubTimeUs) \(committedAtUs) us\n"
+            DecimalDigits.withDigits(of: Int64(truncatingIfNeeded: update.seq), suffix: " ") { lines.append(contentsOf: $0) }
+            DecimalDigits.withDigits(of: update.hubTimeUs, suffix: " ") { lines.append(contentsOf: $0) }
+            lines.append(contentsOf: commit)
         }
         let full = state.withLock { state in
-            state.buffer.append(contentsOf: text.utf8)
+            state.buffer.append(contentsOf: lines)
             return state.buffer.count >= Self.flushBytes
         }
         if full { flush() }

@@ -57,8 +57,10 @@ extension SpokeWorker {
                 try fail(entry, .permanent(error), deliveries: deliveries[entry.id] ?? 1, loop: loop, client: client, deadLetters: deadLetters)
             }
         }
-        // The batch before this one, if its apply is still running, is finished and acked first.
-        try settle(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog)
+        // The batch before this one, if its apply is still running, is finished first. Its ack
+        // is queued: it goes out once this batch's apply has started (after `process` returns,
+        // or in the next read's pipeline), not while the applier waits for it.
+        try settle(loop: loop, client: client, deadLetters: deadLetters, latencyLog: latencyLog, ackLater: true)
         if pipelined && snapshots.isEmpty && othersSnapshots.isEmpty && !good.isEmpty {
             // A full batch with more waiting: apply it on the applier thread and return, so the
             // worker reads and decodes the next batch meanwhile. It is acked by the next settle.
@@ -115,14 +117,19 @@ extension SpokeWorker {
     }
 
     /// Waits for the batch applied in the background, if any, then concludes and acks it as a
-    /// synchronous batch would be.
-    func settle(loop: Loop, client: RedisClient, deadLetters: DeadLetters, latencyLog: LatencyLog?) throws {
+    /// synchronous batch would be: at once, or with `ackLater` queued in `loop.unacked` (the
+    /// next read's pipeline or ``flushAcks(_:client:)`` sends it).
+    func settle(loop: Loop, client: RedisClient, deadLetters: DeadLetters, latencyLog: LatencyLog?, ackLater: Bool = false) throws {
         guard let inflight = loop.inflight else { return }
         loop.inflight = nil
         let done = try conclude(
             inflight.good, inflight.wait(), deliveries: inflight.deliveries, loop: loop, client: client, deadLetters: deadLetters,
             latencyLog: latencyLog)
-        try ack(inflight.ackIDs + done, client: client)
+        if ackLater {
+            loop.unacked += inflight.ackIDs + done
+        } else {
+            try ack(inflight.ackIDs + done, client: client)
+        }
     }
 
     func ack(_ ids: [String], client: RedisClient) throws {

@@ -12,11 +12,11 @@ extension SpokeWorker {
     /// the `HMGET` after the `XREADGROUP` (also after a `BLOCK`), so the seq it returns covers
     /// every entry of the hub's that the read returned, at no extra round trip. `acks`, the ids
     /// of entries already committed, go first (`XACK`): Redis acks them before the read blocks,
-    /// and a read of the pending list (`0`) no longer sees them.
-    func readCommands(blockMs: Int?, id: String, acks: [String] = []) -> RedisCommandBuffer {
+    /// and a read of the pending list (`0`) no longer sees them. `count` defaults to the batch size.
+    func readCommands(blockMs: Int?, id: String, acks: [String] = [], count: Int? = nil) -> RedisCommandBuffer {
         var commands = RedisCommandBuffer()
         if !acks.isEmpty { commands.xack(key: key, group: group, ids: acks) }
-        commands.xreadgroup(key: key, group: group, consumer: consumer, count: config.batchSize, blockMs: blockMs, id: id)
+        commands.xreadgroup(key: key, group: group, consumer: consumer, count: count ?? config.batchSize, blockMs: blockMs, id: id)
         commands.hmget(key: config.region.keys.hub, fields: [RegionKeys.HubField.seq])
         return commands
     }

@@ -14,7 +14,9 @@ import Synchronization
 /// then reads new entries (`>`). Each batch is one transaction; the XACK follows the commit, so a
 /// crash between the two only causes a redelivery, which the apply rule makes harmless. The XACK
 /// of a batch applied on the worker thread goes out ahead of the next read, in the read's
-/// pipeline: one round trip to Redis per wake-up, not two.
+/// pipeline: one round trip to Redis per wake-up, not two. A read woken by the first entry of
+/// the hub's round is completed before it is applied (``topUp(_:loop:reader:)``): one
+/// transaction per round, not two.
 ///
 /// Entries that cannot be applied follow ``DeliveryPolicy``: permanent poison is dead-lettered at
 /// once, transient failures are retried from the pending list until the delivery limit. Every
@@ -174,7 +176,9 @@ public final class SpokeWorker: Sendable {
                     loop.acksSent = loop.unacked
                     loop.unacked = []
                 }
-                entries = try reader.run { conn throws(RedisError) in try receiveRead(conn, loop: loop) }
+                let received = try reader.run { conn throws(RedisError) in try receiveRead(conn, loop: loop) }
+                // A read woken by the first entry of the hub's round: the rest of the round first.
+                entries = reading == nil ? try topUp(received, loop: loop, reader: reader) : received
                 if reading == nil && entries.count == config.batchSize && !stop.isStopped {
                     // A full batch: more is likely waiting. Ask for it now, without BLOCK.
                     let ahead = readCommands(blockMs: nil, id: ">")

@@ -10,7 +10,12 @@ struct ChangeCounter {
     private let start: Int64
 
     init(_ db: Database) throws {
-        start = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM replica_state WHERE name = 'change'")) ?? 0
+        self.init(start: try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM replica_state WHERE name = 'change'")) ?? 0)
+    }
+
+    /// A counter whose last number stored is `start`.
+    init(start: Int64) {
+        self.start = start
         next = start + 1
     }
 

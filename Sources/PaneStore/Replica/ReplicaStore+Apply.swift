@@ -23,11 +23,12 @@ extension ReplicaStore {
             let raw = statement.sqliteStatement
             var applied = 0
             var maxSeq: UInt64 = 0
-            var counter = try ChangeCounter(db)
             defer { sqlite3_reset(raw) }
-            // A version at or above a stale mark heals it, even when the apply rule ignores it
-            // (the replica may already hold that version). The table is almost always empty.
-            let healing = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS(SELECT 1 FROM stale)")) ?? false
+            // Where the batch starts, in one statement: the change counter, and whether any stale
+            // mark exists (a version at or above one heals it, even when the apply rule ignores
+            // it: the replica may already hold that version; the table is almost always empty).
+            let (changeStart, healing) = try Self.applyStart(db)
+            var counter = ChangeCounter(start: changeStart)
             let heal = healing ? try db.cachedStatement(sql: "DELETE FROM stale WHERE id = ? AND version <= ?") : nil
             /// Writes one context row under the apply rule; whether it changed.
             func write(_ row: ContextUpdate) throws -> Bool {
@@ -37,7 +38,7 @@ extension ReplicaStore {
                     hubTimeMs: row.hubTimeMs, appliedMs: now, seq: row.seq)
                 sqlite3_bind_int64(raw, 8, counter.next)
                 try RawSQLite.stepDone(raw, db, sql: Self.upsertSQL)
-                let changed = db.changesCount > 0
+                let changed = sqlite3_changes(db.sqliteConnection) > 0
                 if changed { counter.used() }
                 try heal?.execute(arguments: [row.id.value, row.version])
                 return changed
@@ -54,20 +55,51 @@ extension ReplicaStore {
                 }
                 maxSeq = max(maxSeq, update.seq)
             }
-            try counter.save(db)
-            try db.cachedStatement(sql: "UPDATE replica_state SET value = max(value, ?) WHERE name = 'max_seq'")
-                .execute(arguments: [Int64(maxSeq)])
-            try db.cachedStatement(sql: "UPDATE replica_state SET value = value + ? WHERE name = 'applied'")
-                .execute(arguments: [applied])
-            let replicaMax = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM replica_state WHERE name = 'max_seq'")) ?? 0
+            let replicaMax = try Self.applyEnd(db, change: counter.last, maxSeq: maxSeq, applied: applied)
             let ranges = try Self.record(db, seqs: updates.map(\.seq) + alsoDone)
             return ApplyResult(
-                applied: applied, ignored: updates.count - applied, maxSeq: max(UInt64(replicaMax), ranges.highest), committedAtUs: nowUs)
+                applied: applied, ignored: updates.count - applied, maxSeq: max(replicaMax, ranges.highest), committedAtUs: nowUs)
         }
         // Read after the commit returned: readers see the batch from here on, so the latency
         // log and the lag histogram include the apply itself.
         return ApplyResult(applied: result.applied, ignored: result.ignored, maxSeq: result.maxSeq, committedAtUs: WallClock.nowUs())
     }
+
+    /// The change counter and whether the `stale` table has a row: one statement, stepped
+    /// through the raw API, at the start of every apply transaction.
+    static func applyStart(_ db: Database) throws -> (change: Int64, healing: Bool) {
+        let statement = try db.cachedStatement(sql: applyStartSQL).sqliteStatement
+        defer { sqlite3_reset(statement) }
+        let rc = sqlite3_step(statement)
+        guard rc == SQLITE_ROW else { throw RawSQLite.error(rc, db, sql: applyStartSQL) }
+        return (sqlite3_column_int64(statement, 0), sqlite3_column_int64(statement, 1) != 0)
+    }
+
+    static let applyStartSQL = "SELECT (SELECT value FROM replica_state WHERE name = 'change'), EXISTS(SELECT 1 FROM stale)"
+
+    /// Stores the change counter's last number, raises `max_seq` to `maxSeq` and adds `applied`
+    /// to the applied count: one statement at the end of every apply transaction (these three
+    /// rows share a page). Returns the replica-wide `max_seq` after it.
+    static func applyEnd(_ db: Database, change: Int64, maxSeq: UInt64, applied: Int) throws -> UInt64 {
+        let statement = try db.cachedStatement(sql: applyEndSQL).sqliteStatement
+        defer { sqlite3_reset(statement) }
+        sqlite3_bind_int64(statement, 1, change)
+        sqlite3_bind_int64(statement, 2, Int64(maxSeq))
+        sqlite3_bind_int64(statement, 3, Int64(applied))
+        var replicaMax: UInt64 = 0
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw RawSQLite.error(rc, db, sql: applyEndSQL) }
+            if sqlite3_column_int(statement, 0) != 0 { replicaMax = UInt64(max(0, sqlite3_column_int64(statement, 1))) }
+        }
+        return replicaMax
+    }
+
+    static let applyEndSQL = """
+        UPDATE replica_state SET value = CASE name WHEN 'change' THEN ?1 WHEN 'max_seq' THEN max(value, ?2) ELSE value + ?3 END
+        WHERE name IN ('change', 'max_seq', 'applied') RETURNING name = 'max_seq', value
+        """
 
     /// Binds the seven columns a context row is written with (`?1`–`?7`: id, version, deleted,
     /// body, hub_ts, applied_ts, seq) through the raw SQLite API: the apply and snapshot hot loops.
@@ -93,8 +125,15 @@ extension ReplicaStore {
         if let raiseTo { ranges.raise(to: raiseTo) }
         if ranges != before {
             try db.cachedStatement(sql: "DELETE FROM applied_ranges").execute()
-            let insert = try db.cachedStatement(sql: "INSERT INTO applied_ranges(lo, hi) VALUES (?, ?)")
-            for range in ranges.ranges { try insert.execute(arguments: [Int64(range.lowerBound), Int64(range.upperBound)]) }
+            let insertSQL = "INSERT INTO applied_ranges(lo, hi) VALUES (?, ?)"
+            let insert = try db.cachedStatement(sql: insertSQL).sqliteStatement
+            defer { sqlite3_reset(insert) }
+            for range in ranges.ranges {
+                sqlite3_reset(insert)
+                sqlite3_bind_int64(insert, 1, Int64(range.lowerBound))
+                sqlite3_bind_int64(insert, 2, Int64(range.upperBound))
+                try RawSQLite.stepDone(insert, db, sql: insertSQL)
+            }
         }
         return ranges
     }

@@ -44,12 +44,21 @@ extension ReplicaStore {
         }
     }
 
+    /// The applied ranges as stored, read through the raw API (every apply transaction reads
+    /// them; usually one row).
     static func ranges(_ db: Database) throws -> SeqRanges {
-        SeqRanges(
-            try Row.fetchAll(db.cachedStatement(sql: "SELECT lo, hi FROM applied_ranges")).map { row in
-                let lo = UInt64(row[0] as Int64)
-                return lo...max(lo, UInt64(row[1] as Int64))
-            })
+        let sql = "SELECT lo, hi FROM applied_ranges"
+        let statement = try db.cachedStatement(sql: sql).sqliteStatement
+        defer { sqlite3_reset(statement) }
+        var ranges: [ClosedRange<UInt64>] = []
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else { throw RawSQLite.error(rc, db, sql: sql) }
+            let lo = UInt64(max(0, sqlite3_column_int64(statement, 0)))
+            ranges.append(lo...max(lo, UInt64(max(0, sqlite3_column_int64(statement, 1)))))
+        }
+        return SeqRanges(ranges)
     }
 
     static func inFlight(_ db: Database) throws -> ResyncInFlight? {

@@ -107,8 +107,11 @@ import Testing
             var readyTooEarly = false
             let deadline = Date().addingTimeInterval(120)
             while Date() < deadline {
+                // Readiness first, then the view: a snapshot that ends between the two reads (the
+                // view said in flight, then the probe said ready) is not a replica ready too early.
+                let ready = Self.readyStatus(second) == 200
                 let view = try replica.resyncView()
-                if view.inFlight != nil, Self.readyStatus(second) == 200 { readyTooEarly = true }
+                if view.inFlight != nil, ready { readyTooEarly = true }
                 if view.inFlight == nil && view.ranges.watermark >= last { break }
                 try await Task.sleep(for: .milliseconds(50))
             }

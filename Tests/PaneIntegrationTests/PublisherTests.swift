@@ -2,7 +2,7 @@ import Foundation
 import PaneCore
 import PaneHub
 import PaneRedis
-import PaneStore
+@testable import PaneStore
 import PaneTestKit
 import Testing
 
@@ -45,6 +45,44 @@ import Testing
                 #expect(try store.lastSeq(region: r1) == UInt64(backlog + 2_000 + 4))
                 #expect(try store.lastSeq(region: r2) == UInt64(backlog + 2_000 + 1_000))
             }
+        }
+    }
+
+    /// A catch-up round reads the outbox table once for all its regions, however their writes
+    /// interleave: with 5 rows per region per round, region a (every write) needs 4 rounds, b
+    /// (every other write) is read along in the same passes, and c (the first 5 writes) is done
+    /// after the first: 4 passes, where one read per region and round made 7. Every region's
+    /// stream holds its writes once, in order, each with its own body.
+    @Test func catchUpRoundsReadTheOutboxOnceForEveryRegion() async throws {
+        try await TestScene.run("publisher-one-read", regions: ["one-a", "one-b", "one-c"]) { scene in
+            let (a, b, c) = (scene.regions[0], scene.regions[1], scene.regions[2])
+            var config = PublisherConfiguration()
+            config.batchSize = 5
+            let hub = try scene.hub(publisher: config)
+            let store = hub.store
+            var expected: [Region: [String]] = [a: [], b: [], c: []]
+            for i in 1...20 {
+                let targets = [a] + (i % 2 == 1 ? [b] : []) + (i <= 5 ? [c] : [])
+                try Self.putBlocking(store, "w-\(i)", Array("{\"i\":\(i)}".utf8), regions: targets)
+                for region in targets { expected[region]?.append("w-\(i)") }
+            }
+            #expect(store.outboxTableReads.load(ordering: .relaxed) == 0)
+
+            try await hub.run { hub in
+                #expect(try await eventually(60) { try hub.drained() })
+                let conn = try scene.connection()
+                for region in [a, b, c] {
+                    let entries = try conn.xrange(key: region.keys.updates)
+                    let ids = try #require(expected[region])
+                    #expect(entries.map(\.id) == (1...ids.count).map { "\($0)-0" }, "\(region): every seq once, in order")
+                    let fields = entries.map { Dictionary(($0.fields ?? []).map { ($0.0, $0.1) }, uniquingKeysWith: { first, _ in first }) }
+                    #expect(fields.map { String(decoding: $0["ctx"] ?? [], as: UTF8.self) } == ids, "\(region): the writes in commit order")
+                    #expect(
+                        fields.map { String(decoding: $0["body"] ?? [], as: UTF8.self) }
+                            == ids.map { "{\"i\":\($0.dropFirst(2))}" }, "\(region): each write its own body")
+                }
+            }
+            #expect(store.outboxTableReads.load(ordering: .relaxed) == 4, "one pass over the table per round, for all three regions")
         }
     }
 

@@ -161,22 +161,34 @@ public final class Publisher: Sendable {
     func step(_ lane: Lane, xadds: inout Int, sending: Bool) throws -> Bool {
         var next: Round?
         if sending {
-            var batches: [(Region, [ContextUpdate])] = []
+            // The in-memory tail serves a region once everything its last table read saw was
+            // sent; the others (a backlog, a restart, a reset) are read from the table, all in
+            // one pass.
+            var tails: [Region: [ContextUpdate]] = [:]
+            var fromTable: [Region: UInt64] = [:]
             for region in lane.regions {
-                // The in-memory tail serves a region once everything its last table read saw
-                // was sent; until then (a backlog, a restart, a reset) the table is read.
-                let rows: [ContextUpdate]
                 if let sent = lane.sentUpTo[region], let seen = lane.tableSeq[region], sent >= seen,
                     let tail = store.takeFresh(region: region, after: sent, limit: config.batchSize)
                 {
-                    rows = tail
+                    tails[region] = tail
                 } else {
-                    let read = try store.outbox(region: region, after: lane.sentUpTo[region] ?? 0, limit: config.batchSize)
+                    fromTable[region] = lane.sentUpTo[region] ?? 0
+                }
+            }
+            let reads = fromTable.isEmpty ? [:] : try store.outbox(after: fromTable, limit: config.batchSize)
+            var batches: [(Region, [ContextUpdate])] = []
+            for region in lane.regions {
+                let rows: [ContextUpdate]
+                if let tail = tails[region] {
+                    rows = tail
+                } else if let read = reads[region] {
                     rows = read.updates
                     lane.tableSeq[region] = read.lastSeq
                     // Nothing unpublished: every seq up to the last allocated one is in the stream
-                    // (or in flight).
-                    if rows.isEmpty { lane.sentUpTo[region] = max(lane.sentUpTo[region] ?? 0, read.lastSeq) }
+                    // (or in flight). A read cut short by another region's limit says nothing.
+                    if rows.isEmpty && read.complete { lane.sentUpTo[region] = max(lane.sentUpTo[region] ?? 0, read.lastSeq) }
+                } else {
+                    continue
                 }
                 if !rows.isEmpty { batches.append((region, rows)) }
             }

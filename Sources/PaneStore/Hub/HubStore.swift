@@ -27,9 +27,12 @@ public final class HubStore: Sendable {
     /// Published seqs confirmed by the publisher and not yet written to `regions.published_seq`
     /// (``persistPublished()`` writes them, and deletes the published outbox rows).
     let confirmed = Mutex<[Region: UInt64]>([:])
-    /// Per region, the seq and `outbox_writes.wid` of the last row ``outbox(region:after:limit:)``
-    /// stepped over: the next read for a later seq starts there.
+    /// Per region, the seq and `outbox_writes.wid` of the last row ``outbox(after:limit:)``
+    /// stepped over for it: every row of the region up to that `wid` has a seq up to that one,
+    /// so the next read for a later seq starts there.
     let outboxCursors = Mutex<[Region: (seq: UInt64, wid: Int64)]>([:])
+    /// Passes over `outbox_writes` made by ``outbox(after:limit:)`` (tests count them).
+    let outboxTableReads = Atomic<UInt64>(0)
     /// The marks last written by ``persistPublished()``.
     let persisted = Mutex<[Region: UInt64]>([:])
     /// When a commit reaches the disk.

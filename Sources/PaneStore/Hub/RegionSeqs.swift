@@ -1,3 +1,4 @@
+import Foundation
 import PaneCore
 
 /// Regions with the seq a write got in each, as the hub file stores them in `contexts.placed`
@@ -70,6 +71,42 @@ struct RegionSeqs: Equatable, Sendable {
             index += 1
         }
         return digits > 0 ? seq : nil
+    }
+
+    /// Calls `found(index, seq)` for every part of the stored text `text` whose region is
+    /// `names[index]` (each name's UTF-8 bytes), in the text's order, without allocating: the
+    /// publisher's outbox read parses each row once for all its regions. Malformed parts are
+    /// skipped, as ``init(text:)`` does.
+    static func forEachSeq(in text: UnsafeBufferPointer<UInt8>, of names: [[UInt8]], _ found: (Int, Int64) -> Void) {
+        let comma = UInt8(ascii: ","), colon = UInt8(ascii: ":")
+        var index = 0
+        while index < text.count {
+            let start = index
+            var lastColon = -1
+            while index < text.count, text[index] != comma {
+                if text[index] == colon { lastColon = index }
+                index += 1
+            }
+            defer { index += 1 }  // past the comma
+            guard lastColon >= start, lastColon + 1 < index else { continue }
+            var seq: Int64 = 0
+            var digit = lastColon + 1
+            while digit < index, let value = Self.digit(text[digit]) {
+                seq = seq &* 10 &+ value
+                digit += 1
+            }
+            guard digit == index else { continue }
+            let length = lastColon - start
+            for (position, name) in names.enumerated() where name.count == length {
+                let same = name.withUnsafeBufferPointer { name in
+                    length == 0 || memcmp(name.baseAddress!, text.baseAddress! + start, length) == 0
+                }
+                if same {
+                    found(position, seq)
+                    break
+                }
+            }
+        }
     }
 
     private static func digit(_ byte: UInt8) -> Int64? {

@@ -38,6 +38,8 @@ public final class HubStore: Sendable {
     let walPath: String
     /// WAL syncs ``syncBeforePublish()`` made.
     let walSyncCount = Atomic<UInt64>(0)
+    /// Runs the WAL's checkpoints off the commit path.
+    public let checkpointer: WALCheckpointer
 
     /// Opens (creating and migrating) the store at `path` for `regions`.
     public init(path: String, regions: [Region], durability: HubDurability = .full) throws {
@@ -45,13 +47,16 @@ public final class HubStore: Sendable {
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            // The writer checkpoints after a commit once the WAL holds this many pages. SQLite's
-            // default (1,000) runs a checkpoint and its fdatasync every few hundred writes on
-            // the commit path; at 10,000 the hot pages (contexts, placements) are copied back
-            // once per 10,000 frames instead of again and again (docs/benchmarks.md).
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
         }
         self.pool = try DatabasePool(path: path, configuration: config)
+        // Checkpoints run in the background once the WAL holds this many pages, not in the
+        // commit that crosses the mark (``WALCheckpointer``). SQLite's default (1,000) ran a
+        // checkpoint and its fdatasync every few hundred writes; at 10,000 the hot pages
+        // (contexts, placements) are copied back once per 10,000 frames instead of again and
+        // again (docs/benchmarks.md).
+        let checkpointer = WALCheckpointer(path: path, thresholdFrames: 10_000)
+        self.checkpointer = checkpointer
+        pool.writeWithoutTransaction { db in checkpointer.install(on: db) }
         // Only the writer's setting matters, and GRDB sets it to NORMAL when it turns WAL on,
         // after `prepareDatabase`: FULL (a WAL sync in every commit) is set here, on the writer.
         if durability == .full {

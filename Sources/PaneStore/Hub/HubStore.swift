@@ -62,6 +62,11 @@ public final class HubStore: Sendable {
         if durability == .full {
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         }
+        // The writer's page cache: 64 MiB at most (SQLite's default is 2 MiB), so the pages a
+        // write touches (contexts, their index, the outbox) stay in memory instead of being read
+        // again with `pread` from the WAL or the file at each commit. Only the writer commits to
+        // this file, so its cache stays valid from one transaction to the next.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = -65536") }
         self.regions = regions
         self.durability = durability
         self.walPath = path + "-wal"

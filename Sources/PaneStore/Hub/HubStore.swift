@@ -41,6 +41,8 @@ public final class HubStore: Sendable {
     let walPath: String
     /// WAL syncs ``syncBeforePublish()`` made.
     let walSyncCount = Atomic<UInt64>(0)
+    /// Runs the WAL's checkpoints off the commit path.
+    public let checkpointer: WALCheckpointer
 
     /// Opens (creating and migrating) the store at `path` for `regions`.
     public init(path: String, regions: [Region], durability: HubDurability = .full) throws {
@@ -48,18 +50,26 @@ public final class HubStore: Sendable {
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            // The writer checkpoints after a commit once the WAL holds this many pages. SQLite's
-            // default (1,000) runs a checkpoint and its fdatasync every few hundred writes on
-            // the commit path; at 10,000 the hot pages (contexts, placements) are copied back
-            // once per 10,000 frames instead of again and again (docs/benchmarks.md).
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
         }
         self.pool = try DatabasePool(path: path, configuration: config)
+        // Checkpoints run in the background once the WAL holds this many pages, not in the
+        // commit that crosses the mark (``WALCheckpointer``). SQLite's default (1,000) ran a
+        // checkpoint and its fdatasync every few hundred writes; at 10,000 the hot pages
+        // (contexts, placements) are copied back once per 10,000 frames instead of again and
+        // again (docs/benchmarks.md).
+        let checkpointer = WALCheckpointer(path: path, thresholdFrames: 10_000)
+        self.checkpointer = checkpointer
+        pool.writeWithoutTransaction { db in checkpointer.install(on: db) }
         // Only the writer's setting matters, and GRDB sets it to NORMAL when it turns WAL on,
         // after `prepareDatabase`: FULL (a WAL sync in every commit) is set here, on the writer.
         if durability == .full {
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         }
+        // The writer's page cache: 64 MiB at most (SQLite's default is 2 MiB), so the pages a
+        // write touches (contexts, their index, the outbox) stay in memory instead of being read
+        // again with `pread` from the WAL or the file at each commit. Only the writer commits to
+        // this file, so its cache stays valid from one transaction to the next.
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = -65536") }
         self.regions = regions
         self.durability = durability
         self.walPath = path + "-wal"

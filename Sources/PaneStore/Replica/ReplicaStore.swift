@@ -12,6 +12,8 @@ public final class ReplicaStore: Sendable {
     public let path: String
     /// The HTTP API's reads, on read-only connections of their own.
     let reader: ReplicaReader
+    /// Runs the WAL's checkpoints off the apply path.
+    public let checkpointer: WALCheckpointer
 
     public init(path: String) throws {
         var config = Configuration()
@@ -23,13 +25,16 @@ public final class ReplicaStore: Sendable {
             // commits (acked already): the replica's applied ranges go back with them, and the
             // gap check asks the hub for a resync. A replica can always be rebuilt from the hub.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            // SQLite's default, said out loud: at 10,000 pages (as the hub's file) a checkpoint
-            // ran less often but copied ten times as much at once, on the apply path, and
-            // `steady`'s p99 went from 18-22 ms to 39-40 ms (docs/benchmarks.md).
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 1000")
         }
         self.path = path
         self.pool = try DatabasePool.openMigrated(path: path, configuration: config, migrator: ReplicaSchema.migrator)
+        // Checkpoints run in the background, not in the batch whose commit crosses the mark
+        // (``WALCheckpointer``). SQLite's default mark, said out loud: at 10,000 pages (as the
+        // hub's file) an inline checkpoint copied ten times as much at once, on the apply path,
+        // and `steady`'s p99 went from 18-22 ms to 39-40 ms (docs/benchmarks.md).
+        let checkpointer = WALCheckpointer(path: path, thresholdFrames: 1_000)
+        self.checkpointer = checkpointer
+        pool.writeWithoutTransaction { db in checkpointer.install(on: db) }
         self.reader = ReplicaReader(path: path)
     }
 

@@ -112,15 +112,9 @@ extension HubStore {
         sqlite3_reset(statement)
         defer { sqlite3_reset(statement) }
         sqlite3_bind_int64(statement, 1, resume)
-        var full = limit <= 0
+        guard limit > 0 else { return scan }
         var hits: [(index: Int, seq: Int64)] = []
-        while !full {
-            let rc = sqlite3_step(statement)
-            if rc == SQLITE_DONE {
-                scan.reachedEnd = true
-                break
-            }
-            guard rc == SQLITE_ROW else { throw RawSQLite.error(rc, db, sql: sql) }
+        scan.reachedEnd = try RawSQLite.forEachRow(statement, db, sql: sql) {
             hits.removeAll(keepingCapacity: true)
             if let text = sqlite3_column_text(statement, 1) {
                 let count = Int(sqlite3_column_bytes(statement, 1))
@@ -130,18 +124,20 @@ extension HubStore {
                 }
             }
             scan.lastWid = sqlite3_column_int64(statement, 0)
-            guard !hits.isEmpty else { continue }
+            guard !hits.isEmpty else { return true }
             let id = try ContextID(RawSQLite.text(statement, 2))
             let op = ContextOp(rawValue: RawSQLite.text(statement, 4)) ?? .put
             let body = RawSQLite.blob(statement, 5)
             let version = sqlite3_column_int64(statement, 3)
             let hubTimeUs = sqlite3_column_int64(statement, 6)
             let replay = sqlite3_column_int64(statement, 7) != 0
+            var full = false
             for hit in hits {
                 scan.updates[hit.index].append(
                     ContextUpdate(seq: UInt64(hit.seq), id: id, version: version, op: op, body: body, hubTimeUs: hubTimeUs, replay: replay))
                 if scan.updates[hit.index].count >= limit { full = true }
             }
+            return !full
         }
         return scan
     }
@@ -207,10 +203,7 @@ extension HubStore {
             let statement = try db.cachedStatement(sql: sql).sqliteStatement
             sqlite3_reset(statement)
             defer { sqlite3_reset(statement) }
-            while true {
-                let rc = sqlite3_step(statement)
-                if rc == SQLITE_DONE { break }
-                guard rc == SQLITE_ROW else { throw RawSQLite.error(rc, db, sql: sql) }
+            try RawSQLite.forEachRow(statement, db, sql: sql) {
                 var done = true
                 if let text = sqlite3_column_text(statement, 1) {
                     let count = Int(sqlite3_column_bytes(statement, 1))
@@ -218,8 +211,9 @@ extension HubStore {
                         if seq > publishedSeqs[index] { done = false }
                     }
                 }
-                guard done else { break }
+                guard done else { return false }
                 upTo = sqlite3_column_int64(statement, 0)
+                return true
             }
             sqlite3_reset(statement)  // done reading before the DELETE below
             if let upTo {

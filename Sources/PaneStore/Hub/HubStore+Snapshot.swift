@@ -178,12 +178,9 @@ struct Placement {
         sqlite3_bind_text(statement, 1, region.name, -1, RawSQLite.transient)
         sqlite3_bind_text(statement, 2, pattern, -1, RawSQLite.transient)
         let patternBytes = Array(pattern.utf8)
-        while true {
-            let rc = sqlite3_step(statement)
-            if rc == SQLITE_DONE { return }
-            guard rc == SQLITE_ROW else { throw RawSQLite.error(rc, db, sql: sql) }
-            guard let placement = Placement(statement, pattern: patternBytes) else { continue }
-            try body(placement, statement)
+        try RawSQLite.forEachRow(statement, db, sql: sql) {
+            if let placement = Placement(statement, pattern: patternBytes) { try body(placement, statement) }
+            return true
         }
     }
 

@@ -44,13 +44,6 @@ struct RegionSeqs: Equatable, Sendable {
     /// The pattern `instr` looks for to find `region` in the stored text.
     static func pattern(_ region: Region) -> String { "," + region.name + ":" }
 
-    /// The seq of `region` in the stored text, without decoding the other regions.
-    static func seq(of region: Region, in text: String) -> Int64? {
-        var text = text
-        let pattern = Array(pattern(region).utf8)
-        return text.withUTF8 { bytes in seq(pattern: pattern, in: UnsafeRawBufferPointer(bytes)) }
-    }
-
     /// The seq after `pattern` (a region's ``pattern(_:)``, as bytes) in the stored text's bytes:
     /// the raw-row readers find a region in SQLite's own copy of the column.
     static func seq(pattern: [UInt8], in bytes: UnsafeRawBufferPointer) -> Int64? {

@@ -87,11 +87,9 @@ extension ReplicaStore {
         sqlite3_bind_int64(statement, 2, Int64(maxSeq))
         sqlite3_bind_int64(statement, 3, Int64(applied))
         var replicaMax: UInt64 = 0
-        while true {
-            let rc = sqlite3_step(statement)
-            if rc == SQLITE_DONE { break }
-            guard rc == SQLITE_ROW else { throw RawSQLite.error(rc, db, sql: applyEndSQL) }
+        try RawSQLite.forEachRow(statement, db, sql: applyEndSQL) {
             if sqlite3_column_int(statement, 0) != 0 { replicaMax = UInt64(max(0, sqlite3_column_int64(statement, 1))) }
+            return true
         }
         return replicaMax
     }

@@ -51,12 +51,10 @@ extension ReplicaStore {
         let statement = try db.cachedStatement(sql: sql).sqliteStatement
         defer { sqlite3_reset(statement) }
         var ranges: [ClosedRange<UInt64>] = []
-        while true {
-            let rc = sqlite3_step(statement)
-            if rc == SQLITE_DONE { break }
-            guard rc == SQLITE_ROW else { throw RawSQLite.error(rc, db, sql: sql) }
+        try RawSQLite.forEachRow(statement, db, sql: sql) {
             let lo = UInt64(max(0, sqlite3_column_int64(statement, 0)))
             ranges.append(lo...max(lo, UInt64(max(0, sqlite3_column_int64(statement, 1)))))
+            return true
         }
         return SeqRanges(ranges)
     }

@@ -28,6 +28,18 @@ public enum RawSQLite {
         guard rc == SQLITE_DONE else { throw error(rc, db, sql: sql) }
     }
 
+    /// Steps a bound statement through its rows, calling `row` on each (the statement positioned
+    /// there) until it returns false; returns whether the rows ran out.
+    @inlinable @discardableResult
+    public static func forEachRow(_ statement: OpaquePointer, _ db: Database, sql: String, _ row: () throws -> Bool) throws -> Bool {
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE { return true }
+            guard rc == SQLITE_ROW else { throw error(rc, db, sql: sql) }
+            if try !row() { return false }
+        }
+    }
+
     /// SQLite's result code `rc` and its message, as GRDB's error.
     public static func error(_ rc: Int32, _ db: Database, sql: String) -> DatabaseError {
         DatabaseError(resultCode: ResultCode(rawValue: rc), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: sql)

@@ -11,6 +11,14 @@ public enum MetricCatalog {
 
     static let hub: [MetricInfo] = [
         MetricInfo("pane_hub_published_total", .counter, .hub, labels: ["region"], help: "Entries confirmed in the region stream."),
+        MetricInfo("pane_hub_commits_total", .counter, .hub, labels: [], help: "Transactions that committed client writes (group commits and batches)."),
+        MetricInfo(
+            "pane_hub_committed_writes_total", .counter, .hub, labels: [],
+            help: "Writes those transactions committed (each operation of a batch counts); per commit, the group's size."),
+        MetricInfo(
+            "pane_hub_commit_duration_seconds", .histogram, .hub, labels: [],
+            help: "How long one such transaction takes on the writer, from its first statement to its durable commit.",
+            bucketsSeconds: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]),
         MetricInfo(
             "pane_hub_republish_skipped_total", .counter, .hub, labels: ["region"],
             help: "Re-sent entries that were already in the stream (after a hub crash); not duplicated."),

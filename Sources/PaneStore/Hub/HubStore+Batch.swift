@@ -22,6 +22,7 @@ extension HubStore {
         let results = try await pool.writeWithoutTransaction { db -> [HubWrite] in
             var results: [HubWrite] = []
             var written: [PlacedUpdate] = []
+            let start = CommitMetrics.start()
             try db.inTransaction {
                 var writer = try GroupWriter(db)
                 results = try writer.writeBatch(pending)
@@ -29,6 +30,7 @@ extension HubStore {
                 written = writer.written
                 return .commit
             }
+            self.commitMetrics.record(writes: pending.count, since: start)
             // On the writer queue, right after the commit: the tail stays in seq order, and the
             // publisher wakes now, not after this task is resumed on the cooperative pool (whose
             // two threads may be busy with other requests).

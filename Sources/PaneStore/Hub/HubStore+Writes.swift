@@ -67,6 +67,7 @@ extension HubStore {
             return state.items
         }
         guard !batch.isEmpty else { return }
+        let start = CommitMetrics.start()
         var results: [Result<HubWrite?, any Error>] = []
         results.reserveCapacity(batch.count)
         do {
@@ -92,6 +93,7 @@ extension HubStore {
             }
         }
         doorbell.ring()
+        commitMetrics.record(writes: results.count { (try? $0.get()) != nil }, since: start)
         for (item, result) in zip(batch, results) { item.continuation.resume(with: result) }
     }
 

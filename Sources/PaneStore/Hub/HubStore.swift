@@ -43,6 +43,8 @@ public final class HubStore: Sendable {
     let walSyncCount = Atomic<UInt64>(0)
     /// Runs the WAL's checkpoints off the commit path.
     public let checkpointer: WALCheckpointer
+    /// The writer's commit metrics (``CommitMetrics``).
+    let commitMetrics = CommitMetrics()
 
     /// Opens (creating and migrating) the store at `path` for `regions`.
     public init(path: String, regions: [Region], durability: HubDurability = .full) throws {

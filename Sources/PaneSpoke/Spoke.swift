@@ -56,8 +56,7 @@ public struct Spoke: Sendable {
         let http = HTTPService(
             router: router, segmentRoutes: segmentRoutes, host: config.httpHost, port: config.httpPort, serverName: "pane-spoke",
             idleTimeoutMs: config.httpIdleTimeoutMs,
-            requestReadTimeoutMs: config.httpRequestReadTimeoutMs, maxConnections: config.httpMaxConnections, onEventLoops: true,
-            logger: logger)
+            requestReadTimeoutMs: config.httpRequestReadTimeoutMs, maxConnections: config.httpMaxConnections, logger: logger)
         let worker = SpokeWorker(config: config, store: store, status: status, logger: logger)
         let watcher: [any Service] = tokens.map { [$0] } ?? []
         let changes = ReplicaChanges(path: config.databasePath, signal: changes)

@@ -138,6 +138,40 @@ import Testing
             model.outbox[region, default: []].append((last.seq, last.id.value, last.version, .batch, last.body))
         }
         try HubSchemaTests.check(store, model, regions, "after a batch")
+
+        // A batch whose every operation goes to every region it touches: one outbox row names
+        // all of them (not a copy of the share per region); each region still reads its own
+        // batch entry, with its own seq and the same share.
+        let rowsBefore = try Self.outboxRows(dir)
+        let everywhere = try await store.batch([
+            BatchOperation(op: .put, id: try ContextID("e1"), body: Array("1".utf8)),
+            BatchOperation(op: .put, id: try ContextID("c"), body: Array("2".utf8)),
+        ])
+        #expect(try Self.outboxRows(dir) == rowsBefore + 1, "one row for the three regions")
+        var shares: Set<[UInt8]> = []
+        for (index, text) in ["1", "2"].enumerated() {
+            let id = index == 0 ? "e1" : "c"
+            model.contexts[id] = (everywhere[index].version, false, Array(text.utf8))
+            for region in regions {
+                model.placed[region]?[id] = Placed(
+                    version: everywhere[index].version, deleted: false, seq: everywhere[index].seqs[region]!, body: Array(text.utf8))
+            }
+        }
+        for region in regions {
+            let (updates, _) = try store.outbox(region: region, limit: 10_000)
+            let last = try #require(updates.last)
+            #expect(last.op == .batch && last.seq == everywhere[0].seqs[region] && last.seq == everywhere[1].seqs[region])
+            #expect(last.id.value == "e1" && last.version == everywhere.map(\.version).max())
+            shares.insert(last.body)
+            model.outbox[region, default: []].append((last.seq, last.id.value, last.version, .batch, last.body))
+        }
+        #expect(shares.count == 1, "every region's entry carries the same share")
+        try HubSchemaTests.check(store, model, regions, "after a batch to every region")
+    }
+
+    /// Rows in the hub file's outbox.
+    static func outboxRows(_ dir: String) throws -> Int {
+        try DatabaseQueue(path: "\(dir)/hub.sqlite").read { try Int.fetchOne($0, sql: "SELECT count(*) FROM outbox_writes") ?? 0 }
     }
 
     /// Published rows are deleted only once every region they name has published them; a

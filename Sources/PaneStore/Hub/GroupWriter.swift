@@ -100,8 +100,10 @@ struct GroupWriter {
     }
 
     /// Writes a batch: every operation's context row and placements, and for each region it
-    /// touches ONE outbox row (one seq, one stream entry) that carries the region's share
-    /// (``BatchEntryCodec``), so a replica applies the share in one transaction. Throws
+    /// touches ONE seq and one stream entry that carries the region's share (``BatchEntryCodec``),
+    /// so a replica applies the share in one transaction. When every operation goes to every
+    /// region the batch touches, one outbox row names them all (as a single write's does); else
+    /// each region's share has a row of its own. Throws
     /// ``BatchMissingContext`` for a delete of a context that does not exist or is deleted; the
     /// caller's transaction then rolls back and nothing of the batch is written.
     mutating func writeBatch(_ items: [(operation: BatchOperation, targets: [Region])]) throws -> [HubWrite] {
@@ -140,6 +142,21 @@ struct GroupWriter {
                 operation.id.value, version: version, isDelete: isDelete, body: operation.body, nowMs: nowUs / 1000,
                 placed: placed.text, bodySum: bodySum)
             results.append(HubWrite(id: operation.id, version: version, seqs: seqs))
+        }
+        // Every operation to every region the batch touches (the usual case): one outbox row names
+        // all of them, as a single write's does, instead of one copy of the share per region.
+        let sameShares = regionSeqs.count > 1 && items.allSatisfy { $0.targets.count == regionSeqs.count }
+        if sameShares, let share = shares[regionSeqs[0].region], let first = share.first {
+            let update = ContextUpdate(
+                seq: 0, id: first.id, version: share.map(\.version).max() ?? first.version, op: .batch,
+                body: BatchEntryCodec.encode(share), hubTimeUs: nowUs)
+            try appendOutbox(RegionSeqs(regionSeqs.map { ($0.region.name, $0.seq) }).text, update)
+            for (region, seq) in regionSeqs {
+                var regional = update
+                regional.seq = UInt64(seq)
+                written.append(PlacedUpdate(region: region, update: regional))
+            }
+            return results
         }
         for (region, seq) in regionSeqs {
             guard let share = shares[region], let first = share.first else { continue }

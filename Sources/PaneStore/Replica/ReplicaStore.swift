@@ -32,11 +32,20 @@ public final class ReplicaStore: Sendable {
         // (``WALCheckpointer``). SQLite's default mark, said out loud: at 10,000 pages (as the
         // hub's file) an inline checkpoint copied ten times as much at once, on the apply path,
         // and `steady`'s p99 went from 18-22 ms to 39-40 ms (docs/benchmarks.md).
-        let checkpointer = WALCheckpointer(path: path, thresholdFrames: 1_000)
+        let env = ProcessInfo.processInfo.environment
+        let frames = env["SPOKE6_CKPT"].flatMap { Int($0) } ?? Self.checkpointFrames
+        let cacheKiB = env["SPOKE6_CACHE"].flatMap { Int($0) } ?? Self.writerCacheKiB
+        let checkpointer = WALCheckpointer(path: path, thresholdFrames: frames)
         self.checkpointer = checkpointer
         pool.writeWithoutTransaction { db in checkpointer.install(on: db) }
+        if cacheKiB > 0 { try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") } }
         self.reader = ReplicaReader(path: path)
     }
+
+    /// The WAL's frames after a commit that schedule a background checkpoint (``WALCheckpointer``).
+    static let checkpointFrames = 10_000
+    /// The writer connection's page cache, KiB (SQLite's default: 2,048).
+    static let writerCacheKiB = 16_384
 
     /// The apply rule in SQL: the row changes only when the incoming version is greater
     /// (``ApplyRule/decide(incoming:stored:)``). Tombstones keep their version. A row that

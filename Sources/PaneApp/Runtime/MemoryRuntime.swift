@@ -1,5 +1,9 @@
 #if canImport(Glibc)
     import Glibc
+
+    /// glibc's `int mallopt(int param, int value)` (`<malloc.h>`, which the Glibc module leaves out).
+    @_silgen_name("mallopt")
+    private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
 #endif
 
 /// How the `pane` processes' C allocator (glibc's malloc) keeps memory it was handed back.
@@ -21,8 +25,9 @@ public enum MemoryRuntime {
     @discardableResult
     public static func keepFreedMemory() -> Bool {
         #if canImport(Glibc)
-            let trim = mallopt(M_TRIM_THRESHOLD, trimThresholdBytes)
-            let mmap = mallopt(M_MMAP_THRESHOLD, mmapThresholdBytes)
+            // M_TRIM_THRESHOLD is -1 and M_MMAP_THRESHOLD -3 in <malloc.h>.
+            let trim = glibcMallopt(-1, trimThresholdBytes)
+            let mmap = glibcMallopt(-3, mmapThresholdBytes)
             return trim == 1 && mmap == 1
         #else
             return false

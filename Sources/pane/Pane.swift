@@ -16,7 +16,7 @@ enum PaneMain {
         ConcurrencyRuntime.runTasksOnEventLoops()
         // Freed memory is kept for the next batch, not returned to the kernel and faulted in
         // again (docs/benchmarks.md, the spoke's CPU per entry).
-        if ProcessInfo.processInfo.environment["SPOKE6_MALLOC"] != "0" { MemoryRuntime.keepFreedMemory() }
+        MemoryRuntime.keepFreedMemory()
         await Pane.main()
     }
 }

@@ -29,16 +29,16 @@ public final class ReplicaStore: Sendable {
         self.path = path
         self.pool = try DatabasePool.openMigrated(path: path, configuration: config, migrator: ReplicaSchema.migrator)
         // Checkpoints run in the background, not in the batch whose commit crosses the mark
-        // (``WALCheckpointer``). SQLite's default mark, said out loud: at 10,000 pages (as the
-        // hub's file) an inline checkpoint copied ten times as much at once, on the apply path,
-        // and `steady`'s p99 went from 18-22 ms to 39-40 ms (docs/benchmarks.md).
-        let env = ProcessInfo.processInfo.environment
-        let frames = env["SPOKE6_CKPT"].flatMap { Int($0) } ?? Self.checkpointFrames
-        let cacheKiB = env["SPOKE6_CACHE"].flatMap { Int($0) } ?? Self.writerCacheKiB
-        let checkpointer = WALCheckpointer(path: path, thresholdFrames: frames)
+        // (``WALCheckpointer``), at the hub's mark: a pass copies each page once however often
+        // the WAL holds it, and syncs both files once, so a small file rewritten all the time
+        // (`steady`: about 800 pages) is copied and synced a tenth as often as at SQLite's
+        // 1,000. (Inline, 10,000 pages doubled `steady`'s p99; docs/benchmarks.md.)
+        let checkpointer = WALCheckpointer(path: path, thresholdFrames: Self.checkpointFrames)
         self.checkpointer = checkpointer
         pool.writeWithoutTransaction { db in checkpointer.install(on: db) }
-        if cacheKiB > 0 { try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") } }
+        // The pages a batch rewrites stay cached for the next one (with one worker per replica;
+        // another worker process's commit empties the cache, as it did SQLite's default 2 MiB).
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = -\(Self.writerCacheKiB)") }
         self.reader = ReplicaReader(path: path)
     }
 

@@ -14,6 +14,9 @@ enum PaneMain {
         // Before any task starts: run tasks on the event loops the HTTP servers use, so a
         // request does not hop between NIO's threads and the concurrency pool (docs/benchmarks.md).
         ConcurrencyRuntime.runTasksOnEventLoops()
+        // Freed memory is kept for the next batch, not returned to the kernel and faulted in
+        // again (docs/benchmarks.md, the spoke's CPU per entry).
+        MemoryRuntime.keepFreedMemory()
         await Pane.main()
     }
 }

@@ -72,3 +72,11 @@ extension ReplicaStore {
         try ChangeFeed(reader: reader, prefix: prefix, after: position, pageSize: pageSize)
     }
 }
+
+extension ReplicaStore {
+    /// The writer connection's page cache, KiB (`PRAGMA cache_size`, given in KiB as a negative
+    /// number).
+    public func writerCacheKiB() throws -> Int {
+        try pool.write { db in -(try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? 0) }
+    }
+}

@@ -29,14 +29,23 @@ public final class ReplicaStore: Sendable {
         self.path = path
         self.pool = try DatabasePool.openMigrated(path: path, configuration: config, migrator: ReplicaSchema.migrator)
         // Checkpoints run in the background, not in the batch whose commit crosses the mark
-        // (``WALCheckpointer``). SQLite's default mark, said out loud: at 10,000 pages (as the
-        // hub's file) an inline checkpoint copied ten times as much at once, on the apply path,
-        // and `steady`'s p99 went from 18-22 ms to 39-40 ms (docs/benchmarks.md).
-        let checkpointer = WALCheckpointer(path: path, thresholdFrames: 1_000)
+        // (``WALCheckpointer``), at the hub's mark: a pass copies each page once however often
+        // the WAL holds it, and syncs both files once, so a small file rewritten all the time
+        // (`steady`: about 800 pages) is copied and synced a tenth as often as at SQLite's
+        // 1,000. (Inline, 10,000 pages doubled `steady`'s p99; docs/benchmarks.md.)
+        let checkpointer = WALCheckpointer(path: path, thresholdFrames: Self.checkpointFrames)
         self.checkpointer = checkpointer
         pool.writeWithoutTransaction { db in checkpointer.install(on: db) }
+        // The pages a batch rewrites stay cached for the next one (with one worker per replica;
+        // another worker process's commit empties the cache, as it did SQLite's default 2 MiB).
+        try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA cache_size = -\(Self.writerCacheKiB)") }
         self.reader = ReplicaReader(path: path)
     }
+
+    /// The WAL's frames after a commit that schedule a background checkpoint (``WALCheckpointer``).
+    static let checkpointFrames = 10_000
+    /// The writer connection's page cache, KiB (SQLite's default: 2,048).
+    static let writerCacheKiB = 16_384
 
     /// The apply rule in SQL: the row changes only when the incoming version is greater
     /// (``ApplyRule/decide(incoming:stored:)``). Tombstones keep their version. A row that

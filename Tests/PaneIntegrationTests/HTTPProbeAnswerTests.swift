@@ -80,11 +80,11 @@ import Testing
                 write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirstHTTP/1.1 404 Not Found\r\ncontent-length: 6\r\n\r\nsecond")
                 readRequest()
                 readRequest()
-                write("HTTP/1.1 200 OK\r\nEtag: \"9\"\r")
+                write("HTTP/1.1 200 OK\r\nEtag: \"9\"\r\nContent-Length: \(big.utf8.count)\r\nConnection: close\r")
                 usleep(50_000)
                 write("\n\r")
                 usleep(50_000)
-                write("\nContent-Length: \(big.utf8.count)\r\nConnection: close\r\n\r\n\(big)")
+                write("\n\(big)")
                 return requests
             }
         }
@@ -98,7 +98,7 @@ import Testing
         }
         #expect(replies.map(\.status) == [200, 404, 200])
         #expect(replies.map(\.text).prefix(2) == ["first", "second"])
-        #expect(replies[2].body.count == big.utf8.count && replies[2].header("etag") == "\"9\"")
+        #expect(replies[2].body.count == big.utf8.count && replies[2].header("etag") == "\"9\"", "\(replies[2].body.count) \(replies[2].headers)")
         let requests = try await served.value
         #expect(requests.count == 3)
         #expect(requests.first == "PUT /a HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Length: 2\r\nAuthorization: Bearer secret\r\nContent-Type: application/json\r\n\r\n{}")

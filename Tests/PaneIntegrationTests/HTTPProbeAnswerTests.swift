@@ -13,7 +13,9 @@ import Testing
 @Suite struct HTTPProbeAnswerTests {
     @Test func headReadsStatusFieldsAndLengthOffBytes() {
         let head = HTTPAnswerHead(
-            Array("HTTP/1.1  201 Created\r\nContent-Length:  17 \r\nETag: \"3\"\r\nX-Twice: a\r\nbroken line\r\nx-twice:\tb\t\r\nConnection: Close".utf8))
+            Array(
+                ("HTTP/1.1  201 Created\r\nContent-Length:  17 \r\nETag: \"3\"\r\nX-Twice: a\r\nbroken line\r\n"
+                    + "x-twice:\tb\t\r\nConnection: Close").utf8))
         #expect(head.status == 201)
         #expect(head.contentLength == 17)
         #expect(head.field("etag") == "\"3\"" && head.field("ETAG") == "\"3\"")
@@ -101,7 +103,10 @@ import Testing
         #expect(replies[2].body.count == big.utf8.count && replies[2].header("etag") == "\"9\"", "\(replies[2].body.count) \(replies[2].headers)")
         let requests = try await served.value
         #expect(requests.count == 3)
-        #expect(requests.first == "PUT /a HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Length: 2\r\nAuthorization: Bearer secret\r\nContent-Type: application/json\r\n\r\n{}")
+        #expect(
+            requests.first
+                == "PUT /a HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Length: 2\r\nAuthorization: Bearer secret\r\n"
+                + "Content-Type: application/json\r\n\r\n{}")
         #expect(requests.dropFirst().first?.contains("authorization: Bearer other\r\n") == true)
         #expect(requests.dropFirst().first?.contains("secret") == false)
     }

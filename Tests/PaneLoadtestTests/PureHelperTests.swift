@@ -4,6 +4,30 @@ import Testing
 @testable import PaneLoadtest
 
 @Suite struct PureHelperTests {
+    /// Issue 13, item 7: a write's body is built into the writer's buffer, byte for byte what
+    /// the runner sent before (`{"w":k,"n":n,"pad":"x…y…"}`, `bodyBytes` long).
+    @Test func writeBodiesKeepTheirBytesAndLength() {
+        func before(k: Int, n: Int, bodyBytes: Int) -> [UInt8] {
+            let padding = String(repeating: "x", count: max(0, bodyBytes - 40))
+            var body = "{\"w\":\(k),\"n\":\(n),\"pad\":\"\(padding)\"}"
+            if body.utf8.count < bodyBytes {
+                body = "{\"w\":\(k),\"n\":\(n),\"pad\":\"\(padding + String(repeating: "y", count: bodyBytes - body.utf8.count))\"}"
+            }
+            return Array(body.utf8)
+        }
+        var buffer: [UInt8] = []
+        for bodyBytes in [0, 10, 39, 40, 41, 64, 256, 4_096] {
+            let bodies = WriteBody(bodyBytes: bodyBytes)
+            for (k, n) in [(0, 0), (7, 31), (31, 299_999), (3, 1_234_567_890_123)] {
+                bodies.write(k: k, n: n, into: &buffer)
+                #expect(buffer == before(k: k, n: n, bodyBytes: bodyBytes), "bodyBytes \(bodyBytes) k \(k) n \(n)")
+                #expect(bodies.bytes(k: k, n: n) == buffer)
+            }
+        }
+        WriteBody(bodyBytes: 256).write(k: 1, n: 2, into: &buffer)
+        #expect(buffer.count == 256 && String(decoding: buffer, as: UTF8.self).hasPrefix(#"{"w":1,"n":2,"pad":"xxx"#))
+    }
+
     @Test func latencyLogLinesParseAndPartialLinesWait() {
         let text = Array("1 100 103\n2 100 101\ngarbage\n3 1 2 3\n4 200 2".utf8)
         let (lines, consumed) = LatencyLogParser.parse(text[...])

@@ -68,21 +68,16 @@ public final class EventStreamClient: @unchecked Sendable {
             headerEnd = Self.find([13, 10, 13, 10], in: buffer)
         }
         let end = headerEnd ?? 0
-        let head = String(decoding: buffer[0..<end], as: UTF8.self).components(separatedBy: "\r\n")
-        status = head.first.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? 0
-        var fields: [String: String] = [:]
-        for line in head.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        self.headers = fields
+        let head = HTTPAnswerHead(buffer[0..<end])
+        status = head.status
+        self.headers = head.fields
         rest = Array(buffer[(end + 4)...])
         if status == 200 {
             text = ""
             self.fd = fd
         } else {
             var body = rest
-            let length = Int(fields["content-length"] ?? "") ?? 0
+            let length = head.contentLength ?? 0
             while body.count < length, Date() < deadline, Self.fill(fd, &body) {}
             text = String(decoding: body, as: UTF8.self)
             Glibc.close(fd)

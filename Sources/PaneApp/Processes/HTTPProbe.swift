@@ -9,11 +9,13 @@ import Foundation
 public final class HTTPProbe {
     public struct Reply: Sendable {
         public let status: Int
-        public let headers: [String: String]
+        public let head: HTTPAnswerHead
         public let body: [UInt8]
         public var text: String { String(decoding: body, as: UTF8.self) }
+        /// Every header, by lower-case name.
+        public var headers: [String: String] { head.fields }
         /// A header by case-insensitive name.
-        public func header(_ name: String) -> String? { headers[name.lowercased()] }
+        public func header(_ name: String) -> String? { head.field(name) }
     }
 
     let host: String
@@ -21,23 +23,44 @@ public final class HTTPProbe {
     let timeoutMs: Int
     /// Sent as `Authorization: Bearer <token>` with every request, unless a request names its
     /// own `Authorization` header.
-    public var token: String?
+    public var token: String? {
+        didSet { authorization = Self.authorizationLine(token) }
+    }
     private var fd: Int32 = -1
+    /// Received bytes not yet read start at `readFrom`.
     private var buffer: [UInt8] = []
+    private var readFrom = 0
+    /// The request being sent, built in place (its capacity is kept from request to request).
+    private var out: [UInt8] = []
+    /// `Host: …` and `Authorization: …` lines, built once.
+    private let hostLine: [UInt8]
+    private var authorization: [UInt8]
+    /// Where `recv` writes, allocated once per probe.
+    private let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 1)
 
     public init(host: String = "127.0.0.1", port: Int, timeoutMs: Int = 5_000, token: String? = nil) {
         self.host = host
         self.port = port
         self.timeoutMs = timeoutMs
         self.token = token
+        hostLine = Array("Host: \(host):\(port)\r\n".utf8)
+        authorization = Self.authorizationLine(token)
     }
 
-    deinit { close() }
+    deinit {
+        close()
+        chunk.deallocate()
+    }
 
     public func close() {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1
         buffer = []
+        readFrom = 0
+    }
+
+    private static func authorizationLine(_ token: String?) -> [UInt8] {
+        token.map { Array("Authorization: Bearer \($0)\r\n".utf8) } ?? []
     }
 
     /// Sends one request; reconnects once if a kept-alive connection was closed by the server.
@@ -54,31 +77,42 @@ public final class HTTPProbe {
 
     private func attempt(_ method: String, _ path: String, body: [UInt8], headers: [String: String]) throws -> Reply {
         if fd < 0 { try connect() }
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Length: \(body.count)\r\n"
-        if let token, !headers.keys.contains(where: { $0.lowercased() == "authorization" }) {
-            head += "Authorization: Bearer \(token)\r\n"
+        out.removeAll(keepingCapacity: true)
+        out.append(contentsOf: method.utf8)
+        out.append(32)
+        out.append(contentsOf: path.utf8)
+        out.append(contentsOf: " HTTP/1.1\r\n".utf8)
+        out.append(contentsOf: hostLine)
+        out.append(contentsOf: "Content-Length: ".utf8)
+        out.append(contentsOf: String(body.count).utf8)
+        out.append(contentsOf: "\r\n".utf8)
+        if !headers.keys.contains(where: { HTTPAnswerHead.equalsIgnoringASCIICase($0.utf8, "authorization") }) {
+            out.append(contentsOf: authorization)
         }
-        for (name, value) in headers { head += "\(name): \(value)\r\n" }
-        head += "\r\n"
-        try send(Array(head.utf8) + body)
+        for (name, value) in headers {
+            out.append(contentsOf: name.utf8)
+            out.append(contentsOf: ": ".utf8)
+            out.append(contentsOf: value.utf8)
+            out.append(contentsOf: "\r\n".utf8)
+        }
+        out.append(contentsOf: "\r\n".utf8)
+        out.append(contentsOf: body)
+        try send(out)
         let headerEnd = try readUntilHeaderEnd()
-        let headText = String(decoding: buffer[0..<headerEnd], as: UTF8.self)
-        buffer.removeFirst(headerEnd + 4)
-        var lines = headText.components(separatedBy: "\r\n")
-        let statusLine = lines.removeFirst().split(separator: " ")
-        guard statusLine.count >= 2, let status = Int(statusLine[1]) else { throw HTTPProbeError( "bad status line") }
-        var fields: [String: String] = [:]
-        for line in lines {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
+        let head = HTTPAnswerHead(buffer[readFrom..<headerEnd])
+        readFrom = headerEnd + 4
+        guard head.status != 0 else { throw HTTPProbeError("bad status line") }
         // A HEAD answer carries the GET's Content-Length and no body.
-        let length = method == "HEAD" ? 0 : Int(fields["content-length"] ?? "0") ?? 0
-        while buffer.count < length { try fill() }
-        let payload = Array(buffer[0..<length])
-        buffer.removeFirst(length)
-        if fields["connection"]?.lowercased() == "close" { close() }
-        return Reply(status: status, headers: fields, body: payload)
+        let length = method == "HEAD" ? 0 : head.contentLength ?? 0
+        while buffer.count - readFrom < length { try fill() }
+        let payload = Array(buffer[readFrom..<(readFrom + length)])
+        readFrom += length
+        if readFrom == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            readFrom = 0
+        }
+        if head.closesConnection { close() }
+        return Reply(status: head.status, head: head, body: payload)
     }
 
     private func connect() throws {
@@ -135,22 +169,30 @@ public final class HTTPProbe {
     }
 
     private func fill() throws {
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        let n = recv(fd, chunk.baseAddress, chunk.count, 0)
         guard n > 0 else { throw HTTPProbeError( n == 0 ? "connection closed" : "recv failed: \(String(cString: strerror(errno)))") }
-        buffer.append(contentsOf: chunk[0..<n])
+        if readFrom > 0 && readFrom == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            readFrom = 0
+        } else if readFrom >= 65_536 {
+            buffer.removeFirst(readFrom)
+            readFrom = 0
+        }
+        buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
     }
 
+    /// The index in ``buffer`` of the CRLF CRLF that ends the answer's head.
     private func readUntilHeaderEnd() throws -> Int {
-        var searchFrom = 0
+        // Bytes after `readFrom` already searched (``fill()`` may move what is unread to the front).
+        var searched = 0
         while true {
-            if buffer.count >= 4 {
-                var i = max(0, searchFrom - 3)
+            if buffer.count - readFrom >= 4 {
+                var i = readFrom + max(0, searched - 3)
                 while i + 3 < buffer.count {
                     if buffer[i] == 13 && buffer[i + 1] == 10 && buffer[i + 2] == 13 && buffer[i + 3] == 10 { return i }
                     i += 1
                 }
-                searchFrom = buffer.count
+                searched = buffer.count - readFrom
             }
             try fill()
         }

@@ -41,7 +41,8 @@ final class LatencyCollector: @unchecked Sendable {
                 let (lines, consumed) = LatencyLogParser.parse(bytes[...])
                 sources[i].offset += UInt64(consumed)
                 let label = sources[i].label
-                guard var replica = replicas[label] else { continue }
+                // Taken out while it records, so its histogram is not copied (copy on write).
+                guard var replica = replicas.removeValue(forKey: label) else { continue }
                 for line in lines {
                     guard let latency = replica.record(line) else { continue }
                     _ = overall.record(latency)

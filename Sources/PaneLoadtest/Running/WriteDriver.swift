@@ -54,7 +54,8 @@ final class WriteDriver: Sendable {
     private func writer(_ k: Int, start: DispatchTime, stop: StopSignal) {
         let probe = HTTPProbe(port: hubPort, timeoutMs: 10_000, token: token)
         var rng = SplitMix64(seed: scenario.seed &* 1_000_003 &+ UInt64(k))
-        let padding = String(repeating: "x", count: max(0, scenario.bodyBytes - 40))
+        let bodies = WriteBody(bodyBytes: scenario.bodyBytes)
+        var body: [UInt8] = []
         var scheduled = LatencySummary.makeHistogram()
         var service = LatencySummary.makeHistogram()
         defer {
@@ -76,18 +77,17 @@ final class WriteDriver: Sendable {
             let sentAt = Self.seconds(since: start)
             var sent: Sent
             if scenario.batchSize > 1 {
-                sent = sendBatch(probe, k: k, n: n, rng: &rng, padding: padding)
+                sent = sendBatch(probe, k: k, n: n, rng: &rng, bodies: bodies)
             } else {
-                let id = "ctx-\(rng.next() % UInt64(scenario.contexts))"
+                let path = "/v1/contexts/ctx-\(rng.next() % UInt64(scenario.contexts))"
                 let isDelete = Double(rng.next() % 1_000_000) / 1_000_000 < scenario.deleteShare
                 sent = Sent(writes: 1, deletes: isDelete ? 1 : 0)
                 do {
                     if isDelete {
-                        sent.status = try probe.request("DELETE", "/v1/contexts/\(id)").status
+                        sent.status = try probe.request("DELETE", path).status
                     } else {
-                        sent.status = try probe.request(
-                            "PUT", "/v1/contexts/\(id)", body: body(k: k, n: n, padding: padding), headers: ["Content-Type": "application/json"]
-                        ).status
+                        bodies.write(k: k, n: n, into: &body)
+                        sent.status = try probe.request("PUT", path, body: body, headers: Self.jsonHeaders).status
                     }
                 } catch {
                     sent.failure = "\(error)"
@@ -134,21 +134,15 @@ final class WriteDriver: Sendable {
         var failure = ""
     }
 
-    private func body(k: Int, n: Int, padding: String) -> [UInt8] {
-        var body = "{\"w\":\(k),\"n\":\(n),\"pad\":\"\(padding)\"}"
-        if body.utf8.count < scenario.bodyBytes {
-            body = "{\"w\":\(k),\"n\":\(n),\"pad\":\"\(padding + String(repeating: "y", count: scenario.bodyBytes - body.utf8.count))\"}"
-        }
-        return Array(body.utf8)
-    }
+    static let jsonHeaders = ["Content-Type": "application/json"]
 
     /// Sends batch `n`: `batchSize` distinct contexts, each deleted with the scenario's share.
     /// A batch is all or nothing, so a delete of a context that does not exist (404, naming
     /// its index) is left out and the rest sent again.
-    private func sendBatch(_ probe: HTTPProbe, k: Int, n: Int, rng: inout SplitMix64, padding: String) -> Sent {
+    private func sendBatch(_ probe: HTTPProbe, k: Int, n: Int, rng: inout SplitMix64, bodies: WriteBody) -> Sent {
         var ids = Set<UInt64>()
         var operations: [(text: String, isDelete: Bool)] = []
-        let body = String(decoding: self.body(k: k, n: n, padding: padding), as: UTF8.self)
+        let body = String(decoding: bodies.bytes(k: k, n: n), as: UTF8.self)
         while operations.count < scenario.batchSize {
             let id = rng.next() % UInt64(scenario.contexts)
             guard ids.insert(id).inserted else { continue }
@@ -161,7 +155,7 @@ final class WriteDriver: Sendable {
             let payload = Array(("[" + operations.map(\.text).joined(separator: ",") + "]").utf8)
             let reply: HTTPProbe.Reply
             do {
-                reply = try probe.request("POST", "/v1/batch", body: payload, headers: ["Content-Type": "application/json"])
+                reply = try probe.request("POST", "/v1/batch", body: payload, headers: Self.jsonHeaders)
             } catch {
                 sent.failure = "\(error)"
                 sent.status = 0

@@ -132,6 +132,9 @@ import Testing
                 var body = ""
                 var headers: [String: String] = [:]
                 var existing = 0  // versions written before the case
+                // The answer on the event loop, when the trie's differs by design: the token check
+                // knows `//v1/batch` as no batch path (it needs an admin token there, as before).
+                var fastAnswer: String?
             }
             let huge = String(repeating: " ", count: (4 << 20) + 1)
             let cases: [Case] = [
@@ -142,13 +145,17 @@ import Testing
                 Case(token: tokens.write, headers: ["If-Match": "\"2\""], existing: 2), Case(token: tokens.write, headers: ["If-Match": "\"1\""], existing: 2),
                 Case(token: tokens.write, headers: ["If-Match": "seven"], existing: 1),
                 Case(token: tokens.write, body: String(repeating: "b", count: 3_000_000), existing: 1),
-                Case(method: "POST", token: tokens.write, body: #"[{"op":"put","id":"ID","body":1},{"op":"put","id":"ID-2","body":[2]}]"#),
-                Case(method: "POST", token: tokens.write, body: #"[{"op":"put","id":"ID","body":1},{"op":"delete","id":"ID-2"}]"#),
-                Case(method: "POST", token: tokens.write, body: #"[{"op":"put","id":"ID","body":1,"regions":["mars-1"]}]"#),
-                Case(method: "POST", token: tokens.write, body: #"[{"op":"put","id":"ID","body":{x}}]"#),
-                Case(method: "POST", token: tokens.write, body: #"{"operations":[]}"#),
-                Case(method: "POST", token: tokens.write, body: huge), Case(method: "POST", token: tokens.read, body: "[]"),
-                Case(method: "POST", token: nil, body: "[]"), Case(method: "POST", token: tokens.write, body: #"[{"op":"delete","id":"ID"}]"#, existing: 1),
+                Case(method: "POST", token: tokens.admin, body: #"[{"op":"put","id":"ID","body":1},{"op":"put","id":"ID-2","body":[2]}]"#),
+                Case(method: "POST", token: tokens.admin, body: #"[{"op":"put","id":"ID","body":1},{"op":"delete","id":"ID-2"}]"#),
+                Case(method: "POST", token: tokens.admin, body: #"[{"op":"put","id":"ID","body":1,"regions":["mars-1"]}]"#),
+                Case(method: "POST", token: tokens.admin, body: #"[{"op":"put","id":"ID","body":{x}}]"#),
+                Case(method: "POST", token: tokens.admin, body: #"{"operations":[]}"#),
+                Case(method: "POST", token: tokens.admin, body: huge), Case(method: "POST", token: nil, body: "[]"),
+                Case(method: "POST", token: tokens.admin, body: #"[{"op":"delete","id":"ID"}]"#, existing: 1),
+                Case(
+                    method: "POST", token: tokens.read, body: "[]",
+                    fastAnswer: #"403 {"error":"a read token may not POST /v1/batch: it needs a write or admin token"}"#),
+                Case(method: "POST", token: tokens.write, body: #"[{"op":"put","id":"ID","body":7}]"#, fastAnswer: "200"),
             ]
             try await BlockingThread.value(name: "test-del-setup") {
                 for (n, c) in cases.enumerated() where c.existing > 0 {
@@ -161,9 +168,10 @@ import Testing
                 }
             }
             let before = try await Self.routeCounts(port: port, token: tokens.metrics)
-            let (mismatches, statuses) = try await BlockingThread.value(name: "test-del-route") { () -> ([String], [String]) in
+            let (mismatches, statuses, counted) = try await BlockingThread.value(name: "test-del-route") { () -> ([String], [String], [String]) in
                 var mismatches: [String] = []
                 var statuses: [String] = []
+                var counted: [String] = []
                 for (n, c) in cases.enumerated() {
                     let fastID = c.id ?? "f\(n)"
                     let trieID = c.id ?? "t\(n)"
@@ -175,6 +183,11 @@ import Testing
                         c.method, "/\(path)\(c.method == "POST" ? "" : trieID)\(c.query)",
                         body: Array(c.body.replacingOccurrences(of: "ID", with: trieID).utf8), headers: c.headers)
                     statuses.append("\(c.method) \(fast.status)")
+                    counted += ["\(c.method) \(fast.status)", "\(c.method) \(trie.status)"]
+                    if let expected = c.fastAnswer {
+                        if !"\(fast.status) \(fast.text)".hasPrefix(expected) { mismatches.append("case \(n): \(fast.status) \(fast.text)") }
+                        continue
+                    }
                     let (fastText, fastHeaders) = Self.normalized(fast, id: fastID, as: fastID)
                     var (trieText, trieHeaders) = Self.normalized(trie, id: trieID, as: fastID)
                     trieText = trieText.replacingOccurrences(of: trieID, with: fastID)  // a batch's second id, `ID-2`
@@ -182,7 +195,7 @@ import Testing
                         mismatches.append("case \(n): \(fast.status) \(fastHeaders) \(fast.text) vs \(trie.status) \(trieHeaders) \(trie.text)")
                     }
                 }
-                return (mismatches, statuses)
+                return (mismatches, statuses, counted)
             }
             #expect(mismatches.isEmpty, "\(mismatches)")
             #expect(
@@ -194,7 +207,7 @@ import Testing
             var delta: [String: Int] = [:]
             for (key, value) in after where value != before[key] { delta[key] = value - (before[key] ?? 0) }
             var expected: [String: Int] = [:]
-            for status in statuses { expected[status, default: 0] += 2 }
+            for status in counted { expected[status, default: 0] += 1 }
             #expect(delta == expected, "\(delta)")
         }
     }

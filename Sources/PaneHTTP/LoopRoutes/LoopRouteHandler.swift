@@ -17,7 +17,9 @@ import NIOHTTPTypes
 /// arrives while a route's request is in progress (the next pipelined request, a parse error, the
 /// client's half-close) is held, and reading stops, until its answer is written. A request with
 /// `Connection: close` is the last one taken: its answer is followed by closing the output, as
-/// Hummingbird does, and what follows it is dropped (never committed).
+/// Hummingbird does, and what follows it is dropped (never committed). Held parts passed on later
+/// are followed by a `channelReadComplete`, as a socket read ends: Hummingbird's async channel
+/// hands its task what it got only then.
 final class LoopRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -258,10 +260,14 @@ final class LoopRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Handles held events in order until one has to wait again; reading resumes when none is held.
     private func drain(_ context: ChannelHandlerContext) {
+        var handled = false
         while let event = held.first, !mustWait(event) {
             held.removeFirst()
             handle(event, context)
+            handled = true
         }
+        // Hummingbird's async channel hands what it was given to its task at the end of a read.
+        if handled { context.fireChannelReadComplete() }
         if held.isEmpty && readWanted {
             readWanted = false
             context.read()

@@ -52,16 +52,7 @@ import Testing
                 Case(token: tokens.write, headers: ["If-None-Match": "*"], existing: 1),
                 Case(token: tokens.read, headers: ["If-None-Match": "*"], existing: 1),
             ]
-            try await BlockingThread.value(name: "test-put-setup") {
-                for (n, c) in cases.enumerated() where c.existing > 0 {
-                    for id in ["f\(n)", "t\(n)"] {
-                        for _ in 0..<c.existing {
-                            let setup = try HTTPProbe(port: port, token: tokens.write).request("PUT", "/v1/contexts/\(id)", body: Array("0".utf8))
-                            guard setup.status == 200 else { throw TestFailure("setup of \(id): \(setup.status) \(setup.text)") }
-                        }
-                    }
-                }
-            }
+            try await Self.writeVersions(port: port, token: tokens.write, of: cases.map(\.existing))
             let metricsBefore = try await PointReadPathTests.requestCount(port: port, token: tokens.metrics)
             let (mismatches, statuses) = try await BlockingThread.value(name: "test-put-route") { () -> ([String], [Int]) in
                 var mismatches: [String] = []
@@ -157,16 +148,7 @@ import Testing
                     fastAnswer: #"403 {"error":"a read token may not POST /v1/batch: it needs a write or admin token"}"#),
                 Case(method: "POST", token: tokens.write, body: #"[{"op":"put","id":"ID","body":7}]"#, fastAnswer: "200"),
             ]
-            try await BlockingThread.value(name: "test-del-setup") {
-                for (n, c) in cases.enumerated() where c.existing > 0 {
-                    for id in ["f\(n)", "t\(n)"] {
-                        for _ in 0..<c.existing {
-                            let setup = try HTTPProbe(port: port, token: tokens.write).request("PUT", "/v1/contexts/\(id)", body: Array("0".utf8))
-                            guard setup.status == 200 else { throw TestFailure("setup of \(id): \(setup.status) \(setup.text)") }
-                        }
-                    }
-                }
-            }
+            try await Self.writeVersions(port: port, token: tokens.write, of: cases.map(\.existing))
             let before = try await Self.routeCounts(port: port, token: tokens.metrics)
             let (mismatches, statuses, counted) = try await BlockingThread.value(name: "test-del-route") { () -> ([String], [String], [String]) in
                 var mismatches: [String] = []
@@ -332,5 +314,19 @@ import Testing
             counts["\(method) \(status)", default: 0] += Int(value)
         }
         return counts
+    }
+
+    /// Writes `versions[n]` versions of `f<n>` and of `t<n>`: the contexts of case `n` on each path.
+    static func writeVersions(port: Int, token: String, of versions: [Int]) async throws {
+        try await BlockingThread.value(name: "test-route-setup") {
+            for (n, count) in versions.enumerated() where count > 0 {
+                for id in ["f\(n)", "t\(n)"] {
+                    for _ in 0..<count {
+                        let setup = try HTTPProbe(port: port, token: token).request("PUT", "/v1/contexts/\(id)", body: Array("0".utf8))
+                        guard setup.status == 200 else { throw TestFailure("setup of \(id): \(setup.status) \(setup.text)") }
+                    }
+                }
+            }
+        }
     }
 }

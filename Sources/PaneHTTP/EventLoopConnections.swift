@@ -18,12 +18,23 @@ import Synchronization
 ///
 /// A handler that blocks its thread holds up every connection of that loop, as it held up a pool
 /// thread before (two of each on this machine): fit for handlers that await their slow work.
+///
+/// With ``LoopRoutes``, a ``LoopRouteHandler`` after Hummingbird's `HTTPConnectionStateHandler`
+/// answers their requests on the loop without the connection's task.
 struct EventLoopConnections<Inner: ServerChildChannel>: ServerChildChannel {
     typealias Value = Inner.Value
     let inner: Inner
+    var loopRoutes: LoopRoutes?
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        inner.setup(channel: channel, logger: logger)
+        let value = inner.setup(channel: channel, logger: logger)
+        guard let loopRoutes, !loopRoutes.routes.isEmpty else { return value }
+        return value.flatMapThrowing { value in
+            let pipeline = channel.pipeline.syncOperations
+            let state = try pipeline.handler(type: HTTPConnectionStateHandler.self)
+            try pipeline.addHandler(LoopRouteHandler(routes: loopRoutes), position: .after(state))
+            return value
+        }
     }
 
     func handle(value: Value, logger: Logger) async {
@@ -35,9 +46,9 @@ struct EventLoopConnections<Inner: ServerChildChannel>: ServerChildChannel {
 
 extension HTTPServerBuilder {
     /// `.http1(configuration:)` whose connections run on their event loops (``EventLoopConnections``).
-    static func http1OnEventLoops(configuration: HTTP1Channel.Configuration) -> HTTPServerBuilder {
+    static func http1OnEventLoops(configuration: HTTP1Channel.Configuration, loopRoutes: LoopRoutes? = nil) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            EventLoopConnections(inner: HTTP1Channel(responder: responder, configuration: configuration))
+            EventLoopConnections(inner: HTTP1Channel(responder: responder, configuration: configuration), loopRoutes: loopRoutes)
         }
     }
 }

@@ -27,12 +27,15 @@ public struct HTTPService: Service, CustomStringConvertible {
     ///   - segmentRoutes: routes of `router` matched before its trie (``SegmentRouter``).
     ///   - onEventLoops: each connection's task runs on its channel's event loop instead of the
     ///     cooperative pool (``EventLoopConnections``); for servers whose handlers never block.
+    ///   - loopRoutes: routes answered by a NIO handler on the event loop, before Hummingbird
+    ///     (``LoopRouteHandler``); only with `onEventLoops`. Add each to `router` too
+    ///     (``Router/loopRoute(_:)``). `tokens` guard them as ``AuthMiddleware`` does.
     ///
     /// `HEAD` is answered for every `GET` route (``HeadResponder``).
     public init(
         router: Router<BasicRequestContext>, segmentRoutes: [SegmentRoute<BasicRequestContext>] = [], host: String, port: Int,
         serverName: String, idleTimeoutMs: Int? = nil, requestReadTimeoutMs: Int? = nil, maxConnections: Int? = nil,
-        onEventLoops: Bool = false, logger: Logger
+        onEventLoops: Bool = false, loopRoutes: [LoopRoute] = [], tokens: TokenFileWatcher? = nil, logger: Logger
     ) {
         self.host = host
         self.port = port
@@ -42,8 +45,17 @@ public struct HTTPService: Service, CustomStringConvertible {
             idleTimeout: idleTimeoutMs.map { TimeAmount.milliseconds(Int64($0)) })
         let routes = SegmentRouter(
             routes: segmentRoutes, known: router.routes.map { ($0.method.rawValue, $0.path.description) }, base: router.buildResponder())
+        let known = router.routes.map { (method: $0.method, path: $0.path.description) }
+        let loop = LoopRoutes(
+            routes: loopRoutes.filter { route in
+                // A route whose prefix another route shares (`/v1/contexts/special`) is left to the router.
+                guard case .segment(let prefix) = route.path else { return true }
+                return !known.contains { $0.path != route.endpoint && $0.path.hasPrefix(prefix) && $0.path != prefix }
+            },
+            tokens: tokens, serverName: serverName)
+        let server: HTTPServerBuilder = onEventLoops ? .http1OnEventLoops(configuration: http1, loopRoutes: loop) : .http1(configuration: http1)
         self.application = Application(
-            responder: HeadResponder(base: routes), server: onEventLoops ? .http1OnEventLoops(configuration: http1) : .http1(configuration: http1),
+            responder: HeadResponder(base: routes), server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: serverName), logger: logger)
     }
 

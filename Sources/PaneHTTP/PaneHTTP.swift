@@ -7,17 +7,28 @@ import PaneCore
 public enum PaneHTTP {
     /// A JSON response from raw bytes.
     public static func json(_ bytes: [UInt8], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        Response(status: status, headers: jsonFields(headers), body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        jsonAnswer(ByteBuffer(bytes: bytes), status: status, headers: headers).response
     }
 
     /// A JSON response from text, written straight into the response buffer.
     public static func json(_ text: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        Response(status: status, headers: jsonFields(headers), body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        jsonAnswer(ByteBuffer(string: text), status: status, headers: headers).response
     }
 
     /// A JSON response whose body was written into `buffer`.
     public static func json(_ buffer: ByteBuffer, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        Response(status: status, headers: jsonFields(headers), body: ResponseBody(byteBuffer: buffer))
+        jsonAnswer(buffer, status: status, headers: headers).response
+    }
+
+    /// A JSON answer whose body was written into `buffer`, for both ways of answering (a
+    /// Hummingbird ``Response`` or a ``LoopRoute``'s answer on the event loop).
+    public static func jsonAnswer(_ buffer: ByteBuffer, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Answer {
+        Answer(status: status, headers: jsonFields(headers), body: buffer)
+    }
+
+    /// A JSON answer from text.
+    public static func jsonAnswer(_ text: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Answer {
+        jsonAnswer(ByteBuffer(string: text), status: status, headers: headers)
     }
 
     /// `Content-Type: application/json`, built once: most responses carry no other header.
@@ -30,9 +41,14 @@ public enum PaneHTTP {
         return fields
     }
 
+    /// `{"error": message}` with `status`, as an ``Answer``.
+    public static func errorAnswer(_ status: HTTPResponse.Status, _ message: String) -> Answer {
+        jsonAnswer("{\"error\":\(JSONText.quote(message))}", status: status)
+    }
+
     /// `{"error": message}` with `status`.
     public static func error(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        json("{\"error\":\(JSONText.quote(message))}", status: status)
+        errorAnswer(status, message).response
     }
 
     /// The `:id` path parameter, percent-decoded and validated.
@@ -52,6 +68,26 @@ public enum PaneHTTP {
     /// (a value with bad escapes stays as sent); decoding again would turn `p%2541` into `pA`.
     public static func query(_ request: Request, _ name: String) -> String? {
         request.uri.queryParameters.get(name)
+    }
+}
+
+/// An answer with its whole body: status, headers and bytes. ``response`` is the Hummingbird
+/// response with the same head (`Content-Length` last, as `Response` adds it) and body.
+public struct Answer: Sendable {
+    public var status: HTTPResponse.Status
+    public var headers: HTTPFields
+    public var body: ByteBuffer
+
+    /// `Content-Length` is added after `headers` when they do not have one, as `Response` does.
+    public init(status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        if !self.headers.contains(.contentLength) { self.headers[.contentLength] = String(body.readableBytes) }
+    }
+
+    public var response: Response {
+        Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 }
 

@@ -4,7 +4,8 @@ import Hummingbird
 /// A route of one method, a literal prefix and one parameter segment (`GET /v1/contexts/{id}`),
 /// matched before Hummingbird's trie (``SegmentRouter``): resolving a parameter in the trie cost a
 /// spoke's point read about 5% of its CPU (docs/benchmarks.md, "Issue 13 item 2"). The spoke's
-/// point read and the hub's `PUT` of a context take this way.
+/// point read takes this way (the hub's write routes are ``LoopRoute``s, answered before
+/// Hummingbird altogether).
 ///
 /// The same route is in the router too (``Router/segment(_:_:parameter:use:)``), with the same
 /// middleware chain and handler: unusual spellings of the path (`//`, a trailing `/`) go through

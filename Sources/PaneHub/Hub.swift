@@ -51,14 +51,14 @@ public struct Hub: Sendable {
             }
         }
         let statusPage: @Sendable () async throws -> String = { try await cache.page() }
-        let (router, segmentRoutes) = HubHTTP.router(
+        let (router, loopRoutes) = HubHTTP.router(
             store: store, rules: config.bodyRules, batchMaxBytes: config.batchMaxBytes, publishing: publishing, tokens: tokens, statusPage: statusPage)
         extraRoutes?(router)
         router.addRouteFallback()
         let http = HTTPService(
-            router: router, segmentRoutes: segmentRoutes, host: config.httpHost, port: config.httpPort, serverName: "pane-hub",
+            router: router, host: config.httpHost, port: config.httpPort, serverName: "pane-hub",
             idleTimeoutMs: config.httpIdleTimeoutMs, requestReadTimeoutMs: config.httpRequestReadTimeoutMs,
-            maxConnections: config.httpMaxConnections, onEventLoops: true, logger: logger)
+            maxConnections: config.httpMaxConnections, onEventLoops: true, loopRoutes: loopRoutes, tokens: tokens, logger: logger)
         let watcher: [any Service] = tokens.map { [$0] } ?? []
         return loops() + watcher + [http]
     }

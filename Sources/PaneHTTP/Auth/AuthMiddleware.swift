@@ -17,20 +17,27 @@ public struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let access = Access.required(method: request.method.rawValue, path: request.uri.path) else {
-            return try await next(request, context)
+        if let refusal = Self.refusal(tokens, method: request.method, path: request.uri.path, authorization: request.headers[.authorization]) {
+            return refusal.response
         }
-        switch tokens.current.decide(access, authorization: request.headers[.authorization]) {
+        return try await next(request, context)
+    }
+
+    /// The answer refusing `method path` with this `Authorization` header, or nil when it may
+    /// go on. Shared with the routes answered on the event loop (``LoopRoutes``).
+    static func refusal(_ tokens: TokenFileWatcher, method: HTTPRequest.Method, path: String, authorization: String?) -> Answer? {
+        guard let access = Access.required(method: method.rawValue, path: path) else { return nil }
+        switch tokens.current.decide(access, authorization: authorization) {
         case .allowed:
-            return try await next(request, context)
+            return nil
         case .unauthorized(let reason):
-            var response = PaneHTTP.error(.unauthorized, reason.message)
-            response.headers[.wwwAuthenticate] =
+            var answer = PaneHTTP.errorAnswer(.unauthorized, reason.message)
+            answer.headers[.wwwAuthenticate] =
                 reason == .missing ? "Bearer realm=\"pane\"" : "Bearer realm=\"pane\", error=\"invalid_token\""
-            return response
+            return answer
         case .forbidden(let role, let needs):
             let roles = Role.allowing(needs).map(\.rawValue).joined(separator: " or ")
-            return PaneHTTP.error(.forbidden, "a \(role) token may not \(request.method.rawValue) \(request.uri.path): it needs a \(roles) token")
+            return PaneHTTP.errorAnswer(.forbidden, "a \(role) token may not \(method.rawValue) \(path): it needs a \(roles) token")
         }
     }
 }

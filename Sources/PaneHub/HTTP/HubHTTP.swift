@@ -21,12 +21,17 @@ import PaneHTTP
 /// With `tokens`, every route but `/healthz` needs a bearer token whose role allows it
 /// (``AuthMiddleware``): `read` for GET, `write` or `admin` for PUT and DELETE, `admin` for
 /// republish, `write` or `admin` for a batch.
+///
+/// The write routes (PUT, DELETE, batch) are ``PaneHTTP/LoopRoute``s (``HubWriteRoutes``): the
+/// router has them for odd spellings of their paths, and ``PaneHTTP/HTTPService`` answers them on
+/// the event loop; ``router(store:rules:batchMaxBytes:publishing:tokens:statusPage:)`` returns
+/// them as its `loopRoutes`.
 public enum HubHTTP {
     public static func router(
         store: HubStore, rules: BodyRules, batchMaxBytes: Int = defaultBatchMaxBytes, publishing: PublishHealth = PublishHealth(),
         tokens: TokenFileWatcher? = nil,
         statusPage: (@Sendable () async throws -> String)? = nil
-    ) -> (router: Router<BasicRequestContext>, segmentRoutes: [SegmentRoute<BasicRequestContext>]) {
+    ) -> (router: Router<BasicRequestContext>, loopRoutes: [LoopRoute]) {
         let router = Router()
         // First, so requests refused by the token check are counted too (`pane_http_*` metrics).
         router.add(middleware: RequestMetricsMiddleware())
@@ -67,43 +72,10 @@ public enum HubHTTP {
             let next = page.count == limit ? page.last.map { JSONText.quote($0.id) } ?? "null" : "null"
             return PaneHTTP.json("{\"items\":[\(items)],\"next\":\(next)}")
         }
-        // Matched before the router's trie (``SegmentRouter``): the write path's route.
-        let put = router.segment(.put, "/v1/contexts/", parameter: "id") { request, context -> Response in
-            let id = try PaneHTTP.contextID(context)
-            let regions = try regionList(request)
-            let buffer: ByteBuffer
-            do {
-                buffer = try await request.body.collect(upTo: rules.maxBytes)
-            } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-                return PaneHTTP.error(.contentTooLarge, "invalid body: body is over the limit of \(rules.maxBytes) bytes (body.maxBytes)")
-            }
-            let body = Array(buffer.readableBytesView)
-            if let problem = rules.problem(with: body) {
-                throw ValidationError(input: "body", value: String(decoding: body.prefix(60), as: UTF8.self), reason: problem)
-            }
-            let condition = try WriteCondition.parse(ifMatch: request.headers[.ifMatch], ifNoneMatch: request.headers[.ifNoneMatch])
-            do {
-                let write = try await store.put(id: id, body: body, regions: regions, condition: condition)
-                return writeAnswer(write, store: store)
-            } catch let refusal as WritePreconditionFailed {
-                return preconditionFailed(refusal)
-            }
-        }
-        router.delete("/v1/contexts/:id") { request, context -> Response in
-            let id = try PaneHTTP.contextID(context)
-            let regions = try regionList(request)
-            let condition = try WriteCondition.parse(ifMatch: request.headers[.ifMatch], ifNoneMatch: request.headers[.ifNoneMatch])
-            let deleted: HubWrite?
-            do {
-                deleted = try await store.delete(id: id, regions: regions, condition: condition)
-            } catch let refusal as WritePreconditionFailed {
-                return preconditionFailed(refusal)
-            }
-            guard let write = deleted else {
-                return PaneHTTP.error(.notFound, "context '\(id)' does not exist or is already deleted")
-            }
-            return writeAnswer(write, store: store)
-        }
+        // Answered on the event loop (``HubWriteRoutes``); here for the paths the loop leaves.
+        let writes = HubWriteRoutes(store: store, rules: rules, batchMaxBytes: batchMaxBytes)
+        router.loopRoute(writes.put)
+        router.loopRoute(writes.delete)
         router.get("/v1/contexts/:id") { _, context -> Response in
             let id = try PaneHTTP.contextID(context)
             guard let stored = try await store.get(id: id), !stored.deleted else {
@@ -114,32 +86,7 @@ public enum HubHTTP {
             out += Array(",\"updatedAt\":\(JSONText.quote(JSONText.iso8601(ms: stored.updatedAtMs)))}".utf8)
             return PaneHTTP.json(out, headers: [.eTag: "\"\(stored.version)\""])
         }
-        router.post(RouterPath(Access.batchPath)) { request, _ -> Response in
-            let buffer: ByteBuffer
-            do {
-                buffer = try await request.body.collect(upTo: batchMaxBytes)
-            } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-                return PaneHTTP.error(
-                    .contentTooLarge, "invalid batch: the body is over the limit of \(batchMaxBytes) bytes (http.batchMaxBytes)")
-            }
-            do {
-                let operations = try BatchRequest.parse(Array(buffer.readableBytesView), rules: rules)
-                let writes = try await store.batch(operations)
-                let index = store.position(of: writes).encoded
-                var out = "{\"results\":["
-                out.reserveCapacity(writes.count * 40 + 80)
-                for (offset, write) in writes.enumerated() {
-                    if offset > 0 { out += "," }
-                    out += "{\"id\":\(JSONText.quote(write.id.value)),\"version\":\(write.version)}"
-                }
-                out += "],\"index\":\"\(index)\"}"
-                return PaneHTTP.json(out, headers: [.paneIndex: index])
-            } catch let error as BatchError {
-                return batchRefused(.badRequest, error.description, index: error.index)
-            } catch let error as BatchMissingContext {
-                return batchRefused(.notFound, "invalid batch: \(error.description)", index: error.index)
-            }
-        }
+        router.loopRoute(writes.batch)
         router.post("/v1/regions/:region/republish") { request, context -> Response in
             let regionText = context.parameters.get("region") ?? ""
             let region = try Region(regionText)
@@ -168,7 +115,7 @@ public enum HubHTTP {
             let missing = result.missing.map { JSONText.quote($0.value) }.joined(separator: ",")
             return PaneHTTP.json("{\"republished\":[\(done)],\"missing\":[\(missing)]}")
         }
-        return (router, [put])
+        return (router, writes.all)
     }
 
     /// The most distinct ids one republish request may name, and its largest body.
@@ -178,36 +125,6 @@ public enum HubHTTP {
     /// The largest batch body by default (`http.batchMaxBytes`): 4 MiB.
     public static let defaultBatchMaxBytes = 4 << 20
 
-    /// A refused batch: nothing was written. `index` names the operation at fault (absent when
-    /// the batch as a whole was wrong).
-    private static func batchRefused(_ status: HTTPResponse.Status, _ message: String, index: Int?) -> Response {
-        let at = index.map { ",\"index\":\($0)" } ?? ""
-        return PaneHTTP.json("{\"error\":\(JSONText.quote(message))\(at)}", status: status)
-    }
-
     /// How long the publisher's rounds may fail before `/readyz` answers 503.
     static let readyFailingMs: Int64 = 5_000
-
-    private static func regionList(_ request: Request) throws(ValidationError) -> [Region]? {
-        guard let text = PaneHTTP.query(request, "regions") else { return nil }
-        return try Region.list(text)
-    }
-
-    /// `412`: the write's `If-Match` or `If-None-Match` did not hold; nothing was written. The
-    /// body and `ETag` give the current version (0 when the context never existed).
-    private static func preconditionFailed(_ refusal: WritePreconditionFailed) -> Response {
-        var headers = HTTPFields()
-        if refusal.version > 0 && !refusal.deleted { headers[.eTag] = "\"\(refusal.version)\"" }
-        return PaneHTTP.json(
-            "{\"error\":\(JSONText.quote(refusal.description)),\"version\":\(refusal.version),\"deleted\":\(refusal.deleted)}",
-            status: .preconditionFailed, headers: headers)
-    }
-
-    /// `{"id","version","index"}` and `Pane-Index`: the write's position token, which a reader
-    /// hands to a spoke (`Pane-Min-Index`) to read its own write.
-    private static func writeAnswer(_ write: HubWrite, store: HubStore) -> Response {
-        let index = store.position(of: write).encoded
-        return PaneHTTP.json(
-            "{\"id\":\(JSONText.quote(write.id.value)),\"version\":\(write.version),\"index\":\"\(index)\"}", headers: [.paneIndex: index])
-    }
 }

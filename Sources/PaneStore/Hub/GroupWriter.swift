@@ -266,8 +266,20 @@ struct PendingWrite: Sendable {
         let targets: [Region]
         var condition: WriteCondition? = nil
     }
+    /// Who waits for the write: a task, or a callback (the hub's routes on the event loop).
+    enum Waiter: Sendable {
+        case task(UnsafeContinuation<HubWrite?, any Error>)
+        case callback(@Sendable (Result<HubWrite?, any Error>) -> Void)
+    }
     let request: Request
-    let continuation: UnsafeContinuation<HubWrite?, any Error>
+    let waiter: Waiter
+
+    func resume(with result: Result<HubWrite?, any Error>) {
+        switch waiter {
+        case .task(let continuation): continuation.resume(with: result)
+        case .callback(let done): done(result)
+        }
+    }
 }
 
 /// The outcome of a hub write: the new version, and the `seq` it got in each region.

@@ -11,34 +11,43 @@ extension HubStore {
     /// - Throws: ``BatchError`` for an operation naming a region this hub does not publish to,
     ///   ``BatchMissingContext`` for a delete of an unknown or deleted context; nothing is written.
     public func batch(_ operations: [BatchOperation]) async throws -> [HubWrite] {
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<[HubWrite], any Error>) in
+            batch(operations) { continuation.resume(with: $0) }
+        }
+    }
+
+    /// The callback form of ``batch(_:)``: `done` runs once, on the writer's queue after the
+    /// commit (or at once, for an operation naming a region this hub does not publish to).
+    public func batch(_ operations: [BatchOperation], done: @escaping @Sendable (Result<[HubWrite], any Error>) -> Void) {
         var items: [(operation: BatchOperation, targets: [Region])] = []
         items.reserveCapacity(operations.count)
         for (index, operation) in operations.enumerated() {
             do { items.append((operation, try targets(operation.regions))) } catch {
-                throw BatchError(index: index, reason: error.description)
+                return done(.failure(BatchError(index: index, reason: error.description)))
             }
         }
         let pending = items
-        let results = try await pool.writeWithoutTransaction { db -> [HubWrite] in
-            var results: [HubWrite] = []
-            var written: [PlacedUpdate] = []
-            let start = CommitMetrics.start()
-            try db.inTransaction {
-                var writer = try GroupWriter(db)
-                results = try writer.writeBatch(pending)
-                try writer.finish()
-                written = writer.written
-                return .commit
+        pool.asyncWriteWithoutTransaction { db in
+            let result = Result { () throws -> [HubWrite] in
+                var results: [HubWrite] = []
+                var written: [PlacedUpdate] = []
+                let start = CommitMetrics.start()
+                try db.inTransaction {
+                    var writer = try GroupWriter(db)
+                    results = try writer.writeBatch(pending)
+                    try writer.finish()
+                    written = writer.written
+                    return .commit
+                }
+                self.commitMetrics.record(writes: pending.count, since: start)
+                // On the writer queue, right after the commit: the tail stays in seq order, and
+                // the publisher wakes now.
+                self.committed(written)
+                self.doorbell.ring()
+                return results
             }
-            self.commitMetrics.record(writes: pending.count, since: start)
-            // On the writer queue, right after the commit: the tail stays in seq order, and the
-            // publisher wakes now, not after this task is resumed on the cooperative pool (whose
-            // two threads may be busy with other requests).
-            self.committed(written)
-            self.doorbell.ring()
-            return results
+            done(result)
         }
-        return results
     }
 
     /// The position token of a batch: the seq it got in each region (one per region).

@@ -42,18 +42,50 @@ extension HubStore {
         return try await enqueue(PendingWrite.Request(id: id, op: .del, body: [], targets: targets, condition: condition))
     }
 
+    /// Callback forms of ``put(id:body:regions:condition:)`` and
+    /// ``delete(id:regions:condition:)``, for callers that are not tasks (the hub's routes on
+    /// the event loop): `done` runs once, on the writer's queue after the group commits (or at
+    /// once, for a region this hub does not publish to).
+    public func put(
+        id: ContextID, body: [UInt8], regions requested: [Region]?, condition: WriteCondition?,
+        done: @escaping @Sendable (Result<HubWrite, any Error>) -> Void
+    ) {
+        let targets: [Region]
+        do { targets = try self.targets(requested) } catch { return done(.failure(error)) }
+        enqueue(PendingWrite.Request(id: id, op: .put, body: body, targets: targets, condition: condition)) { result in
+            done(result.map { $0 ?? HubWrite(id: id, version: 0, seqs: [:]) })
+        }
+    }
+
+    public func delete(
+        id: ContextID, regions requested: [Region]?, condition: WriteCondition?,
+        done: @escaping @Sendable (Result<HubWrite?, any Error>) -> Void
+    ) {
+        let targets: [Region]
+        do { targets = try self.targets(requested) } catch { return done(.failure(error)) }
+        enqueue(PendingWrite.Request(id: id, op: .del, body: [], targets: targets, condition: condition), done: done)
+    }
+
     func enqueue(_ request: PendingWrite.Request) async throws -> HubWrite? {
         // Unsafe rather than checked: `drain` resumes every queued continuation exactly once, and
         // the checked form costs an allocation per write on this hot path.
         try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<HubWrite?, any Error>) in
-            let schedule = pending.withLock { state -> Bool in
-                state.items.append(PendingWrite(request: request, continuation: continuation))
-                if state.scheduled { return false }
-                state.scheduled = true
-                return true
-            }
-            if schedule { pool.asyncWriteWithoutTransaction { db in self.drain(db) } }
+            enqueue(PendingWrite(request: request, waiter: .task(continuation)))
         }
+    }
+
+    func enqueue(_ request: PendingWrite.Request, done: @escaping @Sendable (Result<HubWrite?, any Error>) -> Void) {
+        enqueue(PendingWrite(request: request, waiter: .callback(done)))
+    }
+
+    private func enqueue(_ write: PendingWrite) {
+        let schedule = pending.withLock { state -> Bool in
+            state.items.append(write)
+            if state.scheduled { return false }
+            state.scheduled = true
+            return true
+        }
+        if schedule { pool.asyncWriteWithoutTransaction { db in self.drain(db) } }
     }
 
     /// Commits every queued write in one transaction; if that fails, one by one, so a bad write
@@ -94,7 +126,7 @@ extension HubStore {
         }
         doorbell.ring()
         commitMetrics.record(writes: results.count { (try? $0.get()) != nil }, since: start)
-        for (item, result) in zip(batch, results) { item.continuation.resume(with: result) }
+        for (item, result) in zip(batch, results) { item.resume(with: result) }
     }
 
     /// One write in a transaction of its own, handed to the publisher after its commit.

@@ -100,6 +100,16 @@ import Testing
         slow.close()
         #expect(Self.seqs(in: "\(dir)/slow.log") == [1, 2], "a line recorded after close is dropped")
 
+        // A batch entry's line counts its writes; a single write's has no count.
+        let counted = try #require(LatencyLog(path: "\(dir)/counted.log", logger: TestEnv.logger, flushIntervalMs: 600_000))
+        let operations = try (0..<3).map { try update(UInt64(20 + $0)) }
+        let batch = ContextUpdate(
+            seq: 9, id: try ContextID("c20"), version: 1, op: .batch, body: [], hubTimeUs: 1_000, replay: false, operations: operations)
+        counted.record([batch, try update(10)], committedAtUs: 5_000)
+        counted.close()
+        let lines = try String(contentsOfFile: "\(dir)/counted.log", encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == "9 1000 5000 us 3" && lines.count == 2 && lines[1].hasSuffix(" 5000 us"), "\(lines)")
+
         let timed = try #require(LatencyLog(path: "\(dir)/timed.log", logger: TestEnv.logger, flushIntervalMs: 20))
         timed.record([try update(7)], committedAtUs: WallClock.nowUs())
         #expect(await eventually(10, poll: 0.01) { Self.seqs(in: "\(dir)/timed.log") == [7] })

@@ -35,17 +35,20 @@ import Testing
         #expect(consumed == text.count - "4 200 2".utf8.count)
     }
 
-    /// `seq hubUs replicaUs us` (issue 13) beside old `seq hubMs replicaMs` lines; anything
-    /// else around the unit word is garbage.
+    /// `seq hubUs replicaUs us` (issue 13) beside old `seq hubMs replicaMs` lines, and
+    /// `seq hubUs replicaUs us N` for an entry of N writes; anything else around the unit word
+    /// (a count of 0, a trailing space, a count without the unit) is garbage.
     @Test func latencyLogReadsMicrosecondAndMillisecondLines() {
         let text = Array(
             ("1 1700000000000123 1700000000000540 us\n2 1700000000000 1700000000001\n"
-                + "3 1 2 u\n4 1 2 3 us\n5 1 us\n6 1 2 usx\n7 1 2 us 3\n8 1 2us\n9 1 2 su\n10 1 2 us\n11 5 9 us").utf8)
+                + "3 1 2 u\n4 1 2 3 us\n5 1 us\n6 1 2 usx\n7 1 2 us 3\n8 1 2us\n9 1 2 su\n10 1 2 us\n"
+                + "12 1 2 us 0\n13 1 2 us 4 \n14 1 2 us \n15 1 2 3 4\n16 1 2 us 5x\n11 5 9 us").utf8)
         let (lines, consumed) = LatencyLogParser.parse(text[...])
         #expect(
             lines == [
                 .init(seq: 1, hubUs: 1_700_000_000_000_123, replicaUs: 1_700_000_000_000_540),
                 .init(seq: 2, hubUs: 1_700_000_000_000_000, replicaUs: 1_700_000_000_001_000),
+                .init(seq: 7, hubUs: 1, replicaUs: 2, count: 3),
                 .init(seq: 10, hubUs: 1, replicaUs: 2),
             ])
         #expect(consumed == text.count - "11 5 9 us".utf8.count)
@@ -58,11 +61,16 @@ import Testing
         #expect(replica.record(.init(seq: 1_000, hubUs: 10_000, replicaUs: 10_300)) == 300)
         #expect(replica.applied == 2)
         #expect(replica.maxSeq == 1_000)
+        // An entry of 4 writes counts 4 times, with its latency, and once only.
+        #expect(replica.record(.init(seq: 7, hubUs: 10_000, replicaUs: 10_300, count: 4)) == 300)
+        #expect(replica.record(.init(seq: 7, hubUs: 10_000, replicaUs: 90_000, count: 4)) == nil)
+        #expect(replica.applied == 6)
+        #expect(LatencySummary(replica.histogram).count == 6)
+        #expect(LatencySummary(replica.histogram).p50 == 0.3)
         #expect(replica.lastApplyUs == 14_417)
         #expect(replica.lastApplyMs == 14)
         let summary = LatencySummary(replica.histogram)
-        #expect(summary.count == 2)
-        #expect(summary.p50 == 0.3)
+        #expect(summary.count == 6)
         #expect(summary.max == 4.42)
     }
 

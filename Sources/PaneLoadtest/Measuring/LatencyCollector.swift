@@ -45,10 +45,10 @@ final class LatencyCollector: @unchecked Sendable {
                 guard var replica = replicas.removeValue(forKey: label) else { continue }
                 for line in lines {
                     guard let latency = replica.record(line) else { continue }
-                    _ = overall.record(latency)
+                    _ = overall.record(latency, count: UInt64(line.count))
                     let second = Int(max(0, line.replicaUs / 1000 - startMs) / 1000)
-                    perSecond[second, default: Self.bucketHistogram()].record(latency)
-                    appliedPerSecond[second, default: 0] += 1
+                    perSecond[second, default: Self.bucketHistogram()].record(latency, count: UInt64(line.count))
+                    appliedPerSecond[second, default: 0] += line.count
                 }
                 replicas[label] = replica
             }

@@ -7,7 +7,8 @@ import Synchronization
 /// Appends one line per applied update, `seq hubCommitUs replicaCommitUs us`, for the load-test
 /// runner: both times in microseconds since the epoch, and the trailing `us` names the unit
 /// (lines before issue 13 were `seq hubCommitMs replicaCommitMs`, without it; the load-test
-/// reader takes both).
+/// reader takes both). A `batch` entry of N writes (a batch, or a hub group commit published as
+/// one entry) ends its line with ` N`, so the runner counts each write with the entry's latency.
 ///
 /// Buffered: ``record(_:committedAtUs:)`` only appends to memory; the lines reach the file every
 /// ``defaultFlushIntervalMs`` (a timer of its own, so an idle worker blocked on Redis still writes
@@ -63,7 +64,14 @@ final class LatencyLog: @unchecked Sendable {
         for update in updates {
             DecimalDigits.withDigits(of: Int64(truncatingIfNeeded: update.seq), suffix: " ") { lines.append(contentsOf: $0) }
             DecimalDigits.withDigits(of: update.hubTimeUs, suffix: " ") { lines.append(contentsOf: $0) }
-            lines.append(contentsOf: commit)
+            let writes = update.op == .batch ? update.operations.count : 1
+            if writes > 1 {
+                lines.append(contentsOf: commit.dropLast())
+                lines.append(UInt8(ascii: " "))
+                DecimalDigits.withDigits(of: Int64(writes), suffix: "\n") { lines.append(contentsOf: $0) }
+            } else {
+                lines.append(contentsOf: commit)
+            }
         }
         let full = state.withLock { state in
             state.buffer.append(contentsOf: lines)

@@ -110,7 +110,7 @@ final class ReadConnection: @unchecked Sendable {
         let statement = try pointStatement ?? prepared(Self.pointSQL)
         pointStatement = statement
         defer { sqlite3_reset(statement) }
-        bind(id, at: 1, to: statement)
+        RawSQLite.bind(text: id, to: statement, at: 1)
         let rc = sqlite3_step(statement)
         guard rc == SQLITE_ROW else { throw error(rc, sql: Self.pointSQL) }
         let stale: String? = sqlite3_column_type(statement, 5) == SQLITE_NULL ? nil : RawSQLite.text(statement, 5)
@@ -139,7 +139,7 @@ final class ReadConnection: @unchecked Sendable {
     func context(id: String) throws -> (context: StoredContext?, staleReason: String?) {
         let statement = try prepared(Self.contextSQL)
         defer { sqlite3_reset(statement) }
-        bind(id, at: 1, to: statement)
+        RawSQLite.bind(text: id, to: statement, at: 1)
         let rc = sqlite3_step(statement)
         guard rc == SQLITE_ROW else { throw error(rc, sql: Self.contextSQL) }
         let stale: String? = sqlite3_column_type(statement, 5) == SQLITE_NULL ? nil : RawSQLite.text(statement, 5)
@@ -164,8 +164,8 @@ final class ReadConnection: @unchecked Sendable {
         let statement = try prepared(sql)
         defer { sqlite3_reset(statement) }
         if !prefix.isEmpty {
-            bind(prefix, at: 1, to: statement)
-            bind(ReplicaStore.upperBound(ofPrefix: prefix), at: 2, to: statement)
+            RawSQLite.bind(text: prefix, to: statement, at: 1)
+            RawSQLite.bind(text: ReplicaStore.upperBound(ofPrefix: prefix), to: statement, at: 2)
         }
         let rc = sqlite3_step(statement)
         guard rc == SQLITE_ROW else { throw error(rc, sql: sql) }
@@ -223,8 +223,8 @@ final class ReadConnection: @unchecked Sendable {
         sqlite3_bind_int64(statement, 1, change)
         sqlite3_bind_int64(statement, 2, Int64(limit))
         if !prefix.isEmpty {
-            bind(prefix, at: 3, to: statement)
-            bind(ReplicaStore.upperBound(ofPrefix: prefix), at: 4, to: statement)
+            RawSQLite.bind(text: prefix, to: statement, at: 3)
+            RawSQLite.bind(text: ReplicaStore.upperBound(ofPrefix: prefix), to: statement, at: 4)
         }
         var rows: [ChangeRow] = []
         while true {
@@ -283,12 +283,12 @@ final class ReadConnection: @unchecked Sendable {
         defer { sqlite3_reset(statement) }
         var index: Int32 = 1
         if let after {
-            bind(after, at: index, to: statement)
+            RawSQLite.bind(text: after, to: statement, at: index)
             index += 1
         }
         if !prefix.isEmpty {
-            bind(prefix, at: index, to: statement)
-            bind(ReplicaStore.upperBound(ofPrefix: prefix), at: index + 1, to: statement)
+            RawSQLite.bind(text: prefix, to: statement, at: index)
+            RawSQLite.bind(text: ReplicaStore.upperBound(ofPrefix: prefix), to: statement, at: index + 1)
             index += 2
         }
         sqlite3_bind_int64(statement, index, Int64(limit))
@@ -309,15 +309,6 @@ final class ReadConnection: @unchecked Sendable {
         guard rc == SQLITE_OK, let statement else { throw error(rc, sql: sql) }
         statements[sql] = statement
         return statement
-    }
-
-    private func bind(_ text: String, at index: Int32, to statement: OpaquePointer) {
-        var text = text
-        text.withUTF8 { bytes in
-            // An empty buffer may have no address: bind "" then, never NULL.
-            let start = UnsafeRawPointer(bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self)
-            _ = sqlite3_bind_text(statement, index, start, Int32(bytes.count), RawSQLite.transient)
-        }
     }
 
     private func error(_ rc: Int32, sql: String) -> DatabaseError {

@@ -99,18 +99,21 @@ extension ReplicaStore {
         WHERE name IN ('change', 'max_seq', 'applied') RETURNING name = 'max_seq', value
         """
 
-    /// Binds the seven columns a context row is written with (`?1`–`?7`: id, version, deleted,
-    /// body, hub_ts, applied_ts, seq) through the raw SQLite API: the apply and snapshot hot loops.
+    /// Binds the seven columns a context row is written with (id, version, deleted, body,
+    /// hub_ts, applied_ts, seq, at `first` and the six parameters after it: `?1`–`?7` by default)
+    /// through the raw SQLite API: the apply and snapshot hot loops. The id's UTF-8 is bound from
+    /// the string's own storage (SQLite copies it), not from a C string made for the call.
     static func bindRow(
-        _ raw: OpaquePointer, id: String, version: Int64, deleted: Bool, body: [UInt8], hubTimeMs: Int64, appliedMs: Int64, seq: UInt64
+        _ raw: OpaquePointer, id: String, version: Int64, deleted: Bool, body: [UInt8], hubTimeMs: Int64, appliedMs: Int64, seq: UInt64,
+        first: Int32 = 1
     ) {
-        sqlite3_bind_text(raw, 1, id, -1, RawSQLite.transient)
-        sqlite3_bind_int64(raw, 2, version)
-        sqlite3_bind_int(raw, 3, deleted ? 1 : 0)
-        RawSQLite.bind(blob: body, to: raw, at: 4)
-        sqlite3_bind_int64(raw, 5, hubTimeMs)
-        sqlite3_bind_int64(raw, 6, appliedMs)
-        sqlite3_bind_int64(raw, 7, Int64(seq))
+        RawSQLite.bind(text: id, to: raw, at: first)
+        sqlite3_bind_int64(raw, first + 1, version)
+        sqlite3_bind_int(raw, first + 2, deleted ? 1 : 0)
+        RawSQLite.bind(blob: body, to: raw, at: first + 3)
+        sqlite3_bind_int64(raw, first + 4, hubTimeMs)
+        sqlite3_bind_int64(raw, first + 5, appliedMs)
+        sqlite3_bind_int64(raw, first + 6, Int64(seq))
     }
 
     /// Adds `seqs` to the applied ranges, inside the caller's transaction. Usually one row is

@@ -141,26 +141,51 @@ extension ReplicaStore {
         }
     }
 
-    /// Upserts one snapshot row. A stored row that an entry after the snapshot's seq (?9) wrote
-    /// keeps the apply rule (only a greater version replaces it). A stored row written at or
-    /// below that seq is replaced by the snapshot's when they differ, whatever its version: the
-    /// hub's state at that seq is the truth, so a damaged or tampered row is repaired, and a
-    /// healthy one is left exactly as it was. The row is stamped with the snapshot's epoch (?8) either way.
-    static let snapshotUpsertSQL: String = {
+    /// Upserts snapshot rows, `rows` of them in one statement. A stored row that an entry after
+    /// the snapshot's seq (?1) wrote keeps the apply rule (only a greater version replaces it). A
+    /// stored row written at or below that seq is replaced by the snapshot's when they differ,
+    /// whatever its version: the hub's state at that seq is the truth, so a damaged or tampered
+    /// row is repaired, and a healthy one is left exactly as it was. The row is stamped with the
+    /// snapshot's epoch (?2) either way. Row r binds ``snapshotRowParameters`` parameters from
+    /// ``snapshotParameter(row:column:)`` on: id, version, deleted, body, hub_ts, applied_ts, seq,
+    /// and the change number it takes when it changes (the watch sees the repair).
+    ///
+    /// Several rows per statement: one step writes them all, so a chunk pays the statement's own
+    /// costs (reset, bind of the shared values, opening the table's and indexes' cursors) once
+    /// per ``snapshotRowsPerStatement`` rows instead of once per row (docs/benchmarks.md, "the
+    /// bootstrap's apply, sixth stop"). The rows of one statement are written in order, as
+    /// separate statements would be: a later row with the same id meets the earlier one.
+    static func snapshotUpsertSQL(rows: Int) -> String {
         let wins = """
-            excluded.version > contexts.version OR (contexts.seq <= ?9 AND (excluded.version != contexts.version \
+            excluded.version > contexts.version OR (contexts.seq <= ?1 AND (excluded.version != contexts.version \
             OR excluded.deleted != contexts.deleted OR excluded.body != contexts.body))
             """
         // SQLite evaluates every SET expression against the row as it was, so the order is free.
-        // A row that changes takes the change number bound at ?10 (the watch sees the repair).
         let columns = ["deleted", "body", "hub_ts", "applied_ts", "seq", "change", "version"]
             .map { "\($0) = CASE WHEN \(wins) THEN excluded.\($0) ELSE contexts.\($0) END" }
+        let values = (0..<max(1, rows)).map { row in
+            let p = { (column: Int32) in "?\(snapshotParameter(row: row, column: column))" }
+            return "(\(p(1)), \(p(2)), \(p(3)), \(p(4)), \(p(5)), \(p(6)), \(p(7)), ?2, \(p(8)))"
+        }
         return """
             INSERT INTO contexts(id, version, deleted, body, hub_ts, applied_ts, seq, synced_epoch, change)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?10)
+            VALUES \(values.joined(separator: ", "))
             ON CONFLICT(id) DO UPDATE SET \(columns.joined(separator: ", ")), synced_epoch = excluded.synced_epoch
             """
-    }()
+    }
+
+    /// Rows per snapshot upsert statement; a chunk's last rows (fewer) go one per statement.
+    static let snapshotRowsPerStatement = 32
+    static let snapshotUpsertManySQL = snapshotUpsertSQL(rows: snapshotRowsPerStatement)
+    static let snapshotUpsertOneSQL = snapshotUpsertSQL(rows: 1)
+    /// Parameters each row binds in ``snapshotUpsertSQL(rows:)``.
+    static let snapshotRowParameters: Int32 = 8
+
+    /// The parameter of `column` (1–8: ``bindRow`` order, then the change number) of row `row`
+    /// in ``snapshotUpsertSQL(rows:)``; ?1 and ?2 are the snapshot's seq and epoch.
+    static func snapshotParameter(row: Int, column: Int32) -> Int32 {
+        2 + Int32(row) * snapshotRowParameters + column
+    }
 
     /// Applies chunk `index` of a snapshot in one transaction, with its progress. When the
     /// transaction fails, rows go one by one and the ones that fail are marked stale, so one bad
@@ -211,28 +236,47 @@ extension ReplicaStore {
 
     private static func upsert(_ db: Database, _ rows: [SnapshotRow], epoch: Int64, seq: UInt64) throws {
         let now = WallClock.nowMs()
-        let upsert = try db.cachedStatement(sql: snapshotUpsertSQL)
+        let width = snapshotRowsPerStatement
+        let (manySQL, oneSQL) = (snapshotUpsertManySQL, snapshotUpsertOneSQL)
+        let many = try db.cachedStatement(sql: manySQL).sqliteStatement
+        let one = try db.cachedStatement(sql: oneSQL).sqliteStatement
         let keep = try db.cachedStatement(sql: "UPDATE contexts SET synced_epoch = ? WHERE id = ?")
-        let raw = upsert.sqliteStatement
         var counter = try ChangeCounter(db)
-        defer { sqlite3_reset(raw) }
-        for row in rows {
-            if row.bodyMissing {
-                try keep.execute(arguments: [epoch, row.id.value])
-                continue
-            }
-            sqlite3_reset(raw)
-            Self.bindRow(
-                raw, id: row.id.value, version: row.version, deleted: row.deleted, body: row.body, hubTimeMs: row.hubTimeMs,
-                appliedMs: now, seq: row.seq)
-            sqlite3_bind_int64(raw, 8, epoch)
-            sqlite3_bind_int64(raw, 9, Int64(seq))
-            // The update always runs (it stamps the epoch), so whether the row changed is not
-            // known here: every row takes a number, and the unchanged ones leave a gap.
-            sqlite3_bind_int64(raw, 10, counter.next)
-            counter.used()
-            try RawSQLite.stepDone(raw, db, sql: snapshotUpsertSQL)
+        defer {
+            sqlite3_reset(many)
+            sqlite3_reset(one)
         }
+        /// Writes `rows[range]` (no ``SnapshotRow/bodyMissing`` among them) in order: full
+        /// statements of `width` rows, then the rest one by one.
+        func write(_ range: Range<Int>) throws {
+            var start = range.lowerBound
+            while start < range.upperBound {
+                let count = range.upperBound - start >= width ? width : 1
+                let (raw, sql) = count == width ? (many, manySQL) : (one, oneSQL)
+                sqlite3_reset(raw)
+                sqlite3_bind_int64(raw, 1, Int64(seq))
+                sqlite3_bind_int64(raw, 2, epoch)
+                for slot in 0..<count {
+                    let row = rows[start + slot]
+                    Self.bindRow(
+                        raw, id: row.id.value, version: row.version, deleted: row.deleted, body: row.body, hubTimeMs: row.hubTimeMs,
+                        appliedMs: now, seq: row.seq, first: snapshotParameter(row: slot, column: 1))
+                    // The update always runs (it stamps the epoch), so whether the row changed is
+                    // not known here: every row takes a number, and the unchanged ones leave a gap.
+                    sqlite3_bind_int64(raw, snapshotParameter(row: slot, column: 8), counter.next)
+                    counter.used()
+                }
+                try RawSQLite.stepDone(raw, db, sql: sql)
+                start += count
+            }
+        }
+        var pending = 0
+        for (index, row) in rows.enumerated() where row.bodyMissing {
+            try write(pending..<index)
+            try keep.execute(arguments: [epoch, row.id.value])
+            pending = index + 1
+        }
+        try write(pending..<rows.count)
         try counter.save(db)
     }
 

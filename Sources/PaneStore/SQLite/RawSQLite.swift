@@ -21,6 +21,19 @@ public enum RawSQLite {
         }
     }
 
+    /// Binds `text` from the string's own UTF-8 storage (SQLite copies it): no C string is made
+    /// for the call, as passing a `String` to `sqlite3_bind_text` does. An empty string binds
+    /// "", never NULL.
+    @inlinable
+    public static func bind(text: String, to statement: OpaquePointer, at index: Int32) {
+        var text = text
+        text.withUTF8 { bytes in
+            // An empty buffer may have no address: bind "" then, never NULL.
+            let start = UnsafeRawPointer(bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!).assumingMemoryBound(to: CChar.self)
+            _ = sqlite3_bind_text(statement, index, start, Int32(bytes.count), transient)
+        }
+    }
+
     /// Runs a bound statement that returns no rows.
     @inlinable
     public static func stepDone(_ statement: OpaquePointer, _ db: Database, sql: String) throws {

@@ -29,10 +29,10 @@ public final class ReplicaStore: Sendable {
         self.path = path
         self.pool = try DatabasePool.openMigrated(path: path, configuration: config, migrator: ReplicaSchema.migrator)
         // Checkpoints run in the background, not in the batch whose commit crosses the mark
-        // (``WALCheckpointer``), at the hub's mark: a pass copies each page once however often
-        // the WAL holds it, and syncs both files once, so a small file rewritten all the time
-        // (`steady`: about 800 pages) is copied and synced a tenth as often as at SQLite's
-        // 1,000. (Inline, 10,000 pages doubled `steady`'s p99; docs/benchmarks.md.)
+        // (``WALCheckpointer``), at SQLite's mark of 1,000 pages. At the hub's 10,000 a pass
+        // copied a tenth as often (less spoke CPU in `steady`), but each pass's writeback and
+        // syncs held up the hub's own commit syncs on the shared disk: `batch`'s p99 went from
+        // 7.5-14 ms to 28-38 ms (docs/benchmarks.md, the sixth stop).
         let checkpointer = WALCheckpointer(path: path, thresholdFrames: Self.checkpointFrames)
         self.checkpointer = checkpointer
         pool.writeWithoutTransaction { db in checkpointer.install(on: db) }
@@ -43,7 +43,7 @@ public final class ReplicaStore: Sendable {
     }
 
     /// The WAL's frames after a commit that schedule a background checkpoint (``WALCheckpointer``).
-    static let checkpointFrames = 10_000
+    static let checkpointFrames = 1_000
     /// The writer connection's page cache, KiB (SQLite's default: 2,048).
     static let writerCacheKiB = 16_384
 

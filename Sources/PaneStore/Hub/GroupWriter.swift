@@ -65,6 +65,48 @@ struct GroupWriter {
         return WritePreconditionFailed(id: request.id, condition: condition, version: current.version, deleted: current.deleted)
     }
 
+    /// Writes a group commit's requests, each checked and written as ``refusal(_:)`` and
+    /// ``write(_:)`` do one at a time. A group of at least two writes to distinct contexts (at
+    /// most ``BatchRequest/maxOperations``) is published as a batch: each region gets ONE seq and
+    /// one stream entry for its share (``writeBatch(_:)``), so Redis, the publisher and every
+    /// replica handle one entry per region per group instead of one per write. A group that names
+    /// a context twice is written one write at a time (a later write's condition must see the
+    /// earlier one), as is what is left of a group after refusals when it is one write.
+    mutating func writeGroup(_ requests: [PendingWrite.Request]) throws -> [Result<HubWrite?, any Error>] {
+        var results: [Result<HubWrite?, any Error>] = []
+        results.reserveCapacity(requests.count)
+        guard requests.count >= 2, requests.count <= BatchRequest.maxOperations, Set(requests.map(\.id)).count == requests.count else {
+            for request in requests {
+                if let refusal = try refusal(request) {
+                    results.append(.failure(refusal))
+                } else {
+                    results.append(.success(try write(request)))
+                }
+            }
+            return results
+        }
+        // Distinct contexts: no write of the group changes what another's checks read.
+        var packed: [(operation: BatchOperation, targets: [Region])] = []
+        var positions: [Int] = []
+        for (index, request) in requests.enumerated() {
+            if let refusal = try refusal(request) {
+                results.append(.failure(refusal))
+            } else if request.op == .del, try current(request.id.value).deleted {
+                results.append(.success(nil))
+            } else {
+                results.append(.success(nil))
+                packed.append((BatchOperation(op: request.op, id: request.id, body: request.body), request.targets))
+                positions.append(index)
+            }
+        }
+        if packed.count == 1 {
+            results[positions[0]] = .success(try write(requests[positions[0]]))
+        } else if packed.count > 1 {
+            for (position, write) in zip(positions, try writeBatch(packed)) { results[position] = .success(write) }
+        }
+        return results
+    }
+
     mutating func write(_ request: PendingWrite.Request) throws -> HubWrite? {
         let id = request.id.value
         let isDelete = request.op == .del

@@ -105,15 +105,8 @@ extension HubStore {
         do {
             var written: [PlacedUpdate] = []
             try db.inTransaction {
-                results.removeAll(keepingCapacity: true)
                 var writer = try GroupWriter(db)
-                for item in batch {
-                    if let refusal = try writer.refusal(item.request) {
-                        results.append(.failure(refusal))
-                    } else {
-                        results.append(.success(try writer.write(item.request)))
-                    }
-                }
+                results = try writer.writeGroup(batch.map(\.request))
                 try writer.finish()
                 written = writer.written
                 return .commit

@@ -182,9 +182,11 @@ let package = Package(
         .testTarget(
             name: "PaneIntegrationTests",
             dependencies: [
-                "PaneTestKit", "PaneCore", "PaneRuntime", "PaneStore", "PaneRedis", "PaneHub", "PaneSpoke", "PaneApp", "PaneReader",
+                "PaneTestKit", "PaneCore", "PaneRuntime", "PaneStore", "PaneRedis", "PaneHub", "PaneSpoke", "PaneApp", "PaneReader", "PaneHTTP",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

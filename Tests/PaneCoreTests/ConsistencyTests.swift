@@ -14,6 +14,15 @@ import Testing
         #expect(try PositionToken(parsing: empty.encoded, input: "t") == empty)
     }
 
+    /// The wire form is pinned: tokens handed out before a change must still read the same, and
+    /// ``PositionToken/encoded`` builds it byte by byte (regions in name order, seqs in decimal).
+    @Test func theWireFormIsHubBarRegionsInNameOrder() {
+        let token = PositionToken(hub: "4f2a9c0d11aa", positions: [b: 7, a: 18_446_744_073_709_551_615])
+        #expect(token.encoded == "p1." + Base64URL.encode(Array("4f2a9c0d11aa|eu-west.1=18446744073709551615,us_east=7".utf8)))
+        #expect(PositionToken(hub: "h", positions: [a: 0]).encoded == "p1." + Base64URL.encode(Array("h|eu-west.1=0".utf8)))
+        #expect(PositionToken(hub: "h", positions: [:]).encoded == "p1." + Base64URL.encode(Array("h|".utf8)))
+    }
+
     @Test(arguments: ["", "p1.", "p2.abc", "p1.***", "p1." + Base64URL.encode(Array("HUB|a=1".utf8)), "p1." + Base64URL.encode(Array("h|a=x".utf8)),
         "p1." + Base64URL.encode(Array("h|a=1,a=2".utf8)), "p1." + Base64URL.encode(Array("h|A=1".utf8)), "p1." + Base64URL.encode(Array("h|a=99999999999999999999".utf8))])
     func badTokensAreNamed(text: String) {

@@ -20,9 +20,19 @@ public struct PositionToken: Sendable, Equatable, CustomStringConvertible {
     static let prefix = "p1."
 
     /// The token as sent in `Pane-Index` and `"index"`.
+    /// Built byte by byte: every hub write's answer carries one (issue 13, the hub's CPU per write).
     public var encoded: String {
-        let body = hub + "|" + positions.sorted { $0.key < $1.key }.map { "\($0.key.name)=\($0.value)" }.joined(separator: ",")
-        return Self.prefix + Base64URL.encode(Array(body.utf8))
+        var body: [UInt8] = []
+        body.reserveCapacity(hub.utf8.count + 1 + positions.count * 32)
+        body.append(contentsOf: hub.utf8)
+        body.append(UInt8(ascii: "|"))
+        for (n, position) in positions.sorted(by: { $0.key < $1.key }).enumerated() {
+            if n > 0 { body.append(UInt8(ascii: ",")) }
+            body.append(contentsOf: position.key.name.utf8)
+            body.append(UInt8(ascii: "="))
+            body.append(contentsOf: String(position.value).utf8)
+        }
+        return Self.prefix + Base64URL.encode(body)
     }
 
     public var description: String { encoded }
@@ -84,7 +94,10 @@ public enum Base64URL {
         var index = 0
         while index + 3 <= bytes.count {
             let n = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
-            for shift in [18, 12, 6, 0] { out.append(alphabet[Int(n >> UInt32(shift) & 63)]) }
+            out.append(alphabet[Int(n >> 18 & 63)])
+            out.append(alphabet[Int(n >> 12 & 63)])
+            out.append(alphabet[Int(n >> 6 & 63)])
+            out.append(alphabet[Int(n & 63)])
             index += 3
         }
         let rest = bytes.count - index

@@ -1,22 +1,24 @@
 #if canImport(Glibc)
     import Glibc
 #endif
+import HTTPTypes
 import Synchronization
 
 /// The `Date` header's value (RFC 9110: `Tue, 01 Dec 2026 19:04:15 GMT`), as Hummingbird writes
 /// it, made once per second for the answers of ``LoopRoute``s.
 enum HTTPDate {
-    private static let cache = Mutex<(second: Int, text: String)>((-1, ""))
+    private static let cache = Mutex<(second: Int, field: HTTPField)>((-1, HTTPField(name: .date, value: "")))
 
-    static var now: String {
+    /// `Date: now`, the field made once per second.
+    static var field: HTTPField {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let second = now.tv_sec
         return cache.withLock { cache in
-            if cache.second == second { return cache.text }
-            let text = format(second)
-            cache = (second, text)
-            return text
+            if cache.second == second { return cache.field }
+            let field = HTTPField(name: .date, value: format(second))
+            cache = (second, field)
+            return field
         }
     }
 

@@ -135,12 +135,15 @@ public struct LoopRoutes: Sendable {
     let routes: [LoopRoute]
     let tokens: TokenFileWatcher?
     let serverName: String
+    /// `Server: serverName`, made once.
+    let serverField: HTTPField
     let metrics = RequestMetricsCache()
 
     public init(routes: [LoopRoute], tokens: TokenFileWatcher?, serverName: String) {
         self.routes = routes
         self.tokens = tokens
         self.serverName = serverName
+        self.serverField = HTTPField(name: .server, value: serverName)
     }
 
     /// The route of `head` and its segment, or nil when the router is to answer it.

@@ -39,8 +39,9 @@ final class LoopRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case ours
     }
 
-    /// A route's request, from its head until it is answered and read whole.
-    private struct Exchange {
+    /// A route's request, from its head until it is answered and read whole. A class, so that
+    /// marking it answered or read does not copy (and release) its fields each time.
+    private final class Exchange {
         let id: UInt64
         let endpoint: String
         let method: HTTPRequest.Method
@@ -52,6 +53,14 @@ final class LoopRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var dropping = false
         var answered = false
         var readWhole = false
+
+        init(id: UInt64, endpoint: String, method: HTTPRequest.Method, startNs: UInt64, close: Bool) {
+            self.id = id
+            self.endpoint = endpoint
+            self.method = method
+            self.startNs = startNs
+            self.close = close
+        }
     }
 
     private let routes: LoopRoutes
@@ -65,6 +74,8 @@ final class LoopRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// A request with `Connection: close` was taken: nothing after it is.
     private var closing = false
     private var context: ChannelHandlerContext?
+    /// The mailbox of this connection's loop, looked up at its first answer.
+    private var mailbox: LoopMailbox?
 
     init(routes: LoopRoutes) {
         self.routes = routes
@@ -159,11 +170,10 @@ final class LoopRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context.fireChannelRead(wrapInboundOut(part))
             }
         case (.body(let bytes), .ours):
-            guard var exchange, !exchange.dropping, let body = exchange.body, let limit = body.limit else { return }
+            guard let exchange, !exchange.dropping, let body = exchange.body, let limit = body.limit else { return }
             if exchange.buffer.readableBytes + bytes.readableBytes > limit {
                 exchange.dropping = true
                 exchange.buffer = ByteBuffer()
-                self.exchange = exchange
                 answer(exchange.id, .success(body.overLimit ?? PaneHTTP.errorAnswer(.contentTooLarge, "request body is over the size limit")))
                 return
             }
@@ -173,15 +183,13 @@ final class LoopRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
             } else {
                 exchange.buffer.writeBuffer(&bytes)
             }
-            self.exchange = exchange
         case (.end, .ours):
             reading = .between
-            guard var exchange else { return }
+            guard let exchange else { return }
             exchange.readWhole = true
             let run = !exchange.dropping && exchange.body?.limit != nil ? exchange.body : nil
             let buffer = exchange.buffer
             exchange.buffer = ByteBuffer()
-            self.exchange = exchange
             if let run { go(run, buffer: buffer, exchange.id, context) } else { finishIfDone(context) }
         case (.end, _):
             reading = .between
@@ -214,16 +222,14 @@ final class LoopRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if body.limit == nil { go(body, buffer: ByteBuffer(), nextID, context) }
     }
 
-    /// Runs the route's answer; it comes back on this loop.
+    /// Runs the route's answer; it comes back on this loop, through the loop's mailbox (the
+    /// answers of one group commit reach a loop in one task).
     private func go(_ body: LoopBody, buffer: ByteBuffer, _ id: UInt64, _ context: ChannelHandlerContext) {
-        let loop = context.eventLoop
-        let handler = NIOLoopBound(self, eventLoop: loop)
+        let mailbox = self.mailbox ?? LoopMailbox.of(context.eventLoop)
+        self.mailbox = mailbox
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         body.answer(buffer) { result in
-            if loop.inEventLoop {
-                handler.value.answer(id, result)
-            } else {
-                loop.execute { handler.value.answer(id, result) }
-            }
+            mailbox.post { handler.value.answer(id, result) }
         }
     }
 
@@ -232,18 +238,20 @@ final class LoopRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Writes the answer of exchange `id`, unless the connection dropped it; counts it as the
     /// request metrics middleware does.
     private func answer(_ id: UInt64, _ result: Result<Answer, any Error>) {
-        guard var exchange, exchange.id == id, !exchange.answered, let context else { return }
+        guard let exchange, exchange.id == id, !exchange.answered, let context else { return }
         exchange.answered = true
-        self.exchange = exchange
         let (answer, failed) = LoopRoutes.answer(result)
         let metrics = routes.metrics.endpoint(exchange.endpoint, exchange.method, answer.status)
         metrics.counter.increment()
         metrics.timer.recordNanoseconds(DispatchTime.now().uptimeNanoseconds - exchange.startNs)
         if failed { metrics.errors.increment() }
         routes.metrics.active(exchange.method).decrement()
-        var head = HTTPResponse(status: answer.status, headerFields: answer.headers)
-        head.headerFields[.date] = HTTPDate.now
-        head.headerFields[.server] = routes.serverName
+        // Route answers never carry `Date` or `Server`: both are appended, as Hummingbird adds them.
+        var fields = answer.headers
+        fields.reserveCapacity(fields.count + 2)
+        fields.append(HTTPDate.field)
+        fields.append(routes.serverField)
+        let head = HTTPResponse(status: answer.status, headerFields: fields)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if answer.body.readableBytes > 0 { context.write(wrapOutboundOut(.body(answer.body)), promise: nil) }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)

@@ -16,11 +16,12 @@ struct HubWriteRoutes {
     var all: [LoopRoute] { [put, delete, batch] }
 
     var put: LoopRoute {
-        LoopRoute(method: .put, path: .segment(prefix: "/v1/contexts/")) { [store, rules] request in
+        // Made once with the route, not per request.
+        let overLimit = PaneHTTP.errorAnswer(
+            .contentTooLarge, "invalid body: body is over the limit of \(rules.maxBytes) bytes (body.maxBytes)")
+        return LoopRoute(method: .put, path: .segment(prefix: "/v1/contexts/")) { [store, rules] request in
             let id = try PaneHTTP.contextID(raw: request.segment)
             let regions = try Self.regionList(request)
-            let overLimit = PaneHTTP.errorAnswer(
-                .contentTooLarge, "invalid body: body is over the limit of \(rules.maxBytes) bytes (body.maxBytes)")
             return LoopBody(limit: rules.maxBytes, overLimit: overLimit) { buffer, done in
                 let body = Array(buffer.readableBytesView)
                 let condition: WriteCondition?
@@ -96,8 +97,16 @@ struct HubWriteRoutes {
     /// hands to a spoke (`Pane-Min-Index`) to read its own write.
     private static func writeAnswer(_ write: HubWrite, store: HubStore) -> Answer {
         let index = store.position(of: write).encoded
-        return PaneHTTP.jsonAnswer(
-            "{\"id\":\(JSONText.quote(write.id.value)),\"version\":\(write.version),\"index\":\"\(index)\"}", headers: [.paneIndex: index])
+        var body = ByteBuffer()
+        body.reserveCapacity(write.id.value.utf8.count + index.utf8.count + 48)
+        body.writeStaticString("{\"id\":")
+        body.writeJSONString(write.id.value)
+        body.writeStaticString(",\"version\":")
+        body.writeString(String(write.version))
+        body.writeStaticString(",\"index\":\"")
+        body.writeString(index)
+        body.writeStaticString("\"}")
+        return PaneHTTP.jsonAnswer(body, headers: [.paneIndex: index])
     }
 
     /// `412`: the write's `If-Match` or `If-None-Match` did not hold; nothing was written. The

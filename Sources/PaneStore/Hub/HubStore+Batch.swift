@@ -26,18 +26,13 @@ extension HubStore {
                 return done(.failure(BatchError(index: index, reason: error.description)))
             }
         }
-        let batch = PendingBatch(items: items, done: done)
-        if b7BatchGroup {
-            let schedule = pendingBatches.withLock { state -> Bool in
-                state.items.append(batch)
-                if state.scheduled { return false }
-                state.scheduled = true
-                return true
-            }
-            if schedule { pool.asyncWriteWithoutTransaction { db in self.drainBatches(db) } }
-            return
+        let schedule = pendingBatches.withLock { state -> Bool in
+            state.items.append(PendingBatch(items: items, done: done))
+            if state.scheduled { return false }
+            state.scheduled = true
+            return true
         }
-        pool.asyncWriteWithoutTransaction { db in self.commitAlone(db, batch) }
+        if schedule { pool.asyncWriteWithoutTransaction { db in self.drainBatches(db) } }
     }
 
     /// Commits every queued batch in one transaction (one sync for all of them): each batch
@@ -121,5 +116,3 @@ struct PendingBatch: Sendable {
     let items: [(operation: BatchOperation, targets: [Region])]
     let done: @Sendable (Result<[HubWrite], any Error>) -> Void
 }
-
-private let b7BatchGroup = ProcessInfo.processInfo.environment["B7_BATCH_GROUP"] == "1"

@@ -61,7 +61,7 @@ public final class HubStore: Sendable {
         // checkpoint and its fdatasync every few hundred writes; at 10,000 the hot pages
         // (contexts, placements) are copied back once per 10,000 frames instead of again and
         // again (docs/benchmarks.md).
-        let checkpointer = WALCheckpointer(path: path, thresholdFrames: Int(ProcessInfo.processInfo.environment["B7_HUB_MARK"] ?? "") ?? 10_000)
+        let checkpointer = WALCheckpointer(path: path, thresholdFrames: 10_000)
         self.checkpointer = checkpointer
         pool.writeWithoutTransaction { db in checkpointer.install(on: db) }
         // Only the writer's setting matters, and GRDB sets it to NORMAL when it turns WAL on,

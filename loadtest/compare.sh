@@ -131,6 +131,9 @@ def limits_row(path):
     return {
         "publish of XADD 1 client %": 100 * r["publish"] / r["redisXaddOneClient"],
         "apply of raw upsert %": 100 * r["apply"] / r["rawSQLiteUpsert"],
+        "apply of raw per CPU-s %": (100 * r["rawSQLiteCPUSeconds"] / r["applyCPUSeconds"]
+                                     if r.get("rawSQLiteCPUSeconds") and r.get("applyCPUSeconds") else None),
+        "raw CPU-s": r.get("rawSQLiteCPUSeconds"), "apply CPU-s": r.get("applyCPUSeconds"),
         "hub writes /s": r.get("hubWrites"), "hub group writes /s": r.get("hubGroupWrites"),
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 import PaneCore
 import PaneRuntime
 import PaneStore
@@ -45,8 +46,8 @@ import Testing
     }
 
     /// Commits that never pause: a background pass cannot copy the commits made while it runs,
-    /// so a commit after it copies the small rest, and the WAL keeps restarting instead of
-    /// growing to the inline mark.
+    /// so after ``WALCheckpointer/backgroundTries`` passes a commit copies the small rest, and
+    /// the WAL keeps restarting instead of growing to the inline mark.
     @Test func aWALWrittenWithoutPauseKeepsRestarting() async throws {
         let dir = try TestEnv.directory("ckpt-busy")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -71,6 +72,52 @@ import Testing
         }
         #expect(checkpointer.backgroundCheckpoints >= 1)
         #expect(restarts >= 5, "the WAL restarted \(restarts) times; it reached \(highest) frames")
+        #expect(checkpointer.inlineCheckpoints == 0)
+    }
+
+    /// A pass that could not copy everything (here a reader held an older snapshot) leaves a
+    /// small rest: the next commit does not copy it itself, as it did before, but schedules
+    /// another pass, which copies it in the pause after; the WAL then restarts with no commit
+    /// having checkpointed (a commit that copies holds up every write queued behind it).
+    @Test func aSmallRestIsCopiedInTheBackgroundWhenCommitsPause() async throws {
+        let dir = try TestEnv.directory("ckpt-rest")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = "\(dir)/db.sqlite"
+        let checkpointer = WALCheckpointer(path: path, thresholdFrames: 80, inlineFrames: 100_000)
+        #expect(checkpointer.finishFrames == 10)
+        let pool = try await BlockingThread.value(name: "test-rest") { () throws -> DatabasePool in
+            let pool = try DatabasePool(path: path)
+            try pool.writeWithoutTransaction { db in
+                checkpointer.install(on: db)
+                try db.execute(sql: "CREATE TABLE t(k INTEGER PRIMARY KEY, v BLOB)")
+            }
+            return pool
+        }
+        @Sendable func commit() throws {
+            try pool.write { db in
+                try db.execute(sql: "INSERT OR REPLACE INTO t(k, v) VALUES (?, zeroblob(100))", arguments: [Int.random(in: 0..<50)])
+            }
+        }
+        try await BlockingThread.value(name: "test-rest") {
+            while checkpointer.framesAtLastCommit < checkpointer.thresholdFrames - 6 { try commit() }
+        }
+        // A reader's snapshot a few frames short of the mark: the first pass can copy only up to it.
+        var reader: OpaquePointer?
+        #expect(sqlite3_open_v2(path, &reader, SQLITE_OPEN_READONLY, nil) == SQLITE_OK)
+        defer { sqlite3_close_v2(reader) }
+        #expect(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM t;", nil, nil, nil) == SQLITE_OK)
+        try await BlockingThread.value(name: "test-rest") {
+            while checkpointer.framesAtLastCommit < checkpointer.thresholdFrames { try commit() }
+        }
+        #expect(await eventually(30, poll: 0.01) { checkpointer.backgroundCheckpoints >= 1 }, "no background pass")
+        #expect(sqlite3_exec(reader, "COMMIT", nil, nil, nil) == SQLITE_OK)
+        // The rest is within the eighth a commit used to copy itself; this commit schedules a pass.
+        try await BlockingThread.value(name: "test-rest") { try commit() }
+        #expect(checkpointer.framesAtLastCommit >= checkpointer.thresholdFrames)
+        #expect(await eventually(30, poll: 0.01) { checkpointer.backgroundCheckpoints >= 2 }, "no second pass")
+        try await BlockingThread.value(name: "test-rest") { try commit() }
+        #expect(checkpointer.framesAtLastCommit < 10, "the WAL did not restart: \(checkpointer.framesAtLastCommit) frames")
+        #expect(checkpointer.finishingCheckpoints == 0, "a commit copied the rest itself")
         #expect(checkpointer.inlineCheckpoints == 0)
     }
 

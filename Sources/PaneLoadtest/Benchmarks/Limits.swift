@@ -56,6 +56,14 @@ public struct Limits: Sendable {
         public var publishBatch: Int
         /// One replica's worker: XREADGROUP + decode + apply + XACK, entries per second.
         public var apply: Double
+        /// CPU-seconds of the raw SQLite baseline (its thread) and of the one-worker apply (this
+        /// process, every thread, while the worker applies; Redis apart), so the apply's share
+        /// can be judged per CPU-second too: the baseline's wall-clock rate moves with the disk's
+        /// sync latency (docs/benchmarks.md). Absent in reports from before they were measured.
+        public var rawSQLiteCPUSeconds: Double?
+        public var applyCPUSeconds: Double?
+        /// Redis's own CPU-seconds (`INFO cpu`) while the one worker applied.
+        public var applyRedisCPUSeconds: Double?
         /// ``publish`` and ``apply`` again on a Redis Cluster of this many masters (0: not run).
         public var clusterMasters: Int = 0
         public var clusterPublish: Double?
@@ -85,8 +93,12 @@ public struct Limits: Sendable {
         let conn = try RedisConnection(endpoint: redis.endpoint)
         try conn.del([RedisBenchmarkBaseline.key(clients: 1), RedisBenchmarkBaseline.key(clients: 50)])
 
-        let raw = try RawSQLiteBaseline.upsertRate(path: "\(dir)/raw.sqlite", rows: writes, bodyBytes: bodyBytes, batch: batch)
-        log(String(format: "raw SQLite upsert (batch %d):      %10.0f rows/s", batch, raw))
+        let rawRun = try RawSQLiteBaseline.upsert(path: "\(dir)/raw.sqlite", rows: writes, bodyBytes: bodyBytes, batch: batch)
+        let raw = rawRun.rowsPerSecond
+        log(
+            String(
+                format: "raw SQLite upsert (batch %d):      %10.0f rows/s, %.2f CPU-s (%.0f rows per CPU-s)", batch, raw,
+                rawRun.cpuSeconds, rawRun.rowsPerCPUSecond))
 
         let body = Array(("\"" + String(repeating: "x", count: max(0, bodyBytes - 2)) + "\"").utf8)
         let grdb = try grdbApplyRate(path: "\(dir)/grdb.sqlite", body: body)
@@ -108,8 +120,15 @@ public struct Limits: Sendable {
         if clusterMasters > 0 { _ = try HubBackup.backup(database: "\(dir)/hub.sqlite", to: unpublished) }
         let publish = try publishRate(store: store, topology: .servers(default: redis.endpoint, byRegion: [:]), logger: logger)
         log(String(format: "pane publish (outbox -> streams):  %10.0f entries/s", publish))
+        let redisCPUBefore = Self.redisCPUSeconds(conn)
+        let cpuBefore = ProcStat.ownCPUSeconds()
         let apply = try applyRate(path: "\(dir)/replica.sqlite", region: regionList[0], configure: { $0.redis = redis.endpoint }, logger: logger)
-        log(String(format: "pane apply (one worker, end to end): %8.0f entries/s", apply))
+        let applyCPU = ProcStat.ownCPUSeconds() - cpuBefore
+        let applyRedisCPU = Self.redisCPUSeconds(conn).flatMap { after in redisCPUBefore.map { after - $0 } }
+        log(
+            String(
+                format: "pane apply (one worker, end to end): %8.0f entries/s, %.2f CPU-s (%.0f entries per CPU-s), Redis %.2f CPU-s",
+                apply, applyCPU, Double(writes) / applyCPU, applyRedisCPU ?? .nan))
 
         var clusterPublish: Double?
         var clusterApply: Double?
@@ -132,7 +151,26 @@ public struct Limits: Sendable {
             date: ISO8601DateFormatter().string(from: Date()), writes: writes, bodyBytes: bodyBytes, regions: regions,
             redisXaddOneClient: xadd1, redisXaddFiftyClients: xadd50, rawSQLiteUpsert: raw, grdbApply: grdb,
             hubWrites: hubWrites, hubGroupWrites: hubGroupWrites, publish: publish, publishBatch: PublisherConfiguration().batchSize, apply: apply,
+            rawSQLiteCPUSeconds: rawRun.cpuSeconds, applyCPUSeconds: applyCPU, applyRedisCPUSeconds: applyRedisCPU,
             clusterMasters: clusterMasters, clusterPublish: clusterPublish, clusterApply: clusterApply)
+    }
+
+    /// Redis's own CPU-seconds so far (`used_cpu_sys` + `used_cpu_user` of `INFO cpu`); nil when
+    /// it cannot be read.
+    static func redisCPUSeconds(_ conn: RedisConnection) -> Double? {
+        guard let text = try? conn.info("cpu") else { return nil }
+        return redisCPUSeconds(info: text)
+    }
+
+    /// `used_cpu_sys` + `used_cpu_user` of an `INFO cpu` answer. Pure.
+    static func redisCPUSeconds(info: String) -> Double? {
+        var fields: [String: Double] = [:]
+        for line in info.split(whereSeparator: \.isNewline) {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2, let value = Double(parts[1].trimmingCharacters(in: .whitespaces)) { fields[String(parts[0])] = value }
+        }
+        guard let sys = fields["used_cpu_sys"], let user = fields["used_cpu_user"] else { return nil }
+        return sys + user
     }
 
     /// Publishes `store`'s whole outbox through `topology`; entries per second.
@@ -239,9 +277,10 @@ public struct Limits: Sendable {
 }
 
 extension Limits.Report {
+    func pct(_ a: Double, _ b: Double) -> String { String(format: "%5.1f%%", 100 * a / b) }
+
     /// The summary table, with Pane's rates as ratios to the machine's bounds.
     public var table: String {
-        func pct(_ a: Double, _ b: Double) -> String { String(format: "%5.1f%%", 100 * a / b) }
         return """
             | measure | rate /s | ratio |
             |---|---:|---|
@@ -253,7 +292,23 @@ extension Limits.Report {
             | hub writes (async API, 64 writers, group commit) | \(Int(hubGroupWrites)) | \(String(format: "%.1fx", hubGroupWrites / hubWrites)) one transaction each |
             | pane publish, entries to \(regions) streams (batch \(publishBatch)/region) | \(Int(publish)) | \(pct(publish, redisXaddOneClient)) of 1-client XADD, \(pct(publish, redisXaddFiftyClients)) of 50-client XADD |
             | pane apply, one worker end to end | \(Int(apply)) | \(pct(apply, rawSQLiteUpsert)) of raw SQLite |
-            """ + clusterRows
+            """ + cpuRows + clusterRows
+    }
+
+    /// Raw SQLite's and the apply's rows per CPU-second, and the apply's share by that measure
+    /// (the wall-clock share moves with the disk's sync latency through the baseline).
+    var cpuRows: String {
+        guard let rawCPU = rawSQLiteCPUSeconds, let applyCPU = applyCPUSeconds, rawCPU > 0, applyCPU > 0 else { return "" }
+        let rawPerCPU = Double(writes) / rawCPU
+        let applyPerCPU = Double(writes) / applyCPU
+        let redis = applyRedisCPUSeconds.map { String(format: "; Redis %.2f CPU-s more", $0) } ?? ""
+        let rawLabel = "raw SQLite upsert, rows per CPU-second (\(String(format: "%.2f", rawCPU)) CPU-s)"
+        let applyLabel = "pane apply, entries per CPU-second of this process (\(String(format: "%.2f", applyCPU)) CPU-s\(redis))"
+        return """
+
+            | \(rawLabel) | \(Int(rawPerCPU)) | baseline |
+            | \(applyLabel) | \(Int(applyPerCPU)) | \(pct(applyPerCPU, rawPerCPU)) of raw SQLite per CPU-second |
+            """
     }
 
     /// The cluster's rows, when it ran: the same publish and apply on a cluster against one server.

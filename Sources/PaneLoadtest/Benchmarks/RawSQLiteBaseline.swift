@@ -7,6 +7,22 @@ public enum RawSQLiteBaseline {
 
     /// Upserts `rows` rows of `bodyBytes` bytes in transactions of `batch`; returns rows per second.
     public static func upsertRate(path: String, rows: Int, bodyBytes: Int, batch: Int) throws -> Double {
+        try upsert(path: path, rows: rows, bodyBytes: bodyBytes, batch: batch).rowsPerSecond
+    }
+
+    /// A run of the baseline: its rate against the wall clock, and the CPU it took (the calling
+    /// thread's, which runs every statement, checkpoints and syncs included). The wall-clock rate
+    /// moves with the disk's sync latency (SQLite's inline checkpoints sync every 1,000 pages);
+    /// rows per CPU-second do not.
+    public struct Run: Sendable {
+        public var rowsPerSecond: Double
+        public var cpuSeconds: Double
+        public var rowsPerCPUSecond: Double { cpuSeconds > 0 ? Double(rows) / cpuSeconds : 0 }
+        public var rows: Int
+    }
+
+    /// Upserts `rows` rows of `bodyBytes` bytes in transactions of `batch`.
+    public static func upsert(path: String, rows: Int, bodyBytes: Int, batch: Int) throws -> Run {
         var db: OpaquePointer?
         guard sqlite3_open(path, &db) == SQLITE_OK, let db else { throw LoadtestError.sqlite("cannot open \(path)") }
         defer { sqlite3_close(db) }
@@ -35,6 +51,7 @@ public enum RawSQLiteBaseline {
         let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
         let ids = (0..<rows).map { "ctx-\($0)" }
         let start = DispatchTime.now()
+        let cpuStart = ProcStat.threadCPUSeconds()
         var i = 0
         while i < rows {
             try exec("BEGIN")
@@ -50,7 +67,8 @@ public enum RawSQLiteBaseline {
             }
             try exec("COMMIT")
         }
+        let cpuSeconds = ProcStat.threadCPUSeconds() - cpuStart
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-        return Double(rows) / seconds
+        return Run(rowsPerSecond: Double(rows) / seconds, cpuSeconds: cpuSeconds, rows: rows)
     }
 }

@@ -24,6 +24,21 @@ enum ProcStat {
         return Double(ticks) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
+    /// This process's CPU time (user + system, all threads) in seconds, from `getrusage`
+    /// (microseconds, not `/proc`'s clock ticks).
+    static func ownCPUSeconds() -> Double { usageSeconds(0) }
+
+    /// The calling thread's CPU time (user + system) in seconds.
+    static func threadCPUSeconds() -> Double { usageSeconds(1) }
+
+    /// `getrusage`'s `who`: 0 is `RUSAGE_SELF`, 1 Linux's `RUSAGE_THREAD` (a macro Swift does not import).
+    private static func usageSeconds(_ who: UInt32) -> Double {
+        var usage = rusage()
+        guard getrusage(__rusage_who_t(who), &usage) == 0 else { return 0 }
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
     /// Reads `VmRSS:   1234 kB` out of a status file. Pure.
     static func rssKB(status: String) -> Int? { kB(status: status, field: "VmRSS") }
 

@@ -26,28 +26,79 @@ extension HubStore {
                 return done(.failure(BatchError(index: index, reason: error.description)))
             }
         }
-        let pending = items
-        pool.asyncWriteWithoutTransaction { db in
-            let result = Result { () throws -> [HubWrite] in
-                var results: [HubWrite] = []
-                var written: [PlacedUpdate] = []
-                let start = CommitMetrics.start()
-                try db.inTransaction {
-                    var writer = try GroupWriter(db)
-                    results = try writer.writeBatch(pending)
-                    try writer.finish()
-                    written = writer.written
-                    return .commit
-                }
-                self.commitMetrics.record(writes: pending.count, since: start)
-                // On the writer queue, right after the commit: the tail stays in seq order, and
-                // the publisher wakes now.
-                self.committed(written)
-                self.doorbell.ring()
-                return results
-            }
-            done(result)
+        let schedule = pendingBatches.withLock { state -> Bool in
+            state.items.append(PendingBatch(items: items, done: done))
+            if state.scheduled { return false }
+            state.scheduled = true
+            return true
         }
+        if schedule { pool.asyncWriteWithoutTransaction { db in self.drainBatches(db) } }
+    }
+
+    /// Commits every queued batch in one transaction (one sync for all of them): each batch
+    /// still gets its own seq and stream entry per region, all or nothing. A batch refused for
+    /// a missing context (checked before any of its rows is written) fails alone and the others
+    /// commit; if the transaction fails otherwise, each batch is committed alone, so a bad
+    /// batch fails alone.
+    func drainBatches(_ db: Database) {
+        let batches = pendingBatches.withLock { state -> [PendingBatch] in
+            defer {
+                state.items = []
+                state.scheduled = false
+            }
+            return state.items
+        }
+        guard !batches.isEmpty else { return }
+        if batches.count == 1 { return commitAlone(db, batches[0]) }
+        let start = CommitMetrics.start()
+        var results: [Result<[HubWrite], any Error>] = []
+        do {
+            var written: [PlacedUpdate] = []
+            try db.inTransaction {
+                results.removeAll(keepingCapacity: true)
+                var writer = try GroupWriter(db)
+                for batch in batches {
+                    do {
+                        results.append(.success(try writer.writeBatch(batch.items)))
+                    } catch let refused as BatchMissingContext {
+                        results.append(.failure(refused))
+                    }
+                }
+                try writer.finish()
+                written = writer.written
+                return .commit
+            }
+            commitMetrics.record(writes: results.reduce(0) { $0 + ((try? $1.get())?.count ?? 0) }, since: start)
+            committed(written)
+            doorbell.ring()
+        } catch {
+            for batch in batches { commitAlone(db, batch) }
+            return
+        }
+        for (batch, result) in zip(batches, results) { batch.done(result) }
+    }
+
+    /// One batch in a transaction of its own; its callback runs after the commit.
+    func commitAlone(_ db: Database, _ batch: PendingBatch) {
+        let result = Result { () throws -> [HubWrite] in
+            var results: [HubWrite] = []
+            var written: [PlacedUpdate] = []
+            let start = CommitMetrics.start()
+            try db.inTransaction {
+                var writer = try GroupWriter(db)
+                results = try writer.writeBatch(batch.items)
+                try writer.finish()
+                written = writer.written
+                return .commit
+            }
+            self.commitMetrics.record(writes: batch.items.count, since: start)
+            // On the writer queue, right after the commit: the tail stays in seq order, and
+            // the publisher wakes now.
+            self.committed(written)
+            self.doorbell.ring()
+            return results
+        }
+        batch.done(result)
     }
 
     /// The position token of a batch: the seq it got in each region (one per region).
@@ -58,4 +109,10 @@ extension HubStore {
         }
         return PositionToken(hub: hubID, positions: seqs)
     }
+}
+
+/// A batch waiting for its commit: its operations with their regions, and who waits.
+struct PendingBatch: Sendable {
+    let items: [(operation: BatchOperation, targets: [Region])]
+    let done: @Sendable (Result<[HubWrite], any Error>) -> Void
 }

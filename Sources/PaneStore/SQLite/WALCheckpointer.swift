@@ -16,10 +16,12 @@ import Synchronization
 /// before it copies and the database file after, as the inline one does.
 ///
 /// Commits made while a background checkpoint runs keep the WAL from restarting: once a pass is
-/// done, the next commit copies what it left itself when that is small (``finishFrames``), or
-/// schedules another pass when it is not; the WAL restarts at the write after. Should it reach
-/// ``inlineFrames`` (the queue cannot keep up, or cannot open the file), the commit checkpoints
-/// inline as SQLite's own hook would, so the WAL stays bounded.
+/// done, the next commit schedules another pass, which copies what the last one left; the WAL
+/// restarts at the first write after a pass that found no commit behind it (a pause between two
+/// commits). Only when ``backgroundTries`` passes in a row found none (commits without pause)
+/// does a commit copy the small rest itself (at most ``finishFrames``), so the WAL still
+/// restarts. Should it reach ``inlineFrames`` (the queue cannot keep up, or cannot open the
+/// file), the commit checkpoints inline as SQLite's own hook would, so the WAL stays bounded.
 public final class WALCheckpointer: Sendable {
     /// The database file checkpointed.
     public let path: String
@@ -37,6 +39,12 @@ public final class WALCheckpointer: Sendable {
     private let finishCount = Atomic<UInt64>(0)
     /// The frames the last background pass copied since the WAL crossed the mark; -1 for none.
     private let copied = Atomic<Int>(-1)
+    /// Background passes since the WAL crossed the mark (back to 0 when it restarts).
+    private let passes = Atomic<Int>(0)
+    /// Background passes that may try to copy the whole WAL before a commit copies the rest
+    /// itself. A commit that copies holds up the writes queued behind it (the hub's `batch` p99,
+    /// docs/benchmarks.md), so the background gets several chances to find a pause first.
+    public let backgroundTries = 4
 
     /// A checkpointer for `path` that schedules at `thresholdFrames` frames (SQLite's
     /// `wal_autocheckpoint`) and checkpoints inline at `inlineFrames` (twice that by default).
@@ -66,7 +74,8 @@ public final class WALCheckpointer: Sendable {
     public var backgroundCheckpoints: UInt64 { backgroundCount.load(ordering: .relaxed) }
     /// Commits that checkpointed inline because the WAL reached ``inlineFrames``.
     public var inlineCheckpoints: UInt64 { inlineCount.load(ordering: .relaxed) }
-    /// Commits that copied the rest a background pass left (at most ``finishFrames``).
+    /// Commits that copied the rest a background pass left (at most ``finishFrames``), after
+    /// ``backgroundTries`` passes found no pause between commits.
     public var finishingCheckpoints: UInt64 { finishCount.load(ordering: .relaxed) }
     /// The most a commit copies after a background pass: an eighth of the mark.
     public var finishFrames: Int { max(1, thresholdFrames / 8) }
@@ -86,6 +95,7 @@ public final class WALCheckpointer: Sendable {
         lastFrames.store(frames, ordering: .relaxed)
         guard frames >= thresholdFrames else {
             copied.store(-1, ordering: .relaxed)  // restarted: the next crossing starts afresh
+            passes.store(0, ordering: .relaxed)
             return
         }
         if frames >= inlineFrames {
@@ -95,9 +105,10 @@ public final class WALCheckpointer: Sendable {
         }
         if scheduled.load(ordering: .acquiring) { return }
         let done = copied.load(ordering: .acquiring)
-        if done >= 0 && frames - done <= finishFrames {
+        if done >= 0 && frames - done <= finishFrames && passes.load(ordering: .relaxed) >= backgroundTries {
             finishCount.add(1, ordering: .relaxed)
             copied.store(-1, ordering: .relaxed)
+            passes.store(0, ordering: .relaxed)
             sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
         } else {
             schedule()
@@ -113,6 +124,7 @@ public final class WALCheckpointer: Sendable {
             var done: Int32 = 0
             let rc = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &log, &done)
             backgroundCount.add(1, ordering: .relaxed)
+            passes.add(1, ordering: .relaxed)
             if rc == SQLITE_OK && done >= 0 { copied.store(Int(done), ordering: .releasing) }
         }
     }

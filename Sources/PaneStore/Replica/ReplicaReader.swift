@@ -210,11 +210,15 @@ final class ReadConnection: @unchecked Sendable {
                 """,
             prefix: prefix, after: change, limit: limit)
         var rows = live
+        var cut = false
         if !removed.isEmpty {
             rows = (live + removed).sorted { $0.change < $1.change }
-            if rows.count > limit { rows.removeLast(rows.count - limit) }
+            // Rows cut from the merged page come after its last one: the page is full then, or
+            // the feed would take the counter for its position and never read them.
+            cut = rows.count > limit
+            if cut { rows.removeLast(rows.count - limit) }
         }
-        return ChangePage(rows: rows, log: log, watermark: watermark, full: live.count == limit || removed.count == limit)
+        return ChangePage(rows: rows, log: log, watermark: watermark, full: cut || live.count == limit || removed.count == limit)
     }
 
     private func changeRows(sql: String, prefix: String, after change: Int64, limit: Int) throws -> [ChangeRow] {

@@ -34,7 +34,7 @@ import Testing
                 }
             }
             // Every write is queued behind the gate once the pending list holds them all.
-            #expect(await eventually(30, poll: 0.005) { store.pending.withLock { $0.items.count } == writes.count })
+            #expect(await eventually(30, poll: 0.005) { store.pending.count == writes.count })
             gate.signal()
             var answers = [Result<HubWrite?, any Error>?](repeating: nil, count: writes.count)
             for try await (index, result) in group { answers[index] = result }

@@ -26,13 +26,7 @@ extension HubStore {
                 return done(.failure(BatchError(index: index, reason: error.description)))
             }
         }
-        let schedule = pendingBatches.withLock { state -> Bool in
-            state.items.append(PendingBatch(items: items, done: done))
-            if state.scheduled { return false }
-            state.scheduled = true
-            return true
-        }
-        if schedule { pool.asyncWriteWithoutTransaction { db in self.drainBatches(db) } }
+        if pendingBatches.append(PendingBatch(items: items, done: done)) { pool.asyncWriteWithoutTransaction { db in self.drainBatches(db) } }
     }
 
     /// Commits every queued batch in one transaction (one sync for all of them): each batch
@@ -41,13 +35,7 @@ extension HubStore {
     /// commit; if the transaction fails otherwise, each batch is committed alone, so a bad
     /// batch fails alone.
     func drainBatches(_ db: Database) {
-        let batches = pendingBatches.withLock { state -> [PendingBatch] in
-            defer {
-                state.items = []
-                state.scheduled = false
-            }
-            return state.items
-        }
+        let batches = pendingBatches.take()
         guard !batches.isEmpty else { return }
         if batches.count == 1 { return commitAlone(db, batches[0]) }
         let start = CommitMetrics.start()

@@ -79,25 +79,13 @@ extension HubStore {
     }
 
     private func enqueue(_ write: PendingWrite) {
-        let schedule = pending.withLock { state -> Bool in
-            state.items.append(write)
-            if state.scheduled { return false }
-            state.scheduled = true
-            return true
-        }
-        if schedule { pool.asyncWriteWithoutTransaction { db in self.drain(db) } }
+        if pending.append(write) { pool.asyncWriteWithoutTransaction { db in self.drain(db) } }
     }
 
     /// Commits every queued write in one transaction; if that fails, one by one, so a bad write
     /// fails alone.
     func drain(_ db: Database) {
-        let batch = pending.withLock { state -> [PendingWrite] in
-            defer {
-                state.items = []
-                state.scheduled = false
-            }
-            return state.items
-        }
+        let batch = pending.take()
         guard !batch.isEmpty else { return }
         let start = CommitMetrics.start()
         var results: [Result<HubWrite?, any Error>] = []

@@ -20,9 +20,9 @@ public final class HubStore: Sendable {
     /// The last allocated seq of a region.
     static let lastSeqSQL = "SELECT last_seq FROM regions WHERE name = ?"
     /// Writes waiting for the next group commit.
-    let pending = Mutex<(items: [PendingWrite], scheduled: Bool)>(([], false))
+    let pending = WriterQueue<PendingWrite>()
     /// Batches waiting for the next batch commit (``batch(_:done:)``).
-    let pendingBatches = Mutex<(items: [PendingBatch], scheduled: Bool)>(([], false))
+    let pendingBatches = WriterQueue<PendingBatch>()
     /// The outbox's newest rows, kept in memory after their commit so the publisher need not
     /// read back what was just written (``takeFresh(region:after:limit:)``).
     let fresh = Mutex(OutboxTail())

@@ -162,36 +162,36 @@ struct GroupWriter {
                 regionSeqs.append((region, try nextSeq(region)))
             }
         }
-        var shares: [Region: [(op: ContextOp, id: ContextID, version: Int64, body: [UInt8])]] = [:]
+        // Operations with the same regions (usually all of them: the hub's list) share their
+        // placed set, its text and their seqs: built once per run of equal target lists, not per
+        // operation (issue 13: the hub's CPU per batch operation).
+        var placement = Placement(targets: [], regionSeqs: regionSeqs)
+        var versions: [Int64] = []
+        versions.reserveCapacity(items.count)
         var results: [HubWrite] = []
         results.reserveCapacity(items.count)
         for item in items {
             let operation = item.operation
             let isDelete = operation.op == .del
+            if item.targets != placement.targets { placement = Placement(targets: item.targets, regionSeqs: regionSeqs) }
             let old = try current(operation.id.value)
             let version = old.version + 1
             let bodySum = Int64(bitPattern: isDelete ? 0 : ContextDigest.bodyHash(operation.body))
-            var placed = RegionSeqs()
-            var seqs: [Region: UInt64] = [:]
-            for region in item.targets {
-                let seq = regionSeqs.first { $0.region == region }?.seq ?? 0
-                placed.entries.append((region.name, seq))
-                shares[region, default: []].append((operation.op, operation.id, version, operation.body))
-                seqs[region] = UInt64(seq)
-            }
-            try movePlacements(operation.id.value, from: old, to: placed)
+            try movePlacements(operation.id.value, from: old, to: placement.placed)
             try storeContext(
                 operation.id.value, version: version, isDelete: isDelete, body: operation.body, nowMs: nowUs / 1000,
-                placed: placed.text, bodySum: bodySum)
-            results.append(HubWrite(id: operation.id, version: version, seqs: seqs))
+                placed: placement.text, bodySum: bodySum)
+            versions.append(version)
+            results.append(HubWrite(id: operation.id, version: version, seqs: placement.seqs))
         }
         // Every operation to every region the batch touches (the usual case): one outbox row names
         // all of them, as a single write's does, instead of one copy of the share per region.
         let sameShares = regionSeqs.count > 1 && items.allSatisfy { $0.targets.count == regionSeqs.count }
-        if sameShares, let share = shares[regionSeqs[0].region], let first = share.first {
+        if sameShares {
+            let share = items.indices.map { (items[$0].operation.op, items[$0].operation.id, versions[$0], items[$0].operation.body) }
             let update = ContextUpdate(
-                seq: 0, id: first.id, version: share.map(\.version).max() ?? first.version, op: .batch,
-                body: BatchEntryCodec.encode(share), hubTimeUs: nowUs)
+                seq: 0, id: share[0].1, version: versions.max() ?? share[0].2, op: .batch, body: BatchEntryCodec.encode(share),
+                hubTimeUs: nowUs)
             try appendOutbox(RegionSeqs(regionSeqs.map { ($0.region.name, $0.seq) }).text, update)
             for (region, seq) in regionSeqs {
                 var regional = update
@@ -201,14 +201,42 @@ struct GroupWriter {
             return results
         }
         for (region, seq) in regionSeqs {
-            guard let share = shares[region], let first = share.first else { continue }
+            let share = items.indices.filter { items[$0].targets.contains(region) }.map {
+                (items[$0].operation.op, items[$0].operation.id, versions[$0], items[$0].operation.body)
+            }
+            guard let first = share.first else { continue }
             let update = ContextUpdate(
-                seq: UInt64(seq), id: first.id, version: share.map(\.version).max() ?? first.version, op: .batch,
+                seq: UInt64(seq), id: first.1, version: share.map(\.2).max() ?? first.2, op: .batch,
                 body: BatchEntryCodec.encode(share), hubTimeUs: nowUs)
             try appendOutbox(RegionSeqs([(region.name, seq)]).text, update)
             written.append(PlacedUpdate(region: region, update: update))
         }
         return results
+    }
+
+    /// The placement shared by a batch's operations with one target list: the regions with the
+    /// seq the batch got in each, as entries, as `contexts.placed` text and as a write's seqs.
+    struct Placement {
+        let targets: [Region]
+        let placed: RegionSeqs
+        let text: String
+        let seqs: [Region: UInt64]
+
+        init(targets: [Region], regionSeqs: [(region: Region, seq: Int64)]) {
+            var placed = RegionSeqs()
+            placed.entries.reserveCapacity(targets.count)
+            var seqs: [Region: UInt64] = [:]
+            seqs.reserveCapacity(targets.count)
+            for region in targets {
+                let seq = regionSeqs.first { $0.region == region }?.seq ?? 0
+                placed.entries.append((region.name, seq))
+                seqs[region] = UInt64(seq)
+            }
+            self.targets = targets
+            self.placed = placed
+            self.text = placed.text
+            self.seqs = seqs
+        }
     }
 
     private func storeContext(
@@ -232,6 +260,8 @@ struct GroupWriter {
     /// (a write to every region after one to every region).
     private func movePlacements(_ id: String, from old: Current, to new: RegionSeqs) throws {
         guard old.exists else { return }
+        // The usual case, checked on the stored text without parsing it: the same regions again.
+        if let text = old.placed, RegionSeqs.sameRegions(text, as: new.entries) { return }
         let before = old.placed.map(RegionSeqs.init(text:)) ?? RegionSeqs()
         for entry in before.entries where new.seq(of: entry.region) == nil {
             let statement = try db.cachedStatement(sql: Self.upsertApartSQL)

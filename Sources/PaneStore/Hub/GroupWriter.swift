@@ -15,7 +15,12 @@ import PaneCore
 /// `placed` names the regions it went to with their seqs, and one `outbox_writes` row naming
 /// the same. `placements_apart` is written only when a region leaves or joins the placed set.
 struct GroupWriter {
-    static let selectSQL = "SELECT version, deleted, placed, body_sum FROM contexts WHERE id = ?"
+    static let selectSQL = "SELECT version, deleted, placed, body_sum, rowid FROM contexts WHERE id = ?"
+    /// A known context's row, rewritten where ``selectSQL`` found it: no second lookup of the
+    /// id in the primary key's index, as the upsert's conflict check does (issue 13).
+    static let updateContextSQL = """
+        UPDATE contexts SET version = ?, deleted = ?, body = ?, updated_at = ?, placed = ?, body_sum = ? WHERE rowid = ?
+        """
     static let upsertContextSQL = """
         INSERT INTO contexts(id, version, deleted, body, updated_at, placed, body_sum) VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
@@ -38,11 +43,14 @@ struct GroupWriter {
         var placed: String?
         var bodySum: Int64?
         var exists = false
+        /// Where the row is (`contexts` is a rowid table); nil for an unknown context.
+        var rowid: Int64?
     }
 
     let db: Database
     let select: OpaquePointer
     let upsertContext: OpaquePointer
+    let updateContext: OpaquePointer
     let insertOutbox: OpaquePointer
     /// The last seq allocated per region in this transaction.
     var lastSeqs: [(region: Region, seq: Int64)] = []
@@ -53,6 +61,7 @@ struct GroupWriter {
         self.db = db
         select = try db.cachedStatement(sql: Self.selectSQL).sqliteStatement
         upsertContext = try db.cachedStatement(sql: Self.upsertContextSQL).sqliteStatement
+        updateContext = try db.cachedStatement(sql: Self.updateContextSQL).sqliteStatement
         insertOutbox = try db.cachedStatement(sql: Self.insertOutboxSQL).sqliteStatement
     }
 
@@ -130,7 +139,7 @@ struct GroupWriter {
         }
         let placedText = placed.text
         try movePlacements(id, from: old, to: placed)
-        try storeContext(id, version: version, isDelete: isDelete, body: body, nowMs: nowUs / 1000, placed: placedText, bodySum: bodySum)
+        try storeContext(id, at: old.rowid, version: version, isDelete: isDelete, body: body, nowMs: nowUs / 1000, placed: placedText, bodySum: bodySum)
         let update = ContextUpdate(seq: 0, id: request.id, version: version, op: request.op, body: body, hubTimeUs: nowUs)
         try appendOutbox(placedText, update)
         for (region, entry) in zip(request.targets, placed.entries) {
@@ -179,7 +188,7 @@ struct GroupWriter {
             let bodySum = Int64(bitPattern: isDelete ? 0 : ContextDigest.bodyHash(operation.body))
             try movePlacements(operation.id.value, from: old, to: placement.placed)
             try storeContext(
-                operation.id.value, version: version, isDelete: isDelete, body: operation.body, nowMs: nowUs / 1000,
+                operation.id.value, at: old.rowid, version: version, isDelete: isDelete, body: operation.body, nowMs: nowUs / 1000,
                 placed: placement.text, bodySum: bodySum)
             versions.append(version)
             results.append(HubWrite(id: operation.id, version: version, seqs: placement.seqs))
@@ -240,9 +249,23 @@ struct GroupWriter {
     }
 
     private func storeContext(
-        _ id: String, version: Int64, isDelete: Bool, body: [UInt8], nowMs: Int64, placed: String, bodySum: Int64
+        _ id: String, at rowid: Int64?, version: Int64, isDelete: Bool, body: [UInt8], nowMs: Int64, placed: String, bodySum: Int64
     ) throws {
         let transient = RawSQLite.transient
+        if let rowid {
+            sqlite3_reset(updateContext)
+            sqlite3_bind_int64(updateContext, 1, version)
+            sqlite3_bind_int(updateContext, 2, isDelete ? 1 : 0)
+            RawSQLite.bind(blob: body, to: updateContext, at: 3)
+            sqlite3_bind_int64(updateContext, 4, nowMs)
+            sqlite3_bind_text(updateContext, 5, placed, -1, transient)
+            sqlite3_bind_int64(updateContext, 6, bodySum)
+            sqlite3_bind_int64(updateContext, 7, rowid)
+            try step(updateContext, Self.updateContextSQL)
+            // Read in this transaction by its only writer, so the row is there; should it not
+            // be, the upsert below writes it.
+            if sqlite3_changes(db.sqliteConnection) == 1 { return }
+        }
         sqlite3_reset(upsertContext)
         sqlite3_bind_text(upsertContext, 1, id, -1, transient)
         sqlite3_bind_int64(upsertContext, 2, version)
@@ -306,6 +329,7 @@ struct GroupWriter {
                 current.placed = String(cString: text)
             }
             if sqlite3_column_type(select, 3) != SQLITE_NULL { current.bodySum = sqlite3_column_int64(select, 3) }
+            current.rowid = sqlite3_column_int64(select, 4)
             return current
         case SQLITE_DONE: return Current()
         case let rc: throw RawSQLite.error(rc, db, sql: Self.selectSQL)

@@ -139,7 +139,8 @@ struct GroupWriter {
         }
         let placedText = placed.text
         try movePlacements(id, from: old, to: placed)
-        try storeContext(id, at: old.rowid, version: version, isDelete: isDelete, body: body, nowMs: nowUs / 1000, placed: placedText, bodySum: bodySum)
+        try storeContext(
+            id, at: old.rowid, version: version, isDelete: isDelete, body: body, nowMs: nowUs / 1000, placed: placedText, bodySum: bodySum)
         let update = ContextUpdate(seq: 0, id: request.id, version: version, op: request.op, body: body, hubTimeUs: nowUs)
         try appendOutbox(placedText, update)
         for (region, entry) in zip(request.targets, placed.entries) {

@@ -17,9 +17,10 @@ import PaneCore
 struct GroupWriter {
     static let selectSQL = "SELECT version, deleted, placed, body_sum, rowid FROM contexts WHERE id = ?"
     /// A known context's row, rewritten where ``selectSQL`` found it: no second lookup of the
-    /// id in the primary key's index, as the upsert's conflict check does (issue 13).
+    /// id in the primary key's index, as the upsert's conflict check does (issue 13). Its
+    /// parameters are numbered as the upsert's, the rowid in the id's place (``storeContext``).
     static let updateContextSQL = """
-        UPDATE contexts SET version = ?, deleted = ?, body = ?, updated_at = ?, placed = ?, body_sum = ? WHERE rowid = ?
+        UPDATE contexts SET version = ?2, deleted = ?3, body = ?4, updated_at = ?5, placed = ?6, body_sum = ?7 WHERE rowid = ?1
         """
     static let upsertContextSQL = """
         INSERT INTO contexts(id, version, deleted, body, updated_at, placed, body_sum) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -253,28 +254,26 @@ struct GroupWriter {
         _ id: String, at rowid: Int64?, version: Int64, isDelete: Bool, body: [UInt8], nowMs: Int64, placed: String, bodySum: Int64
     ) throws {
         let transient = RawSQLite.transient
+        // Parameters 2-7 are the same in both statements; 1 is the rowid or the id.
+        func bindRow(_ statement: OpaquePointer) {
+            sqlite3_reset(statement)
+            sqlite3_bind_int64(statement, 2, version)
+            sqlite3_bind_int(statement, 3, isDelete ? 1 : 0)
+            RawSQLite.bind(blob: body, to: statement, at: 4)
+            sqlite3_bind_int64(statement, 5, nowMs)
+            sqlite3_bind_text(statement, 6, placed, -1, transient)
+            sqlite3_bind_int64(statement, 7, bodySum)
+        }
         if let rowid {
-            sqlite3_reset(updateContext)
-            sqlite3_bind_int64(updateContext, 1, version)
-            sqlite3_bind_int(updateContext, 2, isDelete ? 1 : 0)
-            RawSQLite.bind(blob: body, to: updateContext, at: 3)
-            sqlite3_bind_int64(updateContext, 4, nowMs)
-            sqlite3_bind_text(updateContext, 5, placed, -1, transient)
-            sqlite3_bind_int64(updateContext, 6, bodySum)
-            sqlite3_bind_int64(updateContext, 7, rowid)
+            bindRow(updateContext)
+            sqlite3_bind_int64(updateContext, 1, rowid)
             try step(updateContext, Self.updateContextSQL)
             // Read in this transaction by its only writer, so the row is there; should it not
             // be, the upsert below writes it.
             if sqlite3_changes(db.sqliteConnection) == 1 { return }
         }
-        sqlite3_reset(upsertContext)
+        bindRow(upsertContext)
         sqlite3_bind_text(upsertContext, 1, id, -1, transient)
-        sqlite3_bind_int64(upsertContext, 2, version)
-        sqlite3_bind_int(upsertContext, 3, isDelete ? 1 : 0)
-        RawSQLite.bind(blob: body, to: upsertContext, at: 4)
-        sqlite3_bind_int64(upsertContext, 5, nowMs)
-        sqlite3_bind_text(upsertContext, 6, placed, -1, transient)
-        sqlite3_bind_int64(upsertContext, 7, bodySum)
         try step(upsertContext, Self.upsertContextSQL)
     }
 

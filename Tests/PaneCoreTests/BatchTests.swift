@@ -75,6 +75,23 @@ import Testing
         #expect(throws: BatchError.self) { try BatchRequest.parse(bytes, rules: rules) }
     }
 
+    /// A `put`'s body is checked once, by the batch parser's own scan (issue 13: no second pass
+    /// of ``JSONValidator`` over it): it accepts exactly the bodies ``BodyRules`` accepts alone.
+    @Test func aBodyIsAcceptedExactlyWhenTheBodyRulesAcceptIt() {
+        let deep = String(repeating: "[", count: 600) + String(repeating: "]", count: 600)
+        let bodies = [
+            "1", "-0.5e+3", "\"x\"", "true", "null", "{\"a\":[1,{\"b\":null}]}", "[]", "{}", "\"\\u00e9\\n\"",
+            "01", "1.", "-", "1e", "tru", "nul", "{\"a\":1,}", "[1,]", "{\"a\"}", "{a:1}", "'x'", "\"\\x\"", "\"\\ud83\"",
+            "[[[[1]]]]", deep, "\"\u{7}\"", "+1", "0x10", "NaN", "1 ", String(repeating: "9", count: 70),
+        ]
+        let wide = BodyRules(maxBytes: 1 << 16)
+        for body in bodies {
+            let batch = #"[{"op":"put","id":"a","body":"# + body + "}]"
+            let parsed = (try? BatchRequest.parse(Array(batch.utf8), rules: wide)) != nil
+            #expect(parsed == (wide.problem(with: Array(body.trimmingSuffixSpaces.utf8)) == nil), "\(body.prefix(40))")
+        }
+    }
+
     // MARK: the stream entry
 
     func share() throws -> [(op: ContextOp, id: ContextID, version: Int64, body: [UInt8])] {
@@ -143,5 +160,13 @@ import Testing
         #expect(Access.required(method: "post", path: "/v1/batch") == .write)
         #expect(Access.required(method: "GET", path: "/v1/batch") == .read)
         #expect(Access.required(method: "POST", path: "/v1/regions/eu/republish") == .admin)
+    }
+}
+
+extension String {
+    fileprivate var trimmingSuffixSpaces: String {
+        var text = self
+        while text.last == " " { text.removeLast() }
+        return text
     }
 }

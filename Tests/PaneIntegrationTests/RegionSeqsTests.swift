@@ -31,4 +31,25 @@ import Testing
             #expect(Self.found(text, names).elementsEqual(decoded) { $0 == $1 }, "\(text)")
         }
     }
+
+    /// The write path's shortcut (issue 13): true only when the stored text names exactly the
+    /// given regions in the same order, whatever their seqs; anything else, malformed text
+    /// included, goes to the full decoding.
+    @Test func sameRegionsOnlyForTheSameNamesInTheSameOrder() {
+        let entries: [(region: String, seq: Int64)] = [("r1", 4), ("r10", 9)]
+        #expect(RegionSeqs.sameRegions(RegionSeqs(entries).text, as: entries))
+        #expect(RegionSeqs.sameRegions(",r1:1,r10:2,", as: entries), "other seqs, same regions")
+        #expect(RegionSeqs.sameRegions(",", as: []), "no region on either side")
+        for text in [
+            ",r10:2,r1:1,", ",r1:1,", ",r1:1,r10:2,r2:3,", ",r1:1,r100:2,", ",r1:1,r1:2,", ",r1:,r10:2,", ",r1:1,r10:2",
+            "r1:1,r10:2,", ",r1:1,r10:2,,", ",r1:1a,r10:2,", ",r1;1,r10:2,", "", ",",
+        ] {
+            #expect(!RegionSeqs.sameRegions(text, as: entries), "\(text)")
+        }
+        #expect(!RegionSeqs.sameRegions(",r1:1,", as: []), "a region against none")
+        // Whenever it says the same, the decoding finds those names in that order.
+        for text in [",r1:1,r10:2,", ",r1:77,r10:0,"] where RegionSeqs.sameRegions(text, as: entries) {
+            #expect(RegionSeqs(text: text).entries.map(\.region) == entries.map(\.region))
+        }
+    }
 }

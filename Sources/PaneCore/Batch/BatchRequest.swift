@@ -125,7 +125,9 @@ public enum BatchRequest {
             switch op {
             case "put":
                 guard let body else { throw failure("a 'put' needs a 'body' (a JSON value)") }
-                if let problem = rules.problem(with: body) { throw failure(problem) }
+                // The scanner read `body` as one JSON value of a body already checked as UTF-8:
+                // only its size is left to check (not a second scan of its bytes).
+                if let problem = rules.sizeProblem(body.count) { throw failure(problem) }
                 return BatchOperation(op: .put, id: contextID, body: body, regions: targets)
             case "delete", "del":
                 guard body == nil else { throw failure("a 'delete' has no 'body'") }

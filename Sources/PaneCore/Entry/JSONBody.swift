@@ -12,10 +12,16 @@ public struct BodyRules: Sendable, Equatable {
 
     /// Why a body was refused, or `nil` when it is acceptable.
     public func problem(with body: [UInt8]) -> String? {
-        if body.count > maxBytes {
-            return "body is \(body.count) bytes, over the limit of \(maxBytes)"
-        }
-        if body.isEmpty { return "body is empty; a context body is a JSON value" }
+        if let problem = sizeProblem(body.count) { return problem }
         return JSONValidator.isValid(body) ? nil : "body is not valid JSON"
+    }
+
+    /// Why a body of `count` bytes was refused for its size, or `nil`: ``problem(with:)`` without
+    /// the JSON check, for a body its caller has already scanned as one JSON value (a batch
+    /// operation's `body`, read by ``BatchRequest``'s scanner).
+    public func sizeProblem(_ count: Int) -> String? {
+        if count > maxBytes { return "body is \(count) bytes, over the limit of \(maxBytes)" }
+        if count == 0 { return "body is empty; a context body is a JSON value" }
+        return nil
     }
 }

@@ -110,15 +110,22 @@ public enum StreamEntryCodec {
     public static func fieldCount(of update: ContextUpdate) -> Int { update.replay ? fieldCount + 1 : fieldCount }
 
     /// Writes the fields of `update`, in order, into `sink`: the one definition of the wire form.
-    public static func encode<Sink: StreamFieldSink>(_ update: ContextUpdate, into sink: inout Sink) {
+    /// `sum` is the entry's ``sum(of:)`` when the caller already has it (the publisher sends one
+    /// batch's entry to each of its regions: the checksum of its body is the same in each).
+    public static func encode<Sink: StreamFieldSink>(_ update: ContextUpdate, sum: String? = nil, into sink: inout Sink) {
         sink.field(Field.ctx, text: update.id.value)
         sink.field(Field.ver, integer: update.version)
         sink.field(Field.op, text: update.op.rawValue)
         sink.field(Field.body, bytes: update.body)
         sink.field(Field.tsus, integer: update.hubTimeUs)
-        sink.field(
-            Field.sum, text: Checksum.entry(id: update.id, version: update.version, op: update.op, body: update.body, hubTimeUs: update.hubTimeUs))
+        sink.field(Field.sum, text: sum ?? self.sum(of: update))
         if update.replay { sink.field(Field.replay, text: "1") }
+    }
+
+    /// The `sum` field of `update`: it covers `ctx`, `ver`, `op`, `body` and `tsus`, not the seq,
+    /// so the entries of one write in several regions share it.
+    public static func sum(of update: ContextUpdate) -> String {
+        Checksum.entry(id: update.id, version: update.version, op: update.op, body: update.body, hubTimeUs: update.hubTimeUs)
     }
 
     /// The fields of `update` as name/value pairs.

@@ -125,14 +125,21 @@ struct HubWriteRoutes {
         switch result {
         case .success(let writes):
             let index = store.position(of: writes).encoded
-            var out = "{\"results\":["
-            out.reserveCapacity(writes.count * 40 + 80)
+            // Written straight into the answer's buffer, as a single write's answer is.
+            var body = ByteBuffer()
+            body.reserveCapacity(writes.reduce(index.utf8.count + 32) { $0 + $1.id.value.utf8.count + 40 })
+            body.writeStaticString("{\"results\":[")
             for (offset, write) in writes.enumerated() {
-                if offset > 0 { out += "," }
-                out += "{\"id\":\(JSONText.quote(write.id.value)),\"version\":\(write.version)}"
+                body.writeStaticString(offset > 0 ? ",{\"id\":" : "{\"id\":")
+                body.writeJSONString(write.id.value)
+                body.writeStaticString(",\"version\":")
+                body.writeString(String(write.version))
+                body.writeStaticString("}")
             }
-            out += "],\"index\":\"\(index)\"}"
-            return .success(PaneHTTP.jsonAnswer(out, headers: [.paneIndex: index]))
+            body.writeStaticString("],\"index\":\"")
+            body.writeString(index)
+            body.writeStaticString("\"}")
+            return .success(PaneHTTP.jsonAnswer(body, headers: [.paneIndex: index]))
         case .failure(let error as BatchError):
             return .success(batchRefused(.badRequest, error.description, index: error.index))
         case .failure(let error as BatchMissingContext):

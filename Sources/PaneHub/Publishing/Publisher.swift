@@ -195,13 +195,14 @@ public final class Publisher: Sendable {
             if !batches.isEmpty {
                 let count = batches.reduce(0) { $0 + $1.1.count }
                 var commands = RedisCommandBuffer(reservingCapacity: count * 400)
+                var sums = SharedSums()
                 for (region, rows) in batches {
                     // The hub's highest seq goes first, so a worker that reads one of these
                     // entries reads a seq at or above it afterwards (EntryIDRule).
                     let highest = max(lane.tableSeq[region] ?? 0, rows.last?.seq ?? 0)
                     commands.hset(key: region.keys.hub, field: RegionKeys.HubField.seq, value: Int(truncatingIfNeeded: highest))
                     let key = region.keys.updates
-                    for update in rows { appendXadd(to: &commands, key: key, update: update) }
+                    for update in rows { appendXadd(to: &commands, key: key, update: update, sums: &sums) }
                 }
                 // No row leaves before its commit is on disk (hub.durability).
                 try store.syncBeforePublish()

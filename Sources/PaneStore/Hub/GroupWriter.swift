@@ -15,7 +15,13 @@ import PaneCore
 /// `placed` names the regions it went to with their seqs, and one `outbox_writes` row naming
 /// the same. `placements_apart` is written only when a region leaves or joins the placed set.
 struct GroupWriter {
-    static let selectSQL = "SELECT version, deleted, placed, body_sum FROM contexts WHERE id = ?"
+    static let selectSQL = "SELECT version, deleted, placed, body_sum, rowid FROM contexts WHERE id = ?"
+    /// A known context's row, rewritten where ``selectSQL`` found it: no second lookup of the
+    /// id in the primary key's index, as the upsert's conflict check does (issue 13). Its
+    /// parameters are numbered as the upsert's, the rowid in the id's place (``storeContext``).
+    static let updateContextSQL = """
+        UPDATE contexts SET version = ?2, deleted = ?3, body = ?4, updated_at = ?5, placed = ?6, body_sum = ?7 WHERE rowid = ?1
+        """
     static let upsertContextSQL = """
         INSERT INTO contexts(id, version, deleted, body, updated_at, placed, body_sum) VALUES (?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(id) DO UPDATE SET version = excluded.version, deleted = excluded.deleted,
@@ -38,11 +44,14 @@ struct GroupWriter {
         var placed: String?
         var bodySum: Int64?
         var exists = false
+        /// Where the row is (`contexts` is a rowid table); nil for an unknown context.
+        var rowid: Int64?
     }
 
     let db: Database
     let select: OpaquePointer
     let upsertContext: OpaquePointer
+    let updateContext: OpaquePointer
     let insertOutbox: OpaquePointer
     /// The last seq allocated per region in this transaction.
     var lastSeqs: [(region: Region, seq: Int64)] = []
@@ -53,6 +62,7 @@ struct GroupWriter {
         self.db = db
         select = try db.cachedStatement(sql: Self.selectSQL).sqliteStatement
         upsertContext = try db.cachedStatement(sql: Self.upsertContextSQL).sqliteStatement
+        updateContext = try db.cachedStatement(sql: Self.updateContextSQL).sqliteStatement
         insertOutbox = try db.cachedStatement(sql: Self.insertOutboxSQL).sqliteStatement
     }
 
@@ -130,7 +140,8 @@ struct GroupWriter {
         }
         let placedText = placed.text
         try movePlacements(id, from: old, to: placed)
-        try storeContext(id, version: version, isDelete: isDelete, body: body, nowMs: nowUs / 1000, placed: placedText, bodySum: bodySum)
+        try storeContext(
+            id, at: old.rowid, version: version, isDelete: isDelete, body: body, nowMs: nowUs / 1000, placed: placedText, bodySum: bodySum)
         let update = ContextUpdate(seq: 0, id: request.id, version: version, op: request.op, body: body, hubTimeUs: nowUs)
         try appendOutbox(placedText, update)
         for (region, entry) in zip(request.targets, placed.entries) {
@@ -162,36 +173,36 @@ struct GroupWriter {
                 regionSeqs.append((region, try nextSeq(region)))
             }
         }
-        var shares: [Region: [(op: ContextOp, id: ContextID, version: Int64, body: [UInt8])]] = [:]
+        // Operations with the same regions (usually all of them: the hub's list) share their
+        // placed set, its text and their seqs: built once per run of equal target lists, not per
+        // operation (issue 13: the hub's CPU per batch operation).
+        var placement = Placement(targets: [], regionSeqs: regionSeqs)
+        var versions: [Int64] = []
+        versions.reserveCapacity(items.count)
         var results: [HubWrite] = []
         results.reserveCapacity(items.count)
         for item in items {
             let operation = item.operation
             let isDelete = operation.op == .del
+            if item.targets != placement.targets { placement = Placement(targets: item.targets, regionSeqs: regionSeqs) }
             let old = try current(operation.id.value)
             let version = old.version + 1
             let bodySum = Int64(bitPattern: isDelete ? 0 : ContextDigest.bodyHash(operation.body))
-            var placed = RegionSeqs()
-            var seqs: [Region: UInt64] = [:]
-            for region in item.targets {
-                let seq = regionSeqs.first { $0.region == region }?.seq ?? 0
-                placed.entries.append((region.name, seq))
-                shares[region, default: []].append((operation.op, operation.id, version, operation.body))
-                seqs[region] = UInt64(seq)
-            }
-            try movePlacements(operation.id.value, from: old, to: placed)
+            try movePlacements(operation.id.value, from: old, to: placement.placed)
             try storeContext(
-                operation.id.value, version: version, isDelete: isDelete, body: operation.body, nowMs: nowUs / 1000,
-                placed: placed.text, bodySum: bodySum)
-            results.append(HubWrite(id: operation.id, version: version, seqs: seqs))
+                operation.id.value, at: old.rowid, version: version, isDelete: isDelete, body: operation.body, nowMs: nowUs / 1000,
+                placed: placement.text, bodySum: bodySum)
+            versions.append(version)
+            results.append(HubWrite(id: operation.id, version: version, seqs: placement.seqs))
         }
         // Every operation to every region the batch touches (the usual case): one outbox row names
         // all of them, as a single write's does, instead of one copy of the share per region.
         let sameShares = regionSeqs.count > 1 && items.allSatisfy { $0.targets.count == regionSeqs.count }
-        if sameShares, let share = shares[regionSeqs[0].region], let first = share.first {
+        if sameShares {
+            let share = items.indices.map { (items[$0].operation.op, items[$0].operation.id, versions[$0], items[$0].operation.body) }
             let update = ContextUpdate(
-                seq: 0, id: first.id, version: share.map(\.version).max() ?? first.version, op: .batch,
-                body: BatchEntryCodec.encode(share), hubTimeUs: nowUs)
+                seq: 0, id: share[0].1, version: versions.max() ?? share[0].2, op: .batch, body: BatchEntryCodec.encode(share),
+                hubTimeUs: nowUs)
             try appendOutbox(RegionSeqs(regionSeqs.map { ($0.region.name, $0.seq) }).text, update)
             for (region, seq) in regionSeqs {
                 var regional = update
@@ -201,9 +212,12 @@ struct GroupWriter {
             return results
         }
         for (region, seq) in regionSeqs {
-            guard let share = shares[region], let first = share.first else { continue }
+            let share = items.indices.filter { items[$0].targets.contains(region) }.map {
+                (items[$0].operation.op, items[$0].operation.id, versions[$0], items[$0].operation.body)
+            }
+            guard let first = share.first else { continue }
             let update = ContextUpdate(
-                seq: UInt64(seq), id: first.id, version: share.map(\.version).max() ?? first.version, op: .batch,
+                seq: UInt64(seq), id: first.1, version: share.map(\.2).max() ?? first.2, op: .batch,
                 body: BatchEntryCodec.encode(share), hubTimeUs: nowUs)
             try appendOutbox(RegionSeqs([(region.name, seq)]).text, update)
             written.append(PlacedUpdate(region: region, update: update))
@@ -211,18 +225,55 @@ struct GroupWriter {
         return results
     }
 
+    /// The placement shared by a batch's operations with one target list: the regions with the
+    /// seq the batch got in each, as entries, as `contexts.placed` text and as a write's seqs.
+    struct Placement {
+        let targets: [Region]
+        let placed: RegionSeqs
+        let text: String
+        let seqs: [Region: UInt64]
+
+        init(targets: [Region], regionSeqs: [(region: Region, seq: Int64)]) {
+            var placed = RegionSeqs()
+            placed.entries.reserveCapacity(targets.count)
+            var seqs: [Region: UInt64] = [:]
+            seqs.reserveCapacity(targets.count)
+            for region in targets {
+                let seq = regionSeqs.first { $0.region == region }?.seq ?? 0
+                placed.entries.append((region.name, seq))
+                seqs[region] = UInt64(seq)
+            }
+            self.targets = targets
+            self.placed = placed
+            self.text = placed.text
+            self.seqs = seqs
+        }
+    }
+
     private func storeContext(
-        _ id: String, version: Int64, isDelete: Bool, body: [UInt8], nowMs: Int64, placed: String, bodySum: Int64
+        _ id: String, at rowid: Int64?, version: Int64, isDelete: Bool, body: [UInt8], nowMs: Int64, placed: String, bodySum: Int64
     ) throws {
         let transient = RawSQLite.transient
-        sqlite3_reset(upsertContext)
+        // Parameters 2-7 are the same in both statements; 1 is the rowid or the id.
+        func bindRow(_ statement: OpaquePointer) {
+            sqlite3_reset(statement)
+            sqlite3_bind_int64(statement, 2, version)
+            sqlite3_bind_int(statement, 3, isDelete ? 1 : 0)
+            RawSQLite.bind(blob: body, to: statement, at: 4)
+            sqlite3_bind_int64(statement, 5, nowMs)
+            sqlite3_bind_text(statement, 6, placed, -1, transient)
+            sqlite3_bind_int64(statement, 7, bodySum)
+        }
+        if let rowid {
+            bindRow(updateContext)
+            sqlite3_bind_int64(updateContext, 1, rowid)
+            try step(updateContext, Self.updateContextSQL)
+            // Read in this transaction by its only writer, so the row is there; should it not
+            // be, the upsert below writes it.
+            if sqlite3_changes(db.sqliteConnection) == 1 { return }
+        }
+        bindRow(upsertContext)
         sqlite3_bind_text(upsertContext, 1, id, -1, transient)
-        sqlite3_bind_int64(upsertContext, 2, version)
-        sqlite3_bind_int(upsertContext, 3, isDelete ? 1 : 0)
-        RawSQLite.bind(blob: body, to: upsertContext, at: 4)
-        sqlite3_bind_int64(upsertContext, 5, nowMs)
-        sqlite3_bind_text(upsertContext, 6, placed, -1, transient)
-        sqlite3_bind_int64(upsertContext, 7, bodySum)
         try step(upsertContext, Self.upsertContextSQL)
     }
 
@@ -232,6 +283,8 @@ struct GroupWriter {
     /// (a write to every region after one to every region).
     private func movePlacements(_ id: String, from old: Current, to new: RegionSeqs) throws {
         guard old.exists else { return }
+        // The usual case, checked on the stored text without parsing it: the same regions again.
+        if let text = old.placed, RegionSeqs.sameRegions(text, as: new.entries) { return }
         let before = old.placed.map(RegionSeqs.init(text:)) ?? RegionSeqs()
         for entry in before.entries where new.seq(of: entry.region) == nil {
             let statement = try db.cachedStatement(sql: Self.upsertApartSQL)
@@ -276,6 +329,7 @@ struct GroupWriter {
                 current.placed = String(cString: text)
             }
             if sqlite3_column_type(select, 3) != SQLITE_NULL { current.bodySum = sqlite3_column_int64(select, 3) }
+            current.rowid = sqlite3_column_int64(select, 4)
             return current
         case SQLITE_DONE: return Current()
         case let rc: throw RawSQLite.error(rc, db, sql: Self.selectSQL)

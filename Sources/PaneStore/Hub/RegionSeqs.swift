@@ -36,6 +36,32 @@ struct RegionSeqs: Equatable, Sendable {
         return text
     }
 
+    /// True when the stored `text` names exactly the regions of `entries`, in that order, each
+    /// with a seq (whatever it is), read without building a ``RegionSeqs``: a write to the same
+    /// regions as the one before leaves `placements_apart` as it is. False for anything else,
+    /// malformed text included (the caller then parses it as ``init(text:)`` does).
+    static func sameRegions(_ text: String, as entries: [(region: String, seq: Int64)]) -> Bool {
+        let comma = UInt8(ascii: ","), colon = UInt8(ascii: ":")
+        var text = text
+        return text.withUTF8 { bytes in
+            var index = 0
+            for entry in entries {
+                guard index < bytes.count, bytes[index] == comma else { return false }
+                index += 1
+                for byte in entry.region.utf8 {
+                    guard index < bytes.count, bytes[index] == byte else { return false }
+                    index += 1
+                }
+                guard index < bytes.count, bytes[index] == colon else { return false }
+                index += 1
+                let digits = index
+                while index < bytes.count, digit(bytes[index]) != nil { index += 1 }
+                guard index > digits else { return false }
+            }
+            return index + 1 == bytes.count && bytes[index] == comma
+        }
+    }
+
     /// The seq of `region`, nil when the write did not go there.
     func seq(of region: String) -> Int64? {
         entries.first { $0.region == region }?.seq

@@ -197,15 +197,19 @@ final class ReadConnection: @unchecked Sendable {
         try step(try prepared("BEGIN"), sql: "BEGIN")
         defer { _ = try? step(try prepared("COMMIT"), sql: "COMMIT") }
         let (log, watermark) = try changeLog()
-        let filter = prefix.isEmpty ? "" : " AND id >= ?3 AND id < ?4"
-        // Two queries in change order (each on its index), merged: an ORDER BY over a UNION
-        // would sort every row after the position on each page.
+        let filter = { (table: String) in prefix.isEmpty ? "" : " AND \(table).id >= ?3 AND \(table).id < ?4" }
+        // Two queries in change order (the change log's and the removals' own order), merged:
+        // an ORDER BY over a UNION would sort every row after the position on each page. The
+        // log's rows whose context has moved on (or was removed) are skipped (``ChangeLogTable``).
         let live = try changeRows(
-            sql: "SELECT id, version, deleted, body, change FROM contexts WHERE change > ?1\(filter) ORDER BY change LIMIT ?2",
+            sql: """
+                SELECT c.id, c.version, c.deleted, c.body, c.change FROM change_log AS l JOIN contexts AS c ON c.id = l.id
+                WHERE l.change > ?1\(filter("l")) AND c.change = l.change ORDER BY l.change LIMIT ?2
+                """,
             prefix: prefix, after: change, limit: limit)
         let removed = try changeRows(
             sql: """
-                SELECT r.id, r.version, 1, NULL, r.change FROM removals AS r WHERE r.change > ?1\(filter)
+                SELECT r.id, r.version, 1, NULL, r.change FROM removals AS r WHERE r.change > ?1\(filter("r"))
                 AND NOT EXISTS (SELECT 1 FROM contexts AS c WHERE c.id = r.id) ORDER BY r.change LIMIT ?2
                 """,
             prefix: prefix, after: change, limit: limit)

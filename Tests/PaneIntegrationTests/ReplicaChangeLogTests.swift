@@ -219,6 +219,50 @@ import Testing
         #expect(failures.isEmpty, "\(failures)")
     }
 
+    /// A snapshot chunk appends the log rows of the rows it changed, and only those: a watcher
+    /// after the position before it reads exactly the repaired and the new contexts, and a row
+    /// the snapshot found as it was (or older than the replica's) adds no log row.
+    @Test func aSnapshotChunkLogsTheRowsItChangedOnly() async throws {
+        let dir = try TestEnv.directory("change-log-snapshot")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let failures = try await BlockingThread.value(name: "test-change-log-snapshot") { () throws -> [String] in
+            let checks = Checks()
+            let store = try ReplicaStore(path: "\(dir)/replica.sqlite")
+            // 40 contexts at version 2 (seqs 1-40), then the position a watcher holds.
+            try store.apply(try (1...40).map { try Self.put(UInt64($0), "snap/\($0)", 2) })
+            let before = try store.reader.changeLog().log.change
+            let logRows = try Self.count(store, "SELECT count(*) FROM change_log")
+            // A full snapshot at seq 40: 33 rows as the replica has them, 3 newer (repairs), 2
+            // older that it overrides (authoritative at its seq), and 2 contexts the replica
+            // lacks. Rows in statements of many and one by one, and the repairs among both.
+            let repaired: Set<String> = ["snap/1", "snap/17", "snap/39"]
+            let changedIDs = repaired.union(["snap/5", "snap/6", "snap/41", "snap/42"])
+            let rows = try (1...42).map { n -> SnapshotRow in
+                let id = "snap/\(n)"
+                let version: Int64 = repaired.contains(id) ? 3 : changedIDs.contains(id) ? 1 : 2
+                let body = repaired.contains(id) ? #"{"repaired":1}"# : #"{"s":\#(n)}"#
+                return SnapshotRow(
+                    id: try ContextID(id), version: version, deleted: false, body: Array(body.utf8), hubTimeMs: 1, seq: UInt64(n),
+                    bodyMissing: false)
+            }
+            let announcement = SnapshotAnnouncement(
+                key: "pane:{snaplog}:snapshot:3", epoch: 3, seq: 40, chunks: 1, rows: rows.count, replicas: nil, buckets: nil,
+                requestIDs: ["s3"], reason: "test")
+            let failed = try store.applySnapshotChunk(rows, announcement: announcement, index: 0, requestID: "s3")
+            checks.expect(failed.isEmpty, "\(failed)")
+            let read = try Self.paged(store.reader, prefix: "snap/", after: before)
+            checks.expect(Set(read.map(\.id)) == changedIDs && read.count == changedIDs.count, "\(read.map(\.id))")
+            checks.expect(read.allSatisfy { $0.body == Array(#"{"repaired":1}"#.utf8) || $0.version == 1 }, "\(read)")
+            let logRowsAfter = try Self.count(store, "SELECT count(*) FROM change_log")
+            checks.expect(logRowsAfter == logRows + changedIDs.count, "log rows \(logRowsAfter) vs \(logRows) + \(changedIDs.count)")
+            try store.pool.read { db in
+                checks.expect(try Self.paged(store.reader, prefix: "", after: -1) == (try Self.oracle(db, prefix: "", after: -1)))
+            }
+            return checks.failures
+        }
+        #expect(failures.isEmpty, "\(failures)")
+    }
+
     /// A file written by the schema before v7 (the `contexts_change` index), with live rows,
     /// tombstones, rows from before the change log (change 0) and removals, is migrated on open:
     /// the reads after every position are the same (the change-0 rows come after the counter,

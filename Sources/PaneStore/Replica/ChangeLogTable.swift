@@ -1,20 +1,24 @@
 import GRDB
+import GRDBSQLite
 
 /// The replica's change log as a table of its own, ordered by change number: `change_log(change,
-/// id)` gets a row each time a context row takes a new change number (a trigger on `contexts`,
-/// so every writer of the table, the apply, the snapshot and tests alike, keeps it). A row is
-/// current when `contexts.change` still equals its change; an older row of the same id (or of a
-/// row a snapshot removed) is superseded, skipped by reads and trimmed from the log's head in
+/// id)` gets a row each time a context row takes a new change number. The writers of `contexts`
+/// append it themselves in the same transaction, through prepared statements: the apply one row
+/// per changed context (``append(_:change:id:)``), a snapshot chunk one row per snapshot row, in
+/// statements of many rows (``appendManySQL``). A row is current when `contexts.change` still
+/// equals its change; an older row of the same id (or of a row a snapshot removed, or a snapshot
+/// row that did not win) is superseded, skipped by reads and trimmed from the log's head in
 /// order (``trim(_:examine:)``).
 ///
 /// It replaces the index `contexts_change` (schema v5), whose entry for a row's old change number
-/// sat on a random leaf: updating a row rewrote that leaf too, 0.9 of the 2 pages an applied
-/// entry wrote. A log row goes to the table's last page, and the trim deletes rows of its first
-/// pages, many per page (docs/benchmarks.md, "the replica's change log").
+/// sat on a random leaf: updating a row rewrote that leaf too, a second page per applied entry. A
+/// log row goes to the table's last page, and the trim deletes rows of its first pages, many per
+/// page. An earlier version kept the log with triggers on `contexts`: their sub-program per row
+/// cost more CPU than the pages saved (docs/benchmarks.md, "the replica's change log").
 enum ChangeLogTable {
-    /// Schema v7: the log table and its triggers, filled from the rows as they are, and the
-    /// index dropped. Rows that never took a change number (written before schema v5, change 0)
-    /// take numbers after the counter, so each has a place in the log: a watcher that resumes
+    /// Schema v7: the log table, filled from the rows as they are, and the index dropped. Rows
+    /// that never took a change number (written before schema v5, change 0) take numbers after
+    /// the counter, so each has a place in the log: a watcher that resumes
     /// across this migration sees them once more, at their current state.
     static func migrate(_ db: Database) throws {
         let counter = try Int64.fetchOne(db, sql: "SELECT value FROM replica_state WHERE name = 'change'") ?? 0
@@ -32,12 +36,19 @@ enum ChangeLogTable {
                 CREATE TABLE change_log(change INTEGER PRIMARY KEY, id TEXT NOT NULL);
                 INSERT INTO change_log(change, id) SELECT change, id FROM contexts ORDER BY change;
                 DROP INDEX contexts_change;
-                CREATE TRIGGER change_log_insert AFTER INSERT ON contexts
-                    BEGIN INSERT INTO change_log(change, id) VALUES (new.change, new.id); END;
-                CREATE TRIGGER change_log_update AFTER UPDATE OF change ON contexts WHEN new.change != old.change
-                    BEGIN INSERT INTO change_log(change, id) VALUES (new.change, new.id); END;
                 INSERT OR IGNORE INTO replica_state(name, value) VALUES ('change_log_trimmed', 0);
                 """)
+    }
+
+    static let appendSQL = "INSERT INTO change_log(change, id) VALUES (?, ?)"
+
+    /// Appends the log row of a context row that just took change number `change`, on the cached
+    /// statement `raw` (``appendSQL``), inside the caller's transaction.
+    static func append(_ raw: OpaquePointer, _ db: Database, change: Int64, id: String) throws {
+        sqlite3_reset(raw)
+        sqlite3_bind_int64(raw, 1, change)
+        RawSQLite.bind(text: id, to: raw, at: 2)
+        try RawSQLite.stepDone(raw, db, sql: appendSQL)
     }
 
     /// Changes counted between two trim steps of the apply (``ReplicaStore/apply(_:alsoDone:)``).

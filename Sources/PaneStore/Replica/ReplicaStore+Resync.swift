@@ -171,6 +171,7 @@ extension ReplicaStore {
             INSERT INTO contexts(id, version, deleted, body, hub_ts, applied_ts, seq, synced_epoch, change)
             VALUES \(values.joined(separator: ", "))
             ON CONFLICT(id) DO UPDATE SET \(columns.joined(separator: ", ")), synced_epoch = excluded.synced_epoch
+            RETURNING change
             """
     }
 
@@ -241,11 +242,16 @@ extension ReplicaStore {
         let many = try db.cachedStatement(sql: manySQL).sqliteStatement
         let one = try db.cachedStatement(sql: oneSQL).sqliteStatement
         let keep = try db.cachedStatement(sql: "UPDATE contexts SET synced_epoch = ? WHERE id = ?")
+        let log = try db.cachedStatement(sql: ChangeLogTable.appendSQL).sqliteStatement
         var counter = try ChangeCounter(db)
         defer {
             sqlite3_reset(many)
             sqlite3_reset(one)
+            sqlite3_reset(log)
         }
+        /// The rows of the statement just stepped that took their number, for the change log.
+        var changed: [Int] = []
+        changed.reserveCapacity(width)
         /// Writes `rows[range]` (no ``SnapshotRow/bodyMissing`` among them) in order: full
         /// statements of `width` rows, then the rest one by one.
         func write(_ range: Range<Int>) throws {
@@ -256,6 +262,7 @@ extension ReplicaStore {
                 sqlite3_reset(raw)
                 sqlite3_bind_int64(raw, 1, Int64(seq))
                 sqlite3_bind_int64(raw, 2, epoch)
+                let first = counter.next
                 for slot in 0..<count {
                     let row = rows[start + slot]
                     Self.bindRow(
@@ -266,7 +273,18 @@ extension ReplicaStore {
                     sqlite3_bind_int64(raw, snapshotParameter(row: slot, column: 8), counter.next)
                     counter.used()
                 }
-                try RawSQLite.stepDone(raw, db, sql: sql)
+                // Each row comes back with its change number: the one it was bound with when it
+                // changed, its older one when it did not. The changed ones go to the change log.
+                changed.removeAll(keepingCapacity: true)
+                try RawSQLite.forEachRow(raw, db, sql: sql) {
+                    let slot = sqlite3_column_int64(raw, 0) - first
+                    if slot >= 0 && slot < Int64(count) { changed.append(Int(slot)) }
+                    return true
+                }
+                sqlite3_reset(raw)
+                for slot in changed.sorted() {
+                    try ChangeLogTable.append(log, db, change: first + Int64(slot), id: rows[start + slot].id.value)
+                }
                 start += count
             }
         }

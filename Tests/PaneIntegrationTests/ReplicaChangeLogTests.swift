@@ -169,16 +169,15 @@ import Testing
             }
             checks.expect(seen == expected, "the early watcher: \(seen.count) events against \(expected.count)")
 
-            // The log: 3,400 rows written, trimmed as the apply goes to about the live rows.
-            let logRows = try Self.count(store, "SELECT count(*) FROM change_log")
+            // The log keeps every change (far fewer than ``ChangeLogTable/kept``); a head trim
+            // that keeps 600 raises the floor, and every read after a position above it is the same.
             let rows = try Self.count(store, "SELECT count(*) FROM contexts")
             checks.expect(rows == 77)
-            checks.expect(logRows <= rows + 2 * Int(ChangeLogTable.trimEvery), "\(logRows) log rows for \(rows) contexts")
-            // Trim steps until a pass from the head ends: one current row per context is left.
-            for _ in 0..<6 { _ = try store.pool.write { db in try ChangeLogTable.trim(db) } }
-            checks.expect(try Self.count(store, "SELECT count(*) FROM change_log") == rows)
-            checks.expect(try Self.count(store, "SELECT count(*) FROM change_log AS l JOIN contexts AS c ON c.id = l.id AND c.change = l.change") == rows)
-            for after in positions {
+            let counter = try store.reader.changeLog().log.change
+            checks.expect(try Self.count(store, "SELECT count(*) FROM change_log") >= 3_400)
+            checks.expect(try store.pool.write { db in try ChangeLogTable.trim(db, counter: counter, keep: 600) } > 0)
+            checks.expect(try store.reader.changeLog().log.floor == counter - 600)
+            for after in positions where after >= counter - 600 {
                 let expected = try store.pool.read { db in try Self.oracle(db, prefix: "", after: after) }
                 checks.expect(try Self.paged(store.reader, prefix: "", after: after) == expected, "after \(after), trimmed")
             }
@@ -187,42 +186,78 @@ import Testing
         #expect(failures.isEmpty, "\(failures)")
     }
 
-    /// A trim step examines a bounded run of the log after its cursor, deletes the superseded
-    /// rows there only, and starts again from the head after the last row.
-    @Test func aTrimStepIsBoundedAndWrapsAround() async throws {
+    /// Every event of a feed until it has caught up.
+    static func drain(_ feed: inout ChangeFeed) throws -> [WatchEvent] {
+        var all: [WatchEvent] = []
+        while true {
+            let events = try feed.next()
+            if events.isEmpty { return all }
+            all += events
+        }
+    }
+
+    /// A head trim deletes the oldest log rows only and raises the floor: a watcher resuming
+    /// below it, or one that falls behind it while it watches, gets a `reset` and a full transfer
+    /// of the live rows (read from `contexts`, position 0); one above it resumes as before.
+    @Test func aHeadTrimResetsOnlyTheWatchersBehindIt() async throws {
         let dir = try TestEnv.directory("change-log-trim")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let failures = try await BlockingThread.value(name: "test-change-log-trim") { () throws -> [String] in
             let checks = Checks()
             let store = try ReplicaStore(path: "\(dir)/replica.sqlite")
-            // Ten contexts written 30 times each, one at a time: 300 log rows, 290 superseded.
+            // Ten contexts written 30 times each, one at a time: changes 1-300.
             var seq: UInt64 = 0
-            for round in 1...30 {
+            func round(_ version: Int64) throws {
                 for i in 0..<10 {
                     seq += 1
-                    try store.apply([try Self.put(seq, "t\(i)", Int64(round))])
+                    try store.apply([try Self.put(seq, "t\(i)", version)])
                 }
             }
+            for version in 1...30 { try round(Int64(version)) }
             checks.expect(try Self.count(store, "SELECT count(*) FROM change_log") == 300)
-            // The first 100 rows hold rounds 1-10: all superseded.
-            checks.expect(try store.pool.write { db in try ChangeLogTable.trim(db, examine: 100) } == 100)
-            checks.expect(try Self.count(store, "SELECT value FROM replica_state WHERE name = 'change_log_trimmed'") == 100)
-            checks.expect(try store.pool.write { db in try ChangeLogTable.trim(db, examine: 150) } == 150)
-            // The last 50: rounds 26-30, the last ten current; the step reaches the end and wraps.
-            checks.expect(try store.pool.write { db in try ChangeLogTable.trim(db, examine: 100) } == 40)
-            checks.expect(try Self.count(store, "SELECT value FROM replica_state WHERE name = 'change_log_trimmed'") == 0)
-            checks.expect(try Self.count(store, "SELECT count(*) FROM change_log") == 10)
-            checks.expect(try store.pool.write { db in try ChangeLogTable.trim(db, examine: 100) } == 0)
-            checks.expect(try Self.paged(store.reader, prefix: "", after: -1).map(\.change) == Array(291...300).map(Int64.init))
+            checks.expect(try store.pool.write { db in try ChangeLogTable.trim(db, counter: 300, keep: 100) } == 200)
+            checks.expect(try Self.count(store, "SELECT min(change) FROM change_log") == 201)
+            let log = try store.reader.changeLog().log
+            checks.expect(log.floor == 200, "floor \(log.floor)")
+            func puts(_ events: [WatchEvent]) -> [String] {
+                events.compactMap { if case .put(let id, _, _, _) = $0 { id } else { nil } }
+            }
+            // Below the floor: reset, then the ten live rows at position 0, then synced.
+            var behind = try store.changeFeed(prefix: "t", after: WatchPosition(file: log.file, change: 150))
+            let reset = try Self.drain(&behind)
+            checks.expect(reset.first.map { if case .reset = $0 { true } else { false } } == true, "\(reset.first.map { "\($0)" } ?? "none")")
+            checks.expect(puts(reset).sorted() == (0..<10).map { "t\($0)" }, "\(puts(reset))")
+            checks.expect(reset.allSatisfy { if case .put(_, _, _, let at) = $0 { at.change == 0 } else { true } })
+            checks.expect(reset.last.map { if case .synced = $0 { true } else { false } } == true)
+            // Above it: the contexts changed after 250 (all ten, in round 30), no reset.
+            var above = try store.changeFeed(prefix: "t", after: WatchPosition(file: log.file, change: 250))
+            let resumed = try Self.drain(&above)
+            checks.expect(!resumed.contains { if case .reset = $0 { true } else { false } })
+            checks.expect(puts(resumed).count == 10, "\(resumed.count) events")
+            // A fresh feed: the live rows, no reset.
+            var fresh = try store.changeFeed(prefix: "", after: nil)
+            let transfer = try Self.drain(&fresh)
+            checks.expect(!transfer.contains { if case .reset = $0 { true } else { false } })
+            checks.expect(puts(transfer).sorted() == (0..<10).map { "t\($0)" })
+            // The resumed watcher falls behind: 100 more changes, a trim that keeps 50.
+            for version in 31...40 { try round(Int64(version)) }
+            _ = try store.pool.write { db in try ChangeLogTable.trim(db, counter: 400, keep: 50) }
+            let again = try Self.drain(&above)
+            checks.expect(again.first.map { if case .reset = $0 { true } else { false } } == true, "\(again.first.map { "\($0)" } ?? "none")")
+            checks.expect(puts(again).sorted() == (0..<10).map { "t\($0)" }, "\(puts(again))")
+            checks.expect(again.last.map { if case .synced = $0 { true } else { false } } == true)
+            // The fresh one was not behind by more than the log holds? It was: at 300, floor 350.
+            let freshAgain = try Self.drain(&fresh)
+            checks.expect(freshAgain.first.map { if case .reset = $0 { true } else { false } } == true)
             return checks.failures
         }
         #expect(failures.isEmpty, "\(failures)")
     }
 
-    /// A snapshot chunk appends the log rows of the rows it changed, and only those: a watcher
-    /// after the position before it reads exactly the repaired and the new contexts, and a row
-    /// the snapshot found as it was (or older than the replica's) adds no log row.
-    @Test func aSnapshotChunkLogsTheRowsItChangedOnly() async throws {
+    /// A snapshot chunk appends a log row for each of its rows: a watcher after the position
+    /// before it reads exactly the repaired and the new contexts (the log rows of the rows the
+    /// snapshot found as they were are superseded at once).
+    @Test func aSnapshotChunkLogsTheRowsItChanged() async throws {
         let dir = try TestEnv.directory("change-log-snapshot")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let failures = try await BlockingThread.value(name: "test-change-log-snapshot") { () throws -> [String] in
@@ -254,7 +289,7 @@ import Testing
             checks.expect(Set(read.map(\.id)) == changedIDs && read.count == changedIDs.count, "\(read.map(\.id))")
             checks.expect(read.allSatisfy { $0.body == Array(#"{"repaired":1}"#.utf8) || $0.version == 1 }, "\(read)")
             let logRowsAfter = try Self.count(store, "SELECT count(*) FROM change_log")
-            checks.expect(logRowsAfter == logRows + changedIDs.count, "log rows \(logRowsAfter) vs \(logRows) + \(changedIDs.count)")
+            checks.expect(logRowsAfter == logRows + rows.count, "log rows \(logRowsAfter) vs \(logRows) + \(rows.count)")
             try store.pool.read { db in
                 checks.expect(try Self.paged(store.reader, prefix: "", after: -1) == (try Self.oracle(db, prefix: "", after: -1)))
             }

@@ -7,14 +7,15 @@ import GRDBSQLite
 /// per changed context (``append(_:change:id:)``), a snapshot chunk one row per snapshot row, in
 /// statements of many rows (``appendManySQL``). A row is current when `contexts.change` still
 /// equals its change; an older row of the same id (or of a row a snapshot removed, or a snapshot
-/// row that did not win) is superseded, skipped by reads and trimmed from the log's head in
-/// order (``trim(_:examine:)``).
+/// row that did not win) is superseded and skipped by reads. The log keeps the last ``kept``
+/// changes, trimmed from its head (``trim(_:counter:keep:)``): no lookup decides what goes, so a
+/// full transfer reads `contexts` itself and the log serves resumes after a position.
 ///
 /// It replaces the index `contexts_change` (schema v5), whose entry for a row's old change number
 /// sat on a random leaf: updating a row rewrote that leaf too, a second page per applied entry. A
-/// log row goes to the table's last page, and the trim deletes rows of its first pages, many per
-/// page. An earlier version kept the log with triggers on `contexts`: their sub-program per row
-/// cost more CPU than the pages saved (docs/benchmarks.md, "the replica's change log").
+/// log row goes to the table's last page, and the trim deletes whole pages at its head. Earlier
+/// versions kept the log with triggers, then trimmed superseded rows by looking each up in
+/// `contexts`: that cost more CPU than the pages saved (docs/benchmarks.md).
 enum ChangeLogTable {
     /// Schema v7: the log table, filled from the rows as they are, and the index dropped. Rows
     /// that never took a change number (written before schema v5, change 0) take numbers after
@@ -36,7 +37,7 @@ enum ChangeLogTable {
                 CREATE TABLE change_log(change INTEGER PRIMARY KEY, id TEXT NOT NULL);
                 INSERT INTO change_log(change, id) SELECT change, id FROM contexts ORDER BY change;
                 DROP INDEX contexts_change;
-                INSERT OR IGNORE INTO replica_state(name, value) VALUES ('change_log_trimmed', 0);
+                INSERT OR IGNORE INTO replica_state(name, value) VALUES ('change_log_floor', 0);
                 """)
     }
 
@@ -53,36 +54,26 @@ enum ChangeLogTable {
 
     /// Changes counted between two trim steps of the apply (``ReplicaStore/apply(_:alsoDone:)``).
     static let trimEvery: Int64 = 512
-    /// Log rows one trim step examines: twice ``trimEvery``, so the trim's cursor walks the log
-    /// faster than rows are added; each pass from the head to the end deletes every row
-    /// superseded before it began, and the log stays near the live rows' count (about 1.5 times
-    /// it in `steady`'s random updates).
-    static let trimExamined = 1_024
+    /// The changes the log keeps: a watch position older than the newest `kept` changes gets a
+    /// `reset` and a full transfer (``WatchStart``). A full transfer reads `contexts`, not the log,
+    /// and must end before this many changes pass (at 5,000 changes a second, 200 s).
+    static let kept: Int64 = 1_000_000
 
     /// Whether an apply that moved the change counter from `start` to `end` runs a trim step.
     static func trimDue(from start: Int64, to end: Int64) -> Bool {
         end / trimEvery != start / trimEvery
     }
 
-    /// One trim step: deletes the superseded rows among the `examine` log rows after the trim's
-    /// cursor (`replica_state.change_log_trimmed`), and moves the cursor past them, back to the
-    /// log's head after its last row. Reads skip superseded rows, so a trim changes no read's
-    /// result, and a watcher behind the trim loses nothing: the rows it would still read are the
-    /// current ones, which stay. Returns the rows deleted.
+    /// One trim step: deletes the log's rows numbered `counter - keep` or lower (its head: whole
+    /// pages, no lookups) and raises `replica_state.change_log_floor` to that number. Returns the
+    /// rows deleted.
     @discardableResult
-    static func trim(_ db: Database, examine: Int = trimExamined) throws -> Int {
-        let cursor = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM replica_state WHERE name = 'change_log_trimmed'")) ?? 0
-        let end = try Int64.fetchOne(
-            db.cachedStatement(sql: "SELECT change FROM change_log WHERE change > ? ORDER BY change LIMIT 1 OFFSET ?"),
-            arguments: [cursor, max(1, examine) - 1])
-        try db.cachedStatement(sql: trimSQL).execute(arguments: [cursor, end ?? Int64.max])
+    static func trim(_ db: Database, counter: Int64, keep: Int64 = kept) throws -> Int {
+        let cut = counter - keep
+        guard cut > 0 else { return 0 }
+        try db.cachedStatement(sql: "DELETE FROM change_log WHERE change <= ?").execute(arguments: [cut])
         let deleted = db.changesCount
-        try db.cachedStatement(sql: "UPDATE replica_state SET value = ? WHERE name = 'change_log_trimmed'").execute(arguments: [end ?? 0])
+        try db.cachedStatement(sql: "UPDATE replica_state SET value = max(value, ?) WHERE name = 'change_log_floor'").execute(arguments: [cut])
         return deleted
     }
-
-    static let trimSQL = """
-        DELETE FROM change_log WHERE change > ?1 AND change <= ?2
-        AND NOT EXISTS (SELECT 1 FROM contexts AS c WHERE c.id = change_log.id AND c.change = change_log.change)
-        """
 }

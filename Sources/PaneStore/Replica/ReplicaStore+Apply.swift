@@ -61,9 +61,9 @@ extension ReplicaStore {
                 maxSeq = max(maxSeq, update.seq)
             }
             let replicaMax = try Self.applyEnd(db, change: counter.last, maxSeq: maxSeq, applied: applied)
-            // The change log's superseded rows go from its head, a bounded step every
-            // ``ChangeLogTable/trimEvery`` changes, in the transaction that crossed the mark.
-            if ChangeLogTable.trimDue(from: changeStart, to: counter.last) { try ChangeLogTable.trim(db) }
+            // The change log's oldest rows go from its head every ``ChangeLogTable/trimEvery``
+            // changes, in the transaction that crossed the mark.
+            if ChangeLogTable.trimDue(from: changeStart, to: counter.last) { try ChangeLogTable.trim(db, counter: counter.last) }
             let ranges = try Self.record(db, seqs: updates.map(\.seq) + alsoDone)
             return ApplyResult(
                 applied: applied, ignored: updates.count - applied, maxSeq: max(replicaMax, ranges.highest), committedAtUs: nowUs)

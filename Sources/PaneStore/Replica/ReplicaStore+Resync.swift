@@ -171,7 +171,6 @@ extension ReplicaStore {
             INSERT INTO contexts(id, version, deleted, body, hub_ts, applied_ts, seq, synced_epoch, change)
             VALUES \(values.joined(separator: ", "))
             ON CONFLICT(id) DO UPDATE SET \(columns.joined(separator: ", ")), synced_epoch = excluded.synced_epoch
-            RETURNING change
             """
     }
 
@@ -249,9 +248,6 @@ extension ReplicaStore {
             sqlite3_reset(one)
             sqlite3_reset(log)
         }
-        /// The rows of the statement just stepped that took their number, for the change log.
-        var changed: [Int] = []
-        changed.reserveCapacity(width)
         /// Writes `rows[range]` (no ``SnapshotRow/bodyMissing`` among them) in order: full
         /// statements of `width` rows, then the rest one by one.
         func write(_ range: Range<Int>) throws {
@@ -273,16 +269,10 @@ extension ReplicaStore {
                     sqlite3_bind_int64(raw, snapshotParameter(row: slot, column: 8), counter.next)
                     counter.used()
                 }
-                // Each row comes back with its change number: the one it was bound with when it
-                // changed, its older one when it did not. The changed ones go to the change log.
-                changed.removeAll(keepingCapacity: true)
-                try RawSQLite.forEachRow(raw, db, sql: sql) {
-                    let slot = sqlite3_column_int64(raw, 0) - first
-                    if slot >= 0 && slot < Int64(count) { changed.append(Int(slot)) }
-                    return true
-                }
-                sqlite3_reset(raw)
-                for slot in changed.sorted() {
+                try RawSQLite.stepDone(raw, db, sql: sql)
+                // Every row's number goes to the change log: a row that did not change keeps its
+                // older number, so its new log row is superseded (skipped by reads) at once.
+                for slot in 0..<count {
                     try ChangeLogTable.append(log, db, change: first + Int64(slot), id: rows[start + slot].id.value)
                 }
                 start += count

@@ -181,6 +181,8 @@ import Testing
                     VALUES (?, 1, 0, '{"bogus":1}', 0, 0, 1, ?)
                     """#,
                 arguments: [bogus, change])
+            // Each row that takes a change number is appended to the change log, as the apply does.
+            try db.execute(sql: "INSERT INTO change_log(change, id) VALUES (?, ?), (?, ?)", arguments: [change - 1, id, change, bogus])
         }
     }
 

@@ -15,8 +15,8 @@ public enum WatchStart: Sendable, Equatable {
         public var file: String
         /// The last change counted in the file.
         public var change: Int64
-        /// Positions below this can no longer be resumed: the log of removed rows was trimmed
-        /// up to it.
+        /// Positions below this can no longer be resumed: the change log, or the log of removed
+        /// rows, was trimmed up to it.
         public var floor: Int64
 
         public init(file: String, change: Int64, floor: Int64) {
@@ -41,7 +41,7 @@ public enum WatchStart: Sendable, Equatable {
         if position.change < log.floor {
             return .reset(
                 reason: "the position \(position) is older than what this replica can still tell "
-                    + "(its log of removed contexts starts at \(log.floor))")
+                    + "(its change log starts after \(log.floor))")
         }
         return .resume(after: position.change)
     }

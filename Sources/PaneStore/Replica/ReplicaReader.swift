@@ -58,6 +58,11 @@ public final class ReplicaReader: Sendable {
     }
 
     /// The file's change log (identity, counter, floor) and watermark.
+    /// A full transfer's page of live rows under `prefix` after `afterID`, in id order.
+    public func liveRows(prefix: String, afterID: String, limit: Int) throws -> ChangePage {
+        try withConnection { connection in try connection.liveRows(prefix: prefix, afterID: afterID, limit: limit) }
+    }
+
     public func changeLog() throws -> (log: WatchStart.Log, watermark: UInt64) {
         try withConnection { connection in try connection.changeLog() }
     }
@@ -174,7 +179,9 @@ final class ReadConnection: @unchecked Sendable {
 
     static let changeLogSQL = """
         SELECT (SELECT value FROM replica_state WHERE name = 'file_id'), (SELECT value FROM replica_state WHERE name = 'change'),
-            (SELECT value FROM replica_state WHERE name = 'removals_floor'), (SELECT hi FROM applied_ranges WHERE lo = 0)
+            max((SELECT value FROM replica_state WHERE name = 'removals_floor'),
+                coalesce((SELECT value FROM replica_state WHERE name = 'change_log_floor'), 0)),
+            (SELECT hi FROM applied_ranges WHERE lo = 0)
         """
 
     func changeLog() throws -> (log: WatchStart.Log, watermark: UInt64) {
@@ -197,15 +204,19 @@ final class ReadConnection: @unchecked Sendable {
         try step(try prepared("BEGIN"), sql: "BEGIN")
         defer { _ = try? step(try prepared("COMMIT"), sql: "COMMIT") }
         let (log, watermark) = try changeLog()
-        let filter = prefix.isEmpty ? "" : " AND id >= ?3 AND id < ?4"
-        // Two queries in change order (each on its index), merged: an ORDER BY over a UNION
-        // would sort every row after the position on each page.
+        let filter = { (table: String) in prefix.isEmpty ? "" : " AND \(table).id >= ?3 AND \(table).id < ?4" }
+        // Two queries in change order (the change log's and the removals' own order), merged:
+        // an ORDER BY over a UNION would sort every row after the position on each page. The
+        // log's rows whose context has moved on (or was removed) are skipped (``ChangeLogTable``).
         let live = try changeRows(
-            sql: "SELECT id, version, deleted, body, change FROM contexts WHERE change > ?1\(filter) ORDER BY change LIMIT ?2",
+            sql: """
+                SELECT c.id, c.version, c.deleted, c.body, c.change FROM change_log AS l JOIN contexts AS c ON c.id = l.id
+                WHERE l.change > ?1\(filter("l")) AND c.change = l.change ORDER BY l.change LIMIT ?2
+                """,
             prefix: prefix, after: change, limit: limit)
         let removed = try changeRows(
             sql: """
-                SELECT r.id, r.version, 1, NULL, r.change FROM removals AS r WHERE r.change > ?1\(filter)
+                SELECT r.id, r.version, 1, NULL, r.change FROM removals AS r WHERE r.change > ?1\(filter("r"))
                 AND NOT EXISTS (SELECT 1 FROM contexts AS c WHERE c.id = r.id) ORDER BY r.change LIMIT ?2
                 """,
             prefix: prefix, after: change, limit: limit)
@@ -221,6 +232,28 @@ final class ReadConnection: @unchecked Sendable {
         return ChangePage(rows: rows, log: log, watermark: watermark, full: cut || live.count == limit || removed.count == limit)
     }
 
+    /// A full transfer's page: the live rows under `prefix` whose id sorts after `afterID`, in
+    /// id order, read in one transaction with the change log it saw. Full when `limit` came back.
+    func liveRows(prefix: String, afterID: String, limit: Int) throws -> ChangePage {
+        try step(try prepared("BEGIN"), sql: "BEGIN")
+        defer { _ = try? step(try prepared("COMMIT"), sql: "COMMIT") }
+        let (log, watermark) = try changeLog()
+        let sql =
+            prefix.isEmpty
+            ? "SELECT id, version, deleted, body, change FROM contexts WHERE id > ?1 AND deleted = 0 ORDER BY id LIMIT ?2"
+            : "SELECT id, version, deleted, body, change FROM contexts WHERE id > ?1 AND id >= ?3 AND id < ?4 AND deleted = 0 ORDER BY id LIMIT ?2"
+        let statement = try prepared(sql)
+        defer { sqlite3_reset(statement) }
+        RawSQLite.bind(text: afterID, to: statement, at: 1)
+        sqlite3_bind_int64(statement, 2, Int64(limit))
+        if !prefix.isEmpty {
+            RawSQLite.bind(text: prefix, to: statement, at: 3)
+            RawSQLite.bind(text: ReplicaStore.upperBound(ofPrefix: prefix), to: statement, at: 4)
+        }
+        let rows = try collect(statement, sql: sql)
+        return ChangePage(rows: rows, log: log, watermark: watermark, full: rows.count == limit)
+    }
+
     private func changeRows(sql: String, prefix: String, after change: Int64, limit: Int) throws -> [ChangeRow] {
         let statement = try prepared(sql)
         defer { sqlite3_reset(statement) }
@@ -230,6 +263,11 @@ final class ReadConnection: @unchecked Sendable {
             RawSQLite.bind(text: prefix, to: statement, at: 3)
             RawSQLite.bind(text: ReplicaStore.upperBound(ofPrefix: prefix), to: statement, at: 4)
         }
+        return try collect(statement, sql: sql)
+    }
+
+    /// The rows of a bound statement selecting id, version, deleted, body, change.
+    private func collect(_ statement: OpaquePointer, sql: String) throws -> [ChangeRow] {
         var rows: [ChangeRow] = []
         while true {
             let rc = sqlite3_step(statement)

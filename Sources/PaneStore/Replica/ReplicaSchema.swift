@@ -84,6 +84,7 @@ enum ReplicaSchema {
             // names another, the hub was restored and the replica resyncs everything.
             try db.execute(sql: "CREATE TABLE replica_meta(name TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)")
         }
+        migrator.registerMigration("v7-change-log-table", migrate: ChangeLogTable.migrate)
         return migrator
     }
 }

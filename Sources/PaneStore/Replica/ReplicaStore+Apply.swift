@@ -30,6 +30,8 @@ extension ReplicaStore {
             let (changeStart, healing) = try Self.applyStart(db)
             var counter = ChangeCounter(start: changeStart)
             let heal = healing ? try db.cachedStatement(sql: "DELETE FROM stale WHERE id = ? AND version <= ?") : nil
+            let log = try db.cachedStatement(sql: ChangeLogTable.appendSQL).sqliteStatement
+            defer { sqlite3_reset(log) }
             /// Writes one context row under the apply rule; whether it changed.
             func write(_ row: ContextUpdate) throws -> Bool {
                 sqlite3_reset(raw)
@@ -39,7 +41,10 @@ extension ReplicaStore {
                 sqlite3_bind_int64(raw, 8, counter.next)
                 try RawSQLite.stepDone(raw, db, sql: Self.upsertSQL)
                 let changed = sqlite3_changes(db.sqliteConnection) > 0
-                if changed { counter.used() }
+                if changed {
+                    try ChangeLogTable.append(log, db, change: counter.next, id: row.id.value)
+                    counter.used()
+                }
                 try heal?.execute(arguments: [row.id.value, row.version])
                 return changed
             }
@@ -56,6 +61,9 @@ extension ReplicaStore {
                 maxSeq = max(maxSeq, update.seq)
             }
             let replicaMax = try Self.applyEnd(db, change: counter.last, maxSeq: maxSeq, applied: applied)
+            // The change log's oldest rows go from its head every ``ChangeLogTable/trimEvery``
+            // changes, in the transaction that crossed the mark.
+            if ChangeLogTable.trimDue(from: changeStart, to: counter.last) { try ChangeLogTable.trim(db, counter: counter.last) }
             let ranges = try Self.record(db, seqs: updates.map(\.seq) + alsoDone)
             return ApplyResult(
                 applied: applied, ignored: updates.count - applied, maxSeq: max(replicaMax, ranges.highest), committedAtUs: nowUs)

@@ -241,10 +241,12 @@ extension ReplicaStore {
         let many = try db.cachedStatement(sql: manySQL).sqliteStatement
         let one = try db.cachedStatement(sql: oneSQL).sqliteStatement
         let keep = try db.cachedStatement(sql: "UPDATE contexts SET synced_epoch = ? WHERE id = ?")
+        let log = try db.cachedStatement(sql: ChangeLogTable.appendSQL).sqliteStatement
         var counter = try ChangeCounter(db)
         defer {
             sqlite3_reset(many)
             sqlite3_reset(one)
+            sqlite3_reset(log)
         }
         /// Writes `rows[range]` (no ``SnapshotRow/bodyMissing`` among them) in order: full
         /// statements of `width` rows, then the rest one by one.
@@ -256,6 +258,7 @@ extension ReplicaStore {
                 sqlite3_reset(raw)
                 sqlite3_bind_int64(raw, 1, Int64(seq))
                 sqlite3_bind_int64(raw, 2, epoch)
+                let first = counter.next
                 for slot in 0..<count {
                     let row = rows[start + slot]
                     Self.bindRow(
@@ -267,6 +270,11 @@ extension ReplicaStore {
                     counter.used()
                 }
                 try RawSQLite.stepDone(raw, db, sql: sql)
+                // Every row's number goes to the change log: a row that did not change keeps its
+                // older number, so its new log row is superseded (skipped by reads) at once.
+                for slot in 0..<count {
+                    try ChangeLogTable.append(log, db, change: first + Int64(slot), id: rows[start + slot].id.value)
+                }
                 start += count
             }
         }

@@ -63,8 +63,9 @@ final class WatchLoop: @unchecked Sendable {
             // change committed before it.
             let closing = watch.registry.isClosing
             for i in done.indices { done[i].run(reads: watch.reads, closing: closing) }
+            let finished = done
             self.loop.execute {
-                for read in done { read.watcher.readDone(read) }
+                for read in finished { read.watcher.readDone(read) }
                 self.reading = false
                 self.dispatch()
             }

@@ -71,7 +71,9 @@ final class LoopRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var passed = 0
     private var exchange: Exchange?
     private var nextID: UInt64 = 0
-    private var held = CircularBuffer<Event>()
+    /// Small at first (it holds only what arrives while an answer is pending): every connection
+    /// has one, a spoke's idle watchers too (the default of 16 events was 672 bytes each).
+    private var held = CircularBuffer<Event>(initialCapacity: 2)
     private var readWanted = false
     /// A request with `Connection: close` was taken: nothing after it is.
     private var closing = false

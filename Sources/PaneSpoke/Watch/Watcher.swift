@@ -142,15 +142,19 @@ final class Watcher: LoopStream, @unchecked Sendable {
         }
     }
 
-    /// `progress` when nothing was sent for ``SpokeWatch/progress`` while idle; a watcher
-    /// reading then sends it when its page comes back empty, one blocked sends nothing.
+    /// When nothing was sent for ``SpokeWatch/progress``, an idle watcher reads its feed again,
+    /// as a change would wake it, and sends `progress` if the page is empty (``readDone(_:)``);
+    /// one reading sends it when its page comes back empty, one blocked sends nothing. The read
+    /// also catches a change whose signal came before the commit was visible to readers (the
+    /// inotify event is the WAL's write; the commit becomes visible when the WAL index is
+    /// updated, which is not watched), as the task-per-watcher stream did.
     private func scheduleProgress(at deadline: NIODeadline) {
         progressTimer = sink?.eventLoop.scheduleTask(deadline: deadline) { [self] in
             progressTimer = nil
-            guard state != .ended, let sink else { return }
+            guard state != .ended else { return }
             let due = lastSent + watch.progress
             if due > .now() { return scheduleProgress(at: due) }
-            if state == .idle { sendProgress(sink) }
+            if state == .idle { read() }
             scheduleProgress(at: .now() + watch.progress)
         }
     }

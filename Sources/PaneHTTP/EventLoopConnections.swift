@@ -20,11 +20,14 @@ import Synchronization
 /// thread before (two of each on this machine): fit for handlers that await their slow work.
 ///
 /// With ``LoopRoutes``, a ``LoopRouteHandler`` after Hummingbird's `HTTPConnectionStateHandler`
-/// answers their requests on the loop without the connection's task.
+/// answers their requests on the loop without the connection's task. With `tasksOnLoops` false,
+/// only that: the connection's task stays on the cooperative pool (the spoke, whose handlers read
+/// SQLite, and whose watch streams are loop routes).
 struct EventLoopConnections<Inner: ServerChildChannel>: ServerChildChannel {
     typealias Value = Inner.Value
     let inner: Inner
     var loopRoutes: LoopRoutes?
+    var tasksOnLoops = true
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         let value = inner.setup(channel: channel, logger: logger)
@@ -38,6 +41,7 @@ struct EventLoopConnections<Inner: ServerChildChannel>: ServerChildChannel {
     }
 
     func handle(value: Value, logger: Logger) async {
+        guard tasksOnLoops else { return await inner.handle(value: value, logger: logger) }
         await withTaskExecutorPreference(EventLoopTaskExecutor.of(value.channel.eventLoop)) {
             await inner.handle(value: value, logger: logger)
         }
@@ -45,10 +49,14 @@ struct EventLoopConnections<Inner: ServerChildChannel>: ServerChildChannel {
 }
 
 extension HTTPServerBuilder {
-    /// `.http1(configuration:)` whose connections run on their event loops (``EventLoopConnections``).
-    static func http1OnEventLoops(configuration: HTTP1Channel.Configuration, loopRoutes: LoopRoutes? = nil) -> HTTPServerBuilder {
+    /// `.http1(configuration:)` whose connections run on their event loops (``EventLoopConnections``),
+    /// or, with `tasksOnLoops` false, whose loop routes only are answered there.
+    static func http1OnEventLoops(
+        configuration: HTTP1Channel.Configuration, loopRoutes: LoopRoutes? = nil, tasksOnLoops: Bool = true
+    ) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
-            EventLoopConnections(inner: HTTP1Channel(responder: responder, configuration: configuration), loopRoutes: loopRoutes)
+            EventLoopConnections(
+                inner: HTTP1Channel(responder: responder, configuration: configuration), loopRoutes: loopRoutes, tasksOnLoops: tasksOnLoops)
         }
     }
 }

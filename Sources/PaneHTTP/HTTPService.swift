@@ -28,7 +28,7 @@ public struct HTTPService: Service, CustomStringConvertible {
     ///   - onEventLoops: each connection's task runs on its channel's event loop instead of the
     ///     cooperative pool (``EventLoopConnections``); for servers whose handlers never block.
     ///   - loopRoutes: routes answered by a NIO handler on the event loop, before Hummingbird
-    ///     (``LoopRouteHandler``); only with `onEventLoops`. Add each to `router` too
+    ///     (``LoopRouteHandler``), with or without `onEventLoops`. Add each to `router` too
     ///     (``Router/loopRoute(_:)``). `tokens` guard them as ``AuthMiddleware`` does.
     ///
     /// `HEAD` is answered for every `GET` route (``HeadResponder``).
@@ -53,7 +53,9 @@ public struct HTTPService: Service, CustomStringConvertible {
                 return !known.contains { $0.path != route.endpoint && $0.path.hasPrefix(prefix) && $0.path != prefix }
             },
             tokens: tokens, serverName: serverName)
-        let server: HTTPServerBuilder = onEventLoops ? .http1OnEventLoops(configuration: http1, loopRoutes: loop) : .http1(configuration: http1)
+        let server: HTTPServerBuilder =
+            onEventLoops || !loop.routes.isEmpty
+            ? .http1OnEventLoops(configuration: http1, loopRoutes: loop, tasksOnLoops: onEventLoops) : .http1(configuration: http1)
         self.application = Application(
             responder: HeadResponder(base: routes), server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: serverName), logger: logger)

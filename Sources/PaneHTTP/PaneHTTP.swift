@@ -77,6 +77,9 @@ public struct Answer: Sendable {
     public var status: HTTPResponse.Status
     public var headers: HTTPFields
     public var body: ByteBuffer
+    /// A body written over time after the head instead of ``body`` (chunked, no
+    /// `Content-Length`): on the event loop by ``LoopRouteHandler``.
+    public var stream: (any LoopStream)?
 
     /// `Content-Length` is added after `headers` when they do not have one, as `Response` does.
     public init(status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) {
@@ -86,8 +89,17 @@ public struct Answer: Sendable {
         if !self.headers.contains(.contentLength) { self.headers[.contentLength] = String(body.readableBytes) }
     }
 
+    /// An answer whose body is `stream`, sent chunked.
+    public init(status: HTTPResponse.Status, headers: HTTPFields, stream: any LoopStream) {
+        self.status = status
+        self.headers = headers
+        self.body = ByteBuffer()
+        self.stream = stream
+    }
+
     public var response: Response {
-        Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
+        if let stream { return Response(status: status, headers: headers, body: TaskStreamSink.body(stream)) }
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 }
 

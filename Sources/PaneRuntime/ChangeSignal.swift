@@ -8,6 +8,9 @@ public final class ChangeSignal: Sendable {
         var generation: UInt64 = 0
         var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
         var nextID = 0
+        var observers: [@Sendable () -> Void] = []
+        /// Waiters that do not suspend a task (``addStandingWaiter()``).
+        var standing = 0
     }
 
     private let state = Mutex(State())
@@ -17,17 +20,37 @@ public final class ChangeSignal: Sendable {
     /// How many changes have been signalled so far.
     public var generation: UInt64 { state.withLock { $0.generation } }
 
-    /// Tasks waiting right now.
-    public var waiting: Int { state.withLock { $0.waiters.count } }
+    /// Tasks waiting right now, and standing waiters.
+    public var waiting: Int { state.withLock { $0.waiters.count + $0.standing } }
+
+    /// One more waiter that is woken through an observer (``observe(_:)``), not a task: a watch
+    /// stream, from its start to its end. ``waiting`` counts it, so the replica's change watch
+    /// stays on while it lasts.
+    public func addStandingWaiter() {
+        state.withLock { $0.standing += 1 }
+    }
+
+    /// A standing waiter is gone.
+    public func removeStandingWaiter() {
+        state.withLock { $0.standing -= 1 }
+    }
 
     /// A change: the generation moves on and every waiter wakes.
     public func signal() {
-        let woken = state.withLock { state in
+        let (woken, observers) = state.withLock { state in
             state.generation &+= 1
             defer { state.waiters.removeAll(keepingCapacity: true) }
-            return Array(state.waiters.values)
+            return (Array(state.waiters.values), state.observers)
         }
         for continuation in woken { continuation.resume() }
+        for observer in observers { observer() }
+    }
+
+    /// Calls `observer` at every ``signal()`` from now on, on the signalling thread, after the
+    /// generation moved on: it must be quick (hand the work to another thread). The spoke's watch
+    /// streams wake through one observer per event loop.
+    public func observe(_ observer: @escaping @Sendable () -> Void) {
+        state.withLock { $0.observers.append(observer) }
     }
 
     /// Returns once the generation has moved past `seen`, or at `deadline`, or when the task is

@@ -50,13 +50,16 @@ public struct Spoke: Sendable {
             store: store, reads: reads, registry: watchers, progressMs: config.watchProgressMs, writeTimeoutMs: config.watchWriteTimeoutMs,
             labels: labels, logger: logger)
         let (router, segmentRoutes) = SpokeHTTP.router(store: store, status: status, reads: reads, tokens: tokens)
-        router.get("/v1/watch") { request, _ in try watch.response(request) }
+        // Watches are served on the event loop (no task per watcher); the router's copy answers
+        // odd spellings of the path.
+        router.loopRoute(watch.route)
         extraRoutes?(router)
         router.addRouteFallback()
         let http = HTTPService(
             router: router, segmentRoutes: segmentRoutes, host: config.httpHost, port: config.httpPort, serverName: "pane-spoke",
             idleTimeoutMs: config.httpIdleTimeoutMs,
-            requestReadTimeoutMs: config.httpRequestReadTimeoutMs, maxConnections: config.httpMaxConnections, logger: logger)
+            requestReadTimeoutMs: config.httpRequestReadTimeoutMs, maxConnections: config.httpMaxConnections, loopRoutes: [watch.route],
+            tokens: tokens, logger: logger)
         let worker = SpokeWorker(config: config, store: store, status: status, logger: logger)
         let watcher: [any Service] = tokens.map { [$0] } ?? []
         let changes = ReplicaChanges(path: config.databasePath, signal: changes)

@@ -47,6 +47,15 @@ public struct LoopRoute: Sendable {
         }
     }
 
+    /// Whether the raw request target `target` (path and query, not decoded) starts as this
+    /// route's path: only then is it parsed and matched.
+    func mayMatch(_ target: String) -> Bool {
+        switch path {
+        case .exact(let exact): return target.utf8.starts(with: exact.utf8)
+        case .segment(let prefix): return target.utf8.starts(with: prefix.utf8)
+        }
+    }
+
     /// The path's segment (the empty string for an exact path) when `path` is this route's.
     func match(_ path: String) -> Substring? {
         switch self.path {
@@ -150,7 +159,9 @@ public struct LoopRoutes: Sendable {
     func match(_ head: HTTPRequest) -> (LoopRoute, URI, Substring)? {
         guard let path = head.path else { return nil }
         var candidate = false
-        for route in routes where route.method == head.method {
+        // Only a path that starts as a route's does is parsed (the spoke's point reads share the
+        // method of its watch route, and pay nothing for it).
+        for route in routes where route.method == head.method && route.mayMatch(path) {
             candidate = true
             break
         }

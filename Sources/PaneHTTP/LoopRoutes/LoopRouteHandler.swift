@@ -53,6 +53,8 @@ final class LoopRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var dropping = false
         var answered = false
         var readWhole = false
+        /// The answer's body written over time (a watch), from its head until it ends.
+        var stream: (any LoopStream)?
 
         init(id: UInt64, endpoint: String, method: HTTPRequest.Method, startNs: UInt64, close: Bool) {
             self.id = id
@@ -69,7 +71,9 @@ final class LoopRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var passed = 0
     private var exchange: Exchange?
     private var nextID: UInt64 = 0
-    private var held = CircularBuffer<Event>()
+    /// Small at first (it holds only what arrives while an answer is pending): every connection
+    /// has one, a spoke's idle watchers too (the default of 16 events was 672 bytes each).
+    private var held = CircularBuffer<Event>(initialCapacity: 2)
     private var readWanted = false
     /// A request with `Connection: close` was taken: nothing after it is.
     private var closing = false
@@ -96,11 +100,20 @@ final class LoopRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelInactive()
     }
 
-    /// Forgets the route's request in progress: its answer, if one comes, is not written.
+    /// Forgets the route's request in progress: its answer, if one comes, is not written, and a
+    /// stream being written ends.
     private func abandon() {
         if let exchange, !exchange.answered { routes.metrics.active(exchange.method).decrement() }
+        let stream = exchange?.stream
+        exchange?.stream = nil
         exchange = nil
         if reading == .ours { reading = .between }
+        stream?.ended()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let stream = exchange?.stream { stream.writable() }
+        context.fireChannelWritabilityChanged()
     }
 
     // MARK: inbound
@@ -252,6 +265,13 @@ final class LoopRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         fields.append(HTTPDate.field)
         fields.append(routes.serverField)
         let head = HTTPResponse(status: answer.status, headerFields: fields)
+        if let stream = answer.stream {
+            // The body follows over time; the exchange lasts until the stream ends.
+            context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
+            exchange.stream = stream
+            stream.start(ChannelStreamSink(handler: self, context: context, id: id))
+            return
+        }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if answer.body.readableBytes > 0 { context.write(wrapOutboundOut(.body(answer.body)), promise: nil) }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
@@ -260,7 +280,7 @@ final class LoopRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Ends the exchange once it is answered and read whole, then takes what was held.
     private func finishIfDone(_ context: ChannelHandlerContext) {
-        guard let exchange, exchange.answered, exchange.readWhole else { return }
+        guard let exchange, exchange.answered, exchange.readWhole, exchange.stream == nil else { return }
         self.exchange = nil
         if exchange.close { context.close(mode: .output, promise: nil) }
         drain(context)
@@ -282,6 +302,22 @@ final class LoopRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    // MARK: streams
+
+    /// Whether exchange `id`'s stream is still being written.
+    fileprivate func streams(_ id: UInt64) -> Bool {
+        exchange?.id == id && exchange?.stream != nil
+    }
+
+    /// Ends exchange `id`'s streamed body with its last chunk.
+    fileprivate func finishStream(_ id: UInt64) {
+        guard let exchange, exchange.id == id, let stream = exchange.stream, let context else { return }
+        exchange.stream = nil
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        stream.ended()
+        finishIfDone(context)
+    }
+
     // MARK: outbound
 
     func read(context: ChannelHandlerContext) {
@@ -300,5 +336,37 @@ final class LoopRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
             passed -= 1
             if passed == 0 && exchange == nil && !held.isEmpty { drain(context) }
         }
+    }
+}
+
+/// A ``LoopStream``'s way to its connection: writes go to the channel while the stream's
+/// exchange is the handler's current one.
+private final class ChannelStreamSink: LoopStreamSink, @unchecked Sendable {
+    let handler: LoopRouteHandler
+    let context: ChannelHandlerContext
+    let id: UInt64
+
+    init(handler: LoopRouteHandler, context: ChannelHandlerContext, id: UInt64) {
+        self.handler = handler
+        self.context = context
+        self.id = id
+    }
+
+    var eventLoop: any EventLoop { context.eventLoop }
+
+    var isWritable: Bool { context.channel.isWritable }
+
+    func write(_ buffer: ByteBuffer) {
+        guard handler.streams(id) else { return }
+        context.writeAndFlush(handler.wrapOutboundOut(.body(buffer)), promise: nil)
+    }
+
+    func finish() {
+        handler.finishStream(id)
+    }
+
+    func close() {
+        guard handler.streams(id) else { return }
+        context.close(promise: nil)
     }
 }

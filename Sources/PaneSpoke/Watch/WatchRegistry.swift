@@ -4,8 +4,8 @@ import PaneRuntime
 import Synchronization
 
 /// The watch connections of one spoke worker: how many are open (capped by
-/// ``SpokeConfiguration/maxWatchers``), and whether the spoke is stopping (every watcher then
-/// ends its stream).
+/// ``SpokeConfiguration/maxWatchers``; each is a standing waiter of the change signal), and
+/// whether the spoke is stopping (every watcher then ends its stream).
 public final class WatchRegistry: Sendable {
     private struct State {
         var open = 0
@@ -42,12 +42,16 @@ public final class WatchRegistry: Sendable {
             state.open += 1
             return state.open
         }
-        if let open { gauge.record(Double(open)) }
-        return open != nil
+        guard let open else { return false }
+        gauge.record(Double(open))
+        // A watcher waits on the change signal for its whole life (keeps the file watch on).
+        changes.addStandingWaiter()
+        return true
     }
 
     /// Gives a watcher's slot back (``WatchSlot`` calls it once).
     func leave() {
+        changes.removeStandingWaiter()
         let open = state.withLock { state in
             state.open -= 1
             return state.open

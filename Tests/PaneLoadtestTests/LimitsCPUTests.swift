@@ -14,8 +14,11 @@ import Testing
         let run = try RawSQLiteBaseline.upsert(path: "\(dir)/raw.sqlite", rows: 3_000, bodyBytes: 256, batch: 500)
         #expect(run.rows == 3_000)
         #expect(run.cpuSeconds > 0)
-        #expect(run.cpuSeconds <= Double(run.rows) / run.rowsPerSecond + 0.01, "more CPU than wall time")
-        #expect(run.rowsPerCPUSecond >= run.rowsPerSecond * 0.99)
+        // `getrusage` counts the thread's CPU in scheduler ticks on such kernels: it may read two
+        // ticks (up to 20 ms) over the wall time of a run this short, never more.
+        let wall = Double(run.rows) / run.rowsPerSecond
+        #expect(run.cpuSeconds <= wall + 0.02, "more CPU than wall time: \(run.cpuSeconds) s against \(wall) s")
+        #expect(run.rowsPerCPUSecond >= Double(run.rows) / (wall + 0.02))
     }
 
     /// A thread's CPU grows while it computes, and the process's is at least the thread's.

@@ -215,8 +215,13 @@ import Testing
             }
             for version in 1...30 { try round(Int64(version)) }
             checks.expect(try Self.count(store, "SELECT count(*) FROM change_log") == 300)
-            checks.expect(try store.pool.write { db in try ChangeLogTable.trim(db, counter: 300, keep: 100) } == 200)
+            // A step moves the head by at most `step` numbers: 120, then the remaining 80.
+            checks.expect(try store.pool.write { db in try ChangeLogTable.trim(db, counter: 300, keep: 100, step: 120) } == 120)
+            checks.expect(try Self.count(store, "SELECT min(change) FROM change_log") == 121)
+            checks.expect(try store.reader.changeLog().log.floor == 120)
+            checks.expect(try store.pool.write { db in try ChangeLogTable.trim(db, counter: 300, keep: 100, step: 120) } == 80)
             checks.expect(try Self.count(store, "SELECT min(change) FROM change_log") == 201)
+            checks.expect(try store.pool.write { db in try ChangeLogTable.trim(db, counter: 300, keep: 100) } == 0)
             let log = try store.reader.changeLog().log
             checks.expect(log.floor == 200, "floor \(log.floor)")
             func puts(_ events: [WatchEvent]) -> [String] {

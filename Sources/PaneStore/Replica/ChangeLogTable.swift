@@ -4,8 +4,8 @@ import GRDBSQLite
 /// The replica's change log as a table of its own, ordered by change number: `change_log(change,
 /// id)` gets a row each time a context row takes a new change number. The writers of `contexts`
 /// append it themselves in the same transaction, through prepared statements: the apply one row
-/// per changed context (``append(_:change:id:)``), a snapshot chunk one row per snapshot row, in
-/// statements of many rows (``appendManySQL``). A row is current when `contexts.change` still
+/// per changed context, a snapshot chunk one row per snapshot row (``append(_:_:change:id:)``).
+/// A row is current when `contexts.change` still
 /// equals its change; an older row of the same id (or of a row a snapshot removed, or a snapshot
 /// row that did not win) is superseded and skipped by reads. The log keeps the last ``kept``
 /// changes, trimmed from its head (``trim(_:counter:keep:)``): no lookup decides what goes, so a
@@ -19,8 +19,8 @@ import GRDBSQLite
 enum ChangeLogTable {
     /// Schema v7: the log table, filled from the rows as they are, and the index dropped. Rows
     /// that never took a change number (written before schema v5, change 0) take numbers after
-    /// the counter, so each has a place in the log: a watcher that resumes
-    /// across this migration sees them once more, at their current state.
+    /// the counter, so each has a place in the log: a watcher that resumes across this
+    /// migration sees them once more, at their current state.
     static func migrate(_ db: Database) throws {
         let counter = try Int64.fetchOne(db, sql: "SELECT value FROM replica_state WHERE name = 'change'") ?? 0
         let unnumbered = try String.fetchAll(db, sql: "SELECT id FROM contexts WHERE change = 0 ORDER BY id")
@@ -64,13 +64,19 @@ enum ChangeLogTable {
         end / trimEvery != start / trimEvery
     }
 
-    /// One trim step: deletes the log's rows numbered `counter - keep` or lower (its head: whole
-    /// pages, no lookups) and raises `replica_state.change_log_floor` to that number. Returns the
-    /// rows deleted.
+    /// The most change numbers one trim step moves the head by: 16 times ``trimEvery``, so the
+    /// head catches up quickly, yet after a bootstrap of millions of rows no single apply deletes
+    /// them all in its transaction.
+    static let trimStep: Int64 = 8_192
+
+    /// One trim step: deletes the log's rows numbered `counter - keep` or lower, at most `step`
+    /// numbers past the current floor (its head: whole pages, no lookups), and raises
+    /// `replica_state.change_log_floor` to the last number deleted. Returns the rows deleted.
     @discardableResult
-    static func trim(_ db: Database, counter: Int64, keep: Int64 = kept) throws -> Int {
-        let cut = counter - keep
-        guard cut > 0 else { return 0 }
+    static func trim(_ db: Database, counter: Int64, keep: Int64 = kept, step: Int64 = trimStep) throws -> Int {
+        let floor = try Int64.fetchOne(db.cachedStatement(sql: "SELECT value FROM replica_state WHERE name = 'change_log_floor'")) ?? 0
+        let cut = min(counter - keep, floor + step)
+        guard cut > floor else { return 0 }
         try db.cachedStatement(sql: "DELETE FROM change_log WHERE change <= ?").execute(arguments: [cut])
         let deleted = db.changesCount
         try db.cachedStatement(sql: "UPDATE replica_state SET value = max(value, ?) WHERE name = 'change_log_floor'").execute(arguments: [cut])

@@ -57,12 +57,12 @@ public final class ReplicaReader: Sendable {
         try withConnection { connection in try connection.staleMarks() }
     }
 
-    /// The file's change log (identity, counter, floor) and watermark.
     /// A full transfer's page of live rows under `prefix` after `afterID`, in id order.
     public func liveRows(prefix: String, afterID: String, limit: Int) throws -> ChangePage {
         try withConnection { connection in try connection.liveRows(prefix: prefix, afterID: afterID, limit: limit) }
     }
 
+    /// The file's change log (identity, counter, floor) and watermark.
     public func changeLog() throws -> (log: WatchStart.Log, watermark: UInt64) {
         try withConnection { connection in try connection.changeLog() }
     }
@@ -246,10 +246,7 @@ final class ReadConnection: @unchecked Sendable {
         defer { sqlite3_reset(statement) }
         RawSQLite.bind(text: afterID, to: statement, at: 1)
         sqlite3_bind_int64(statement, 2, Int64(limit))
-        if !prefix.isEmpty {
-            RawSQLite.bind(text: prefix, to: statement, at: 3)
-            RawSQLite.bind(text: ReplicaStore.upperBound(ofPrefix: prefix), to: statement, at: 4)
-        }
+        Self.bind(prefix: prefix, to: statement)
         let rows = try collect(statement, sql: sql)
         return ChangePage(rows: rows, log: log, watermark: watermark, full: rows.count == limit)
     }
@@ -259,11 +256,15 @@ final class ReadConnection: @unchecked Sendable {
         defer { sqlite3_reset(statement) }
         sqlite3_bind_int64(statement, 1, change)
         sqlite3_bind_int64(statement, 2, Int64(limit))
-        if !prefix.isEmpty {
-            RawSQLite.bind(text: prefix, to: statement, at: 3)
-            RawSQLite.bind(text: ReplicaStore.upperBound(ofPrefix: prefix), to: statement, at: 4)
-        }
+        Self.bind(prefix: prefix, to: statement)
         return try collect(statement, sql: sql)
+    }
+
+    /// Binds a non-empty `prefix` as the id range `?3` (inclusive) to `?4` (exclusive).
+    private static func bind(prefix: String, to statement: OpaquePointer) {
+        guard !prefix.isEmpty else { return }
+        RawSQLite.bind(text: prefix, to: statement, at: 3)
+        RawSQLite.bind(text: ReplicaStore.upperBound(ofPrefix: prefix), to: statement, at: 4)
     }
 
     /// The rows of a bound statement selecting id, version, deleted, body, change.

@@ -3,6 +3,7 @@ import Foundation
 import PaneCore
 @testable import PaneStore
 import PaneTestKit
+import Synchronization
 import Testing
 
 /// A group commit of writes to distinct contexts is published as ONE `batch` entry per region
@@ -10,37 +11,33 @@ import Testing
 /// region per group; a group that names a context twice is written one write at a time.
 @Suite struct GroupCommitPackingTests {
     /// Holds the hub's writer queue while `writes` are queued, so they all land in one group
-    /// commit, then lets it go and waits for every answer.
+    /// commit, then lets it go and waits for every answer. The writes are queued right here, one
+    /// after another, before the gate opens: no task has to be scheduled first, so a busy
+    /// machine cannot split the group.
     static func oneGroup(
         _ store: HubStore, _ writes: [(id: String, op: ContextOp, body: String, regions: [Region]?, condition: WriteCondition?)]
     ) async throws -> [Result<HubWrite?, any Error>] {
+        let ids = try writes.map { try ContextID($0.id) }
         let gate = DispatchSemaphore(value: 0)
         store.pool.asyncWriteWithoutTransaction { _ in gate.wait() }
-        let answers = try await withThrowingTaskGroup(of: (Int, Result<HubWrite?, any Error>).self) { group in
+        let answers = Mutex<[Result<HubWrite?, any Error>?]>(Array(repeating: nil, count: writes.count))
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let left = Atomic<Int>(writes.count)
             for (index, write) in writes.enumerated() {
-                let id = try ContextID(write.id)
-                group.addTask {
-                    await withCheckedContinuation { continuation in
-                        if write.op == .put {
-                            store.put(id: id, body: Array(write.body.utf8), regions: write.regions, condition: write.condition) { result in
-                                continuation.resume(returning: (index, result.map { Optional($0) }))
-                            }
-                        } else {
-                            store.delete(id: id, regions: write.regions, condition: write.condition) { result in
-                                continuation.resume(returning: (index, result))
-                            }
-                        }
-                    }
+                let done: @Sendable (Result<HubWrite?, any Error>) -> Void = { result in
+                    answers.withLock { $0[index] = result }
+                    if left.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { continuation.resume() }
+                }
+                if write.op == .put {
+                    store.put(id: ids[index], body: Array(write.body.utf8), regions: write.regions, condition: write.condition) { done($0.map { Optional($0) }) }
+                } else {
+                    store.delete(id: ids[index], regions: write.regions, condition: write.condition, done: done)
                 }
             }
-            // Every write is queued behind the gate once the pending list holds them all.
-            #expect(await eventually(30, poll: 0.005) { store.pending.count == writes.count })
+            #expect(store.pending.count == writes.count, "every write waits behind the gate")
             gate.signal()
-            var answers = [Result<HubWrite?, any Error>?](repeating: nil, count: writes.count)
-            for try await (index, result) in group { answers[index] = result }
-            return answers.map { $0! }
         }
-        return answers
+        return answers.withLock { $0.map { $0! } }
     }
 
     static func store(_ name: String, _ regions: [Region]) throws -> (HubStore, String) {

@@ -12,8 +12,18 @@ import Testing
     static func status(_ region: Region, redis: String, extra: [String] = []) async throws -> StatusReport.Replica? {
         let run = try await PaneCommand.run(["admin", "status", "--regions", region.name, "--redis", redis, "--json"] + extra)
         #expect(run.status == 0, "\(run.output)")
-        let report = try JSONDecoder().decode(StatusReport.self, from: Data(run.output.utf8))
-        return report.regions.first?.replicas.first
+        do {
+            let report = try JSONDecoder().decode(StatusReport.self, from: Data(run.output.utf8))
+            return report.regions.first?.replicas.first
+        } catch {
+            throw Unreadable(output: run.output, error: "\(error)")
+        }
+    }
+
+    /// `pane admin status --json` printed something that is not a report.
+    struct Unreadable: Error {
+        let output: String
+        let error: String
     }
 
     /// `eventually` for a condition that runs `pane` (async).
@@ -46,8 +56,22 @@ import Testing
             #expect(table.output.hasPrefix("redis: maxmemory-policy noeviction, maxmemory no limit, appendonly no"), "\(table.output)")
 
             #expect(spoke.child.stop() == 0)
-            #expect(await Self.within(10) { try await Self.status(scene.region, redis: redis, extra: ["--stale-after-ms", "300"])?.state == .stale })
-            #expect(await Self.within(10) { try await Self.status(scene.region, redis: redis, extra: ["--down-after-ms", "500"])?.state == .down })
+            // Each look runs `pane admin status`; the last answer (or error) is the failure's message.
+            let seen = Locked<String>("nothing yet")
+            func looks(_ extra: [String], _ state: ReplicaState) async -> Bool {
+                await Self.within(30) {
+                    do {
+                        let replica = try await Self.status(scene.region, redis: redis, extra: extra)
+                        seen.value = replica.map { "\($0)" } ?? "no replica"
+                        return replica?.state == state
+                    } catch {
+                        seen.value = "\(error)"
+                        throw error
+                    }
+                }
+            }
+            #expect(await looks(["--stale-after-ms", "300"], .stale), "\(seen.value)")
+            #expect(await looks(["--down-after-ms", "500"], .down), "\(seen.value)")
         }
     }
 }

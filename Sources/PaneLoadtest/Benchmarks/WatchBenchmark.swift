@@ -36,6 +36,9 @@ public struct WatchBenchmark: Sendable {
         public var events: Int
         public var p50Ms: Double
         public var p99Ms: Double
+        /// The slowest event: a change signalled before its commit was visible waits for the
+        /// next signal (docs/architecture.md, "Waiting").
+        public var maxMs: Double
     }
 
     /// Idle watchers held by one spoke worker.
@@ -105,8 +108,8 @@ public struct WatchBenchmark: Sendable {
             let result = try commitToWire(rate: rate, prefix: "r\(round)/", hubPort: hubPort, spokePort: spokePort, latencyLog: latencyLog)
             log(
                 String(
-                    format: "commit to wire at %d writes/s (%.0f achieved): %d events, p50 %.2f ms, p99 %.2f ms", rate,
-                    result.achievedWritesPerSecond, result.events, result.p50Ms, result.p99Ms))
+                    format: "commit to wire at %d writes/s (%.0f achieved): %d events, p50 %.2f ms, p99 %.2f ms, max %.2f ms", rate,
+                    result.achievedWritesPerSecond, result.events, result.p50Ms, result.p99Ms, result.maxMs))
             latency.append(result)
         }
         let idle = try idleConnections(spoke: spoke, port: spokePort)
@@ -180,7 +183,8 @@ public struct WatchBenchmark: Sendable {
         }
         samples.sort()
         func ms(_ q: Double) -> Double { samples.isEmpty ? 0 : Double(samples[min(samples.count - 1, Int(Double(samples.count) * q))]) / 1000 }
-        return Latency(writesPerSecond: rate, achievedWritesPerSecond: achieved, events: samples.count, p50Ms: ms(0.5), p99Ms: ms(0.99))
+        return Latency(writesPerSecond: rate, achievedWritesPerSecond: achieved, events: samples.count, p50Ms: ms(0.5), p99Ms: ms(0.99),
+            maxMs: Double(samples.last ?? 0) / 1000)
     }
 
     /// Opens ``idleWatchers`` watches on a prefix nothing writes, one after the other, and
@@ -300,11 +304,13 @@ extension WatchBenchmark.Report {
             "| \(reader.gets) | \(Int(reader.paneReaderPerSecond)) | \(Int(reader.rawPerSecond)) | "
             + String(format: "%.0f%% | %.2f | %.2f |", reader.share * 100, reader.paneReaderP50Us, reader.rawP50Us)
         let rows = latency.map {
-            String(format: "| %d | %.0f | %d | %.2f | %.2f |", $0.writesPerSecond, $0.achievedWritesPerSecond, $0.events, $0.p50Ms, $0.p99Ms)
+            String(
+                format: "| %d | %.0f | %d | %.2f | %.2f | %.2f |", $0.writesPerSecond, $0.achievedWritesPerSecond, $0.events, $0.p50Ms, $0.p99Ms,
+                $0.maxMs)
         }
         return """
-            | writes/s asked | achieved | put events | commit to wire p50 ms | p99 ms |
-            |---:|---:|---:|---:|---:|
+            | writes/s asked | achieved | put events | commit to wire p50 ms | p99 ms | max ms |
+            |---:|---:|---:|---:|---:|---:|
             \(rows.joined(separator: "\n"))
 
             | idle watchers asked | open | spoke RSS before MB | after MB |

@@ -42,7 +42,7 @@ extension HubStore {
         var results: [Result<[HubWrite], any Error>] = []
         do {
             var written: [PlacedUpdate] = []
-            try db.inTransaction {
+            try db.immediateTransaction {
                 results.removeAll(keepingCapacity: true)
                 var writer = try GroupWriter(db)
                 for batch in batches {
@@ -54,7 +54,6 @@ extension HubStore {
                 }
                 try writer.finish()
                 written = writer.written
-                return .commit
             }
             commitMetrics.record(writes: results.reduce(0) { $0 + ((try? $1.get())?.count ?? 0) }, since: start)
             committed(written)
@@ -72,12 +71,11 @@ extension HubStore {
             var results: [HubWrite] = []
             var written: [PlacedUpdate] = []
             let start = CommitMetrics.start()
-            try db.inTransaction {
+            try db.immediateTransaction {
                 var writer = try GroupWriter(db)
                 results = try writer.writeBatch(batch.items)
                 try writer.finish()
                 written = writer.written
-                return .commit
             }
             self.commitMetrics.record(writes: batch.items.count, since: start)
             // On the writer queue, right after the commit: the tail stays in seq order, and

@@ -92,12 +92,11 @@ extension HubStore {
         results.reserveCapacity(batch.count)
         do {
             var written: [PlacedUpdate] = []
-            try db.inTransaction {
+            try db.immediateTransaction {
                 var writer = try GroupWriter(db)
                 results = try writer.writeGroup(batch.map(\.request))
                 try writer.finish()
                 written = writer.written
-                return .commit
             }
             committed(written)
         } catch {
@@ -114,13 +113,12 @@ extension HubStore {
     func writeOneCommitted(_ db: Database, _ request: PendingWrite.Request) throws -> HubWrite? {
         var result: HubWrite?
         var written: [PlacedUpdate] = []
-        try db.inTransaction {
+        try db.immediateTransaction {
             var writer = try GroupWriter(db)
             if let refusal = try writer.refusal(request) { throw refusal }
             result = try writer.write(request)
             try writer.finish()
             written = writer.written
-            return .commit
         }
         committed(written)
         return result

@@ -16,7 +16,7 @@ extension ReplicaStore {
         guard !updates.isEmpty || !alsoDone.isEmpty else {
             return ApplyResult(applied: 0, ignored: 0, maxSeq: 0, committedAtUs: WallClock.nowUs())
         }
-        let result = try pool.write { db in
+        let result = try pool.writeWithoutTransaction { db in try db.immediateTransaction { () throws -> ApplyResult in
             let nowUs = WallClock.nowUs()
             let now = nowUs / 1000
             let statement = try db.cachedStatement(sql: Self.upsertSQL)
@@ -67,7 +67,7 @@ extension ReplicaStore {
             let ranges = try Self.record(db, seqs: updates.map(\.seq) + alsoDone)
             return ApplyResult(
                 applied: applied, ignored: updates.count - applied, maxSeq: max(replicaMax, ranges.highest), committedAtUs: nowUs)
-        }
+        } }
         // Read after the commit returned: readers see the batch from here on, so the latency
         // log and the lag histogram include the apply itself.
         return ApplyResult(applied: result.applied, ignored: result.ignored, maxSeq: result.maxSeq, committedAtUs: WallClock.nowUs())
@@ -87,25 +87,31 @@ extension ReplicaStore {
 
     /// Stores the change counter's last number, raises `max_seq` to `maxSeq` and adds `applied`
     /// to the applied count: one statement at the end of every apply transaction (these three
-    /// rows share a page). Returns the replica-wide `max_seq` after it.
+    /// rows share a page). Returns the replica-wide `max_seq` after it, read by a second statement:
+    /// an `UPDATE … RETURNING` collects its rows in a temporary table, whose pager SQLite opens
+    /// and frees each time (5.6% of a spoke's CPU in `steady`, docs/benchmarks.md).
     static func applyEnd(_ db: Database, change: Int64, maxSeq: UInt64, applied: Int) throws -> UInt64 {
-        let statement = try db.cachedStatement(sql: applyEndSQL).sqliteStatement
-        defer { sqlite3_reset(statement) }
-        sqlite3_bind_int64(statement, 1, change)
-        sqlite3_bind_int64(statement, 2, Int64(maxSeq))
-        sqlite3_bind_int64(statement, 3, Int64(applied))
+        let update = try db.cachedStatement(sql: applyEndSQL).sqliteStatement
+        defer { sqlite3_reset(update) }
+        sqlite3_bind_int64(update, 1, change)
+        sqlite3_bind_int64(update, 2, Int64(maxSeq))
+        sqlite3_bind_int64(update, 3, Int64(applied))
+        try RawSQLite.stepDone(update, db, sql: applyEndSQL)
+        let read = try db.cachedStatement(sql: maxSeqSQL).sqliteStatement
+        defer { sqlite3_reset(read) }
         var replicaMax: UInt64 = 0
-        try RawSQLite.forEachRow(statement, db, sql: applyEndSQL) {
-            if sqlite3_column_int(statement, 0) != 0 { replicaMax = UInt64(max(0, sqlite3_column_int64(statement, 1))) }
-            return true
+        try RawSQLite.forEachRow(read, db, sql: maxSeqSQL) {
+            replicaMax = UInt64(max(0, sqlite3_column_int64(read, 0)))
+            return false
         }
         return replicaMax
     }
 
     static let applyEndSQL = """
         UPDATE replica_state SET value = CASE name WHEN 'change' THEN ?1 WHEN 'max_seq' THEN max(value, ?2) ELSE value + ?3 END
-        WHERE name IN ('change', 'max_seq', 'applied') RETURNING name = 'max_seq', value
+        WHERE name IN ('change', 'max_seq', 'applied')
         """
+    static let maxSeqSQL = "SELECT value FROM replica_state WHERE name = 'max_seq'"
 
     /// Binds the seven columns a context row is written with (id, version, deleted, body,
     /// hub_ts, applied_ts, seq, at `first` and the six parameters after it: `?1`–`?7` by default)

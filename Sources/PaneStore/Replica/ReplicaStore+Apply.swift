@@ -86,17 +86,17 @@ extension ReplicaStore {
     static let applyStartSQL = "SELECT (SELECT value FROM replica_state WHERE name = 'change'), EXISTS(SELECT 1 FROM stale)"
 
     /// Stores the change counter's last number, raises `max_seq` to `maxSeq` and adds `applied`
-    /// to the applied count: one statement at the end of every apply transaction (these three
-    /// rows share a page). Returns the replica-wide `max_seq` after it, read by a second statement:
-    /// an `UPDATE … RETURNING` collects its rows in a temporary table, whose pager SQLite opens
-    /// and frees each time (5.6% of a spoke's CPU in `steady`, docs/benchmarks.md).
+    /// to the applied count at the end of every apply transaction (these rows share a page), then
+    /// reads the replica-wide `max_seq`. One cached statement per row: an `UPDATE … RETURNING`,
+    /// or one `UPDATE` of the three rows (`name IN (…)`), builds a temporary table whose pager
+    /// SQLite opens and frees each time (5.6% of a spoke's CPU in `steady`, docs/benchmarks.md).
     static func applyEnd(_ db: Database, change: Int64, maxSeq: UInt64, applied: Int) throws -> UInt64 {
-        let update = try db.cachedStatement(sql: applyEndSQL).sqliteStatement
-        defer { sqlite3_reset(update) }
-        sqlite3_bind_int64(update, 1, change)
-        sqlite3_bind_int64(update, 2, Int64(maxSeq))
-        sqlite3_bind_int64(update, 3, Int64(applied))
-        try RawSQLite.stepDone(update, db, sql: applyEndSQL)
+        for (sql, value) in [(storeChangeSQL, change), (raiseMaxSeqSQL, Int64(maxSeq)), (addAppliedSQL, Int64(applied))] {
+            let update = try db.cachedStatement(sql: sql).sqliteStatement
+            defer { sqlite3_reset(update) }
+            sqlite3_bind_int64(update, 1, value)
+            try RawSQLite.stepDone(update, db, sql: sql)
+        }
         let read = try db.cachedStatement(sql: maxSeqSQL).sqliteStatement
         defer { sqlite3_reset(read) }
         var replicaMax: UInt64 = 0
@@ -107,10 +107,9 @@ extension ReplicaStore {
         return replicaMax
     }
 
-    static let applyEndSQL = """
-        UPDATE replica_state SET value = CASE name WHEN 'change' THEN ?1 WHEN 'max_seq' THEN max(value, ?2) ELSE value + ?3 END
-        WHERE name IN ('change', 'max_seq', 'applied')
-        """
+    static let storeChangeSQL = "UPDATE replica_state SET value = ?1 WHERE name = 'change'"
+    static let raiseMaxSeqSQL = "UPDATE replica_state SET value = max(value, ?1) WHERE name = 'max_seq'"
+    static let addAppliedSQL = "UPDATE replica_state SET value = value + ?1 WHERE name = 'applied'"
     static let maxSeqSQL = "SELECT value FROM replica_state WHERE name = 'max_seq'"
 
     /// Binds the seven columns a context row is written with (id, version, deleted, body,

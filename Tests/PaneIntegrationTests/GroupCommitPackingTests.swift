@@ -29,7 +29,9 @@ import Testing
                     if left.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 { continuation.resume() }
                 }
                 if write.op == .put {
-                    store.put(id: ids[index], body: Array(write.body.utf8), regions: write.regions, condition: write.condition) { done($0.map { Optional($0) }) }
+                    store.put(id: ids[index], body: Array(write.body.utf8), regions: write.regions, condition: write.condition) {
+                        done($0.map { Optional($0) })
+                    }
                 } else {
                     store.delete(id: ids[index], regions: write.regions, condition: write.condition, done: done)
                 }

@@ -15,7 +15,8 @@ import Testing
         let signal = ChangeSignal()
         signal.addStandingWaiter()
         let stop = StopFlag()
-        let watching = Task { try await BlockingThread.value(name: "test-changes") { try ReplicaChanges(path: path, signal: signal).runBlocking(stop: stop) } }
+        let changes = ReplicaChanges(path: path, signal: signal)
+        let watching = Task { try await BlockingThread.value(name: "test-changes") { try changes.runBlocking(stop: stop) } }
         defer { stop.stop() }
         // Adding the watch signals once.
         #expect(await eventually(10, poll: 0.01) { signal.generation == 1 })
@@ -40,30 +41,23 @@ import Testing
     @Test func trailingSignalsFollowTheLastEvent() {
         let start = ContinuousClock.now
         var trailing = TrailingSignals(delays: [.milliseconds(3), .milliseconds(50)])
+        func fires(_ now: ContinuousClock.Instant) -> Bool { trailing.fire(at: now) }
         #expect(trailing.due(at: start) == nil)
-        let none = trailing.fire(at: start)
-        #expect(!none)
+        #expect(!fires(start))
         trailing.start(at: start)
         #expect(trailing.due(at: start) == 3)
-        let fired1 = trailing.fire(at: start + .milliseconds(2))
-        #expect(!fired1)
-        let fired2 = trailing.fire(at: start + .milliseconds(3))
-        #expect(fired2)
-        let fired3 = trailing.fire(at: start + .milliseconds(4))
-        #expect(!fired3, "one signal per delay")
+        #expect(!fires(start + .milliseconds(2)))
+        #expect(fires(start + .milliseconds(3)))
+        #expect(!fires(start + .milliseconds(4)), "one signal per delay")
         #expect(trailing.due(at: start + .milliseconds(4)) == 46)
         // A new event before the second delay starts the list again from it: its first delay
         // counts again, and the second counts from the new event.
         let later = start + .milliseconds(10)
         trailing.start(at: later)
-        let fired4 = trailing.fire(at: later + .milliseconds(2))
-        #expect(!fired4)
-        let fired5 = trailing.fire(at: later + .milliseconds(3))
-        #expect(fired5)
-        let fired6 = trailing.fire(at: start + .milliseconds(50))
-        #expect(!fired6, "50 ms after the first event is 40 ms after the new one")
-        let fired7 = trailing.fire(at: later + .milliseconds(50))
-        #expect(fired7)
+        #expect(!fires(later + .milliseconds(2)))
+        #expect(fires(later + .milliseconds(3)))
+        #expect(!fires(start + .milliseconds(50)), "50 ms after the first event is 40 ms after the new one")
+        #expect(fires(later + .milliseconds(50)))
         #expect(trailing.due(at: later + .seconds(1)) == nil)
         // A due time rounds up: a poll that wakes early would spin.
         trailing.start(at: start)

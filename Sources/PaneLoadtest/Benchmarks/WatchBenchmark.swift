@@ -183,7 +183,8 @@ public struct WatchBenchmark: Sendable {
         }
         samples.sort()
         func ms(_ q: Double) -> Double { samples.isEmpty ? 0 : Double(samples[min(samples.count - 1, Int(Double(samples.count) * q))]) / 1000 }
-        return Latency(writesPerSecond: rate, achievedWritesPerSecond: achieved, events: samples.count, p50Ms: ms(0.5), p99Ms: ms(0.99),
+        return Latency(
+            writesPerSecond: rate, achievedWritesPerSecond: achieved, events: samples.count, p50Ms: ms(0.5), p99Ms: ms(0.99),
             maxMs: Double(samples.last ?? 0) / 1000)
     }
 

@@ -91,12 +91,15 @@ extension ReplicaStore {
     /// or one `UPDATE` of the three rows (`name IN (…)`), builds a temporary table whose pager
     /// SQLite opens and frees each time (5.6% of a spoke's CPU in `steady`, docs/benchmarks.md).
     static func applyEnd(_ db: Database, change: Int64, maxSeq: UInt64, applied: Int) throws -> UInt64 {
-        for (sql, value) in [(storeChangeSQL, change), (raiseMaxSeqSQL, Int64(maxSeq)), (addAppliedSQL, Int64(applied))] {
+        func set(_ sql: String, _ value: Int64) throws {
             let update = try db.cachedStatement(sql: sql).sqliteStatement
             defer { sqlite3_reset(update) }
             sqlite3_bind_int64(update, 1, value)
             try RawSQLite.stepDone(update, db, sql: sql)
         }
+        try set(storeChangeSQL, change)
+        try set(raiseMaxSeqSQL, Int64(maxSeq))
+        try set(addAppliedSQL, Int64(applied))
         let read = try db.cachedStatement(sql: maxSeqSQL).sqliteStatement
         defer { sqlite3_reset(read) }
         var replicaMax: UInt64 = 0

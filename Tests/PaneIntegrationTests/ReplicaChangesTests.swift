@@ -11,7 +11,7 @@ import Testing
         let dir = try TestEnv.directory("replica-changes")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = "\(dir)/r.sqlite"
-        FileManager.default.createFile(atPath: path + "-wal", contents: nil)
+        _ = FileManager.default.createFile(atPath: path + "-wal", contents: nil)
         let signal = ChangeSignal()
         signal.addStandingWaiter()
         let stop = StopFlag()
@@ -21,7 +21,7 @@ import Testing
         // Adding the watch signals once.
         #expect(await eventually(10, poll: 0.01) { signal.generation == 1 })
         // Another file of the folder is no change of the replica's.
-        FileManager.default.createFile(atPath: "\(dir)/other.log", contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: "\(dir)/other.log", contents: Data("x".utf8))
         try await Task.sleep(for: .milliseconds(200))
         #expect(signal.generation == 1)
         let wal = try #require(FileHandle(forWritingAtPath: path + "-wal"))

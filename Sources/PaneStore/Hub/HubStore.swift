@@ -50,6 +50,7 @@ public final class HubStore: Sendable {
 
     /// Opens (creating and migrating) the store at `path` for `regions`.
     public init(path: String, regions: [Region], durability: HubDurability = .full) throws {
+        WALWriteGathering.install()
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.prepareDatabase { db in

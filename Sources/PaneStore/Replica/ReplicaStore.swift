@@ -16,6 +16,7 @@ public final class ReplicaStore: Sendable {
     public let checkpointer: WALCheckpointer
 
     public init(path: String) throws {
+        WALWriteGathering.install()
         var config = Configuration()
         // Several worker processes share the file: wait for the writer lock instead of failing.
         config.busyMode = .timeout(30)

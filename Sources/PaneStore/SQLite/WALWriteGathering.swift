@@ -55,10 +55,8 @@ private final class GatheredWrites {
     var pageExpected = false
     /// That header is a commit frame's: its page ends the transaction.
     var commitPending = false
-
-    init() {
-        bytes.reserveCapacity(64 * 1024)
-    }
+    // No capacity is reserved: a reader's connection never gathers, and a writer's buffer grows
+    // to its transactions once and keeps that capacity.
 }
 
 private func realFile(_ file: UnsafeMutablePointer<sqlite3_file>?) -> UnsafeMutablePointer<sqlite3_file> {

@@ -39,7 +39,8 @@ import Testing
             try #require(sqlite3_open_v2(path, &reader, SQLITE_OPEN_READONLY, nil) == SQLITE_OK)
             defer { sqlite3_close_v2(reader) }
             var statement: OpaquePointer?
-            try #require(sqlite3_prepare_v2(reader, "SELECT count(*), coalesce(sum(length(v)), 0), coalesce(max(k), -1) FROM t", -1, &statement, nil) == SQLITE_OK)
+            let query = "SELECT count(*), coalesce(sum(length(v)), 0), coalesce(max(k), -1) FROM t"
+            try #require(sqlite3_prepare_v2(reader, query, -1, &statement, nil) == SQLITE_OK)
             defer { sqlite3_finalize(statement) }
             func seen() -> (rows: Int, bytes: Int, last: Int) {
                 defer { sqlite3_reset(statement) }
@@ -100,7 +101,8 @@ import Testing
         let check = try await file.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") }
         #expect(check == "ok")
         let stored = try await file.read { db in
-            try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT id, version FROM contexts").map { ($0["id"] as String, $0["version"] as Int64) })
+            try Dictionary(
+                uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT id, version FROM contexts").map { ($0["id"] as String, $0["version"] as Int64) })
         }
         let lost = kept.filter { id, version in (stored[id] ?? 0) < version }
         #expect(lost.isEmpty, "\(lost.count) of \(kept.count) answered writes are not in the file: \(lost.prefix(5))")

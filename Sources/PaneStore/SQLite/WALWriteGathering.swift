@@ -1,6 +1,5 @@
 import Glibc
 import GRDBSQLite
-import Synchronization
 
 /// Writes a transaction's WAL frames to the file in one `pwrite` instead of two per frame.
 ///
@@ -38,6 +37,8 @@ public enum WALWriteGathering {
         return sqlite3_vfs_register(vfs, 1) == SQLITE_OK
     }()
 
+    /// Where a wrapped WAL file keeps its ``GatheredWrites``: after the wrapper's methods pointer.
+    static let stateOffset = 8
     /// Where the base VFS's file lives inside a wrapped WAL file: after the wrapper's methods
     /// pointer and its buffer.
     static let realOffset = 16
@@ -63,9 +64,13 @@ private func realFile(_ file: UnsafeMutablePointer<sqlite3_file>?) -> UnsafeMuta
     (UnsafeMutableRawPointer(file!) + WALWriteGathering.realOffset).assumingMemoryBound(to: sqlite3_file.self)
 }
 
+/// The wrapped file's ``GatheredWrites``, retained by the file from its open to its close.
+private func state(_ file: UnsafeMutablePointer<sqlite3_file>?) -> Unmanaged<GatheredWrites> {
+    Unmanaged.fromOpaque((UnsafeMutableRawPointer(file!) + WALWriteGathering.stateOffset).load(as: UnsafeMutableRawPointer.self))
+}
+
 private func gathered(_ file: UnsafeMutablePointer<sqlite3_file>?) -> GatheredWrites {
-    let slot = (UnsafeMutableRawPointer(file!) + 8).load(as: UnsafeMutableRawPointer.self)
-    return Unmanaged<GatheredWrites>.fromOpaque(slot).takeUnretainedValue()
+    state(file).takeUnretainedValue()
 }
 
 private func realMethods(_ file: UnsafeMutablePointer<sqlite3_file>?) -> sqlite3_io_methods {
@@ -104,7 +109,8 @@ private let gatherOpen: @convention(c) (
     file!.pointee.pMethods = nil
     let rc = base.pointee.xOpen!(base, name, realFile(file), flags, outFlags)
     guard rc == SQLITE_OK else { return rc }
-    (UnsafeMutableRawPointer(file!) + 8).storeBytes(of: Unmanaged.passRetained(GatheredWrites()).toOpaque(), as: UnsafeMutableRawPointer.self)
+    (UnsafeMutableRawPointer(file!) + WALWriteGathering.stateOffset).storeBytes(
+        of: Unmanaged.passRetained(GatheredWrites()).toOpaque(), as: UnsafeMutableRawPointer.self)
     file!.pointee.pMethods = UnsafePointer(walMethods)
     return SQLITE_OK
 }
@@ -122,8 +128,7 @@ private let gatheringMethods = sqlite3_io_methods(
         let flushed = flush(file)
         let real = realFile(file)
         let rc = real.pointee.pMethods.map { $0.pointee.xClose!(real) } ?? SQLITE_OK
-        let slot = (UnsafeMutableRawPointer(file!) + 8).load(as: UnsafeMutableRawPointer.self)
-        Unmanaged<GatheredWrites>.fromOpaque(slot).release()
+        state(file).release()
         return flushed != SQLITE_OK ? flushed : rc
     },
     xRead: { file, buffer, amount, offset in
